@@ -1,0 +1,1 @@
+//! arceon-chain-spec

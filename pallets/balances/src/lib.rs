@@ -1,0 +1,1 @@
+//! arceon-pallet-balances

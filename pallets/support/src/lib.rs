@@ -1,0 +1,1 @@
+//! arceon-support
