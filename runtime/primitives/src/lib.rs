@@ -11,6 +11,7 @@ pub mod era;
 pub mod extrinsic;
 pub mod header;
 pub mod keyring;
+pub mod validity;
 
 pub use era::Era;
 pub use extrinsic::{
@@ -20,6 +21,11 @@ pub use extrinsic::{
 };
 pub use header::{
     Block, ConsensusEngineId, Digest, DigestItem, Header, AURA_ENGINE_ID, GRANDPA_ENGINE_ID,
+};
+pub use keyring::Keyring;
+pub use validity::{
+    InvalidTransaction, TransactionSource, TransactionTag, TransactionValidity,
+    TransactionValidityError, UnknownTransaction, ValidTransaction,
 };
 
 pub use sp_core::crypto::{AccountId32, Ss58Codec};

@@ -1,0 +1,589 @@
+//! The executive: builds blocks extrinsic by extrinsic, re-executes imported blocks and
+//! validates transactions for the pool.
+//!
+//! Checks run in Substrate's order — decode, block limits, signature (bound to genesis
+//! hash, runtime version and era checkpoint), era, nonce, fee — and nothing is written
+//! until the last of them, the fee withdrawal, has succeeded. After that the extrinsic is
+//! applied whatever its call does: the nonce is bumped, the fee goes to the block author,
+//! and the call runs in a transactional layer that is rolled back if it fails.
+
+use std::thread;
+
+use arceon_pallet_balances::{self as balances, Existence};
+use arceon_pallet_system as system;
+use arceon_primitives::{
+    AccountId32, AdditionalSigned, Block, BlockNumber, CheckedSignature, Digest, Era, Header,
+    InvalidTransaction, MultiSignature, SignedExtra, SignedPayload, TransactionSource,
+    TransactionValidity, TransactionValidityError, UnknownTransaction, ValidTransaction, H256,
+};
+use arceon_state::{ordered_trie_root, NodeStore, StateDelta, TrieState};
+use arceon_support::{DispatchError, DispatchInfo, Ext, Origin, Phase, StateRead};
+use codec::Encode;
+
+use crate::aura::{self, SlotError};
+use crate::payment::{self, compute_fee, InclusionFee};
+use crate::{extrinsic_weight, limits, Call, Extrinsic};
+
+/// The outcome of a dispatch that was applied (its fee paid): `Err` if the call failed.
+pub type DispatchOutcome = Result<(), DispatchError>;
+
+/// What applying one extrinsic gives, as Substrate's `ApplyExtrinsicResult`: `Err` when
+/// the extrinsic is not valid here (nothing was written), else the dispatch outcome.
+pub type ApplyExtrinsicResult = Result<DispatchOutcome, TransactionValidityError>;
+
+/// Why a block cannot be built or imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// The block's number is not its parent's plus one.
+    #[error("block number {number} does not follow the parent state's {parent}")]
+    NumberMismatch {
+        /// The block's number.
+        number: BlockNumber,
+        /// The parent state's block number.
+        parent: BlockNumber,
+    },
+    /// The Aura slot claim is wrong.
+    #[error("slot: {0}")]
+    Slot(#[from] SlotError),
+    /// An extrinsic in the block is not valid at its position.
+    #[error("extrinsic {index} is invalid: {error}")]
+    InvalidExtrinsic {
+        /// Its position in the block.
+        index: usize,
+        /// Why.
+        error: TransactionValidityError,
+    },
+    /// The state root in the header is not the one execution produced.
+    #[error("state root mismatch: header says {expected:?}, execution gives {computed:?}")]
+    StateRootMismatch {
+        /// From the header.
+        expected: H256,
+        /// From execution.
+        computed: H256,
+    },
+    /// The extrinsics root in the header does not match the block's extrinsics.
+    #[error("extrinsics root mismatch: header says {expected:?}, extrinsics give {computed:?}")]
+    ExtrinsicsRootMismatch {
+        /// From the header.
+        expected: H256,
+        /// From the extrinsics.
+        computed: H256,
+    },
+    /// The parent state could not be read (missing node, corrupt value, pruned state).
+    #[error("state: {0}")]
+    State(String),
+}
+
+/// A block built by [`BlockBuilder::finalize`]: the header is unsealed.
+#[derive(Debug, Clone)]
+pub struct BuiltBlock {
+    /// The header, without a seal.
+    pub header: Header,
+    /// The applied extrinsics.
+    pub extrinsics: Vec<Vec<u8>>,
+    /// The new state's trie nodes.
+    pub delta: StateDelta,
+    /// The block's events, as encoded `EventRecord`s.
+    pub events: Vec<Vec<u8>>,
+}
+
+/// An imported block after re-execution.
+#[derive(Debug, Clone)]
+pub struct ExecutedBlock {
+    /// The new state's trie nodes (its root equals the header's state root).
+    pub delta: StateDelta,
+    /// The block's events, as encoded `EventRecord`s.
+    pub events: Vec<Vec<u8>>,
+}
+
+/// The signature check an extrinsic still needs.
+enum Signature {
+    /// Verify it now.
+    Verify,
+    /// Already verified in a batch for this signer.
+    Verified(CheckedSignature),
+}
+
+/// Builds one block on top of a parent state: `new` initialises it, `apply_extrinsic`
+/// adds extrinsics, `finalize` computes the roots.
+pub struct BlockBuilder<'a, S: NodeStore> {
+    parent: &'a TrieState<S>,
+    ext: Ext<'a>,
+    number: BlockNumber,
+    parent_hash: H256,
+    digest: Digest,
+    author: AccountId32,
+    genesis_hash: H256,
+    extrinsics: Vec<Vec<u8>>,
+}
+
+impl<'a, S: NodeStore> BlockBuilder<'a, S> {
+    /// Starts block `number` on `parent` (the state of block `number - 1`, whose hash is
+    /// `parent_hash`). `digest` must claim an Aura slot after the parent's.
+    pub fn new(
+        parent: &'a TrieState<S>,
+        parent_hash: H256,
+        number: BlockNumber,
+        digest: Digest,
+        genesis_hash: H256,
+    ) -> Result<Self, BlockError> {
+        let mut ext = Ext::new(parent);
+        let parent_number = system::Number::get_or_default(&mut ext);
+        if parent_number.checked_add(1) != Some(number) {
+            return Err(BlockError::NumberMismatch {
+                number,
+                parent: parent_number,
+            });
+        }
+        system::initialize(&mut ext, number, parent_hash, &digest);
+        let author = aura::on_initialize(&mut ext, &digest)?;
+        if let Some(fault) = ext.take_fault() {
+            return Err(BlockError::State(fault));
+        }
+        Ok(BlockBuilder {
+            parent,
+            ext,
+            number,
+            parent_hash,
+            digest,
+            author,
+            genesis_hash,
+            extrinsics: Vec::new(),
+        })
+    }
+
+    /// The author of this block (from its slot).
+    pub fn author(&self) -> &AccountId32 {
+        &self.author
+    }
+
+    /// How many extrinsics were applied.
+    pub fn extrinsic_count(&self) -> usize {
+        self.extrinsics.len()
+    }
+
+    /// The state as the block sees it so far (for reads between extrinsics).
+    pub fn ext(&mut self) -> &mut Ext<'a> {
+        &mut self.ext
+    }
+
+    /// Checks and applies one encoded extrinsic. On `Err`, the extrinsic is not part of
+    /// the block and the state is unchanged.
+    pub fn apply_extrinsic(&mut self, encoded: Vec<u8>) -> ApplyExtrinsicResult {
+        let xt = Extrinsic::decode_exact(&encoded).map_err(|_| InvalidTransaction::Call)?;
+        self.apply(encoded, xt, Signature::Verify)
+    }
+
+    fn apply(
+        &mut self,
+        encoded: Vec<u8>,
+        xt: Extrinsic,
+        signature: Signature,
+    ) -> ApplyExtrinsicResult {
+        let len = encoded.len() as u32;
+        let info = xt.function.info();
+        let weight = extrinsic_weight(&info);
+        let consumed = system::BlockWeight::get_or_default(&mut self.ext);
+        if consumed
+            .normal
+            .saturating_add(weight)
+            .any_gt(limits::MAX_NORMAL_WEIGHT)
+        {
+            return Err(InvalidTransaction::ExhaustsResources.into());
+        }
+        let total_len = system::AllExtrinsicsLen::get_or_default(&mut self.ext);
+        if total_len.saturating_add(len) > limits::MAX_NORMAL_LENGTH {
+            return Err(InvalidTransaction::ExhaustsResources.into());
+        }
+        let Some((_, _, extra)) = &xt.signature else {
+            return Err(UnknownTransaction::NoUnsignedValidator.into());
+        };
+        let extra = *extra;
+        let current = self.number;
+        let signer = match signature {
+            Signature::Verified(checked) => checked.signer,
+            Signature::Verify => {
+                let (genesis, parent) = (self.genesis_hash, self.parent_hash);
+                verify_signature(&mut self.ext, &xt, current, genesis, parent)?
+            }
+        };
+        let account_nonce = system::account_nonce(&mut self.ext, &signer);
+        if extra.nonce < account_nonce {
+            return Err(InvalidTransaction::Stale.into());
+        }
+        if extra.nonce > account_nonce {
+            return Err(InvalidTransaction::Future.into());
+        }
+
+        let index = self.extrinsics.len() as u32;
+        self.ext.set_phase(Phase::ApplyExtrinsic(index));
+        let fee = compute_fee(len, weight);
+        charge_fee(&mut self.ext, &signer, fee, extra.tip)?;
+        // From here on the extrinsic is in the block, whatever its call does.
+        system::inc_account_nonce(&mut self.ext, &signer);
+        let paid = fee.total().saturating_add(extra.tip);
+        balances::deposit_creating(&mut self.ext, &self.author, paid);
+        self.ext.deposit_event(
+            crate::pallet_index::TRANSACTION_PAYMENT,
+            &payment::Event::TransactionFeePaid {
+                who: signer.clone(),
+                actual_fee: paid,
+                tip: extra.tip,
+            },
+        );
+        let origin = Origin::Signed(signer);
+        let outcome = self
+            .ext
+            .transactional(|ext| xt.function.dispatch(ext, origin));
+        let dispatch_info = DispatchInfo { weight, ..info };
+        let event = match outcome {
+            Ok(()) => system::Event::ExtrinsicSuccess { dispatch_info },
+            Err(dispatch_error) => system::Event::ExtrinsicFailed {
+                dispatch_error,
+                dispatch_info,
+            },
+        };
+        system::deposit_event(&mut self.ext, &event);
+        system::note_applied_extrinsic(&mut self.ext, len, weight, info.class);
+        self.extrinsics.push(encoded);
+        Ok(outcome)
+    }
+
+    /// Ends the block: writes its events, computes the extrinsics root and the new state
+    /// root. The header is returned unsealed.
+    pub fn finalize(mut self) -> Result<BuiltBlock, BlockError> {
+        self.ext.set_phase(Phase::Finalization);
+        system::finalize(&mut self.ext);
+        if let Some(fault) = self.ext.take_fault() {
+            return Err(BlockError::State(fault));
+        }
+        let events = self.ext.events().to_vec();
+        let changes = self.ext.into_changes();
+        let delta = self
+            .parent
+            .apply_changes(changes)
+            .map_err(|e| BlockError::State(e.to_string()))?;
+        let header = Header {
+            parent_hash: self.parent_hash,
+            number: self.number,
+            state_root: delta.root,
+            extrinsics_root: ordered_trie_root(&self.extrinsics),
+            digest: self.digest,
+        };
+        Ok(BuiltBlock {
+            header,
+            extrinsics: self.extrinsics,
+            delta,
+            events,
+        })
+    }
+}
+
+/// Withdraws fee and tip, keeping the account alive; `Payment` if it cannot.
+fn charge_fee(
+    ext: &mut Ext,
+    who: &AccountId32,
+    fee: InclusionFee,
+    tip: arceon_primitives::Balance,
+) -> Result<(), TransactionValidityError> {
+    let total = fee.total().saturating_add(tip);
+    balances::withdraw(ext, who, total, Existence::KeepAlive)
+        .map_err(|_| InvalidTransaction::Payment.into())
+}
+
+/// The hash the signer bound its era to: the genesis hash for immortal transactions, else
+/// the hash of the era's birth block. `latest` is the newest block whose hash the state
+/// does not hold yet (the parent of the block being built).
+fn checkpoint_hash(
+    ext: &mut Ext,
+    birth: u64,
+    genesis_hash: H256,
+    latest: (BlockNumber, H256),
+) -> Option<H256> {
+    if birth == 0 {
+        return Some(genesis_hash);
+    }
+    if birth == latest.0 as u64 {
+        return Some(latest.1);
+    }
+    let birth = BlockNumber::try_from(birth).ok()?;
+    system::BlockHash::get(ext, &birth)
+}
+
+fn additional_signed(genesis_hash: H256, era_checkpoint: H256) -> AdditionalSigned {
+    AdditionalSigned {
+        spec_version: crate::SPEC_VERSION,
+        transaction_version: crate::TRANSACTION_VERSION,
+        genesis_hash,
+        era_checkpoint,
+    }
+}
+
+/// The message `xt`'s signer must have signed for block `current`, or why there is none.
+fn signing_message(
+    ext: &mut Ext,
+    xt: &Extrinsic,
+    current: BlockNumber,
+    genesis_hash: H256,
+    parent_hash: H256,
+) -> Result<Vec<u8>, TransactionValidityError> {
+    let Some((_, _, extra)) = &xt.signature else {
+        return Err(UnknownTransaction::NoUnsignedValidator.into());
+    };
+    let latest = (current.saturating_sub(1), parent_hash);
+    let birth = extra.era.birth(current as u64);
+    let checkpoint = checkpoint_hash(ext, birth, genesis_hash, latest)
+        .ok_or(InvalidTransaction::AncientBirthBlock)?;
+    let call = xt.function.encode();
+    Ok(SignedPayload {
+        call: &call,
+        extra: *extra,
+        additional: additional_signed(genesis_hash, checkpoint),
+    }
+    .message())
+}
+
+/// Verifies `xt`'s signature for block `current`, naming the cause when it fails: an
+/// expired era (the signature is valid for an earlier era window) is `AncientBirthBlock`,
+/// anything else (wrong key, another chain's genesis hash, another runtime) `BadProof`.
+fn verify_signature(
+    ext: &mut Ext,
+    xt: &Extrinsic,
+    current: BlockNumber,
+    genesis_hash: H256,
+    parent_hash: H256,
+) -> Result<AccountId32, TransactionValidityError> {
+    let Some((address, signature, extra)) = &xt.signature else {
+        return Err(UnknownTransaction::NoUnsignedValidator.into());
+    };
+    let signer = address
+        .account()
+        .ok_or(UnknownTransaction::CannotLookup)?
+        .clone();
+    let message = signing_message(ext, xt, current, genesis_hash, parent_hash)?;
+    if signature.verify(&message, &signer) {
+        return Ok(signer);
+    }
+    if let Era::Mortal { period, .. } = extra.era {
+        let birth = extra.era.birth(current as u64);
+        if birth >= period {
+            let latest = (current.saturating_sub(1), parent_hash);
+            if let Some(old) = checkpoint_hash(ext, birth - period, genesis_hash, latest) {
+                let call = xt.function.encode();
+                let expired = SignedPayload {
+                    call: &call,
+                    extra: *extra,
+                    additional: additional_signed(genesis_hash, old),
+                };
+                if signature.verify(&expired.message(), &signer) {
+                    return Err(InvalidTransaction::AncientBirthBlock.into());
+                }
+            }
+        }
+    }
+    Err(InvalidTransaction::BadProof.into())
+}
+
+/// Re-executes an imported block on its parent's state and checks both roots. Signatures
+/// are verified up front in batches on all cores; any failure falls back to one-by-one
+/// checks so the error names the offending extrinsic and its cause.
+pub fn execute_block<S: NodeStore>(
+    parent: &TrieState<S>,
+    block: &Block,
+    genesis_hash: H256,
+) -> Result<ExecutedBlock, BlockError> {
+    let (header, _seal) = block.header.split_seal();
+    let computed = ordered_trie_root(&block.extrinsics);
+    if computed != header.extrinsics_root {
+        return Err(BlockError::ExtrinsicsRootMismatch {
+            expected: header.extrinsics_root,
+            computed,
+        });
+    }
+    let mut builder = BlockBuilder::new(
+        parent,
+        header.parent_hash,
+        header.number,
+        header.digest.clone(),
+        genesis_hash,
+    )?;
+    let mut decoded = Vec::with_capacity(block.extrinsics.len());
+    for (index, encoded) in block.extrinsics.iter().enumerate() {
+        let xt = Extrinsic::decode_exact(encoded).map_err(|_| BlockError::InvalidExtrinsic {
+            index,
+            error: InvalidTransaction::Call.into(),
+        })?;
+        decoded.push(xt);
+    }
+    let verified = batch_verify(&mut builder, &decoded);
+    for (index, (xt, encoded)) in decoded.into_iter().zip(&block.extrinsics).enumerate() {
+        let signature = match &verified {
+            Some(signers) => match &signers[index] {
+                Some(checked) => Signature::Verified(checked.clone()),
+                None => Signature::Verify,
+            },
+            None => Signature::Verify,
+        };
+        // A failed call is still part of the block: only validity errors reject it.
+        let _dispatch_outcome = builder
+            .apply(encoded.clone(), xt, signature)
+            .map_err(|error| BlockError::InvalidExtrinsic { index, error })?;
+    }
+    let built = builder.finalize()?;
+    if built.header.state_root != header.state_root {
+        return Err(BlockError::StateRootMismatch {
+            expected: header.state_root,
+            computed: built.header.state_root,
+        });
+    }
+    Ok(ExecutedBlock {
+        delta: built.delta,
+        events: built.events,
+    })
+}
+
+/// Verifies every sr25519 signature of the block in batches, one batch per core. Returns
+/// the signer of each extrinsic (`None` where a signature is not sr25519 or has no
+/// message), or `None` as a whole if any batch fails.
+fn batch_verify<S: NodeStore>(
+    builder: &mut BlockBuilder<'_, S>,
+    extrinsics: &[Extrinsic],
+) -> Option<Vec<Option<CheckedSignature>>> {
+    let (current, genesis, parent) = (builder.number, builder.genesis_hash, builder.parent_hash);
+    let mut items = Vec::with_capacity(extrinsics.len());
+    let mut signers = Vec::with_capacity(extrinsics.len());
+    for xt in extrinsics {
+        let entry = match &xt.signature {
+            Some((address, MultiSignature::Sr25519(signature), extra)) => {
+                match (
+                    address.account(),
+                    signing_message(&mut builder.ext, xt, current, genesis, parent),
+                ) {
+                    (Some(signer), Ok(message)) => {
+                        items.push((message, *signature, signer.clone()));
+                        Some(CheckedSignature {
+                            signer: signer.clone(),
+                            extra: *extra,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        signers.push(entry);
+    }
+    let threads = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = items.len().div_ceil(threads).max(64);
+    let all_valid = thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let batch: Vec<(&[u8], &[u8; 64], &AccountId32)> = part
+                        .iter()
+                        .map(|(message, signature, signer)| (&message[..], signature, signer))
+                        .collect();
+                    arceon_primitives::verify_sr25519_batch(&batch)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .all(|handle| handle.join().unwrap_or(false))
+    });
+    all_valid.then_some(signers)
+}
+
+/// Validates a transaction for the pool against the state of the best block `at` (number
+/// `n`): as if it were applied in block `n + 1`, except that a nonce ahead of the
+/// account's is valid, requiring the previous nonce's tag.
+pub fn validate_transaction(
+    state: &dyn StateRead,
+    at: H256,
+    _source: TransactionSource,
+    encoded: &[u8],
+    genesis_hash: H256,
+) -> TransactionValidity {
+    let xt = Extrinsic::decode_exact(encoded).map_err(|_| InvalidTransaction::Call)?;
+    let Some((_, _, extra)) = &xt.signature else {
+        return Err(UnknownTransaction::NoUnsignedValidator.into());
+    };
+    let extra: SignedExtra = *extra;
+    let len = encoded.len() as u32;
+    let info = xt.function.info();
+    let weight = extrinsic_weight(&info);
+    if weight.any_gt(limits::MAX_NORMAL_WEIGHT) || len > limits::MAX_NORMAL_LENGTH {
+        return Err(InvalidTransaction::ExhaustsResources.into());
+    }
+    let mut ext = Ext::new(state);
+    let best = system::Number::get_or_default(&mut ext);
+    let current = best.saturating_add(1);
+    let signer = verify_signature(&mut ext, &xt, current, genesis_hash, at)?;
+    let account_nonce = system::account_nonce(&mut ext, &signer);
+    if extra.nonce < account_nonce {
+        return Err(InvalidTransaction::Stale.into());
+    }
+    let fee = compute_fee(len, weight);
+    let total = fee.total().saturating_add(extra.tip);
+    if balances::reducible_balance(&mut ext, &signer, Existence::KeepAlive) < total {
+        return Err(InvalidTransaction::Payment.into());
+    }
+    if let Some(fault) = ext.take_fault() {
+        // The state could not be read: the pool should retry later, not ban.
+        let _ = fault;
+        return Err(UnknownTransaction::Custom(0).into());
+    }
+    let requires = if extra.nonce > account_nonce {
+        vec![(signer.clone(), extra.nonce - 1).encode()]
+    } else {
+        vec![]
+    };
+    let longevity = match extra.era {
+        Era::Immortal => u64::MAX,
+        Era::Mortal { .. } => extra
+            .era
+            .death(current as u64)
+            .saturating_sub(current as u64),
+    };
+    Ok(ValidTransaction {
+        priority: u64::try_from(extra.tip).unwrap_or(u64::MAX),
+        requires,
+        provides: vec![(signer, extra.nonce).encode()],
+        longevity,
+        propagate: true,
+    })
+}
+
+/// The fee an extrinsic would pay, as `payment_queryInfo` reports it.
+pub fn query_info(
+    encoded: &[u8],
+) -> Result<payment::RuntimeDispatchInfo, TransactionValidityError> {
+    let xt = Extrinsic::decode_exact(encoded).map_err(|_| InvalidTransaction::Call)?;
+    let info = xt.function.info();
+    let weight = extrinsic_weight(&info);
+    Ok(payment::RuntimeDispatchInfo {
+        weight,
+        class: info.class,
+        partial_fee: compute_fee(encoded.len() as u32, weight).total(),
+    })
+}
+
+/// Signs `call` as `signer` for this runtime: the extrinsic a wallet would submit.
+pub fn sign_extrinsic(
+    call: Call,
+    signer: &arceon_primitives::sr25519::Pair,
+    extra: SignedExtra,
+    genesis_hash: H256,
+    era_checkpoint: H256,
+) -> Extrinsic {
+    Extrinsic::new_signed(
+        call,
+        signer,
+        extra,
+        additional_signed(genesis_hash, era_checkpoint),
+    )
+}

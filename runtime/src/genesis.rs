@@ -1,0 +1,106 @@
+//! The genesis configuration (the `runtimeGenesis.config` object of a chain spec) and
+//! the genesis block built from it.
+
+use arceon_pallet_balances as balances;
+use arceon_pallet_system as system;
+use arceon_primitives::{sr25519, Digest, Header, H256};
+use arceon_state::{ordered_trie_root, storage_root, StateDelta};
+use arceon_support::{Ext, MemoryState};
+use serde::{Deserialize, Serialize};
+
+use crate::aura;
+
+/// The system pallet's genesis (nothing configurable; kept for the Substrate shape).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemConfig {}
+
+/// Aura's genesis: the first authorities and the slot duration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuraConfig {
+    /// Block authors, in slot order (SS58 addresses of sr25519 keys).
+    pub authorities: Vec<sr25519::Public>,
+    /// Milliseconds per slot.
+    #[serde(default = "default_slot_duration")]
+    pub slot_duration: u64,
+}
+
+fn default_slot_duration() -> u64 {
+    aura::DEFAULT_SLOT_DURATION_MS
+}
+
+/// The whole runtime genesis configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisConfig {
+    /// System.
+    #[serde(default)]
+    pub system: SystemConfig,
+    /// Aura.
+    pub aura: AuraConfig,
+    /// Balances.
+    #[serde(default)]
+    pub balances: balances::GenesisConfig,
+}
+
+/// Why a genesis configuration cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    /// The balances are invalid.
+    #[error("balances: {0}")]
+    Balances(#[from] balances::GenesisError),
+    /// There is no authority to author blocks.
+    #[error("aura: the genesis needs at least one authority")]
+    NoAuthorities,
+    /// The same authority is listed twice.
+    #[error("aura: authority {0} is listed twice")]
+    DuplicateAuthority(String),
+    /// A zero slot duration.
+    #[error("aura: the slot duration must be at least 1 ms")]
+    ZeroSlotDuration,
+}
+
+impl GenesisConfig {
+    /// The genesis storage: every key and value of the state at block 0.
+    pub fn build_storage(&self) -> Result<MemoryState, GenesisError> {
+        if self.aura.authorities.is_empty() {
+            return Err(GenesisError::NoAuthorities);
+        }
+        for (i, authority) in self.aura.authorities.iter().enumerate() {
+            if self.aura.authorities[..i].contains(authority) {
+                return Err(GenesisError::DuplicateAuthority(
+                    arceon_primitives::to_ss58(&(*authority).into()),
+                ));
+            }
+        }
+        if self.aura.slot_duration == 0 {
+            return Err(GenesisError::ZeroSlotDuration);
+        }
+        let empty = MemoryState::new();
+        let mut ext = Ext::new(&empty);
+        let version = crate::version();
+        system::build_genesis(&mut ext, &version.spec_name, version.spec_version);
+        aura::Authorities::put(&mut ext, &self.aura.authorities);
+        aura::SlotDuration::put(&mut ext, &self.aura.slot_duration);
+        self.balances.build(&mut ext)?;
+        Ok(ext
+            .into_changes()
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|value| (key, value)))
+            .collect())
+    }
+}
+
+/// The genesis block's header and its state's trie nodes, from genesis storage.
+pub fn genesis_block(storage: &MemoryState) -> (Header, StateDelta) {
+    let delta = storage_root(storage.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let header = Header {
+        parent_hash: H256::zero(),
+        number: 0,
+        state_root: delta.root,
+        extrinsics_root: ordered_trie_root(&[]),
+        digest: Digest::default(),
+    };
+    (header, delta)
+}
