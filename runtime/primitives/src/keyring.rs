@@ -55,6 +55,12 @@ impl Keyring {
         pair_from_suri(&self.suri()).expect("dev seeds are valid secret URIs")
     }
 
+    /// The sr25519 public key (Aura authority key of dev validators).
+    pub fn public(self) -> sr25519::Public {
+        use sp_core::Pair as _;
+        self.pair().public()
+    }
+
     /// The account id (public key).
     pub fn account(self) -> AccountId32 {
         AccountId32::from(self.pair().public())
