@@ -8,6 +8,7 @@
 //! and the call runs in a transactional layer that is rolled back if it fails.
 
 use std::thread;
+use std::time::{Duration, Instant};
 
 use arceon_pallet_balances::{self as balances, Existence};
 use arceon_pallet_system as system;
@@ -85,6 +86,8 @@ pub struct BuiltBlock {
     pub delta: StateDelta,
     /// The block's events, as encoded `EventRecord`s.
     pub events: Vec<Vec<u8>>,
+    /// Time spent computing the new state root.
+    pub state_root_time: Duration,
 }
 
 /// An imported block after re-execution.
@@ -94,6 +97,8 @@ pub struct ExecutedBlock {
     pub delta: StateDelta,
     /// The block's events, as encoded `EventRecord`s.
     pub events: Vec<Vec<u8>>,
+    /// Time spent computing the new state root.
+    pub state_root_time: Duration,
 }
 
 /// The signature check an extrinsic still needs.
@@ -259,10 +264,12 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         }
         let events = self.ext.events().to_vec();
         let changes = self.ext.into_changes();
+        let started = Instant::now();
         let delta = self
             .parent
             .apply_changes(changes)
             .map_err(|e| BlockError::State(e.to_string()))?;
+        let state_root_time = started.elapsed();
         let header = Header {
             parent_hash: self.parent_hash,
             number: self.number,
@@ -275,6 +282,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             extrinsics: self.extrinsics,
             delta,
             events,
+            state_root_time,
         })
     }
 }
@@ -439,6 +447,7 @@ pub fn execute_block<S: NodeStore>(
     Ok(ExecutedBlock {
         delta: built.delta,
         events: built.events,
+        state_root_time: built.state_root_time,
     })
 }
 

@@ -11,6 +11,7 @@
 //! extrinsic whose call fails still pays its fee and bumps its sender's nonce, and the
 //! call's own writes are rolled back.
 
+pub mod api;
 pub mod aura;
 pub mod executive;
 pub mod genesis;

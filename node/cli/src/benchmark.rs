@@ -1,0 +1,280 @@
+//! `arceon-node benchmark import`: how fast the node imports blocks full of signed
+//! transfers, compared with how fast one core verifies sr25519 signatures.
+//!
+//! The blocks are prepared in memory first (signing and building are not measured), then
+//! imported one by one through the real import path — seal check, `execute_block` with
+//! its batched signature checks, state root, one RocksDB write per block — into a fresh
+//! database in a temporary directory.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arceon_chain_spec::GenesisBlock;
+use arceon_client::{seal, Client, ImportOptions, Pruning};
+use arceon_pallet_balances as balances;
+use arceon_primitives::{
+    keyring::{numbered_pair, Keyring},
+    sr25519, Block, Digest, DigestItem, Era, MultiAddress, SignedExtra, ARCM, AURA_ENGINE_ID, H256,
+};
+use arceon_runtime::genesis::{genesis_block, AuraConfig};
+use arceon_runtime::{executive::sign_extrinsic, BlockBuilder, Call, GenesisConfig};
+use arceon_state::{MemoryNodeStore, TrieState};
+use codec::Encode;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use sp_core::Pair as _;
+
+/// Options of `benchmark import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportBenchmark {
+    /// Blocks to import.
+    #[arg(long, default_value_t = 40)]
+    pub blocks: u32,
+    /// Signed transfers per block.
+    #[arg(long, default_value_t = 2_000)]
+    pub extrinsics: u32,
+    /// Accounts the transfers move ArcM between.
+    #[arg(long, default_value_t = 10_000)]
+    pub accounts: u32,
+    /// State pruning of the database: `archive` or a number of blocks.
+    #[arg(long, default_value = "256")]
+    pub state_pruning: Pruning,
+    /// Signatures verified one by one to measure the single-core rate.
+    #[arg(long, default_value_t = 20_000)]
+    pub verify_samples: u32,
+    /// Seed of the random transfer pattern.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+struct Prepared {
+    genesis: GenesisBlock,
+    blocks: Vec<Block>,
+    /// `(message, signature, signer)` of some extrinsics, for the verification rate.
+    samples: Vec<(Vec<u8>, sr25519::Signature, sr25519::Public)>,
+}
+
+fn progress(label: &str, done: u64, total: u64, started: Instant) {
+    if done == total || done.is_multiple_of((total / 10).max(1)) {
+        eprintln!(
+            "  {label}: {done}/{total} ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
+    anyhow::ensure!(args.accounts >= 2, "need at least two accounts");
+    anyhow::ensure!(args.blocks >= 1, "need at least one block");
+    let started = Instant::now();
+    eprintln!("deriving {} account keys", args.accounts);
+    let keys: Vec<sr25519::Pair> = (0..args.accounts)
+        .map(|i| {
+            let pair = numbered_pair(i);
+            progress("keys", i as u64 + 1, args.accounts as u64, started);
+            pair
+        })
+        .collect();
+    let alice = Keyring::Alice.pair();
+    let config = GenesisConfig {
+        system: Default::default(),
+        aura: AuraConfig {
+            authorities: vec![alice.public()],
+            slot_duration: 1000,
+        },
+        balances: balances::GenesisConfig {
+            balances: keys
+                .iter()
+                .map(|k| (k.public().into(), 1_000_000 * ARCM))
+                .chain(std::iter::once((alice.public().into(), 1_000_000 * ARCM)))
+                .collect(),
+        },
+    };
+    let storage = config.build_storage()?;
+    let (header, delta) = genesis_block(&storage);
+    let genesis = GenesisBlock {
+        hash: header.hash(),
+        header,
+        state: delta,
+        storage,
+    };
+
+    eprintln!(
+        "building {} blocks of {} signed transfers in memory",
+        args.blocks, args.extrinsics
+    );
+    let mut store = MemoryNodeStore::from_delta(&genesis.state)?;
+    let mut nonces = vec![0u32; args.accounts as usize];
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut parent = (genesis.hash, genesis.header.state_root);
+    let mut blocks = Vec::with_capacity(args.blocks as usize);
+    let mut samples = Vec::new();
+    let mut sender = 0usize;
+    let started = Instant::now();
+    for number in 1..=args.blocks {
+        let mut extrinsics = Vec::with_capacity(args.extrinsics as usize);
+        for _ in 0..args.extrinsics {
+            sender = (sender + 1) % keys.len();
+            let mut dest = rng.gen_range(0..keys.len());
+            if dest == sender {
+                dest = (dest + 1) % keys.len();
+            }
+            let call = Call::Balances(balances::Call::TransferKeepAlive {
+                dest: MultiAddress::Id(keys[dest].public().into()),
+                value: rng.gen_range(1..1_000) * ARCM / 1_000,
+            });
+            let extra = SignedExtra {
+                era: Era::Immortal,
+                nonce: nonces[sender],
+                tip: 0,
+            };
+            nonces[sender] += 1;
+            let call_bytes = call.encode();
+            let xt = sign_extrinsic(call, &keys[sender], extra, genesis.hash, genesis.hash);
+            if samples.len() < args.extrinsics as usize {
+                if let Some((_, arceon_primitives::MultiSignature::Sr25519(sig), _)) = &xt.signature
+                {
+                    let message = arceon_primitives::SignedPayload {
+                        call: &call_bytes,
+                        extra,
+                        additional: arceon_primitives::AdditionalSigned {
+                            spec_version: arceon_runtime::SPEC_VERSION,
+                            transaction_version: arceon_runtime::TRANSACTION_VERSION,
+                            genesis_hash: genesis.hash,
+                            era_checkpoint: genesis.hash,
+                        },
+                    }
+                    .message();
+                    samples.push((
+                        message,
+                        sr25519::Signature::from_raw(*sig),
+                        keys[sender].public(),
+                    ));
+                }
+            }
+            extrinsics.push(xt.encode());
+        }
+        let state = TrieState::new(&store, parent.1);
+        let digest = Digest {
+            logs: vec![DigestItem::PreRuntime(
+                AURA_ENGINE_ID,
+                (number as u64).encode(),
+            )],
+        };
+        let mut builder = BlockBuilder::new(&state, parent.0, number, digest, genesis.hash)?;
+        for xt in extrinsics {
+            match builder.apply_extrinsic(xt) {
+                Ok(Ok(())) => {}
+                other => anyhow::bail!("benchmark transfer was not applied: {other:?}"),
+            }
+        }
+        let built = builder.finalize()?;
+        store.apply(&built.delta)?;
+        let block = seal(built.header, built.extrinsics, &alice);
+        parent = (block.header.hash(), block.header.state_root);
+        blocks.push(block);
+        progress("blocks", number as u64, args.blocks as u64, started);
+    }
+    Ok(Prepared {
+        genesis,
+        blocks,
+        samples,
+    })
+}
+
+/// Verifies `samples` one at a time on this thread; returns signatures per second.
+fn single_core_verify_rate(
+    samples: &[(Vec<u8>, sr25519::Signature, sr25519::Public)],
+    count: u32,
+) -> anyhow::Result<f64> {
+    anyhow::ensure!(!samples.is_empty(), "no signatures to verify");
+    let started = Instant::now();
+    for i in 0..count as usize {
+        let (message, signature, public) = &samples[i % samples.len()];
+        anyhow::ensure!(
+            sr25519::Pair::verify(signature, message, public),
+            "a benchmark signature did not verify"
+        );
+    }
+    Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_size(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Runs the import benchmark and prints its figures.
+pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
+    let prepared = prepare(args)?;
+    let dir = tempfile::tempdir().context("creating the benchmark database directory")?;
+    let client = Client::open(dir.path(), args.state_pruning, &prepared.genesis)?;
+
+    eprintln!(
+        "importing {} blocks into RocksDB at {}",
+        prepared.blocks.len(),
+        dir.path().display()
+    );
+    let started = Instant::now();
+    let mut state_root_time = Duration::ZERO;
+    let mut extrinsics = 0u64;
+    let total = prepared.blocks.len() as u64;
+    for (i, block) in prepared.blocks.iter().enumerate() {
+        let imported = client
+            .import_block(block, ImportOptions { finalize: true })
+            .with_context(|| format!("importing block #{}", block.header.number))?;
+        anyhow::ensure!(imported.is_new_best, "imported block did not become best");
+        state_root_time += imported.state_root_time;
+        extrinsics += block.extrinsics.len() as u64;
+        progress("imported", i as u64 + 1, total, started);
+    }
+    client.db().flush()?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let best = client.best();
+    anyhow::ensure!(
+        best.1
+            == prepared
+                .blocks
+                .last()
+                .map(|b| b.header.hash())
+                .unwrap_or(H256::zero()),
+        "best block is not the last imported one"
+    );
+    let db_bytes = dir_size(dir.path());
+
+    eprintln!("measuring single-core sr25519 verification");
+    let verify_rate = single_core_verify_rate(&prepared.samples, args.verify_samples)?;
+    let import_rate = extrinsics as f64 / elapsed;
+    let blocks_rate = total as f64 / elapsed;
+    println!("blocks imported:          {total}");
+    println!("extrinsics imported:      {extrinsics}");
+    println!("import time:              {elapsed:.3} s");
+    println!("extrinsics/s:             {import_rate:.0}");
+    println!("blocks/s:                 {blocks_rate:.2}");
+    println!(
+        "mean state-root time:     {:.2} ms",
+        state_root_time.as_secs_f64() * 1000.0 / total as f64
+    );
+    println!(
+        "database size:            {:.1} MiB ({} accounts, pruning {})",
+        db_bytes as f64 / (1024.0 * 1024.0),
+        args.accounts,
+        args.state_pruning
+    );
+    println!("sr25519 verify (1 core):  {verify_rate:.0}/s");
+    println!(
+        "RESULT import_extrinsics_per_s={:.0} sr25519_verify_per_s={:.0} ratio={:.2}",
+        import_rate,
+        verify_rate,
+        import_rate / verify_rate
+    );
+    Ok(())
+}

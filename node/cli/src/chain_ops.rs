@@ -1,0 +1,394 @@
+//! Offline chain operations: purge, export/import blocks, export state, keys.
+
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use arceon_client::keystore::Keystore;
+use arceon_client::{Client, ImportOptions};
+use arceon_primitives::{keyring::pair_from_suri, to_hex, to_ss58, Block, H256};
+use codec::{Decode, Encode};
+use sp_core::crypto::Ss58Codec;
+use sp_core::Pair as _;
+
+use crate::command::RunArgs;
+
+/// `export-blocks`.
+#[derive(Debug, clap::Args)]
+pub struct ExportBlocks {
+    /// Output file (stdout if omitted).
+    pub output: Option<PathBuf>,
+    /// First block to export.
+    #[arg(long, default_value_t = 1)]
+    pub from: u32,
+    /// Last block to export (the best block if omitted).
+    #[arg(long)]
+    pub to: Option<u32>,
+    /// Write one JSON object per line instead of SCALE.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `import-blocks`.
+#[derive(Debug, clap::Args)]
+pub struct ImportBlocks {
+    /// Input file (stdin if omitted).
+    pub input: Option<PathBuf>,
+    /// The input is JSON lines (as `export-blocks --json`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `export-state`.
+#[derive(Debug, clap::Args)]
+pub struct ExportState {
+    /// Block hash or number (the best block if omitted).
+    pub block: Option<String>,
+    /// Output file (stdout if omitted).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+/// `key` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new sr25519 account key and print its phrase, seed and address.
+    Generate,
+    /// Show the public key and address of a secret URI (or of an SS58 address).
+    Inspect {
+        /// `//Alice`, a mnemonic, a 0x seed, or an SS58 address.
+        uri: String,
+    },
+    /// Put a key into the node's keystore.
+    Insert {
+        /// The secret URI.
+        #[arg(long)]
+        suri: String,
+        /// The key type (e.g. `aura`).
+        #[arg(long, default_value = "aura")]
+        key_type: String,
+    },
+    /// Generate a libp2p node key (ed25519); prints the peer id on stderr.
+    GenerateNodeKey {
+        /// Write the secret here instead of stdout.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
+    let spec = run.chain_spec()?;
+    Ok(run.base_path_or_default().join("chains").join(spec.id))
+}
+
+fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
+    let spec = run.chain_spec()?;
+    let genesis = spec.genesis_block()?;
+    let dir = chain_dir(run)?;
+    Client::open(&dir.join("db"), run.state_pruning, &genesis)
+        .with_context(|| format!("opening the database in {}", dir.display()))
+}
+
+/// Deletes the chain's database.
+pub fn purge_chain(run: &RunArgs, yes: bool) -> anyhow::Result<()> {
+    let db = chain_dir(run)?.join("db");
+    if !db.exists() {
+        eprintln!("{} does not exist", db.display());
+        return Ok(());
+    }
+    if !yes {
+        eprint!("Delete {}? [y/N]: ", db.display());
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Aborted");
+            return Ok(());
+        }
+    }
+    std::fs::remove_dir_all(&db).with_context(|| format!("deleting {}", db.display()))?;
+    eprintln!("{} removed", db.display());
+    Ok(())
+}
+
+struct Progress {
+    label: &'static str,
+    total: Option<u64>,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(label: &'static str, total: Option<u64>) -> Progress {
+        Progress {
+            label,
+            total,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, done: u64) {
+        if self.last.elapsed().as_millis() < 200 && Some(done) != self.total {
+            return;
+        }
+        self.last = Instant::now();
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        match self.total {
+            Some(total) if total > 0 => {
+                let width = 30usize;
+                let filled = (done.min(total) * width as u64 / total) as usize;
+                eprint!(
+                    "\r{} [{}{}] {done}/{total} ({rate:.0} blocks/s)",
+                    self.label,
+                    "#".repeat(filled),
+                    "-".repeat(width - filled)
+                );
+            }
+            _ => eprint!("\r{} {done} ({rate:.0} blocks/s)", self.label),
+        }
+    }
+
+    fn finish(&self, done: u64) {
+        eprintln!(
+            "\r{} {done} blocks in {:.2} s{}",
+            self.label,
+            self.started.elapsed().as_secs_f64(),
+            " ".repeat(30)
+        );
+    }
+}
+
+/// Writes blocks `from..=to` of the best chain.
+pub fn export_blocks(run: &RunArgs, args: &ExportBlocks) -> anyhow::Result<()> {
+    let client = open_client(run)?;
+    let to = args.to.unwrap_or(client.best().0).min(client.best().0);
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let total = to.saturating_sub(args.from) as u64 + 1;
+    let mut progress = Progress::new("exporting", Some(total));
+    let mut done = 0u64;
+    for number in args.from..=to {
+        let hash = client
+            .hash(number)?
+            .with_context(|| format!("block #{number} is not stored"))?;
+        let block = client
+            .block(&hash)?
+            .with_context(|| format!("block #{number} has no body"))?;
+        if args.json {
+            let line = serde_json::json!({
+                "header": arceon_rpc::header_json(&block.header),
+                "extrinsics": block.extrinsics.iter().map(|x| to_hex(x)).collect::<Vec<_>>(),
+                "encoded": to_hex(&block.encode()),
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            // Length-prefixed SCALE blocks, so a reader can stream them.
+            out.write_all(&(block.encoded_size() as u32).to_le_bytes())?;
+            block.encode_to(&mut out);
+        }
+        done += 1;
+        progress.tick(done);
+    }
+    out.flush()?;
+    progress.finish(done);
+    Ok(())
+}
+
+/// Imports blocks written by `export-blocks`, verifying and executing each.
+pub fn import_blocks(run: &RunArgs, args: &ImportBlocks) -> anyhow::Result<()> {
+    let client = open_client(run)?;
+    let mut input: Box<dyn BufRead> = match &args.input {
+        Some(path) => Box::new(BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        )),
+        None => Box::new(BufReader::new(std::io::stdin().lock())),
+    };
+    let total = match &args.input {
+        Some(path) if args.json => std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.lines().count() as u64),
+        _ => None,
+    };
+    let mut progress = Progress::new("importing", total);
+    let mut done = 0u64;
+    let mut imported = 0u64;
+    loop {
+        let block = if args.json {
+            let mut line = String::new();
+            if input.read_line(&mut line)? == 0 {
+                break;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(&line)
+                .with_context(|| format!("line {} is not JSON", done + 1))?;
+            let encoded = value["encoded"]
+                .as_str()
+                .with_context(|| format!("line {} has no \"encoded\" block", done + 1))?;
+            let bytes = arceon_primitives::from_hex(encoded)
+                .with_context(|| format!("line {}: invalid hex", done + 1))?;
+            Block::decode(&mut &bytes[..])
+                .with_context(|| format!("line {}: undecodable block", done + 1))?
+        } else {
+            let mut len = [0u8; 4];
+            match input.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(e.into()),
+            }
+            let len = u32::from_le_bytes(len) as usize;
+            anyhow::ensure!(
+                len <= 64 * 1024 * 1024,
+                "block {} claims {len} bytes",
+                done + 1
+            );
+            let mut bytes = vec![0u8; len];
+            input
+                .read_exact(&mut bytes)
+                .with_context(|| format!("block {} is truncated", done + 1))?;
+            Block::decode(&mut &bytes[..])
+                .with_context(|| format!("block {} is undecodable", done + 1))?
+        };
+        let number = block.header.number;
+        let result = client
+            .import_block(&block, ImportOptions { finalize: true })
+            .with_context(|| format!("importing block #{number}"))?;
+        if !result.already_known {
+            imported += 1;
+        }
+        done += 1;
+        progress.tick(done);
+    }
+    progress.finish(done);
+    client.db().flush()?;
+    eprintln!(
+        "{imported} new blocks imported; best #{} {:?}",
+        client.best().0,
+        client.best().1
+    );
+    Ok(())
+}
+
+/// Writes the state at a block as JSON: accounts with balances, plus every raw key.
+pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
+    let client = open_client(run)?;
+    let at = match args.block.as_deref() {
+        None => client.best().1,
+        Some(text) if text.starts_with("0x") => {
+            let bytes = arceon_primitives::from_hex(text).context("invalid block hash")?;
+            anyhow::ensure!(bytes.len() == 32, "a block hash has 32 bytes");
+            H256::from_slice(&bytes)
+        }
+        Some(text) => {
+            let number: u32 = text
+                .parse()
+                .context("block must be a number or a 0x hash")?;
+            client
+                .hash(number)?
+                .with_context(|| format!("block #{number} is not stored"))?
+        }
+    };
+    let header = client
+        .header(&at)?
+        .with_context(|| format!("unknown block {at:?}"))?;
+    let state = client.state_at(&at)?;
+    let pairs = state.pairs_with_prefix(&[], None, usize::MAX)?;
+    let account_prefix = arceon_support::storage::item_prefix("System", "Account");
+    let mut accounts = Vec::new();
+    for (key, value) in &pairs {
+        if key.len() == 32 + 16 + 32 && key[..32] == account_prefix {
+            let who = arceon_primitives::AccountId32::new(
+                <[u8; 32]>::try_from(&key[48..]).context("account key")?,
+            );
+            let info = arceon_pallet_system::AccountInfo::decode(&mut &value[..])
+                .context("undecodable account")?;
+            accounts.push(serde_json::json!({
+                "address": to_ss58(&who),
+                "nonce": info.nonce,
+                "free": info.data.free.to_string(),
+                "reserved": info.data.reserved.to_string(),
+                "frozen": info.data.frozen.to_string(),
+            }));
+        }
+    }
+    let document = serde_json::json!({
+        "block": { "number": header.number, "hash": at, "stateRoot": header.state_root },
+        "accounts": accounts,
+        "storage": pairs.iter().map(|(k, v)| (to_hex(k), serde_json::Value::String(to_hex(v)))).collect::<serde_json::Map<_, _>>(),
+    });
+    let text = serde_json::to_string_pretty(&document)?;
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => println!("{text}"),
+    }
+    eprintln!(
+        "state of #{} ({} keys, {} accounts)",
+        header.number,
+        pairs.len(),
+        accounts.len()
+    );
+    Ok(())
+}
+
+/// Key management.
+pub fn key(run: &RunArgs, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Generate => {
+            let (pair, phrase, seed) = sp_core::sr25519::Pair::generate_with_phrase(None);
+            println!("Secret phrase:       {phrase}");
+            println!("  Secret seed:       {}", to_hex(seed.as_ref()));
+            println!("  Public key (hex):  {}", to_hex(pair.public().as_ref()));
+            println!("  SS58 Address:      {}", to_ss58(&pair.public().into()));
+            Ok(())
+        }
+        KeyCommand::Inspect { uri } => {
+            if let Ok(account) = arceon_primitives::AccountId32::from_ss58check(&uri) {
+                println!("Public Key URI `{uri}` is account:");
+                println!("  Public key (hex):  {}", to_hex(account.as_ref()));
+                println!("  SS58 Address:      {}", to_ss58(&account));
+                return Ok(());
+            }
+            let pair =
+                pair_from_suri(&uri).map_err(|e| anyhow::anyhow!("invalid secret URI: {e}"))?;
+            println!("Secret Key URI `{uri}` is account:");
+            println!("  Public key (hex):  {}", to_hex(pair.public().as_ref()));
+            println!("  SS58 Address:      {}", to_ss58(&pair.public().into()));
+            Ok(())
+        }
+        KeyCommand::Insert { suri, key_type } => {
+            let store = Keystore::open(&chain_dir(run)?.join("keystore"))?;
+            let public = store.insert(&key_type, &suri, None)?;
+            eprintln!("inserted {key_type} key {}", to_ss58(&public.into()));
+            Ok(())
+        }
+        KeyCommand::GenerateNodeKey { file } => {
+            let (pair, _) = sp_core::ed25519::Pair::generate();
+            let secret = hex::encode(pair.seed());
+            match &file {
+                Some(path) => std::fs::write(path, &secret)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{secret}"),
+            }
+            eprintln!("{}", peer_id(pair.public().as_ref()));
+            Ok(())
+        }
+    }
+}
+
+/// The libp2p peer id of an ed25519 public key: the identity multihash of its protobuf
+/// encoding, in base58.
+fn peer_id(public: &[u8]) -> String {
+    let mut protobuf = vec![0x08, 0x01, 0x12, 0x20];
+    protobuf.extend_from_slice(public);
+    let mut multihash = vec![0x00, protobuf.len() as u8];
+    multihash.extend_from_slice(&protobuf);
+    bs58::encode(multihash).into_string()
+}

@@ -1,0 +1,310 @@
+//! The command line: Substrate's habits (`--dev`, `--chain`, `--base-path`, `--tmp`,
+//! `--alice`, `--rpc-port`, subcommands).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use arceon_chain_spec::ChainSpec;
+use arceon_client::Pruning;
+use arceon_rpc::{RpcConfig, RpcMethods};
+use arceon_service::{Configuration, Service};
+use clap::{Args, Parser, Subcommand};
+
+use crate::benchmark::{self, ImportBenchmark};
+use crate::chain_ops;
+
+/// The Arceon node.
+#[derive(Debug, Parser)]
+#[command(
+    name = "arceon-node",
+    version,
+    about = "Arceon: a blockchain for a persistent online world"
+)]
+pub struct Cli {
+    /// What to do (runs the node when omitted).
+    #[command(subcommand)]
+    pub subcommand: Option<Command>,
+    /// Node options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of a running node.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Development mode: `--chain dev --alice --tmp` (unless --base-path is given) with
+    /// unsafe RPC methods allowed on localhost.
+    #[arg(long)]
+    pub dev: bool,
+    /// The chain: `dev`, `local` or a path to a chain-spec JSON file.
+    #[arg(long, global = true)]
+    pub chain: Option<String>,
+    /// Where to keep the chain's data.
+    #[arg(long, short = 'd', global = true)]
+    pub base_path: Option<PathBuf>,
+    /// Keep the data in a temporary directory deleted on exit.
+    #[arg(long)]
+    pub tmp: bool,
+    /// Author blocks with the keys in the keystore.
+    #[arg(long)]
+    pub validator: bool,
+    /// Shortcut for `--name Alice --validator` with `//Alice` in the keystore.
+    #[arg(long, conflicts_with_all = ["bob", "charlie", "dave", "eve", "ferdie"])]
+    pub alice: bool,
+    /// Shortcut for `--name Bob --validator` with `//Bob` in the keystore.
+    #[arg(long)]
+    pub bob: bool,
+    /// Shortcut for `--name Charlie --validator` with `//Charlie` in the keystore.
+    #[arg(long)]
+    pub charlie: bool,
+    /// Shortcut for `--name Dave --validator` with `//Dave` in the keystore.
+    #[arg(long)]
+    pub dave: bool,
+    /// Shortcut for `--name Eve --validator` with `//Eve` in the keystore.
+    #[arg(long)]
+    pub eve: bool,
+    /// Shortcut for `--name Ferdie --validator` with `//Ferdie` in the keystore.
+    #[arg(long)]
+    pub ferdie: bool,
+    /// The node's human-readable name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// JSON-RPC port (HTTP and WebSocket).
+    #[arg(long, default_value_t = 9944)]
+    pub rpc_port: u16,
+    /// Listen for RPC on all interfaces instead of 127.0.0.1.
+    #[arg(long)]
+    pub rpc_external: bool,
+    /// Which RPC methods to expose: safe, unsafe or auto (unsafe on localhost only).
+    #[arg(long, default_value = "auto")]
+    pub rpc_methods: RpcMethods,
+    /// Allowed browser origins: `all` or a comma-separated list.
+    #[arg(long)]
+    pub rpc_cors: Option<String>,
+    /// Most simultaneous RPC connections.
+    #[arg(long, default_value_t = 100)]
+    pub rpc_max_connections: u32,
+    /// Largest RPC request, in MiB.
+    #[arg(long, default_value_t = 15)]
+    pub rpc_max_request_size: u32,
+    /// Most subscriptions per RPC connection.
+    #[arg(long, default_value_t = 1024)]
+    pub rpc_max_subscriptions_per_connection: u32,
+    /// Disable the RPC server.
+    #[arg(long)]
+    pub no_rpc: bool,
+    /// State pruning: `archive` or the number of recent blocks whose state is kept.
+    #[arg(long, default_value = "256", global = true)]
+    pub state_pruning: Pruning,
+    /// Prometheus port.
+    #[arg(long, default_value_t = 9615)]
+    pub prometheus_port: u16,
+    /// Disable the Prometheus endpoint.
+    #[arg(long)]
+    pub no_prometheus: bool,
+    /// Log filter, e.g. `info` or `arceon_service=debug`.
+    #[arg(long, short = 'l', global = true)]
+    pub log: Option<String>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a chain specification as JSON.
+    BuildSpec {
+        /// Print the genesis as raw storage.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Delete the chain's database.
+    PurgeChain {
+        /// Do not ask for confirmation.
+        #[arg(short = 'y')]
+        yes: bool,
+    },
+    /// Write the chain's blocks to a file (SCALE-encoded, or JSON with --json).
+    ExportBlocks(chain_ops::ExportBlocks),
+    /// Import blocks from a file written by export-blocks.
+    ImportBlocks(chain_ops::ImportBlocks),
+    /// Write the world state at a block as human-readable JSON.
+    ExportState(chain_ops::ExportState),
+    /// Key management.
+    #[command(subcommand)]
+    Key(chain_ops::KeyCommand),
+    /// Measure the node's speed.
+    #[command(subcommand)]
+    Benchmark(BenchmarkCommand),
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchmarkCommand {
+    /// Import blocks of signed transfers into a fresh RocksDB database.
+    Import(ImportBenchmark),
+}
+
+impl RunArgs {
+    /// The chain spec `--chain`/`--dev` select.
+    pub fn chain_spec(&self) -> anyhow::Result<ChainSpec> {
+        let name = match (&self.chain, self.dev) {
+            (Some(chain), _) => chain.clone(),
+            (None, true) => "dev".into(),
+            (None, false) => "local".into(),
+        };
+        ChainSpec::load(&name).with_context(|| format!("loading chain '{name}'"))
+    }
+
+    fn dev_key(&self) -> Option<&'static str> {
+        [
+            (self.alice || (self.dev && !self.any_key()), "Alice"),
+            (self.bob, "Bob"),
+            (self.charlie, "Charlie"),
+            (self.dave, "Dave"),
+            (self.eve, "Eve"),
+            (self.ferdie, "Ferdie"),
+        ]
+        .into_iter()
+        .find(|(set, _)| *set)
+        .map(|(_, name)| name)
+    }
+
+    fn any_key(&self) -> bool {
+        self.alice || self.bob || self.charlie || self.dave || self.eve || self.ferdie
+    }
+
+    /// The base path, or a default under the user's data directory.
+    pub fn base_path_or_default(&self) -> PathBuf {
+        self.base_path.clone().unwrap_or_else(default_base_path)
+    }
+}
+
+fn default_base_path() -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/arceon-node")
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = filter.unwrap_or("info");
+    let _ = env_logger::Builder::new()
+        .parse_filters(filter)
+        .format_timestamp_millis()
+        .try_init();
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.run.log.as_deref());
+    match cli.subcommand {
+        Some(Command::BuildSpec { raw }) => {
+            let spec = cli.run.chain_spec()?;
+            let spec = if raw { spec.to_raw()? } else { spec };
+            println!("{}", spec.to_json()?);
+            Ok(())
+        }
+        Some(Command::PurgeChain { yes }) => chain_ops::purge_chain(&cli.run, yes),
+        Some(Command::ExportBlocks(args)) => chain_ops::export_blocks(&cli.run, &args),
+        Some(Command::ImportBlocks(args)) => chain_ops::import_blocks(&cli.run, &args),
+        Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
+        Some(Command::Key(command)) => chain_ops::key(&cli.run, command),
+        Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
+        None => run_node(cli.run),
+    }
+}
+
+fn run_node(args: RunArgs) -> anyhow::Result<()> {
+    let chain_spec = args.chain_spec()?;
+    let temporary = if args.tmp || (args.dev && args.base_path.is_none()) {
+        Some(tempfile::Builder::new().prefix("arceon-node").tempdir()?)
+    } else {
+        None
+    };
+    let base_path = match &temporary {
+        Some(dir) => dir.path().to_path_buf(),
+        None => args.base_path_or_default(),
+    };
+    let dev_key = args.dev_key();
+    let validator = args.validator || dev_key.is_some();
+    let node_name = args
+        .name
+        .clone()
+        .or(dev_key.map(String::from))
+        .unwrap_or_else(|| "arceon".into());
+    let host = if args.rpc_external {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    };
+    let cors = match args.rpc_cors.as_deref() {
+        None | Some("all") => None,
+        Some(list) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
+    };
+    let config = Configuration {
+        chain_spec,
+        base_path,
+        pruning: args.state_pruning,
+        node_name,
+        validator,
+        dev_key_seed: dev_key.map(|name| format!("//{name}")),
+        rpc_addr: (!args.no_rpc).then_some(SocketAddr::new(host, args.rpc_port)),
+        rpc: RpcConfig {
+            methods: args.rpc_methods,
+            cors,
+            max_connections: args.rpc_max_connections,
+            max_request_bytes: args.rpc_max_request_size.saturating_mul(1024 * 1024),
+            max_response_bytes: 15 * 1024 * 1024,
+            max_subscriptions_per_connection: args.rpc_max_subscriptions_per_connection,
+        },
+        prometheus_addr: (!args.no_prometheus).then_some(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            args.prometheus_port,
+        )),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("arceon-worker")
+        .build()?;
+    runtime.block_on(async move {
+        log::info!("Arceon node {}", env!("CARGO_PKG_VERSION"));
+        log::info!(
+            "node name: {}, role: {}",
+            config.node_name,
+            if config.validator {
+                "authority"
+            } else {
+                "full"
+            }
+        );
+        let service = Service::start(config).await?;
+        wait_for_shutdown().await;
+        log::info!("shutting down");
+        service.stop().await;
+        drop(temporary);
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,1 +1,0 @@
-//! arceon-node

@@ -1,0 +1,160 @@
+//! Helpers for tests that run real `arceon-node` processes on 127.0.0.1.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A node process, killed when dropped.
+pub struct Node {
+    pub child: Child,
+    pub rpc_port: u16,
+    pub log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Path of a binary built by this workspace (`arceon-node`, `arceon-wallet`).
+pub fn binary(name: &str) -> PathBuf {
+    if name == "arceon-node" {
+        return PathBuf::from(env!("CARGO_BIN_EXE_arceon-node"));
+    }
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    profile_dir.join(name)
+}
+
+impl Node {
+    /// Starts `arceon-node` with `args` plus RPC/Prometheus ports; waits until RPC answers.
+    pub fn start(args: &[&str], log: PathBuf) -> Node {
+        let rpc_port = free_port();
+        let prometheus_port = free_port();
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(binary("arceon-node"))
+            .args(args)
+            .args([
+                "--rpc-port",
+                &rpc_port.to_string(),
+                "--prometheus-port",
+                &prometheus_port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start arceon-node");
+        let node = Node {
+            child,
+            rpc_port,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if node.try_rpc("system_health", json!([])).is_ok() {
+                return node;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("node did not answer RPC within 60 s; log:\n{}", node.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// Sends raw bytes as an HTTP POST body; returns (status, body).
+    pub fn post_raw(&self, body: &[u8]) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.rpc_port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        // A server may close early on an oversized body: that is an answer too.
+        let _ = stream.write_all(body);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// A JSON-RPC call over HTTP; `Err` carries the JSON-RPC error object.
+    pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, Value> {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (_, body) = self
+            .post_raw(request.to_string().as_bytes())
+            .map_err(|e| json!({"io": e.to_string()}))?;
+        // Chunked bodies: take the JSON object inside.
+        let start = body.find('{').ok_or_else(|| json!({"body": body.clone()}))?;
+        let end = body.rfind('}').ok_or_else(|| json!({"body": body.clone()}))?;
+        let value: Value =
+            serde_json::from_str(&body[start..=end]).map_err(|e| json!({"parse": e.to_string()}))?;
+        match value.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(value["result"].clone()),
+        }
+    }
+
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        self.try_rpc(method, params)
+            .unwrap_or_else(|e| panic!("{method} failed: {e}"))
+    }
+
+    pub fn best_number(&self) -> u32 {
+        let header = self.rpc("chain_getHeader", json!([]));
+        let number = header["number"].as_str().expect("number");
+        u32::from_str_radix(number.trim_start_matches("0x"), 16).expect("hex number")
+    }
+
+    /// Waits (bounded) until `check` holds.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut check: impl FnMut(&Node) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if check(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("timed out waiting for {what}; log tail:\n{}", tail(&self.log_text()));
+    }
+}
+
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}

@@ -1,0 +1,139 @@
+//! Aura block authoring: time is cut into slots of `slot_duration` ms; in each slot the
+//! node checks whether the slot's author (`authorities[slot % n]` at the best block) is
+//! one of its keys and, if so, builds a block from the pool's ready transactions, seals
+//! it and imports it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arceon_client::keystore::Keystore;
+use arceon_client::{Client, ImportOptions};
+use arceon_primitives::{InvalidTransaction, TransactionValidityError, H256};
+use arceon_runtime::aura;
+
+use crate::{Metrics, TransactionPool};
+
+/// The share of a slot spent applying transactions; the rest is for sealing, storing and
+/// propagating the block.
+const BUILD_SHARE: f64 = 0.5;
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Starts the authoring thread; it stops when `stop` is set.
+pub fn spawn(
+    client: Arc<Client>,
+    pool: Arc<TransactionPool>,
+    keystore: Keystore,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("aura-authoring".into())
+        .spawn(move || run(&client, &pool, &keystore, &metrics, &stop))
+}
+
+fn run(
+    client: &Client,
+    pool: &TransactionPool,
+    keystore: &Keystore,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+) {
+    let mut last_slot = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        let best = client.best();
+        let slot_ms = client
+            .slot_duration(&best.1)
+            .unwrap_or(aura::DEFAULT_SLOT_DURATION_MS);
+        let now = unix_ms();
+        let slot = now / slot_ms;
+        if slot <= last_slot {
+            // Sleep until the next slot starts, waking regularly to notice `stop`.
+            let next = (slot + 1) * slot_ms;
+            let wait = next.saturating_sub(now).min(100);
+            std::thread::sleep(Duration::from_millis(wait.max(1)));
+            continue;
+        }
+        last_slot = slot;
+        let slot_end = Instant::now() + Duration::from_millis((slot + 1) * slot_ms - now);
+        if let Err(e) = author_slot(
+            client, pool, keystore, metrics, best.1, slot, slot_ms, slot_end,
+        ) {
+            log::warn!("slot {slot}: {e}");
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn author_slot(
+    client: &Client,
+    pool: &TransactionPool,
+    keystore: &Keystore,
+    metrics: &Metrics,
+    parent: H256,
+    slot: u64,
+    slot_ms: u64,
+    slot_end: Instant,
+) -> Result<(), String> {
+    let authorities = client.authorities(&parent).map_err(|e| e.to_string())?;
+    let Some(author) = aura::slot_author(&authorities, slot) else {
+        return Err("no authorities".into());
+    };
+    let Some(key) = keystore.pair("aura", &author).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis((slot_ms as f64 * BUILD_SHARE) as u64);
+    let deadline = deadline.min(slot_end);
+    let mut invalid = Vec::new();
+    let mut applied = 0usize;
+    let built = client
+        .build_block(&parent, slot, |builder| {
+            for tx in pool.ready_iter() {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                match builder.apply_extrinsic(tx.data.clone()) {
+                    Ok(_) => applied += 1,
+                    Err(TransactionValidityError::Invalid(
+                        InvalidTransaction::ExhaustsResources,
+                    )) => break,
+                    // A future nonce waits for its predecessor: it may fit a later block.
+                    Err(TransactionValidityError::Invalid(InvalidTransaction::Future)) => {}
+                    Err(TransactionValidityError::Unknown(_)) => {}
+                    Err(_) => invalid.push(tx.hash),
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    if !invalid.is_empty() {
+        pool.remove_invalid(&invalid);
+    }
+    let single_authority = authorities.len() == 1;
+    let (block, imported) = client
+        .import_own(
+            built,
+            &key,
+            ImportOptions {
+                finalize: single_authority,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    metrics.observe_import(started.elapsed());
+    log::info!(
+        "authored #{} {:?} in slot {slot} with {applied} extrinsics ({} ms){}",
+        imported.number,
+        imported.hash,
+        started.elapsed().as_millis(),
+        if single_authority { ", finalized" } else { "" }
+    );
+    drop(block);
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Prometheus metrics: best and finalized height, pool size, block import and authoring
+//! times, RPC calls per method; served as text on `GET /metrics`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{ServiceError, TransactionPool};
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    heights: IntGaugeVec,
+    pool_size: IntGauge,
+    import_time: Histogram,
+    /// JSON-RPC calls by method (shared with the RPC server).
+    pub rpc_calls: IntCounterVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh metrics in their own registry.
+    pub fn new() -> Metrics {
+        let registry =
+            Registry::new_custom(Some("arceon".into()), None).unwrap_or_else(|_| Registry::new());
+        let heights = IntGaugeVec::new(
+            Opts::new("block_height", "Block height of the chain"),
+            &["status"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_size = IntGauge::new("txpool_size", "Transactions in the pool (ready and future)")
+            .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let import_time = Histogram::with_opts(
+            HistogramOpts::new(
+                "block_import_seconds",
+                "Time to build or import and store a block",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let rpc_calls = IntCounterVec::new(
+            Opts::new("rpc_calls_total", "JSON-RPC calls by method"),
+            &["method"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        for collector in [
+            Box::new(heights.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(pool_size.clone()),
+            Box::new(import_time.clone()),
+            Box::new(rpc_calls.clone()),
+        ] {
+            if let Err(e) = registry.register(collector) {
+                log::warn!("metric registration: {e}");
+            }
+        }
+        Metrics {
+            registry,
+            heights,
+            pool_size,
+            import_time,
+            rpc_calls,
+        }
+    }
+
+    /// Records the best and finalized heights.
+    pub fn set_heights(&self, best: u32, finalized: u32) {
+        self.heights.with_label_values(&["best"]).set(best as i64);
+        self.heights
+            .with_label_values(&["finalized"])
+            .set(finalized as i64);
+    }
+
+    /// Records the pool size.
+    pub fn set_pool(&self, size: usize) {
+        self.pool_size.set(size as i64);
+    }
+
+    /// Records one block import.
+    pub fn observe_import(&self, took: Duration) {
+        self.import_time.observe(took.as_secs_f64());
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            log::warn!("encoding metrics: {e}");
+        }
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+/// Serves `GET /metrics` on `addr`; returns the bound address.
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    pool: Arc<TransactionPool>,
+) -> Result<SocketAddr, ServiceError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServiceError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServiceError::Bind { addr, source })?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let metrics = metrics.clone();
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 1024];
+                let read =
+                    tokio::time::timeout(Duration::from_secs(5), socket.read(&mut request)).await;
+                let Ok(Ok(n)) = read else { return };
+                let head = String::from_utf8_lossy(&request[..n]);
+                let response = if head.starts_with("GET /metrics") {
+                    let status = pool.status();
+                    metrics.set_pool(status.ready + status.future);
+                    let body = metrics.render();
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_string()
+                };
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    Ok(local)
+}

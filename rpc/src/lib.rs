@@ -1,0 +1,209 @@
+//! Arceon's JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port) with Substrate's
+//! method names and JSON shapes, so Substrate wallets and explorers work unchanged:
+//! `chain_*`, `state_*`, `author_*`, `system_*`, `payment_queryInfo`, `rpc_methods`.
+//!
+//! Invariants: every malformed request (bad JSON, wrong parameters, invalid hex,
+//! undecodable or badly signed extrinsics) gets a JSON-RPC error and changes nothing;
+//! request size, connections and subscriptions per connection are bounded; unsafe
+//! methods (`author_insertKey`, `author_hasKey`) answer only when the node allows them.
+
+mod json;
+mod methods;
+mod subscriptions;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arceon_client::keystore::Keystore;
+use arceon_client::Client;
+use arceon_txpool::{ChainApi, Pool};
+use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::RpcModule;
+
+pub use json::{header_json, parse_hash};
+
+/// Which methods the server exposes (`--rpc-methods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcMethods {
+    /// Only safe methods.
+    Safe,
+    /// Every method.
+    Unsafe,
+    /// Unsafe methods only when listening on a loopback address.
+    Auto,
+}
+
+impl std::str::FromStr for RpcMethods {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "safe" => Ok(RpcMethods::Safe),
+            "unsafe" => Ok(RpcMethods::Unsafe),
+            "auto" => Ok(RpcMethods::Auto),
+            other => Err(format!("'{other}' is not one of safe, unsafe, auto")),
+        }
+    }
+}
+
+/// Server limits and exposure.
+#[derive(Debug, Clone)]
+pub struct RpcConfig {
+    /// Which methods are callable.
+    pub methods: RpcMethods,
+    /// Allowed CORS origins; `None` allows all.
+    pub cors: Option<Vec<String>>,
+    /// Most simultaneous connections.
+    pub max_connections: u32,
+    /// Largest request body, in bytes.
+    pub max_request_bytes: u32,
+    /// Largest response body, in bytes.
+    pub max_response_bytes: u32,
+    /// Most subscriptions per connection.
+    pub max_subscriptions_per_connection: u32,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            methods: RpcMethods::Auto,
+            cors: None,
+            max_connections: 100,
+            max_request_bytes: 15 * 1024 * 1024,
+            max_response_bytes: 15 * 1024 * 1024,
+            max_subscriptions_per_connection: 1024,
+        }
+    }
+}
+
+/// What the RPC methods read and act on.
+pub struct RpcDeps<A: ChainApi> {
+    /// The chain.
+    pub client: Arc<Client>,
+    /// The transaction pool.
+    pub pool: Arc<Pool<A>>,
+    /// The keystore (`author_insertKey`).
+    pub keystore: Keystore,
+    /// `system_chain`.
+    pub chain_name: String,
+    /// `system_chainType`.
+    pub chain_type: String,
+    /// `system_properties`.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// The node's name (`--name`).
+    pub node_name: String,
+    /// Whether the node authors blocks (`system_nodeRoles`).
+    pub is_validator: bool,
+    /// Per-method call counter for metrics.
+    pub rpc_calls: Option<prometheus::IntCounterVec>,
+}
+
+/// The state shared by all methods.
+pub(crate) struct Context<A: ChainApi> {
+    pub deps: RpcDeps<A>,
+    pub allow_unsafe: bool,
+}
+
+impl<A: ChainApi> Context<A> {
+    pub fn count(&self, method: &str) {
+        if let Some(counter) = &self.deps.rpc_calls {
+            counter.with_label_values(&[method]).inc();
+        }
+    }
+}
+
+/// A running server.
+pub struct RpcServer {
+    handle: ServerHandle,
+    /// Where it listens.
+    pub local_addr: SocketAddr,
+}
+
+impl RpcServer {
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(self) {
+        if self.handle.stop().is_ok() {
+            self.handle.stopped().await;
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    /// The port could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A method was registered twice (a bug).
+    #[error("method registration: {0}")]
+    Register(String),
+}
+
+/// Builds the module with every method.
+pub(crate) fn module<A: ChainApi>(
+    deps: RpcDeps<A>,
+    allow_unsafe: bool,
+) -> Result<RpcModule<Context<A>>, RpcError> {
+    let mut module = RpcModule::new(Context { deps, allow_unsafe });
+    methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    let mut names: Vec<String> = module.method_names().map(|m| m.to_string()).collect();
+    names.push("rpc_methods".into());
+    names.sort();
+    module
+        .register_method(
+            "rpc_methods",
+            move |_, _, _| serde_json::json!({ "version": 1, "methods": names.clone() }),
+        )
+        .map_err(|e| RpcError::Register(e.to_string()))?;
+    Ok(module)
+}
+
+/// Starts the server on `addr`.
+pub async fn start<A: ChainApi>(
+    addr: SocketAddr,
+    config: RpcConfig,
+    deps: RpcDeps<A>,
+) -> Result<RpcServer, RpcError> {
+    let allow_unsafe = match config.methods {
+        RpcMethods::Safe => false,
+        RpcMethods::Unsafe => true,
+        RpcMethods::Auto => addr.ip().is_loopback(),
+    };
+    let module = module(deps, allow_unsafe)?;
+    let cors = match &config.cors {
+        None => tower_http::cors::CorsLayer::permissive(),
+        Some(origins) => {
+            let origins: Vec<_> = origins
+                .iter()
+                .filter_map(|o| o.parse::<http::HeaderValue>().ok())
+                .collect();
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_headers([http::header::CONTENT_TYPE])
+                .allow_methods([http::Method::POST])
+        }
+    };
+    let server = Server::builder()
+        .set_config(
+            ServerConfig::builder()
+                .max_connections(config.max_connections)
+                .max_request_body_size(config.max_request_bytes)
+                .max_response_body_size(config.max_response_bytes)
+                .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+                .build(),
+        )
+        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .build(addr)
+        .await
+        .map_err(|source| RpcError::Bind { addr, source })?;
+    let local_addr = server
+        .local_addr()
+        .map_err(|source| RpcError::Bind { addr, source })?;
+    let handle = server.start(module);
+    Ok(RpcServer { handle, local_addr })
+}

@@ -1,0 +1,336 @@
+//! `arceon-wallet`: check balances, send ArcM and follow the chain through a node's
+//! JSON-RPC. The output format is stable and documented in the library's crate docs.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use arceon_primitives::{to_ss58, AccountId32, Balance};
+use arceon_wallet::status::hash_hex;
+use arceon_wallet::{
+    account_of, format_arcm, pair_from_suri, parse_address, parse_arcm, parse_extrinsic_hex,
+    parse_planck, render_event, TransferOptions, TransferReport, TxStatus, WaitFor, WalletClient,
+    WalletError, WatchUpdate, DEFAULT_URL,
+};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Hold and send ArcM on an Arceon chain.
+#[derive(Debug, Parser)]
+#[command(name = "arceon-wallet", version, about)]
+struct Cli {
+    /// The node's JSON-RPC URL (ws://, or http:// on the same port).
+    #[arg(long, global = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// The signing key: //Name (dev accounts), a mnemonic phrase, or a 0x hex seed.
+    #[arg(
+        long,
+        global = true,
+        default_value = "//Alice",
+        hide_default_value = false
+    )]
+    suri: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show an account's free, reserved and frozen ArcM and its nonce.
+    Balance {
+        /// SS58 address or 0x public key (default: the --suri account).
+        address: Option<String>,
+    },
+    /// Print an account's next nonce, counting its transactions in the node's pool.
+    Nonce {
+        /// SS58 address or 0x public key (default: the --suri account).
+        address: Option<String>,
+    },
+    /// Send ArcM from the --suri account.
+    Transfer {
+        /// Recipient: SS58 address or 0x public key.
+        dest: String,
+        /// Amount in ArcM (e.g. 1.5), or in plancks with --planck.
+        amount: String,
+        /// AMOUNT and --tip are integer plancks instead of ArcM.
+        #[arg(long)]
+        planck: bool,
+        /// Fail rather than let the sender drop below the existential deposit.
+        #[arg(long)]
+        keep_alive: bool,
+        /// Priority tip (same unit as AMOUNT).
+        #[arg(long, default_value = "0")]
+        tip: String,
+        /// Valid for about PERIOD blocks from the best block (default: immortal).
+        #[arg(long, value_name = "PERIOD")]
+        mortal: Option<u64>,
+        /// Sign with this nonce instead of asking the node.
+        #[arg(long)]
+        nonce: Option<u32>,
+        /// Submit and print the hash without following the transaction.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Submit a raw signed extrinsic (0x hex) and follow it like `transfer`.
+    Submit {
+        /// The extrinsic's full encoding, as 0x hex.
+        hex: String,
+        /// Submit and print the hash without following the transaction.
+        #[arg(long)]
+        no_wait: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Print new best and finalized headers as they come.
+    Watch {
+        /// Stop after this many header lines (default: until Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Print the chain's name, genesis hash, runtime version and heads.
+    Info,
+}
+
+#[derive(Debug, Args)]
+struct WaitArgs {
+    /// How far to follow the transaction.
+    #[arg(long, value_enum, default_value_t = Until::Finalized)]
+    until: Until,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Until {
+    /// Until the transaction is in a best-chain block.
+    InBlock,
+    /// Until that block is finalized.
+    Finalized,
+}
+
+impl WaitArgs {
+    fn wait_for(&self) -> WaitFor {
+        match self.until {
+            Until::InBlock => WaitFor::InBlock,
+            Until::Finalized => WaitFor::Finalized,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn signer_account(suri: &str) -> anyhow::Result<AccountId32> {
+    Ok(account_of(&pair_from_suri(suri)?))
+}
+
+fn target_account(address: Option<&str>, suri: &str) -> anyhow::Result<AccountId32> {
+    match address {
+        Some(address) => Ok(parse_address(address)?),
+        None => signer_account(suri),
+    }
+}
+
+fn amount(text: &str, planck: bool) -> Result<Balance, WalletError> {
+    Ok(if planck {
+        parse_planck(text)?
+    } else {
+        parse_arcm(text)?
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Validate what the user typed before dialling the node.
+    match &cli.command {
+        Command::Balance { address } | Command::Nonce { address } => {
+            target_account(address.as_deref(), &cli.suri)?;
+        }
+        Command::Transfer {
+            dest,
+            amount: value,
+            planck,
+            tip,
+            ..
+        } => {
+            parse_address(dest)?;
+            amount(value, *planck)?;
+            amount(tip, *planck).context("--tip")?;
+            pair_from_suri(&cli.suri)?;
+        }
+        Command::Submit { hex, .. } => {
+            parse_extrinsic_hex(hex)?;
+        }
+        Command::Watch { .. } | Command::Info => {}
+    }
+    let client = WalletClient::connect(&cli.url).await?;
+    match cli.command {
+        Command::Balance { address } => {
+            let account = target_account(address.as_deref(), &cli.suri)?;
+            let info = client.account_info(&account).await?;
+            println!("account {}", to_ss58(&account));
+            println!("free {}", format_arcm(info.data.free));
+            println!("reserved {}", format_arcm(info.data.reserved));
+            println!("frozen {}", format_arcm(info.data.frozen));
+            println!("nonce {}", info.nonce);
+        }
+        Command::Nonce { address } => {
+            let account = target_account(address.as_deref(), &cli.suri)?;
+            println!("{}", client.next_nonce(&account).await?);
+        }
+        Command::Transfer {
+            dest,
+            amount: value,
+            planck,
+            keep_alive,
+            tip,
+            mortal,
+            nonce,
+            no_wait,
+            wait,
+        } => {
+            let pair = pair_from_suri(&cli.suri)?;
+            let dest = parse_address(&dest)?;
+            let options = TransferOptions {
+                keep_alive,
+                tip: amount(&tip, planck)?,
+                nonce,
+                mortal_period: mortal,
+                wait_for: wait.wait_for(),
+                timeout: Duration::from_secs(wait.timeout),
+            };
+            let prepared = client
+                .prepare_transfer(&pair, &dest, amount(&value, planck)?, &options)
+                .await?;
+            println!("extrinsic {}", hash_hex(&prepared.hash));
+            println!("fee {}", format_arcm(prepared.fee));
+            if no_wait {
+                client
+                    .submit(&arceon_primitives::to_hex(&prepared.extrinsic))
+                    .await?;
+                return Ok(());
+            }
+            let report = client
+                .watch(
+                    &prepared.extrinsic,
+                    options.wait_for,
+                    options.timeout,
+                    print_update,
+                )
+                .await?;
+            finish(&report)?;
+        }
+        Command::Submit { hex, no_wait, wait } => {
+            let extrinsic = parse_extrinsic_hex(&hex)?;
+            println!(
+                "extrinsic {}",
+                hash_hex(&arceon_runtime::extrinsic_hash(&extrinsic))
+            );
+            if no_wait {
+                client
+                    .submit(&arceon_primitives::to_hex(&extrinsic))
+                    .await?;
+                return Ok(());
+            }
+            let report = client
+                .watch(
+                    &extrinsic,
+                    wait.wait_for(),
+                    Duration::from_secs(wait.timeout),
+                    print_update,
+                )
+                .await?;
+            finish(&report)?;
+        }
+        Command::Watch { count } => watch(&client, count).await?,
+        Command::Info => {
+            println!("chain {}", client.chain_name().await?);
+            println!("genesis {}", hash_hex(&client.genesis_hash().await?));
+            let version = client.runtime_version().await?;
+            println!("runtime {} {}", version.spec_name, version.spec_version);
+            println!("transactionVersion {}", version.transaction_version);
+            let best = client.best_header().await?;
+            println!("best #{} {}", best.number, hash_hex(&best.hash()));
+            println!("finalized {}", hash_hex(&client.finalized_head().await?));
+        }
+    }
+    Ok(())
+}
+
+/// Prints one line per status, and the events after `inBlock`.
+fn print_update(update: WatchUpdate) {
+    match update {
+        // The inclusion line is printed with its events, once they are read.
+        WatchUpdate::Status(TxStatus::InBlock(_)) => {}
+        WatchUpdate::Status(status) => println!("{status}"),
+        WatchUpdate::Included(inclusion) => {
+            println!("inBlock {}", hash_hex(&inclusion.block));
+            for event in &inclusion.events {
+                println!("  {}", render_event(event));
+            }
+        }
+    }
+}
+
+/// Turns a failed call into the process's error.
+fn finish(report: &TransferReport) -> Result<(), WalletError> {
+    if report.success {
+        return Ok(());
+    }
+    Err(WalletError::DispatchFailed {
+        block: hash_hex(&report.in_block),
+        error: report
+            .error
+            .clone()
+            .unwrap_or_else(|| "no ExtrinsicSuccess event".to_string()),
+    })
+}
+
+async fn watch(client: &WalletClient, count: Option<u64>) -> anyhow::Result<()> {
+    let mut best = client.subscribe_new_heads().await?;
+    let mut finalized = client.subscribe_finalized_heads().await?;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut printed = 0u64;
+    while count.is_none_or(|max| printed < max) {
+        tokio::select! {
+            header = best.next() => match header {
+                Some(header) => {
+                    let header = header?;
+                    println!("#{} {}", header.number, hash_hex(&header.hash()));
+                }
+                None => bail!("the node closed the new-heads subscription"),
+            },
+            header = finalized.next() => match header {
+                Some(header) => {
+                    let header = header?;
+                    println!("#{} {} finalized", header.number, hash_hex(&header.hash()));
+                }
+                None => bail!("the node closed the finalized-heads subscription"),
+            },
+            _ = &mut ctrl_c => break,
+        }
+        printed += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs Arceon's whole test suite: unit, property and integration tests of every crate,
+# including the ones that start real node processes. Installs missing system packages
+# (clang/libclang for RocksDB's bindings) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/ensure-deps.sh
+export RUST_BACKTRACE=1
+echo "==> building and running the workspace tests"
+cargo test --workspace --locked "$@"
