@@ -259,31 +259,7 @@ impl WalletClient {
     }
 
     fn map_error(&self, method: &str, error: RpcError) -> WalletError {
-        match error {
-            RpcError::Call(object) => {
-                let mut message = object.message().to_string();
-                if let Some(data) = object.data() {
-                    message.push_str(": ");
-                    message.push_str(data.get().trim_matches('"'));
-                }
-                WalletError::Rpc(message)
-            }
-            RpcError::RequestTimeout => {
-                WalletError::Timeout(format!("the node did not answer {method} in time"))
-            }
-            RpcError::ParseError(e) => {
-                WalletError::BadResponse(format!("{method} answered an unexpected shape: {e}"))
-            }
-            RpcError::Transport(e) => WalletError::NodeUnreachable {
-                url: self.url.clone(),
-                reason: format!("connection lost: {e}"),
-            },
-            RpcError::RestartNeeded(e) => WalletError::NodeUnreachable {
-                url: self.url.clone(),
-                reason: format!("connection lost: {e}"),
-            },
-            other => WalletError::Rpc(other.to_string()),
-        }
+        rpc_error(&self.url, method, error)
     }
 
     /// Calls `method` with positional `args` and deserializes the result.
@@ -723,7 +699,7 @@ impl WalletClient {
         match tokio::time::timeout(timeout, follow).await {
             Ok(result) => result,
             Err(_) => Err(WalletError::Timeout(format!(
-                "transaction {extrinsic_hash:?} not {} after {timeout:?}",
+                "transaction {extrinsic_hash:?} not {} after {timeout:?} (it may still be in the node's pool)",
                 match wait_for {
                     WaitFor::InBlock => "in a block",
                     WaitFor::Finalized => "finalized",
@@ -794,6 +770,42 @@ pub fn parse_extrinsic_hex(text: &str) -> Result<Vec<u8>, WalletError> {
     Ok(bytes)
 }
 
+/// Maps a jsonrpsee client error of a call to `method` on the node at `url`.
+fn rpc_error(url: &str, method: &str, error: RpcError) -> WalletError {
+    match error {
+        RpcError::Call(object) => {
+            let mut message = object.message().to_string();
+            if let Some(data) = object.data() {
+                message.push_str(": ");
+                message.push_str(data.get().trim_matches('"'));
+            }
+            // Substrate's author_* pool errors (1010 invalid, 1011 unknown validity,
+            // 1012 already imported, 1013 priority too low, ...): the node refused
+            // the transaction itself, not the request.
+            if method.starts_with("author_") && (1010..1020).contains(&object.code()) {
+                WalletError::Invalid(message)
+            } else {
+                WalletError::Rpc(message)
+            }
+        }
+        RpcError::RequestTimeout => {
+            WalletError::Timeout(format!("the node did not answer {method} in time"))
+        }
+        RpcError::ParseError(e) => {
+            WalletError::BadResponse(format!("{method} answered an unexpected shape: {e}"))
+        }
+        RpcError::Transport(e) => WalletError::NodeUnreachable {
+            url: url.to_string(),
+            reason: format!("connection lost: {e}"),
+        },
+        RpcError::RestartNeeded(e) => WalletError::NodeUnreachable {
+            url: url.to_string(),
+            reason: format!("connection lost: {e}"),
+        },
+        other => WalletError::Rpc(other.to_string()),
+    }
+}
+
 fn describe_handshake_error(error: &WsHandshakeError) -> String {
     match error {
         WsHandshakeError::Io(io) => io.to_string(),
@@ -804,5 +816,178 @@ fn describe_handshake_error(error: &WsHandshakeError) -> String {
             "the server refused the WebSocket upgrade (HTTP {status_code}); is this an arceon-node RPC port?"
         ),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arceon_pallet_balances as balances;
+    use arceon_primitives::{Keyring, ARCM};
+    use arceon_runtime::{payment, EventRecord};
+    use arceon_support::DispatchInfo;
+
+    #[tokio::test]
+    async fn a_closed_port_is_node_unreachable_with_a_clear_message() {
+        let started = std::time::Instant::now();
+        let error = WalletClient::connect_with_timeout("ws://127.0.0.1:1", Duration::from_secs(3))
+            .await
+            .expect_err("nothing listens on port 1");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        match &error {
+            WalletError::NodeUnreachable { url, .. } => assert_eq!(url, "ws://127.0.0.1:1"),
+            other => panic!("expected NodeUnreachable, got {other:?}"),
+        }
+        let message = error.to_string();
+        assert!(
+            message
+                .starts_with("cannot reach the node at ws://127.0.0.1:1: is arceon-node running?"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_as_unreachable() {
+        // Accepts TCP but never answers the WebSocket handshake.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let (_socket, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        });
+        let url = format!("ws://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        let error = WalletClient::connect_with_timeout(&url, Duration::from_millis(300))
+            .await
+            .expect_err("the server never completes the handshake");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(
+            matches!(error, WalletError::NodeUnreachable { .. }),
+            "{error:?}"
+        );
+        hold.abort();
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            websocket_url("ws://127.0.0.1:9944").unwrap().as_str(),
+            "ws://127.0.0.1:9944/"
+        );
+        assert_eq!(
+            websocket_url("http://localhost:9944").unwrap().as_str(),
+            "ws://localhost:9944/"
+        );
+        for bad in ["wss://rpc.example:443", "https://x", "ftp://x", "not a url"] {
+            assert!(
+                matches!(websocket_url(bad), Err(WalletError::BadUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pool_rejections_are_invalid_and_other_errors_keep_the_node_message() {
+        use jsonrpsee::types::ErrorObject;
+        let stale = RpcError::Call(ErrorObject::owned(
+            1010,
+            "Invalid Transaction",
+            Some("Transaction is outdated"),
+        ));
+        assert_eq!(
+            rpc_error("ws://n", "author_submitAndWatchExtrinsic", stale),
+            WalletError::Invalid("Invalid Transaction: Transaction is outdated".into())
+        );
+        let missing = RpcError::Call(ErrorObject::owned(-32601, "Method not found", None::<()>));
+        assert_eq!(
+            rpc_error("ws://n", "payment_queryInfo", missing),
+            WalletError::Rpc("Method not found".into())
+        );
+        assert!(matches!(
+            rpc_error("ws://n", "chain_getHeader", RpcError::RequestTimeout),
+            WalletError::Timeout(_)
+        ));
+    }
+
+    fn record(index: u32, event: RuntimeEvent) -> EventRecord {
+        EventRecord {
+            phase: Phase::ApplyExtrinsic(index),
+            event,
+            topics: vec![],
+        }
+    }
+
+    #[test]
+    fn keeps_only_the_extrinsics_own_events() {
+        let alice = Keyring::Alice.account();
+        let bob = Keyring::Bob.account();
+        let transfer = RuntimeEvent::Balances(balances::Event::Transfer {
+            from: alice.clone(),
+            to: bob.clone(),
+            amount: ARCM,
+        });
+        let success = RuntimeEvent::System(system::Event::ExtrinsicSuccess {
+            dispatch_info: DispatchInfo::default(),
+        });
+        let failed = RuntimeEvent::System(system::Event::ExtrinsicFailed {
+            dispatch_error: balances::Error::InsufficientBalance.into(),
+            dispatch_info: DispatchInfo::default(),
+        });
+        let fee = RuntimeEvent::TransactionPayment(payment::Event::TransactionFeePaid {
+            who: alice,
+            actual_fee: 5,
+            tip: 0,
+        });
+        let records = vec![
+            EventRecord {
+                phase: Phase::Initialization,
+                event: success.clone(),
+                topics: vec![],
+            },
+            record(0, fee.clone()),
+            record(0, failed.clone()),
+            record(1, fee.clone()),
+            record(1, transfer.clone()),
+            record(1, success.clone()),
+        ];
+        let block = H256::repeat_byte(4);
+        let ok = inclusion_from_records(block, 1, records.clone());
+        assert_eq!(ok.events, vec![fee.clone(), transfer, success]);
+        assert!(ok.success);
+        assert_eq!(ok.error, None);
+
+        let bad = inclusion_from_records(block, 0, records);
+        assert_eq!(bad.events, vec![fee, failed]);
+        assert!(!bad.success);
+        assert_eq!(bad.error.as_deref(), Some("Balances.InsufficientBalance"));
+    }
+
+    #[test]
+    fn raw_extrinsics_are_checked_before_submitting() {
+        assert!(matches!(
+            parse_extrinsic_hex("0xzz"),
+            Err(WalletError::BadExtrinsic(_))
+        ));
+        assert!(matches!(
+            parse_extrinsic_hex("0x0400"),
+            Err(WalletError::BadExtrinsic(_))
+        ));
+        let context = SigningContext {
+            genesis_hash: H256::repeat_byte(1),
+            spec_version: 1,
+            transaction_version: 1,
+            era: Era::Immortal,
+            era_checkpoint: H256::repeat_byte(1),
+            nonce: 0,
+            tip: 0,
+        };
+        let bytes = sign_transfer_offline(
+            &Keyring::Alice.pair(),
+            &Keyring::Bob.account(),
+            ARCM,
+            false,
+            &context,
+        );
+        assert_eq!(parse_extrinsic_hex(&to_hex(&bytes)).unwrap(), bytes);
     }
 }

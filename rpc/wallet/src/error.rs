@@ -39,7 +39,7 @@ pub enum WalletError {
     BadSuri(String),
     /// An amount could not be parsed.
     #[error("bad amount: {0}")]
-    BadAmount(#[from] AmountError),
+    BadAmount(AmountError),
     /// A raw extrinsic given by the user is not hex or not a well-formed extrinsic.
     #[error("bad extrinsic: {0}")]
     BadExtrinsic(String),
@@ -96,4 +96,12 @@ pub enum WalletError {
     /// A connection, request or wait did not finish in time.
     #[error("timed out: {0}")]
     Timeout(String),
+}
+
+impl From<AmountError> for WalletError {
+    fn from(error: AmountError) -> Self {
+        // Not a `#[source]`: the message already includes it, and error reporters that
+        // print source chains would repeat it.
+        WalletError::BadAmount(error)
+    }
 }

@@ -56,7 +56,9 @@
 //!   System.ExtrinsicSuccess { dispatch_info: { weight: { ref_time: 55000000, proof_size: 3593 }, class: Normal, pays_fee: Yes } }
 //! finalized 0x9a2b...
 //! ```
-//! With `--no-wait` only the `extrinsic` (and `fee`) lines are printed. A transfer whose
+//! With `--no-wait` only the `extrinsic` and `fee` lines are printed; with `--sign-only`
+//! they are followed by `hex 0x...` (the signed extrinsic, for `submit`) and nothing is
+//! submitted. `--until in-block` stops after the `inBlock` block. A transfer whose
 //! call fails still prints its block and events, then exits 1 with
 //! `error: transaction failed in block 0x...: Balances.InsufficientBalance`. `submit HEX`
 //! prints the same lines as `transfer` (without `fee`).

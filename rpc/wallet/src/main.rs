@@ -69,6 +69,9 @@ enum Command {
         /// Submit and print the hash without following the transaction.
         #[arg(long)]
         no_wait: bool,
+        /// Sign and check, print the extrinsic as `hex 0x...`, and submit nothing.
+        #[arg(long, conflicts_with = "no_wait")]
+        sign_only: bool,
         #[command(flatten)]
         wait: WaitArgs,
     },
@@ -207,6 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             mortal,
             nonce,
             no_wait,
+            sign_only,
             wait,
         } => {
             let pair = pair_from_suri(&cli.suri)?;
@@ -224,6 +228,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("extrinsic {}", hash_hex(&prepared.hash));
             println!("fee {}", format_arcm(prepared.fee));
+            if sign_only {
+                println!("hex {}", arceon_primitives::to_hex(&prepared.extrinsic));
+                return Ok(());
+            }
             if no_wait {
                 client
                     .submit(&arceon_primitives::to_hex(&prepared.extrinsic))
@@ -319,14 +327,14 @@ async fn watch(client: &WalletClient, count: Option<u64>) -> anyhow::Result<()> 
                     let header = header?;
                     println!("#{} {}", header.number, hash_hex(&header.hash()));
                 }
-                None => bail!("the node closed the new-heads subscription"),
+                None => bail!("the node closed the new-heads subscription (stopped or connection lost)"),
             },
             header = finalized.next() => match header {
                 Some(header) => {
                     let header = header?;
                     println!("#{} {} finalized", header.number, hash_hex(&header.hash()));
                 }
-                None => bail!("the node closed the finalized-heads subscription"),
+                None => bail!("the node closed the finalized-heads subscription (stopped or connection lost)"),
             },
             _ = &mut ctrl_c => break,
         }

@@ -60,7 +60,7 @@ pub fn render_module_error(module: &ModuleError) -> String {
 pub fn render_dispatch_error(error: &DispatchError) -> String {
     match error {
         DispatchError::Module(module) => render_module_error(module),
-        DispatchError::Other(message) if message.is_empty() => "Other".to_string(),
+        DispatchError::Other("") => "Other".to_string(),
         DispatchError::Other(message) => format!("Other({message})"),
         DispatchError::CannotLookup => "CannotLookup".to_string(),
         DispatchError::BadOrigin => "BadOrigin".to_string(),

@@ -150,11 +150,12 @@ mod tests {
         let bytes = sign_transfer_offline(&alice, &bob, 5 * ARCM, false, &ctx);
 
         let xt = Extrinsic::decode_exact(&bytes).expect("the runtime decodes it");
-        assert_eq!(
-            bytes[1] & 0x80,
-            0x80,
-            "signed v4 version byte after 2-byte length"
-        );
+        let mut input = &bytes[..];
+        let len = <codec::Compact<u32> as codec::Decode>::decode(&mut input)
+            .unwrap()
+            .0;
+        assert_eq!(len as usize, input.len(), "length prefix covers the rest");
+        assert_eq!(input[0], 0x84, "signed v4 extrinsic");
         assert_eq!(
             xt.function,
             Call::Balances(balances::Call::TransferAllowDeath {

@@ -32,10 +32,16 @@ impl Drop for Node {
     }
 }
 
-/// Path of a binary built by this workspace (`arceon-node`, `arceon-wallet`).
+/// Path of a binary built by this workspace (`arceon-node`, `arceon-wallet`): Cargo's
+/// path when this test's package owns it, else the profile directory both live in.
 pub fn binary(name: &str) -> PathBuf {
-    if name == "arceon-node" {
-        return PathBuf::from(env!("CARGO_BIN_EXE_arceon-node"));
+    let own = match name {
+        "arceon-node" => option_env!("CARGO_BIN_EXE_arceon-node"),
+        "arceon-wallet" => option_env!("CARGO_BIN_EXE_arceon-wallet"),
+        _ => None,
+    };
+    if let Some(path) = own {
+        return PathBuf::from(path);
     }
     // target/<profile>/deps/<test> -> target/<profile>/<name>
     let exe = std::env::current_exe().expect("test executable");
@@ -43,7 +49,13 @@ pub fn binary(name: &str) -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("target profile directory");
-    profile_dir.join(name)
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
 }
 
 impl Node {
@@ -76,7 +88,10 @@ impl Node {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("node did not answer RPC within 60 s; log:\n{}", node.log_text());
+        panic!(
+            "node did not answer RPC within 60 s; log:\n{}",
+            node.log_text()
+        );
     }
 
     pub fn log_text(&self) -> String {
@@ -120,10 +135,14 @@ impl Node {
             .post_raw(request.to_string().as_bytes())
             .map_err(|e| json!({"io": e.to_string()}))?;
         // Chunked bodies: take the JSON object inside.
-        let start = body.find('{').ok_or_else(|| json!({"body": body.clone()}))?;
-        let end = body.rfind('}').ok_or_else(|| json!({"body": body.clone()}))?;
-        let value: Value =
-            serde_json::from_str(&body[start..=end]).map_err(|e| json!({"parse": e.to_string()}))?;
+        let start = body
+            .find('{')
+            .ok_or_else(|| json!({"body": body.clone()}))?;
+        let end = body
+            .rfind('}')
+            .ok_or_else(|| json!({"body": body.clone()}))?;
+        let value: Value = serde_json::from_str(&body[start..=end])
+            .map_err(|e| json!({"parse": e.to_string()}))?;
         match value.get("error") {
             Some(error) => Err(error.clone()),
             None => Ok(value["result"].clone()),
@@ -150,7 +169,10 @@ impl Node {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("timed out waiting for {what}; log tail:\n{}", tail(&self.log_text()));
+        panic!(
+            "timed out waiting for {what}; log tail:\n{}",
+            tail(&self.log_text())
+        );
     }
 }
 
