@@ -290,6 +290,16 @@ impl<'a> Ext<'a> {
     }
 }
 
+impl<S: arceon_state::NodeStore> StateRead for arceon_state::TrieState<S> {
+    fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        self.get(key).map_err(|e| BackendError(e.to_string()))
+    }
+
+    fn next_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        arceon_state::TrieState::next_key(self, key).map_err(|e| BackendError(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,15 +388,5 @@ mod tests {
         assert_eq!(ext.get(b"x"), None);
         assert!(ext.has_fault());
         assert_eq!(ext.take_fault().as_deref(), Some("missing trie node"));
-    }
-}
-
-impl<S: arceon_state::NodeStore> StateRead for arceon_state::TrieState<S> {
-    fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        self.get(key).map_err(|e| BackendError(e.to_string()))
-    }
-
-    fn next_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        arceon_state::TrieState::next_key(self, key).map_err(|e| BackendError(e.to_string()))
     }
 }
