@@ -440,9 +440,12 @@ fn balance_proof_verifies_against_header_state_root() {
     let (block, _) = chain.build(vec![chain.transfer(Bob, Charlie, 7 * ARCM, 0)]);
     chain.import(&block).expect("import");
     let key = system::Account::key(&Charlie.account());
-    let proof = chain.state().read_proof(std::slice::from_ref(&key)).expect("proof");
-    let proven =
-        verify_read_proof(&block.header.state_root, &proof, std::slice::from_ref(&key)).expect("verifies");
+    let proof = chain
+        .state()
+        .read_proof(std::slice::from_ref(&key))
+        .expect("proof");
+    let proven = verify_read_proof(&block.header.state_root, &proof, std::slice::from_ref(&key))
+        .expect("verifies");
     let value = proven[0].1.clone().expect("present");
     let info = system::AccountInfo::decode(&mut &value[..]).expect("account info");
     assert_eq!(info.data.free, ENDOWMENT + 7 * ARCM);
