@@ -22,6 +22,7 @@ pub fn free_port() -> u16 {
 pub struct Node {
     pub child: Child,
     pub rpc_port: u16,
+    pub prometheus_port: u16,
     pub log: PathBuf,
 }
 
@@ -79,6 +80,7 @@ impl Node {
         let node = Node {
             child,
             rpc_port,
+            prometheus_port,
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -1,0 +1,252 @@
+//! The rest of the node's surface on a real process: Substrate RPC shapes (`state_call`,
+//! keys, proofs, queries, fees, keys in the keystore, method list), the Prometheus
+//! endpoint, and the offline commands (build-spec, export/import blocks, export-state,
+//! key inspect, purge-chain).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use arceon_pallet_system as system;
+use arceon_primitives::{keyring::Keyring, to_hex, to_ss58, H256};
+use arceon_state::{verify_read_proof, StorageProof};
+use codec::{Decode, Encode};
+use common::{binary, Node};
+use serde_json::{json, Value};
+
+fn hex_bytes(value: &Value) -> Vec<u8> {
+    arceon_primitives::from_hex(value.as_str().expect("hex string")).expect("hex")
+}
+
+fn node_cmd(args: &[&str]) -> std::process::Output {
+    Command::new(binary("arceon-node"))
+        .args(args)
+        .output()
+        .expect("run arceon-node")
+}
+
+#[test]
+fn rpc_shapes_metrics_and_chain_operations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("base");
+    let base_str = base.to_str().expect("utf8");
+    let node = Node::start(
+        &["--dev", "--base-path", base_str],
+        dir.path().join("node.log"),
+    );
+    let prometheus_port = node.prometheus_port;
+    node.wait_for("block 3", Duration::from_secs(20), |n| n.best_number() >= 3);
+
+    // state_call: Core_version and AccountNonceApi_account_nonce.
+    let version = hex_bytes(&node.rpc("state_call", json!(["Core_version", "0x"])));
+    let version = arceon_primitives::RuntimeVersion::decode(&mut &version[..]).expect("version");
+    assert_eq!(version.spec_name, "arceon");
+    let alice = Keyring::Alice.account();
+    let nonce = hex_bytes(&node.rpc(
+        "state_call",
+        json!(["AccountNonceApi_account_nonce", to_hex(&alice.encode())]),
+    ));
+    assert_eq!(u32::decode(&mut &nonce[..]).expect("nonce"), 0);
+    let unknown = node
+        .try_rpc("state_call", json!(["Nope_nothing", "0x"]))
+        .expect_err("unknown runtime api");
+    assert!(unknown["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("unknown runtime API"));
+
+    // Keys, proofs and queries agree with the header's state root.
+    let prefix = to_hex(&arceon_support::storage::item_prefix("System", "Account"));
+    let keys = node.rpc("state_getKeysPaged", json!([prefix, 3]));
+    assert_eq!(keys.as_array().expect("keys").len(), 3);
+    let next = node.rpc("state_getKeysPaged", json!([prefix, 100, keys[2]]));
+    assert!(!next.as_array().expect("keys").contains(&keys[2]));
+    let best = node.rpc("chain_getBlockHash", json!([]));
+    let header = node.rpc("chain_getHeader", json!([best]));
+    let state_root = H256::from_slice(&hex_bytes(&header["stateRoot"]));
+    let key = system::Account::key(&alice);
+    let proof = node.rpc("state_getReadProof", json!([[to_hex(&key)], best]));
+    assert_eq!(proof["at"], best);
+    let nodes: Vec<Vec<u8>> = proof["proof"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(hex_bytes)
+        .collect();
+    let proven = verify_read_proof(
+        &state_root,
+        &StorageProof::new(nodes),
+        std::slice::from_ref(&key),
+    )
+    .expect("proof verifies against the header's state root");
+    let queried = node.rpc("state_queryStorageAt", json!([[to_hex(&key)], best]));
+    assert_eq!(queried[0]["block"], best);
+    assert_eq!(
+        hex_bytes(&queried[0]["changes"][0][1]),
+        proven[0].1.clone().expect("alice exists")
+    );
+
+    // Fee estimate for a transfer.
+    let genesis = H256::from_slice(&hex_bytes(&node.rpc("chain_getBlockHash", json!([0]))));
+    let xt = arceon_runtime::executive::sign_extrinsic(
+        arceon_runtime::Call::Balances(arceon_pallet_balances::Call::TransferKeepAlive {
+            dest: arceon_primitives::MultiAddress::Id(Keyring::Bob.account()),
+            value: 1,
+        }),
+        &Keyring::Alice.pair(),
+        arceon_primitives::SignedExtra {
+            era: arceon_primitives::Era::Immortal,
+            nonce: 0,
+            tip: 0,
+        },
+        genesis,
+        genesis,
+    );
+    let info = node.rpc("payment_queryInfo", json!([to_hex(&xt.encode())]));
+    assert_eq!(info["class"], json!("normal"));
+    let fee: u128 = info["partialFee"]
+        .as_str()
+        .expect("fee")
+        .parse()
+        .expect("decimal");
+    assert!(fee > 0);
+    assert!(info["weight"]["refTime"].as_u64().expect("weight") > 0);
+
+    // Keystore methods (unsafe methods are allowed on localhost by default).
+    let bob_public = to_hex(Keyring::Bob.public().as_ref());
+    assert_eq!(
+        node.rpc("author_hasKey", json!([bob_public, "aura"])),
+        json!(false)
+    );
+    node.rpc("author_insertKey", json!(["aura", "//Bob", bob_public]));
+    assert_eq!(
+        node.rpc("author_hasKey", json!([bob_public, "aura"])),
+        json!(true)
+    );
+    let mismatch = node
+        .try_rpc("author_insertKey", json!(["aura", "//Charlie", bob_public]))
+        .expect_err("public key mismatch");
+    assert!(mismatch["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("does not match"));
+
+    // Method list and health.
+    let methods = node.rpc("rpc_methods", json!([]));
+    for name in [
+        "chain_getHeader",
+        "chain_subscribeNewHeads",
+        "state_getStorage",
+        "author_submitAndWatchExtrinsic",
+        "system_accountNextIndex",
+        "payment_queryInfo",
+    ] {
+        assert!(
+            methods["methods"]
+                .as_array()
+                .expect("list")
+                .contains(&json!(name)),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        node.rpc("system_health", json!([]))["isSyncing"],
+        json!(false)
+    );
+    assert_eq!(
+        node.rpc("system_chainType", json!([])),
+        json!("Development")
+    );
+
+    // Prometheus.
+    let mut stream = TcpStream::connect(("127.0.0.1", prometheus_port)).expect("metrics port");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("request");
+    let mut metrics = String::new();
+    let _ = stream.read_to_string(&mut metrics);
+    assert!(
+        metrics.contains("arceon_block_height{status=\"best\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("arceon_rpc_calls_total"), "{metrics}");
+
+    let best_number = node.best_number();
+    drop(node);
+
+    // Offline commands on the stopped node's database.
+    let spec = node_cmd(&["build-spec", "--chain", "dev", "--raw"]);
+    assert!(spec.status.success());
+    let spec: Value = serde_json::from_slice(&spec.stdout).expect("spec json");
+    assert!(spec["genesis"]["raw"]["top"].is_object());
+
+    let export = dir.path().join("blocks.bin");
+    let out = node_cmd(&[
+        "export-blocks",
+        "--chain",
+        "dev",
+        "--base-path",
+        base_str,
+        export.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh = dir.path().join("fresh");
+    let out = node_cmd(&[
+        "import-blocks",
+        "--chain",
+        "dev",
+        "--base-path",
+        fresh.to_str().expect("utf8"),
+        export.to_str().expect("utf8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let imported_best: u32 = stderr
+        .split("best #")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no best block in: {stderr}"));
+    assert!(imported_best >= best_number, "{stderr}");
+
+    let out = node_cmd(&[
+        "export-state",
+        "--chain",
+        "dev",
+        "--base-path",
+        fresh.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state: Value = serde_json::from_slice(&out.stdout).expect("state json");
+    assert_eq!(state["block"]["number"], json!(imported_best));
+    let accounts = state["accounts"].as_array().expect("accounts");
+    assert!(accounts
+        .iter()
+        .any(|a| a["address"] == json!(to_ss58(&alice))));
+
+    let out = node_cmd(&["key", "inspect", "//Alice"]);
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"));
+
+    let out = node_cmd(&[
+        "purge-chain",
+        "--chain",
+        "dev",
+        "--base-path",
+        fresh.to_str().expect("utf8"),
+        "-y",
+    ]);
+    assert!(out.status.success());
+    assert!(!fresh.join("chains/dev/db").exists());
+}
