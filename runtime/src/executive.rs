@@ -142,6 +142,10 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         }
         system::initialize(&mut ext, number, parent_hash, &digest);
         let author = aura::on_initialize(&mut ext, &digest)?;
+        let hooks_weight = crate::on_initialize(&mut ext, number);
+        system::BlockWeight::mutate(&mut ext, |consumed| {
+            consumed.mandatory = consumed.mandatory.saturating_add(hooks_weight)
+        });
         if let Some(fault) = ext.take_fault() {
             return Err(BlockError::State(fault));
         }
@@ -258,6 +262,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
     /// root. The header is returned unsealed.
     pub fn finalize(mut self) -> Result<BuiltBlock, BlockError> {
         self.ext.set_phase(Phase::Finalization);
+        crate::on_finalize(&mut self.ext, self.number);
         system::finalize(&mut self.ext);
         if let Some(fault) = self.ext.take_fault() {
             return Err(BlockError::State(fault));

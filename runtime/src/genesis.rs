@@ -5,7 +5,7 @@ use arceon_pallet_balances as balances;
 use arceon_pallet_system as system;
 use arceon_primitives::{sr25519, Digest, Header, H256};
 use arceon_state::{ordered_trie_root, storage_root, StateDelta};
-use arceon_support::{Ext, MemoryState};
+use arceon_support::{BuildGenesis, Ext, MemoryState};
 use serde::{Deserialize, Serialize};
 
 use crate::aura;

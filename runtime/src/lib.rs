@@ -118,6 +118,19 @@ impl Call {
     }
 }
 
+/// Runs every pallet's `on_initialize`, in pallet-index order; returns their weight.
+pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight {
+    use arceon_support::Hooks;
+    system::Pallet::on_initialize(ext, n).saturating_add(balances::Pallet::on_initialize(ext, n))
+}
+
+/// Runs every pallet's `on_finalize`, in pallet-index order.
+pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
+    use arceon_support::Hooks;
+    system::Pallet::on_finalize(ext, n);
+    balances::Pallet::on_finalize(ext, n);
+}
+
 /// Every event the runtime deposits, as decoded from `System.Events`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum RuntimeEvent {

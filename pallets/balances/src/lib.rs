@@ -20,6 +20,12 @@ use codec::{Decode, Encode};
 /// This pallet's index in the runtime.
 pub const PALLET_INDEX: u8 = 5;
 
+/// The pallet, for its hooks.
+pub struct Pallet;
+
+/// Balances does no per-block work: every change is driven by a call.
+impl arceon_support::Hooks for Pallet {}
+
 /// The minimum balance an account must hold to exist: 0.01 ArcM.
 pub const EXISTENTIAL_DEPOSIT: Balance = ARCM / 100;
 
@@ -815,9 +821,11 @@ pub enum GenesisError {
     Overflow,
 }
 
-impl GenesisConfig {
+impl arceon_support::BuildGenesis for GenesisConfig {
+    type Error = GenesisError;
+
     /// Checks the configuration and writes the balances and total issuance.
-    pub fn build(&self, ext: &mut Ext) -> Result<(), GenesisError> {
+    fn build(&self, ext: &mut Ext) -> Result<(), GenesisError> {
         let mut seen = std::collections::BTreeSet::new();
         let mut issuance: Balance = 0;
         for (who, amount) in &self.balances {

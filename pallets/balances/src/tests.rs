@@ -1,6 +1,6 @@
 use super::*;
 use arceon_primitives::keyring::Keyring;
-use arceon_support::{MemoryState, PalletError};
+use arceon_support::{BuildGenesis, MemoryState, PalletError};
 use proptest::prelude::*;
 
 const ED: Balance = EXISTENTIAL_DEPOSIT;

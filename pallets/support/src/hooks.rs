@@ -17,8 +17,11 @@ pub trait Hooks {
     fn on_finalize(_ext: &mut Ext, _n: BlockNumber) {}
 }
 
-/// A pallet's genesis configuration: writes the pallet's initial storage.
+/// A pallet's genesis configuration: checks itself and writes the pallet's initial
+/// storage.
 pub trait BuildGenesis {
-    /// Writes this configuration into the genesis state.
-    fn build(&self, ext: &mut Ext);
+    /// Why the configuration is unusable.
+    type Error;
+    /// Writes this configuration into the genesis state; writes nothing on error.
+    fn build(&self, ext: &mut Ext) -> Result<(), Self::Error>;
 }

@@ -20,6 +20,13 @@ use codec::{Compact, Decode, Encode};
 /// This pallet's index in the runtime.
 pub const PALLET_INDEX: u8 = 0;
 
+/// The pallet, for its hooks.
+pub struct Pallet;
+
+/// System's block bookkeeping runs in [`initialize`] and [`finalize`], which the
+/// executive calls before and after every other pallet's hooks.
+impl arceon_support::Hooks for Pallet {}
+
 /// How many recent block hashes are kept for era checks (Substrate's default).
 pub const BLOCK_HASH_COUNT: BlockNumber = 4096;
 
