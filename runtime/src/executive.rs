@@ -99,6 +99,8 @@ pub struct ExecutedBlock {
     pub events: Vec<Vec<u8>>,
     /// Time spent computing the new state root.
     pub state_root_time: Duration,
+    /// Time spent verifying the extrinsics' signatures in batches.
+    pub signature_time: Duration,
 }
 
 /// The signature check an extrinsic still needs.
@@ -397,9 +399,12 @@ fn verify_signature(
     Err(InvalidTransaction::BadProof.into())
 }
 
-/// Re-executes an imported block on its parent's state and checks both roots. Signatures
-/// are verified up front in batches on all cores; any failure falls back to one-by-one
-/// checks so the error names the offending extrinsic and its cause.
+/// Re-executes an imported block on its parent's state and checks both roots.
+///
+/// Signatures are verified in batches on background threads while this thread executes
+/// the extrinsics, trusting the signers they name; only when every batch has verified is
+/// the result used. If any batch fails, the block is executed again from the parent state
+/// with one-by-one checks, so the error names the offending extrinsic and its cause.
 pub fn execute_block<S: NodeStore>(
     parent: &TrieState<S>,
     block: &Block,
@@ -413,13 +418,16 @@ pub fn execute_block<S: NodeStore>(
             computed,
         });
     }
-    let mut builder = BlockBuilder::new(
-        parent,
-        header.parent_hash,
-        header.number,
-        header.digest.clone(),
-        genesis_hash,
-    )?;
+    let new_builder = || {
+        BlockBuilder::new(
+            parent,
+            header.parent_hash,
+            header.number,
+            header.digest.clone(),
+            genesis_hash,
+        )
+    };
+    let mut builder = new_builder()?;
     let mut decoded = Vec::with_capacity(block.extrinsics.len());
     for (index, encoded) in block.extrinsics.iter().enumerate() {
         let xt = Extrinsic::decode_exact(encoded).map_err(|_| BlockError::InvalidExtrinsic {
@@ -428,21 +436,31 @@ pub fn execute_block<S: NodeStore>(
         })?;
         decoded.push(xt);
     }
-    let verified = batch_verify(&mut builder, &decoded);
-    for (index, (xt, encoded)) in decoded.into_iter().zip(&block.extrinsics).enumerate() {
-        let signature = match &verified {
-            Some(signers) => match &signers[index] {
-                Some(checked) => Signature::Verified(checked.clone()),
-                None => Signature::Verify,
-            },
+    let (items, signers) = signature_batch(&mut builder, &decoded);
+    let started = Instant::now();
+    let (optimistic, all_valid, signature_time) = thread::scope(|scope| {
+        let verifier = scope.spawn(|| {
+            let valid = verify_in_parallel(&items);
+            (valid, started.elapsed())
+        });
+        let optimistic = apply_all(builder, &decoded, &block.extrinsics, |index| match &signers
+            [index]
+        {
+            Some(checked) => Signature::Verified(checked.clone()),
             None => Signature::Verify,
-        };
-        // A failed call is still part of the block: only validity errors reject it.
-        let _dispatch_outcome = builder
-            .apply(encoded.clone(), xt, signature)
-            .map_err(|error| BlockError::InvalidExtrinsic { index, error })?;
-    }
-    let built = builder.finalize()?;
+        });
+        let (valid, took) = verifier.join().unwrap_or((false, started.elapsed()));
+        (optimistic, valid, took)
+    });
+    let built = if all_valid {
+        optimistic?
+    } else {
+        // Some signature is bad: find which, checking each in order.
+        drop(optimistic);
+        apply_all(new_builder()?, &decoded, &block.extrinsics, |_| {
+            Signature::Verify
+        })?
+    };
     if built.header.state_root != header.state_root {
         return Err(BlockError::StateRootMismatch {
             expected: header.state_root,
@@ -453,16 +471,36 @@ pub fn execute_block<S: NodeStore>(
         delta: built.delta,
         events: built.events,
         state_root_time: built.state_root_time,
+        signature_time,
     })
 }
 
-/// Verifies every sr25519 signature of the block in batches, one batch per core. Returns
-/// the signer of each extrinsic (`None` where a signature is not sr25519 or has no
-/// message), or `None` as a whole if any batch fails.
-fn batch_verify<S: NodeStore>(
+/// Applies every extrinsic of a block and finalizes it.
+fn apply_all<S: NodeStore>(
+    mut builder: BlockBuilder<'_, S>,
+    decoded: &[Extrinsic],
+    encoded: &[Vec<u8>],
+    signature: impl Fn(usize) -> Signature,
+) -> Result<BuiltBlock, BlockError> {
+    for (index, (xt, bytes)) in decoded.iter().zip(encoded).enumerate() {
+        // A failed call is still part of the block: only validity errors reject it.
+        let _dispatch_outcome = builder
+            .apply(bytes.clone(), xt.clone(), signature(index))
+            .map_err(|error| BlockError::InvalidExtrinsic { index, error })?;
+    }
+    builder.finalize()
+}
+
+/// One signature to verify: message, sr25519 signature, signer.
+type SignatureItem = (Vec<u8>, [u8; 64], AccountId32);
+
+/// The sr25519 signatures of a block with the messages they must sign, and the signer
+/// each extrinsic claims (`None` where a signature is not sr25519 or has no message;
+/// those are checked inline).
+fn signature_batch<S: NodeStore>(
     builder: &mut BlockBuilder<'_, S>,
     extrinsics: &[Extrinsic],
-) -> Option<Vec<Option<CheckedSignature>>> {
+) -> (Vec<SignatureItem>, Vec<Option<CheckedSignature>>) {
     let (current, genesis, parent) = (builder.number, builder.genesis_hash, builder.parent_hash);
     let mut items = Vec::with_capacity(extrinsics.len());
     let mut signers = Vec::with_capacity(extrinsics.len());
@@ -487,12 +525,18 @@ fn batch_verify<S: NodeStore>(
         };
         signers.push(entry);
     }
+    (items, signers)
+}
+
+/// Batch-verifies `items` on all but one core (the caller executes meanwhile).
+fn verify_in_parallel(items: &[SignatureItem]) -> bool {
     let threads = thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
+        .unwrap_or(2)
+        .saturating_sub(1)
         .clamp(1, 8);
     let chunk = items.len().div_ceil(threads).max(64);
-    let all_valid = thread::scope(|scope| {
+    thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
@@ -508,8 +552,7 @@ fn batch_verify<S: NodeStore>(
         handles
             .into_iter()
             .all(|handle| handle.join().unwrap_or(false))
-    });
-    all_valid.then_some(signers)
+    })
 }
 
 /// Validates a transaction for the pool against the state of the best block `at` (number

@@ -73,6 +73,12 @@ pub struct Imported {
     pub already_known: bool,
     /// Time spent computing its state root during execution.
     pub state_root_time: std::time::Duration,
+    /// Time spent verifying its extrinsics' signatures.
+    pub signature_time: std::time::Duration,
+    /// Time spent executing it (signatures and state root included).
+    pub execution_time: std::time::Duration,
+    /// Time spent writing it to the database.
+    pub store_time: std::time::Duration,
 }
 
 /// How to import.
@@ -267,6 +273,9 @@ impl Client {
                 is_new_best: false,
                 already_known: true,
                 state_root_time: Default::default(),
+                signature_time: Default::default(),
+                execution_time: Default::default(),
+                store_time: Default::default(),
             });
         }
         let parent_hash = block.header.parent_hash;
@@ -275,8 +284,12 @@ impl Client {
         }
         let parent = self.db.state_at(&parent_hash)?;
         self.verify_seal(&parent, &block.header)?;
+        let started = std::time::Instant::now();
         let executed = execute_block(&parent, block, self.genesis_hash)?;
+        let execution_time = started.elapsed();
+        let started = std::time::Instant::now();
         self.store(block, executed.delta, options)?;
+        let store_time = started.elapsed();
         let is_new_best = self.db.best().1 == hash;
         self.notify(&block.header, is_new_best, options.finalize);
         Ok(Imported {
@@ -286,6 +299,9 @@ impl Client {
             is_new_best,
             already_known: false,
             state_root_time: executed.state_root_time,
+            signature_time: executed.signature_time,
+            execution_time,
+            store_time,
         })
     }
 
@@ -358,6 +374,9 @@ impl Client {
             is_new_best,
             already_known: false,
             state_root_time: built.state_root_time,
+            signature_time: Default::default(),
+            execution_time: Default::default(),
+            store_time: Default::default(),
         };
         Ok((block, imported))
     }

@@ -1,6 +1,6 @@
 //! The execution context: transactional storage overlay, events and fault tracking.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use arceon_primitives::H256;
@@ -72,6 +72,9 @@ pub struct Ext<'a> {
     event_marks: Vec<usize>,
     phase: Phase,
     fault: Option<String>,
+    /// Values already read from the backend: a block reads the same accounts many times,
+    /// and each backend read walks the trie from its root.
+    reads: HashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 /// Deepest allowed nesting of transactional layers.
@@ -88,6 +91,7 @@ impl<'a> Ext<'a> {
             event_marks: Vec::new(),
             phase: Phase::Initialization,
             fault: None,
+            reads: HashMap::new(),
         }
     }
 
@@ -96,8 +100,14 @@ impl<'a> Ext<'a> {
         if let Some(value) = self.overlay_value(key) {
             return value.cloned();
         }
+        if let Some(value) = self.reads.get(key) {
+            return value.clone();
+        }
         match self.backend.storage(key) {
-            Ok(value) => value,
+            Ok(value) => {
+                self.reads.insert(key.to_vec(), value.clone());
+                value
+            }
             Err(e) => {
                 self.record_fault(e.0);
                 None
