@@ -142,6 +142,8 @@ pub enum Command {
 pub enum BenchmarkCommand {
     /// Import blocks of signed transfers into a fresh RocksDB database.
     Import(ImportBenchmark),
+    /// Measure call execution times against the pallets' declared weights.
+    Pallet(crate::bench_pallet::PalletBenchmark),
 }
 
 impl RunArgs {
@@ -211,6 +213,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
         Some(Command::Key(command)) => chain_ops::key(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
+        Some(Command::Benchmark(BenchmarkCommand::Pallet(args))) => crate::bench_pallet::run(&args),
         None => run_node(cli.run),
     }
 }

@@ -1,6 +1,7 @@
 //! `arceon-node`: the Arceon node binary. It only wires the node's crates together behind
 //! a Substrate-style command line.
 
+mod bench_pallet;
 mod benchmark;
 mod chain_ops;
 mod command;

@@ -235,6 +235,22 @@ fn rpc_shapes_metrics_and_chain_operations() {
         .iter()
         .any(|a| a["address"] == json!(to_ss58(&alice))));
 
+    let out = node_cmd(&[
+        "benchmark",
+        "pallet",
+        "--accounts",
+        "100",
+        "--repeat",
+        "200",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("balances.transfer_allow_death"), "{stdout}");
+
     let out = node_cmd(&["key", "inspect", "//Alice"]);
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"));

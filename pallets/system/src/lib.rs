@@ -202,7 +202,7 @@ pub enum Call {
     },
 }
 
-/// Benchmarked weights of this pallet's calls (see `arceon-node benchmark pallet`).
+/// Weights of this pallet's calls, checked against `arceon-node benchmark pallet`.
 pub mod weights {
     use arceon_support::Weight;
 
