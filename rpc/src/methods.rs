@@ -132,6 +132,20 @@ fn submit<A: ChainApi>(ctx: &Context<A>, hex: &str) -> Result<(H256, Vec<u8>), E
         .map_err(|e| pool_error(&e))
 }
 
+/// The value named by `(key, at?)` params, shared by the `state_getStorage*` methods.
+fn storage_value<A: ChainApi>(
+    params: &Params,
+    ctx: &Context<A>,
+) -> Result<Option<Vec<u8>>, ErrorObjectOwned> {
+    let mut seq = params.sequence();
+    let key: String = seq.next()?;
+    let at: Option<String> = seq.optional_next()?;
+    let key = parse_bytes(&key)?;
+    let client = &ctx.deps.client;
+    let at = at_block(client, at)?;
+    client.storage(&at, &key).map_err(state_error)
+}
+
 pub(crate) fn register<A: ChainApi>(
     module: &mut RpcModule<Context<A>>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
@@ -203,41 +217,17 @@ pub(crate) fn register<A: ChainApi>(
 
     // state_*
     method(module, "state_getStorage", |params, ctx| {
-        let mut seq = params.sequence();
-        let key: String = seq.next()?;
-        let at: Option<String> = seq.optional_next()?;
-        let key = parse_bytes(&key)?;
-        let client = &ctx.deps.client;
-        let at = at_block(client, at)?;
-        Ok(client
-            .storage(&at, &key)
-            .map_err(state_error)?
+        Ok(storage_value(&params, ctx)?
             .map(|v| json!(to_hex(&v)))
             .unwrap_or(Value::Null))
     })?;
     method(module, "state_getStorageHash", |params, ctx| {
-        let mut seq = params.sequence();
-        let key: String = seq.next()?;
-        let at: Option<String> = seq.optional_next()?;
-        let key = parse_bytes(&key)?;
-        let client = &ctx.deps.client;
-        let at = at_block(client, at)?;
-        Ok(client
-            .storage(&at, &key)
-            .map_err(state_error)?
+        Ok(storage_value(&params, ctx)?
             .map(|v| json!(H256(arceon_primitives::blake2_256(&v))))
             .unwrap_or(Value::Null))
     })?;
     method(module, "state_getStorageSize", |params, ctx| {
-        let mut seq = params.sequence();
-        let key: String = seq.next()?;
-        let at: Option<String> = seq.optional_next()?;
-        let key = parse_bytes(&key)?;
-        let client = &ctx.deps.client;
-        let at = at_block(client, at)?;
-        Ok(client
-            .storage(&at, &key)
-            .map_err(state_error)?
+        Ok(storage_value(&params, ctx)?
             .map(|v| json!(v.len()))
             .unwrap_or(Value::Null))
     })?;

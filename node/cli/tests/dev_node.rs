@@ -8,15 +8,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use arceon_pallet_balances as balances;
-use arceon_pallet_system as system;
 use arceon_primitives::{
     keyring::{numbered_pair, Keyring},
     sr25519, to_hex, Era, MultiAddress, SignedExtra, ARCM, H256,
 };
 use arceon_runtime::{executive::sign_extrinsic, Call};
-use codec::{Decode, Encode};
+use codec::Encode;
 use common::{tail, Node};
-use serde_json::{json, Value};
+use serde_json::json;
 use sp_core::Pair as _;
 
 fn genesis_hash(node: &Node) -> H256 {
@@ -45,21 +44,7 @@ fn transfer(
 }
 
 fn free_balance(node: &Node, who: &sr25519::Pair, at: Option<&str>) -> u128 {
-    let key = system::Account::key(&who.public().into());
-    let mut params = vec![json!(to_hex(&key))];
-    if let Some(at) = at {
-        params.push(json!(at));
-    }
-    match node.rpc("state_getStorage", Value::Array(params)) {
-        Value::Null => 0,
-        value => {
-            let bytes = arceon_primitives::from_hex(value.as_str().expect("hex")).expect("hex");
-            system::AccountInfo::decode(&mut &bytes[..])
-                .expect("account")
-                .data
-                .free
-        }
-    }
+    common::free_balance(node, &who.public().into(), at)
 }
 
 fn nonce(node: &Node, who: &sr25519::Pair) -> u32 {

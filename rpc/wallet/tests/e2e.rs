@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use arceon_pallet_system as system;
 use arceon_primitives::{keyring::Keyring, to_hex, to_ss58, ARCM};
-use codec::Decode;
 use common::Node;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn wallet(node_url: &str, suri: &str, args: &[&str]) -> Output {
     Command::new(common::binary("arceon-wallet"))
@@ -31,17 +30,7 @@ fn text(output: &Output) -> (String, String) {
 }
 
 fn free_over_rpc(node: &Node, who: Keyring) -> u128 {
-    let key = system::Account::key(&who.account());
-    match node.rpc("state_getStorage", json!([to_hex(&key)])) {
-        Value::Null => 0,
-        value => {
-            let bytes = arceon_primitives::from_hex(value.as_str().expect("hex")).expect("hex");
-            system::AccountInfo::decode(&mut &bytes[..])
-                .expect("account")
-                .data
-                .free
-        }
-    }
+    common::free_balance(node, &who.account(), None)
 }
 
 #[test]

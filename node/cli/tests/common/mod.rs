@@ -182,3 +182,23 @@ pub fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
+
+/// Free balance of `who` over `state_getStorage` (0 for an account that does not exist).
+pub fn free_balance(node: &Node, who: &arceon_primitives::AccountId32, at: Option<&str>) -> u128 {
+    use codec::Decode;
+    let key = arceon_pallet_system::Account::key(who);
+    let mut params = vec![json!(arceon_primitives::to_hex(&key))];
+    if let Some(at) = at {
+        params.push(json!(at));
+    }
+    match node.rpc("state_getStorage", Value::Array(params)) {
+        Value::Null => 0,
+        value => {
+            let bytes = arceon_primitives::from_hex(value.as_str().expect("hex")).expect("hex");
+            arceon_pallet_system::AccountInfo::decode(&mut &bytes[..])
+                .expect("account")
+                .data
+                .free
+        }
+    }
+}
