@@ -10,6 +10,7 @@
 mod json;
 mod methods;
 mod subscriptions;
+mod world;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -151,6 +152,7 @@ pub(crate) fn module<A: ChainApi>(
     let mut module = RpcModule::new(Context { deps, allow_unsafe });
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    world::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     let mut names: Vec<String> = module.method_names().map(|m| m.to_string()).collect();
     names.push("rpc_methods".into());
     names.sort();

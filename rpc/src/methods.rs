@@ -28,12 +28,12 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     error(INTERNAL_ERROR, e.to_string(), None)
 }
 
-fn state_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+pub(crate) fn state_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
     error(STATE_UNAVAILABLE, e.to_string(), None)
 }
 
 /// The block a call refers to: the given hash (which must be stored) or the best block.
-fn at_block(client: &Client, at: Option<String>) -> Result<H256, ErrorObjectOwned> {
+pub(crate) fn at_block(client: &Client, at: Option<String>) -> Result<H256, ErrorObjectOwned> {
     match at {
         None => Ok(client.best().1),
         Some(text) => {
@@ -69,7 +69,7 @@ fn block_number_param(value: &Value) -> Result<BlockNumber, ErrorObjectOwned> {
     }
 }
 
-fn method<A, F>(
+pub(crate) fn method<A, F>(
     module: &mut RpcModule<Context<A>>,
     name: &'static str,
     f: F,

@@ -144,6 +144,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         }
         system::initialize(&mut ext, number, parent_hash, &digest);
         let author = aura::on_initialize(&mut ext, &digest)?;
+        crate::note_author(&mut ext, &author);
         let hooks_weight = crate::on_initialize(&mut ext, number);
         system::BlockWeight::mutate(&mut ext, |consumed| {
             consumed.mandatory = consumed.mandatory.saturating_add(hooks_weight)
@@ -207,7 +208,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             return Err(InvalidTransaction::ExhaustsResources.into());
         }
         let Some((_, _, extra)) = &xt.signature else {
-            return Err(UnknownTransaction::NoUnsignedValidator.into());
+            return self.apply_unsigned(encoded, xt, len, info, weight);
         };
         let extra = *extra;
         let current = self.number;
@@ -247,6 +248,40 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             .ext
             .transactional(|ext| xt.function.dispatch(ext, origin));
         let dispatch_info = DispatchInfo { weight, ..info };
+        let event = match outcome {
+            Ok(()) => system::Event::ExtrinsicSuccess { dispatch_info },
+            Err(dispatch_error) => system::Event::ExtrinsicFailed {
+                dispatch_error,
+                dispatch_info,
+            },
+        };
+        system::deposit_event(&mut self.ext, &event);
+        system::note_applied_extrinsic(&mut self.ext, len, weight, info.class);
+        self.extrinsics.push(encoded);
+        Ok(outcome)
+    }
+
+    /// Applies an unsigned extrinsic: only calls whose pallet vouches for them (evidence
+    /// and heartbeats, which carry their own proof) are valid; they pay no fee.
+    fn apply_unsigned(
+        &mut self,
+        encoded: Vec<u8>,
+        xt: Extrinsic,
+        len: u32,
+        info: DispatchInfo,
+        weight: arceon_support::Weight,
+    ) -> ApplyExtrinsicResult {
+        xt.function.validate_unsigned(&mut self.ext)?;
+        let index = self.extrinsics.len() as u32;
+        self.ext.set_phase(Phase::ApplyExtrinsic(index));
+        let outcome = self
+            .ext
+            .transactional(|ext| xt.function.dispatch(ext, Origin::None));
+        let dispatch_info = DispatchInfo {
+            weight,
+            pays_fee: arceon_support::Pays::No,
+            ..info
+        };
         let event = match outcome {
             Ok(()) => system::Event::ExtrinsicSuccess { dispatch_info },
             Err(dispatch_error) => system::Event::ExtrinsicFailed {
@@ -566,10 +601,6 @@ pub fn validate_transaction(
     genesis_hash: H256,
 ) -> TransactionValidity {
     let xt = Extrinsic::decode_exact(encoded).map_err(|_| InvalidTransaction::Call)?;
-    let Some((_, _, extra)) = &xt.signature else {
-        return Err(UnknownTransaction::NoUnsignedValidator.into());
-    };
-    let extra: SignedExtra = *extra;
     let len = encoded.len() as u32;
     let info = xt.function.info();
     let weight = extrinsic_weight(&info);
@@ -577,6 +608,20 @@ pub fn validate_transaction(
         return Err(InvalidTransaction::ExhaustsResources.into());
     }
     let mut ext = Ext::new(state);
+    let Some((_, _, extra)) = &xt.signature else {
+        let validity = xt.function.validate_unsigned(&mut ext)?;
+        if ext.take_fault().is_some() {
+            return Err(UnknownTransaction::Custom(0).into());
+        }
+        return Ok(ValidTransaction {
+            priority: validity.priority,
+            requires: vec![],
+            provides: validity.provides,
+            longevity: validity.longevity,
+            propagate: true,
+        });
+    };
+    let extra: SignedExtra = *extra;
     let best = system::Number::get_or_default(&mut ext);
     let current = best.saturating_add(1);
     let signer = verify_signature(&mut ext, &xt, current, genesis_hash, at)?;

@@ -1,7 +1,12 @@
 //! The genesis configuration (the `runtimeGenesis.config` object of a chain spec) and
 //! the genesis block built from it.
 
+use arceon_pallet_areas as areas;
 use arceon_pallet_balances as balances;
+use arceon_pallet_npcs as npcs;
+use arceon_pallet_players as players;
+use arceon_pallet_staking as staking;
+use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
 use arceon_primitives::{sr25519, Digest, Header, H256};
 use arceon_state::{ordered_trie_root, storage_root, StateDelta};
@@ -19,7 +24,9 @@ pub struct SystemConfig {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuraConfig {
-    /// Block authors, in slot order (SS58 addresses of sr25519 keys).
+    /// Block authors, in slot order (SS58 addresses of sr25519 keys). When staking
+    /// elects validators at genesis, its active set replaces this list.
+    #[serde(default)]
     pub authorities: Vec<sr25519::Public>,
     /// Milliseconds per slot.
     #[serde(default = "default_slot_duration")]
@@ -30,18 +37,55 @@ fn default_slot_duration() -> u64 {
     aura::DEFAULT_SLOT_DURATION_MS
 }
 
+impl Default for AuraConfig {
+    fn default() -> Self {
+        AuraConfig {
+            authorities: Vec::new(),
+            slot_duration: default_slot_duration(),
+        }
+    }
+}
+
+/// Sudo's genesis: the account that may dispatch as Root (none on a production chain).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SudoConfig {
+    /// The sudo key's SS58 address.
+    #[serde(default)]
+    pub key: Option<arceon_primitives::AccountId32>,
+}
+
 /// The whole runtime genesis configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenesisConfig {
     /// System.
     #[serde(default)]
     pub system: SystemConfig,
     /// Aura.
+    #[serde(default)]
     pub aura: AuraConfig,
     /// Balances.
     #[serde(default)]
     pub balances: balances::GenesisConfig,
+    /// Sudo.
+    #[serde(default)]
+    pub sudo: SudoConfig,
+    /// Staking: bonded validators and nominators, era parameters.
+    #[serde(default)]
+    pub staking: staking::GenesisConfig,
+    /// The world map.
+    #[serde(default)]
+    pub areas: areas::GenesisConfig,
+    /// Resources, recipes, rate limits and pre-registered players.
+    #[serde(default)]
+    pub players: players::GenesisConfig,
+    /// Structure kinds.
+    #[serde(default)]
+    pub structures: structures::GenesisConfig,
+    /// NPCs and spawn rules.
+    #[serde(default)]
+    pub npcs: npcs::GenesisConfig,
 }
 
 /// Why a genesis configuration cannot be built.
@@ -50,12 +94,30 @@ pub enum GenesisError {
     /// The balances are invalid.
     #[error("balances: {0}")]
     Balances(#[from] balances::GenesisError),
+    /// The staking configuration is invalid.
+    #[error("staking: {0}")]
+    Staking(#[from] staking::GenesisError),
+    /// The world map is invalid.
+    #[error("areas: {0}")]
+    Areas(#[from] areas::GenesisError),
+    /// The players configuration is invalid.
+    #[error("players: {0}")]
+    Players(#[from] players::GenesisError),
+    /// The structures configuration is invalid.
+    #[error("structures: {0}")]
+    Structures(#[from] structures::GenesisError),
+    /// The NPC configuration is invalid.
+    #[error("npcs: {0}")]
+    Npcs(#[from] npcs::GenesisError),
     /// There is no authority to author blocks.
     #[error("aura: the genesis needs at least one authority")]
     NoAuthorities,
     /// The same authority is listed twice.
     #[error("aura: authority {0} is listed twice")]
     DuplicateAuthority(String),
+    /// Building the genesis state hit an unreadable or undecodable value.
+    #[error("genesis state: {0}")]
+    State(String),
     /// A zero slot duration.
     #[error("aura: the slot duration must be at least 1 ms")]
     ZeroSlotDuration,
@@ -64,9 +126,6 @@ pub enum GenesisError {
 impl GenesisConfig {
     /// The genesis storage: every key and value of the state at block 0.
     pub fn build_storage(&self) -> Result<MemoryState, GenesisError> {
-        if self.aura.authorities.is_empty() {
-            return Err(GenesisError::NoAuthorities);
-        }
         for (i, authority) in self.aura.authorities.iter().enumerate() {
             if self.aura.authorities[..i].contains(authority) {
                 return Err(GenesisError::DuplicateAuthority(
@@ -84,6 +143,30 @@ impl GenesisConfig {
         aura::Authorities::put(&mut ext, &self.aura.authorities);
         aura::SlotDuration::put(&mut ext, &self.aura.slot_duration);
         self.balances.build(&mut ext)?;
+        if let Some(key) = &self.sudo.key {
+            crate::sudo::Key::put(&mut ext, key);
+        }
+        self.staking.build(&mut ext)?;
+        let elected = staking::active_validators(&mut ext);
+        if !elected.is_empty() {
+            let authorities: Vec<sr25519::Public> = elected
+                .iter()
+                .map(|who| sr25519::Public::from_raw(*who.as_ref()))
+                .collect();
+            aura::Authorities::put(&mut ext, &authorities);
+        }
+        if aura::authorities(&mut ext).is_empty() {
+            return Err(GenesisError::NoAuthorities);
+        }
+        self.areas.build(&mut ext)?;
+        self.players.build(&mut ext)?;
+        self.structures.build(&mut ext)?;
+        self.npcs.build(&mut ext)?;
+        let candidates = crate::world::committee_candidates(&mut ext);
+        areas::rebalance(&mut ext, &candidates, 0);
+        if let Some(fault) = ext.take_fault() {
+            return Err(GenesisError::State(fault));
+        }
         Ok(ext
             .into_changes()
             .into_iter()

@@ -16,10 +16,20 @@ pub mod aura;
 pub mod executive;
 pub mod genesis;
 pub mod payment;
+pub mod sudo;
+pub mod world;
 
+use arceon_pallet_areas as areas;
 use arceon_pallet_balances as balances;
+use arceon_pallet_npcs as npcs;
+use arceon_pallet_players as players;
+use arceon_pallet_staking as staking;
+use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
-use arceon_primitives::{blake2_256, RuntimeVersion, UncheckedExtrinsic};
+use arceon_primitives::{
+    blake2_256, AccountId32, InvalidTransaction, RuntimeVersion, TransactionValidityError,
+    UncheckedExtrinsic, UnknownTransaction,
+};
 use arceon_support::{DispatchClass, DispatchInfo, DispatchResult, Ext, Origin, Pays, Weight};
 
 use codec::{Decode, Encode};
@@ -82,6 +92,18 @@ pub mod pallet_index {
     pub const BALANCES: u8 = arceon_pallet_balances::PALLET_INDEX;
     /// Transaction payment (events only).
     pub const TRANSACTION_PAYMENT: u8 = 6;
+    /// Staking.
+    pub const STAKING: u8 = arceon_pallet_staking::PALLET_INDEX;
+    /// Sudo.
+    pub const SUDO: u8 = crate::sudo::PALLET_INDEX;
+    /// Areas.
+    pub const AREAS: u8 = arceon_pallet_areas::PALLET_INDEX;
+    /// Players.
+    pub const PLAYERS: u8 = arceon_pallet_players::PALLET_INDEX;
+    /// NPCs.
+    pub const NPCS: u8 = arceon_pallet_npcs::PALLET_INDEX;
+    /// Structures.
+    pub const STRUCTURES: u8 = arceon_pallet_structures::PALLET_INDEX;
 }
 
 /// Every call a transaction can make: `(pallet index, call index, arguments)`.
@@ -93,6 +115,35 @@ pub enum Call {
     /// Balances calls.
     #[codec(index = 5)]
     Balances(balances::Call),
+    /// Staking calls.
+    #[codec(index = 7)]
+    Staking(staking::Call),
+    /// Sudo calls.
+    #[codec(index = 8)]
+    Sudo(sudo::Call),
+    /// Areas calls.
+    #[codec(index = 40)]
+    Areas(areas::Call),
+    /// Players calls.
+    #[codec(index = 41)]
+    Players(players::Call),
+    /// NPCs calls.
+    #[codec(index = 42)]
+    Npcs(npcs::Call),
+    /// Structures calls.
+    #[codec(index = 43)]
+    Structures(structures::Call),
+}
+
+/// How the pool should hold an unsigned extrinsic its pallet vouched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedValidity {
+    /// Ordering among ready transactions.
+    pub priority: u64,
+    /// Tags that make duplicates of the same evidence collide.
+    pub provides: Vec<Vec<u8>>,
+    /// Blocks the extrinsic stays valid for.
+    pub longevity: u64,
 }
 
 impl Call {
@@ -101,11 +152,55 @@ impl Call {
         let weight = match self {
             Call::System(call) => call.weight(),
             Call::Balances(call) => call.weight(),
+            Call::Staking(call) => call.weight(),
+            Call::Sudo(call) => call.weight(),
+            Call::Areas(call) => call.weight(),
+            Call::Players(call) => call.weight(),
+            Call::Npcs(call) => call.weight(),
+            Call::Structures(call) => call.weight(),
         };
+        let unsigned = self.is_unsigned_evidence();
         DispatchInfo {
             weight,
-            class: DispatchClass::Normal,
-            pays_fee: Pays::Yes,
+            class: if unsigned {
+                DispatchClass::Operational
+            } else {
+                DispatchClass::Normal
+            },
+            pays_fee: if unsigned { Pays::No } else { Pays::Yes },
+        }
+    }
+
+    /// Whether the call is one a pallet accepts without a signed origin.
+    fn is_unsigned_evidence(&self) -> bool {
+        matches!(
+            self,
+            Call::Staking(
+                staking::Call::ReportEquivocation { .. } | staking::Call::Heartbeat { .. }
+            )
+        )
+    }
+
+    /// Checks an unsigned extrinsic's call: only evidence that proves itself (equivocation
+    /// reports, validator heartbeats) may come without a signature. Writes nothing.
+    pub fn validate_unsigned(
+        &self,
+        ext: &mut Ext,
+    ) -> Result<UnsignedValidity, TransactionValidityError> {
+        match self {
+            Call::Staking(call) if self.is_unsigned_evidence() => {
+                let validity = staking::validate_unsigned(ext, call).map_err(|error| {
+                    TransactionValidityError::from(InvalidTransaction::Custom(
+                        arceon_support::PalletError::error_index(&error),
+                    ))
+                })?;
+                Ok(UnsignedValidity {
+                    priority: validity.priority,
+                    provides: validity.provides,
+                    longevity: validity.longevity,
+                })
+            }
+            _ => Err(UnknownTransaction::NoUnsignedValidator.into()),
         }
     }
 
@@ -114,14 +209,35 @@ impl Call {
         match self {
             Call::System(call) => call.dispatch(ext, origin),
             Call::Balances(call) => call.dispatch(ext, origin),
+            Call::Staking(call) => call.dispatch(ext, origin),
+            Call::Sudo(call) => call.dispatch(ext, origin),
+            Call::Areas(call) => world::dispatch_areas(ext, origin, call),
+            Call::Players(call) => call.dispatch(ext, origin),
+            Call::Npcs(call) => call.dispatch(ext, origin),
+            Call::Structures(call) => call.dispatch(ext, origin),
         }
     }
 }
 
-/// Runs every pallet's `on_initialize`, in pallet-index order; returns their weight.
+/// Credits the block's author (reward points, authored blocks) before its extrinsics.
+pub fn note_author(ext: &mut Ext, author: &AccountId32) {
+    staking::note_author(ext, author);
+}
+
+/// Runs every pallet's `on_initialize`, in pallet-index order, then follows an era
+/// change through the world (committees, area splits and merges, Aura authorities);
+/// returns their weight.
 pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight {
     use arceon_support::Hooks;
-    system::Pallet::on_initialize(ext, n).saturating_add(balances::Pallet::on_initialize(ext, n))
+    let era_before = staking::active_era_index(ext);
+    let mut weight = system::Pallet::on_initialize(ext, n);
+    weight = weight.saturating_add(balances::Pallet::on_initialize(ext, n));
+    weight = weight.saturating_add(staking::Pallet::on_initialize(ext, n));
+    weight = weight.saturating_add(world::follow_staking(ext, n, era_before));
+    weight = weight.saturating_add(areas::Pallet::on_initialize(ext, n));
+    weight = weight.saturating_add(players::Pallet::on_initialize(ext, n));
+    weight = weight.saturating_add(npcs::Pallet::on_initialize(ext, n));
+    weight.saturating_add(structures::Pallet::on_initialize(ext, n))
 }
 
 /// Runs every pallet's `on_finalize`, in pallet-index order.
@@ -129,6 +245,11 @@ pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
     use arceon_support::Hooks;
     system::Pallet::on_finalize(ext, n);
     balances::Pallet::on_finalize(ext, n);
+    staking::Pallet::on_finalize(ext, n);
+    areas::Pallet::on_finalize(ext, n);
+    players::Pallet::on_finalize(ext, n);
+    npcs::Pallet::on_finalize(ext, n);
+    structures::Pallet::on_finalize(ext, n);
 }
 
 /// Every event the runtime deposits, as decoded from `System.Events`.
@@ -143,6 +264,24 @@ pub enum RuntimeEvent {
     /// Transaction payment events.
     #[codec(index = 6)]
     TransactionPayment(payment::Event),
+    /// Staking events.
+    #[codec(index = 7)]
+    Staking(staking::Event),
+    /// Sudo events.
+    #[codec(index = 8)]
+    Sudo(sudo::Event),
+    /// Areas events.
+    #[codec(index = 40)]
+    Areas(areas::Event),
+    /// Players events.
+    #[codec(index = 41)]
+    Players(players::Event),
+    /// NPC events.
+    #[codec(index = 42)]
+    Npcs(npcs::Event),
+    /// Structures events.
+    #[codec(index = 43)]
+    Structures(structures::Event),
 }
 
 /// A decoded `System.Events` record.

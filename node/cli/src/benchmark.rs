@@ -1,5 +1,6 @@
 //! `arceon-node benchmark import`: how fast the node imports blocks full of signed
-//! transfers, compared with how fast one core verifies sr25519 signatures.
+//! transfers (`--workload transfers`) or signed player moves (`--workload moves`),
+//! compared with how fast one core verifies sr25519 signatures.
 //!
 //! The blocks are prepared in memory first (signing and building are not measured), then
 //! imported one by one through the real import path — seal check, `execute_block` with
@@ -23,9 +24,22 @@ use codec::Encode;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sp_core::Pair as _;
 
+/// What the benchmark blocks contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// `Balances.transfer_keep_alive` between random accounts.
+    Transfers,
+    /// `Players.move_to` by registered players, each a few units per block inside one
+    /// large area (every move passes the physics and rate-limit checks).
+    Moves,
+}
+
 /// Options of `benchmark import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportBenchmark {
+    /// What the blocks contain.
+    #[arg(long, value_enum, default_value_t = Workload::Transfers)]
+    pub workload: Workload,
     /// Blocks to import.
     #[arg(long, default_value_t = 16)]
     pub blocks: u32,
@@ -77,6 +91,11 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
         })
         .collect();
     let alice = Keyring::Alice.pair();
+    let moves = args.workload == Workload::Moves;
+    anyhow::ensure!(
+        !moves || args.extrinsics <= args.accounts,
+        "the moves workload needs at least as many accounts as moves per block (each player moves once per block)"
+    );
     let config = GenesisConfig {
         system: Default::default(),
         aura: AuraConfig {
@@ -90,6 +109,27 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
                 .chain(std::iter::once((alice.public().into(), 1_000_000 * ARCM)))
                 .collect(),
         },
+        staking: Default::default(),
+        areas: if moves {
+            bench_world(args.accounts)
+        } else {
+            Default::default()
+        },
+        players: if moves {
+            arceon_pallet_players::GenesisConfig {
+                max_actions_per_block: 4,
+                max_actions_per_era: 1_000_000,
+                players: keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.public().into(), format!("player{i}")))
+                    .collect(),
+                ..Default::default()
+            }
+        } else {
+            Default::default()
+        },
+        ..Default::default()
     };
     let storage = config.build_storage()?;
     let (header, delta) = genesis_block(&storage);
@@ -101,9 +141,17 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
     };
 
     eprintln!(
-        "building {} blocks of {} signed transfers in memory",
-        args.blocks, args.extrinsics
+        "building {} blocks of {} signed {} in memory",
+        args.blocks,
+        args.extrinsics,
+        if moves { "moves" } else { "transfers" }
     );
+    let spawn = bench_world(args.accounts)
+        .areas
+        .first()
+        .map(|area| area.bounds.centre())
+        .unwrap_or_default();
+    let mut positions = vec![spawn; keys.len()];
     let mut store = MemoryNodeStore::from_delta(&genesis.state)?;
     let mut nonces = vec![0u32; args.accounts as usize];
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -120,10 +168,24 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
             if dest == sender {
                 dest = (dest + 1) % keys.len();
             }
-            let call = Call::Balances(balances::Call::TransferKeepAlive {
-                dest: MultiAddress::Id(keys[dest].public().into()),
-                value: rng.gen_range(1..1_000) * ARCM / 1_000,
-            });
+            let call = if moves {
+                // A step of at most 5 units on each axis: within the 10 units a player
+                // may walk per block, and inside the area (the walk stays near its centre
+                // for any benchmark length on average; clamped to be sure).
+                let position = &mut positions[sender];
+                let step = 5 * arceon_pallet_areas::UNIT;
+                position.x = (position.x + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+                position.y = (position.y + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+                Call::Players(arceon_pallet_players::Call::MoveTo {
+                    x: position.x,
+                    y: position.y,
+                })
+            } else {
+                Call::Balances(balances::Call::TransferKeepAlive {
+                    dest: MultiAddress::Id(keys[dest].public().into()),
+                    value: rng.gen_range(1..1_000) * ARCM / 1_000,
+                })
+            };
             let extra = SignedExtra {
                 era: Era::Immortal,
                 nonce: nonces[sender],
@@ -166,7 +228,7 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
         for xt in extrinsics {
             match builder.apply_extrinsic(xt) {
                 Ok(Ok(())) => {}
-                other => anyhow::bail!("benchmark transfer was not applied: {other:?}"),
+                other => anyhow::bail!("benchmark extrinsic was not applied: {other:?}"),
             }
         }
         let built = builder.finalize()?;
@@ -181,6 +243,25 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
         blocks,
         samples,
     })
+}
+
+/// Side of the moves workload's single area, milli-units (10 km).
+const BENCH_SIDE: i64 = 10_000 * arceon_pallet_areas::UNIT;
+
+/// One square area big enough for every benchmark player.
+fn bench_world(players: u32) -> arceon_pallet_areas::GenesisConfig {
+    arceon_pallet_areas::GenesisConfig {
+        areas: vec![arceon_pallet_areas::AreaConfig {
+            id: 0,
+            name: "Benchmark Plains".into(),
+            bounds: arceon_pallet_areas::Bounds::new(0, 0, BENCH_SIDE, BENCH_SIDE),
+            neighbours: None,
+            capacity: players.saturating_add(1),
+            resources: Vec::new(),
+        }],
+        starting_area: Some(0),
+        ..Default::default()
+    }
 }
 
 /// Verifies `samples` one at a time on this thread; returns signatures per second.
@@ -280,10 +361,11 @@ pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
         per_block(store_time)
     );
     println!(
-        "database size:            {:.1} MiB ({} accounts, pruning {})",
+        "database size:            {:.1} MiB ({} accounts, pruning {}, workload {:?})",
         db_bytes as f64 / (1024.0 * 1024.0),
         args.accounts,
-        args.state_pruning
+        args.state_pruning,
+        args.workload
     );
     println!("sr25519 verify (1 core):  {verify_rate:.0}/s");
     println!(

@@ -558,6 +558,43 @@ impl WalletClient {
         })
     }
 
+    /// Signs any runtime call as `pair` (next nonce from the node unless given, immortal
+    /// unless `mortal_period`) and checks that the sender can pay the node's fee estimate
+    /// and `tip` before anything is submitted.
+    pub async fn prepare_call(
+        &self,
+        pair: &sr25519::Pair,
+        call: arceon_runtime::Call,
+        tip: Balance,
+        nonce: Option<Nonce>,
+        mortal_period: Option<u64>,
+    ) -> Result<PreparedTransfer, WalletError> {
+        use sp_core::Pair as _;
+        let sender = AccountId32::from(pair.public());
+        let nonce = match nonce {
+            Some(nonce) => nonce,
+            None => self.next_nonce(&sender).await?,
+        };
+        let context = self.signing_context(nonce, tip, mortal_period).await?;
+        let extrinsic = crate::sign::sign_call(call, pair, &context);
+        let fee = self.query_fee(&extrinsic).await?;
+        let sender_info = self.account_info(&sender).await?;
+        let spendable = crate::sign::spendable(&sender_info, true);
+        let needed = fee.saturating_add(tip);
+        if spendable < needed {
+            return Err(WalletError::InsufficientFunds {
+                needed,
+                available: spendable,
+            });
+        }
+        Ok(PreparedTransfer {
+            hash: arceon_runtime::extrinsic_hash(&extrinsic),
+            extrinsic,
+            fee,
+            nonce,
+        })
+    }
+
     /// Submits a signed extrinsic (`author_submitExtrinsic`) and returns its hash.
     pub async fn submit(&self, extrinsic_hex: &str) -> Result<H256, WalletError> {
         let value: Value = self

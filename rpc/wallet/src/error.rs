@@ -40,6 +40,9 @@ pub enum WalletError {
     /// An amount could not be parsed.
     #[error("bad amount: {0}")]
     BadAmount(AmountError),
+    /// A command argument (coordinate, name, percentage) is out of range or malformed.
+    #[error("bad argument: {0}")]
+    BadArgument(String),
     /// A raw extrinsic given by the user is not hex or not a well-formed extrinsic.
     #[error("bad extrinsic: {0}")]
     BadExtrinsic(String),

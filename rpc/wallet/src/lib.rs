@@ -75,6 +75,7 @@ pub mod keys;
 pub mod render;
 pub mod sign;
 pub mod status;
+pub mod world;
 
 pub use amount::{format_arcm, format_decimal, parse_arcm, parse_planck, AmountError};
 pub use client::{

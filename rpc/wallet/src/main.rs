@@ -7,12 +7,14 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use arceon_primitives::{to_ss58, AccountId32, Balance};
 use arceon_wallet::status::hash_hex;
+use arceon_wallet::world;
 use arceon_wallet::{
     account_of, format_arcm, pair_from_suri, parse_address, parse_arcm, parse_extrinsic_hex,
     parse_planck, render_event, TransferOptions, TransferReport, TxStatus, WaitFor, WalletClient,
     WalletError, WatchUpdate, DEFAULT_URL,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::Value;
 
 /// Hold and send ArcM on an Arceon chain.
 #[derive(Debug, Parser)]
@@ -93,6 +95,192 @@ enum Command {
     },
     /// Print the chain's name, genesis hash, runtime version and heads.
     Info,
+    /// Play: register a player, move, gather, craft, show a player.
+    Player {
+        #[command(subcommand)]
+        command: PlayerCommand,
+    },
+    /// Build: place, upgrade or demolish a structure.
+    Build {
+        #[command(subcommand)]
+        command: BuildCommand,
+    },
+    /// Stake ArcM: bond, unbond, validate, chill, nominate, show.
+    Stake {
+        #[command(subcommand)]
+        command: StakeCommand,
+    },
+    /// Show the world's areas.
+    Area {
+        #[command(subcommand)]
+        command: AreaCommand,
+    },
+    /// Show the NPCs of an area.
+    Npc {
+        #[command(subcommand)]
+        command: NpcCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlayerCommand {
+    /// Register the --suri account as a player named NAME; it spawns in the starting area.
+    Register {
+        /// The player's name (1 to 32 bytes, unique).
+        name: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Walk to (X, Y), in world units (up to 10 units per block since the last move).
+    Move {
+        /// East-west coordinate, world units (e.g. 12.5).
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Gather a resource of the area the player stands in.
+    Gather {
+        /// Resource id (see `area show`).
+        resource: u32,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Craft a recipe from the inventory.
+    Craft {
+        /// Recipe id.
+        recipe: u32,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Show a player (default: the --suri account) as JSON.
+    Show {
+        /// SS58 address or 0x public key.
+        address: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BuildCommand {
+    /// Place a structure of KIND with its south-west corner at (X, Y) in AREA.
+    Place {
+        /// The area the player stands in.
+        area: u32,
+        /// East-west coordinate, world units.
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+        /// Structure kind id.
+        kind: u32,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Upgrade one of your structures.
+    Upgrade {
+        /// Structure id.
+        id: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Demolish one of your structures (half of what it cost comes back).
+    Demolish {
+        /// Structure id.
+        id: u64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// List the structures of an area as JSON.
+    List {
+        /// Area id.
+        area: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StakeCommand {
+    /// Bond AMOUNT ArcM of the --suri account (or add to an existing bond).
+    Bond {
+        /// Amount in ArcM.
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Start unbonding AMOUNT ArcM (withdrawable after the bonding duration).
+    Unbond {
+        /// Amount in ArcM.
+        amount: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Withdraw every unbonded chunk that has matured.
+    Withdraw {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Declare the intent to validate from the next era.
+    Validate {
+        /// Commission in percent.
+        #[arg(long, default_value = "0")]
+        commission: f64,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Stop validating or nominating from the next era.
+    Chill {
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Back validators with the bonded stake.
+    Nominate {
+        /// Validators' SS58 addresses.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Show the validators (and, with an address, that account's reputation) as JSON.
+    Show {
+        /// SS58 address or 0x public key.
+        address: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AreaCommand {
+    /// List every area as JSON.
+    List,
+    /// Show one area, its committee and resources as JSON.
+    Show {
+        /// Area id.
+        id: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NpcCommand {
+    /// List the NPCs of an area as JSON.
+    List {
+        /// Area id.
+        area: u32,
+    },
+}
+
+/// Options of every game transaction.
+#[derive(Debug, Args)]
+struct TxArgs {
+    /// Priority tip in ArcM.
+    #[arg(long, default_value = "0")]
+    tip: String,
+    /// Submit and print the hash without following the transaction.
+    #[arg(long)]
+    no_wait: bool,
+    #[command(flatten)]
+    wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +373,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parse_extrinsic_hex(hex)?;
         }
         Command::Watch { .. } | Command::Info => {}
+        Command::Player { .. }
+        | Command::Build { .. }
+        | Command::Stake { .. }
+        | Command::Area { .. }
+        | Command::Npc { .. } => {}
     }
     let client = WalletClient::connect(&cli.url).await?;
     match cli.command {
@@ -271,6 +464,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             finish(&report)?;
         }
         Command::Watch { count } => watch(&client, count).await?,
+        Command::Player { command } => player(&client, &cli.suri, command).await?,
+        Command::Build { command } => build(&client, &cli.suri, command).await?,
+        Command::Stake { command } => stake(&client, &cli.suri, command).await?,
+        Command::Area { command } => match command {
+            AreaCommand::List => print_json(&client.world_query("arceon_areas", vec![]).await?),
+            AreaCommand::Show { id } => print_json(
+                &client
+                    .world_query("arceon_area", vec![Value::from(id)])
+                    .await?,
+            ),
+        },
+        Command::Npc {
+            command: NpcCommand::List { area },
+        } => print_json(
+            &client
+                .world_query("arceon_npcsInArea", vec![Value::from(area)])
+                .await?,
+        ),
         Command::Info => {
             println!("chain {}", client.chain_name().await?);
             println!("genesis {}", hash_hex(&client.genesis_hash().await?));
@@ -283,6 +494,150 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// Signs `call` with the --suri key, submits it and follows it like `transfer`.
+async fn send(
+    client: &WalletClient,
+    suri: &str,
+    call: arceon_runtime::Call,
+    tx: TxArgs,
+) -> anyhow::Result<()> {
+    let pair = pair_from_suri(suri)?;
+    let tip = parse_arcm(&tx.tip).context("--tip")?;
+    let prepared = client.prepare_call(&pair, call, tip, None, None).await?;
+    println!("extrinsic {}", hash_hex(&prepared.hash));
+    println!("fee {}", format_arcm(prepared.fee));
+    let hex = arceon_primitives::to_hex(&prepared.extrinsic);
+    if tx.no_wait {
+        client.submit(&hex).await?;
+        return Ok(());
+    }
+    let report = client
+        .watch(
+            &prepared.extrinsic,
+            tx.wait.wait_for(),
+            Duration::from_secs(tx.wait.timeout),
+            print_update,
+        )
+        .await?;
+    finish(&report)?;
+    Ok(())
+}
+
+async fn player(client: &WalletClient, suri: &str, command: PlayerCommand) -> anyhow::Result<()> {
+    match command {
+        PlayerCommand::Register { name, tx } => {
+            send(client, suri, world::register_call(&name)?, tx).await
+        }
+        PlayerCommand::Move { x, y, tx } => {
+            let call = world::move_call(world::parse_units(&x)?, world::parse_units(&y)?);
+            send(client, suri, call, tx).await
+        }
+        PlayerCommand::Gather { resource, tx } => {
+            send(client, suri, world::gather_call(resource), tx).await
+        }
+        PlayerCommand::Craft { recipe, tx } => {
+            send(client, suri, world::craft_call(recipe), tx).await
+        }
+        PlayerCommand::Show { address } => {
+            let who = target_account(address.as_deref(), suri)?;
+            let value = client.player(&who).await?;
+            if value.is_null() {
+                bail!("{} has no player", to_ss58(&who));
+            }
+            print_json(&value);
+            Ok(())
+        }
+    }
+}
+
+async fn build(client: &WalletClient, suri: &str, command: BuildCommand) -> anyhow::Result<()> {
+    match command {
+        BuildCommand::Place {
+            area,
+            x,
+            y,
+            kind,
+            tx,
+        } => {
+            let call = world::place_call(
+                area,
+                world::parse_units(&x)?,
+                world::parse_units(&y)?,
+                kind,
+            );
+            send(client, suri, call, tx).await
+        }
+        BuildCommand::Upgrade { id, tx } => send(client, suri, world::upgrade_call(id), tx).await,
+        BuildCommand::Demolish { id, tx } => {
+            send(client, suri, world::demolish_call(id), tx).await
+        }
+        BuildCommand::List { area } => {
+            print_json(
+                &client
+                    .world_query("arceon_structuresInArea", vec![Value::from(area)])
+                    .await?,
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn stake(client: &WalletClient, suri: &str, command: StakeCommand) -> anyhow::Result<()> {
+    match command {
+        StakeCommand::Bond { amount, tx } => {
+            let value = parse_arcm(&amount)?;
+            let who = signer_account(suri)?;
+            let bonded = client
+                .world_query("arceon_stakingLedger", vec![Value::from(to_ss58(&who))])
+                .await?;
+            let call = if bonded.is_null() {
+                world::bond_call(value)
+            } else {
+                world::bond_extra_call(value)
+            };
+            send(client, suri, call, tx).await
+        }
+        StakeCommand::Unbond { amount, tx } => {
+            send(client, suri, world::unbond_call(parse_arcm(&amount)?), tx).await
+        }
+        StakeCommand::Withdraw { tx } => {
+            send(client, suri, world::withdraw_unbonded_call(), tx).await
+        }
+        StakeCommand::Validate { commission, tx } => {
+            send(client, suri, world::validate_call(commission)?, tx).await
+        }
+        StakeCommand::Chill { tx } => send(client, suri, world::chill_call(), tx).await,
+        StakeCommand::Nominate { targets, tx } => {
+            let targets = targets
+                .iter()
+                .map(|target| parse_address(target))
+                .collect::<Result<Vec<_>, _>>()?;
+            send(client, suri, world::nominate_call(targets), tx).await
+        }
+        StakeCommand::Show { address } => {
+            print_json(&client.world_query("arceon_validators", vec![]).await?);
+            if let Some(address) = address {
+                let who = parse_address(&address)?;
+                let who = Value::from(to_ss58(&who));
+                print_json(
+                    &client
+                        .world_query("arceon_stakingLedger", vec![who.clone()])
+                        .await?,
+                );
+                print_json(&client.world_query("arceon_reputation", vec![who]).await?);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Prints one line per status, and the events after `inBlock`.

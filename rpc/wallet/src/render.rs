@@ -194,8 +194,12 @@ pub fn render_event(event: &RuntimeEvent) -> String {
         RuntimeEvent::System(event) => render_system(event),
         RuntimeEvent::Balances(event) => render_balances(event),
         RuntimeEvent::TransactionPayment(event) => render_payment(event),
-        #[allow(unreachable_patterns)]
-        other => format!("{other:?}"),
+        RuntimeEvent::Staking(event) => format!("Staking.{event:?}"),
+        RuntimeEvent::Sudo(event) => format!("Sudo.{event:?}"),
+        RuntimeEvent::Areas(event) => format!("Areas.{event:?}"),
+        RuntimeEvent::Players(event) => format!("Players.{event:?}"),
+        RuntimeEvent::Npcs(event) => format!("Npcs.{event:?}"),
+        RuntimeEvent::Structures(event) => format!("Structures.{event:?}"),
     }
 }
 

@@ -176,6 +176,9 @@ impl Decode for OpaqueCall {
     }
 }
 
+/// The deepest nesting of calls (and their arguments) an extrinsic may carry.
+pub const MAX_CALL_DEPTH: u32 = 64;
+
 /// Why bytes are not a well-formed extrinsic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtrinsicError {
@@ -345,7 +348,9 @@ impl<Call: Encode + Decode> Decode for UncheckedExtrinsic<Call> {
         } else {
             None
         };
-        let function = Call::decode(&mut body)?;
+        // Calls can nest (a sudo call wraps another): bound the nesting so crafted bytes
+        // cannot exhaust the stack.
+        let function = codec::DecodeLimit::decode_with_depth_limit(MAX_CALL_DEPTH, &mut body)?;
         if !body.is_empty() {
             return Err("trailing bytes after the call".into());
         }
