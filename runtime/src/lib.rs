@@ -27,8 +27,8 @@ use arceon_pallet_staking as staking;
 use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
 use arceon_primitives::{
-    blake2_256, AccountId32, InvalidTransaction, RuntimeVersion, TransactionValidityError,
-    UncheckedExtrinsic, UnknownTransaction,
+    blake2_256, AccountId32, RuntimeVersion, TransactionValidityError, UncheckedExtrinsic,
+    UnknownTransaction,
 };
 use arceon_support::{DispatchClass, DispatchInfo, DispatchResult, Ext, Origin, Pays, Weight};
 
@@ -189,11 +189,10 @@ impl Call {
     ) -> Result<UnsignedValidity, TransactionValidityError> {
         match self {
             Call::Staking(call) if self.is_unsigned_evidence() => {
-                let validity = staking::validate_unsigned(ext, call).map_err(|error| {
-                    TransactionValidityError::from(InvalidTransaction::Custom(
-                        arceon_support::PalletError::error_index(&error),
-                    ))
-                })?;
+                // Staking names forged proofs `BadProof` and duplicates `Stale`, so the
+                // pool bans them instead of re-validating them forever.
+                let validity = staking::validate_unsigned(ext, call)
+                    .map_err(TransactionValidityError::from)?;
                 Ok(UnsignedValidity {
                     priority: validity.priority,
                     provides: validity.provides,
@@ -243,6 +242,9 @@ pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight
 /// Runs every pallet's `on_finalize`, in pallet-index order.
 pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
     use arceon_support::Hooks;
+    // A validator that chilled or was reported in this block leaves its committees in
+    // this block's state, never later.
+    world::refresh_committees(ext, n);
     system::Pallet::on_finalize(ext, n);
     balances::Pallet::on_finalize(ext, n);
     staking::Pallet::on_finalize(ext, n);

@@ -59,6 +59,15 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
     }
 }
 
+/// Re-chooses area committees at once when a validator lost eligibility (chill, slash)
+/// since the last choice.
+pub fn refresh_committees(ext: &mut Ext, n: BlockNumber) {
+    if staking::take_committee_dirty(ext) {
+        let candidates = committee_candidates(ext);
+        areas::rebalance(ext, &candidates, n);
+    }
+}
+
 /// Moves everything positioned in a split or merged area to where it now belongs.
 pub fn apply_area_change(ext: &mut Ext, change: &areas::AreaChange) {
     match change {

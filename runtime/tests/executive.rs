@@ -41,6 +41,7 @@ impl Chain {
                     .map(|k| (k.account(), ENDOWMENT))
                     .collect(),
             },
+            ..Default::default()
         };
         let storage = config.build_storage().expect("genesis");
         let (header, delta) = genesis_block(&storage);

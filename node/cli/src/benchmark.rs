@@ -174,8 +174,10 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
                 // for any benchmark length on average; clamped to be sure).
                 let position = &mut positions[sender];
                 let step = 5 * arceon_pallet_areas::UNIT;
-                position.x = (position.x + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
-                position.y = (position.y + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+                position.x =
+                    (position.x + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+                position.y =
+                    (position.y + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
                 Call::Players(arceon_pallet_players::Call::MoveTo {
                     x: position.x,
                     y: position.y,

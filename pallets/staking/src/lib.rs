@@ -1926,8 +1926,8 @@ pub enum GenesisError {
     /// More validators or nominators than the caps allow.
     #[error("more stakers than the validator or nominator caps allow")]
     TooManyStakers,
-    /// No validator could be elected: the chain would have no authors.
-    #[error("genesis elects no validator")]
+    /// Stakers are given but none of them can be elected validator.
+    #[error("genesis has stakers but elects no validator")]
     NoValidators,
     /// The bond could not be locked: the account already carries the most locks.
     #[error("cannot lock the bond of {0}")]
@@ -1978,7 +1978,9 @@ impl arceon_support::BuildGenesis for GenesisConfig {
         CounterForValidators::put(ext, &validators);
         CounterForNominators::put(ext, &nominators);
         let elected = elect(ext);
-        if elected.is_empty() {
+        // No stakers at all: staking is unused at genesis and the chain spec's Aura
+        // authorities author until validators bond.
+        if elected.is_empty() && !self.stakers.is_empty() {
             return Err(GenesisError::NoValidators);
         }
         let set: Vec<AccountId32> = elected.iter().map(|e| e.who.clone()).collect();
@@ -2066,7 +2068,7 @@ impl GenesisConfig {
                 }
             }
         }
-        if validators.is_empty() {
+        if validators.is_empty() && !self.stakers.is_empty() {
             return Err(GenesisError::NoValidators);
         }
         Ok(())

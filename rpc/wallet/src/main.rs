@@ -568,18 +568,12 @@ async fn build(client: &WalletClient, suri: &str, command: BuildCommand) -> anyh
             kind,
             tx,
         } => {
-            let call = world::place_call(
-                area,
-                world::parse_units(&x)?,
-                world::parse_units(&y)?,
-                kind,
-            );
+            let call =
+                world::place_call(area, world::parse_units(&x)?, world::parse_units(&y)?, kind);
             send(client, suri, call, tx).await
         }
         BuildCommand::Upgrade { id, tx } => send(client, suri, world::upgrade_call(id), tx).await,
-        BuildCommand::Demolish { id, tx } => {
-            send(client, suri, world::demolish_call(id), tx).await
-        }
+        BuildCommand::Demolish { id, tx } => send(client, suri, world::demolish_call(id), tx).await,
         BuildCommand::List { area } => {
             print_json(
                 &client

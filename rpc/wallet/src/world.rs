@@ -164,7 +164,11 @@ pub fn nominate_call(targets: Vec<AccountId32>) -> Call {
 
 impl WalletClient {
     /// Calls an `arceon_*` query and returns its JSON answer.
-    pub async fn world_query(&self, method: &str, params: Vec<Value>) -> Result<Value, WalletError> {
+    pub async fn world_query(
+        &self,
+        method: &str,
+        params: Vec<Value>,
+    ) -> Result<Value, WalletError> {
         self.request(method, params).await
     }
 
