@@ -93,7 +93,7 @@ pub struct RuntimeGenesis {
 #[serde(rename_all = "camelCase")]
 pub enum Genesis {
     /// Built from a configuration.
-    RuntimeGenesis(RuntimeGenesis),
+    RuntimeGenesis(Box<RuntimeGenesis>),
     /// Given as storage.
     Raw(RawGenesis),
 }

@@ -1,7 +1,9 @@
 //! Aura block authoring: time is cut into slots of `slot_duration` ms; in each slot the
 //! node checks whether the slot's author (`authorities[slot % n]` at the best block) is
 //! one of its keys and, if so, builds a block from the pool's ready transactions, seals
-//! it and imports it.
+//! it and imports it. Once per staking session, each of its keys that is an active
+//! validator signs a heartbeat and puts it in the pool (it feeds the validator's uptime
+//! score).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,8 +12,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arceon_client::keystore::Keystore;
 use arceon_client::{Client, ImportOptions};
-use arceon_primitives::{InvalidTransaction, TransactionValidityError, H256};
-use arceon_runtime::aura;
+use arceon_pallet_staking as staking;
+use arceon_primitives::{
+    sr25519, InvalidTransaction, TransactionSource, TransactionValidityError, H256,
+};
+use arceon_runtime::{aura, Call, Extrinsic};
+use arceon_support::Ext;
+use codec::Encode;
+use sp_core::Pair as _;
 
 use crate::{Metrics, TransactionPool};
 
@@ -47,6 +55,7 @@ fn run(
     stop: &AtomicBool,
 ) {
     let mut last_slot = 0u64;
+    let mut heartbeat_session = None;
     while !stop.load(Ordering::SeqCst) {
         let best = client.best();
         let slot_ms = client
@@ -62,6 +71,9 @@ fn run(
             continue;
         }
         last_slot = slot;
+        if let Err(e) = send_heartbeats(client, pool, keystore, &mut heartbeat_session) {
+            log::warn!("heartbeat: {e}");
+        }
         let slot_end = Instant::now() + Duration::from_millis((slot + 1) * slot_ms - now);
         if let Err(e) = author_slot(
             client, pool, keystore, metrics, best.1, slot, slot_ms, slot_end,
@@ -69,6 +81,48 @@ fn run(
             log::warn!("slot {slot}: {e}");
         }
     }
+}
+
+/// Puts one signed heartbeat per local active-validator key in the pool, once per
+/// session (`sent` remembers the session already covered).
+fn send_heartbeats(
+    client: &Client,
+    pool: &TransactionPool,
+    keystore: &Keystore,
+    sent: &mut Option<u32>,
+) -> Result<(), String> {
+    let (number, best) = client.best();
+    let state = client.state_at(&best).map_err(|e| e.to_string())?;
+    let mut ext = Ext::new(&state);
+    let session = staking::current_session(&mut ext);
+    if *sent == Some(session) {
+        return Ok(());
+    }
+    for validator in staking::active_validators(&mut ext) {
+        let public = sr25519::Public::from_raw(*validator.as_ref());
+        let Some(pair) = keystore.pair("aura", &public).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        if staking::ReceivedHeartbeats::contains_key(&mut ext, &session, &validator) {
+            continue;
+        }
+        let heartbeat = staking::Heartbeat {
+            block_number: number,
+            session_index: session,
+            validator,
+        };
+        let signature = pair.sign(&heartbeat.encode()).0;
+        let xt = Extrinsic::new_unsigned(Call::Staking(staking::Call::Heartbeat {
+            heartbeat,
+            signature,
+        }));
+        match pool.submit_one(best, number, TransactionSource::Local, xt.encode()) {
+            Ok(hash) => log::debug!("heartbeat for session {session} in the pool: {hash:?}"),
+            Err(e) => log::warn!("heartbeat for session {session} refused: {e}"),
+        }
+    }
+    *sent = Some(session);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
