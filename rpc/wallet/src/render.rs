@@ -22,6 +22,12 @@ pub fn pallet_name(index: u8) -> Option<&'static str> {
         arceon_runtime::pallet_index::AURA => Some("Aura"),
         arceon_runtime::pallet_index::BALANCES => Some("Balances"),
         arceon_runtime::pallet_index::TRANSACTION_PAYMENT => Some("TransactionPayment"),
+        arceon_runtime::pallet_index::STAKING => Some("Staking"),
+        arceon_runtime::pallet_index::SUDO => Some("Sudo"),
+        arceon_runtime::pallet_index::AREAS => Some("Areas"),
+        arceon_runtime::pallet_index::PLAYERS => Some("Players"),
+        arceon_runtime::pallet_index::NPCS => Some("Npcs"),
+        arceon_runtime::pallet_index::STRUCTURES => Some("Structures"),
         _ => None,
     }
 }
@@ -35,6 +41,12 @@ pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
     match pallet {
         balances::PALLET_INDEX => name_of::<balances::Error>(error),
         system::PALLET_INDEX => name_of::<system::Error>(error),
+        arceon_pallet_staking::PALLET_INDEX => name_of::<arceon_pallet_staking::Error>(error),
+        arceon_runtime::sudo::PALLET_INDEX => name_of::<arceon_runtime::sudo::Error>(error),
+        arceon_pallet_areas::PALLET_INDEX => name_of::<arceon_pallet_areas::Error>(error),
+        arceon_pallet_players::PALLET_INDEX => name_of::<arceon_pallet_players::Error>(error),
+        arceon_pallet_npcs::PALLET_INDEX => name_of::<arceon_pallet_npcs::Error>(error),
+        arceon_pallet_structures::PALLET_INDEX => name_of::<arceon_pallet_structures::Error>(error),
         _ => None,
     }
 }
