@@ -243,8 +243,11 @@ pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight
 pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
     use arceon_support::Hooks;
     // A validator that chilled or was reported in this block leaves its committees in
-    // this block's state, never later.
-    world::refresh_committees(ext, n);
+    // this block's state, never later; the work counts as the block's mandatory weight.
+    let refresh = world::refresh_committees(ext, n);
+    system::BlockWeight::mutate(ext, |consumed| {
+        consumed.mandatory = consumed.mandatory.saturating_add(refresh)
+    });
     system::Pallet::on_finalize(ext, n);
     balances::Pallet::on_finalize(ext, n);
     staking::Pallet::on_finalize(ext, n);

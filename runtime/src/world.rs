@@ -12,10 +12,14 @@ use arceon_support::{DispatchResult, Ext, Origin, Weight};
 
 use crate::{areas, aura, npcs, players, staking, structures};
 
-/// Weight of the era-change glue for one area change (migrating its residents).
+/// Weight of migrating one split or merged area's residents (players, structures and
+/// NPCs of one area, each pallet bounded by its per-area limit).
 const AREA_CHANGE_WEIGHT: Weight = Weight::from_parts(2_000_000_000, 0);
-/// Weight of re-choosing every committee.
-const REBALANCE_WEIGHT: Weight = Weight::from_parts(1_000_000_000, 0);
+
+/// An upper bound on the number of areas (ids are never reused), for weights.
+fn area_bound(ext: &mut Ext) -> usize {
+    areas::NextAreaId::get_or_default(ext) as usize
+}
 
 /// The validators eligible for area committees, as the areas pallet weighs them.
 pub fn committee_candidates(ext: &mut Ext) -> Vec<areas::Candidate> {
@@ -44,28 +48,31 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
         }
         players::on_new_era(ext, era);
         let candidates = committee_candidates(ext);
+        let weight = areas::weights::new_era(area_bound(ext), candidates.len());
         let changes = areas::new_era(ext, era, &candidates, n);
         let count = changes.len() as u64;
         for change in &changes {
             apply_area_change(ext, change);
         }
-        REBALANCE_WEIGHT.saturating_add(AREA_CHANGE_WEIGHT.saturating_mul(count))
+        weight.saturating_add(AREA_CHANGE_WEIGHT.saturating_mul(count))
     } else if dirty {
         let candidates = committee_candidates(ext);
         areas::rebalance(ext, &candidates, n);
-        REBALANCE_WEIGHT
+        areas::weights::rebalance(area_bound(ext), candidates.len())
     } else {
         Weight::from_parts(0, 0)
     }
 }
 
 /// Re-chooses area committees at once when a validator lost eligibility (chill, slash)
-/// since the last choice.
-pub fn refresh_committees(ext: &mut Ext, n: BlockNumber) {
-    if staking::take_committee_dirty(ext) {
-        let candidates = committee_candidates(ext);
-        areas::rebalance(ext, &candidates, n);
+/// since the last choice; returns the weight spent.
+pub fn refresh_committees(ext: &mut Ext, n: BlockNumber) -> Weight {
+    if !staking::take_committee_dirty(ext) {
+        return Weight::from_parts(0, 0);
     }
+    let candidates = committee_candidates(ext);
+    areas::rebalance(ext, &candidates, n);
+    areas::weights::rebalance(area_bound(ext), candidates.len())
 }
 
 /// Moves everything positioned in a split or merged area to where it now belongs.

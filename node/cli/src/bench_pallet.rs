@@ -473,6 +473,8 @@ struct World {
     site_corner: Position,
     /// Distinct structures listed in the grid cells the free plot touches.
     site_neighbours: usize,
+    /// The fewest structures any of those cells lists.
+    site_load: u32,
     /// The recipe with the most inputs.
     recipe: players::RecipeId,
 }
@@ -492,7 +494,7 @@ fn random_in(rng: &mut StdRng, bounds: &Bounds) -> Position {
 }
 
 /// The hub's 16 neighbours: four 100-unit squares along each side of the 400-unit hub,
-/// south, west, north, then east (so the last one is the north-east spoke on the east).
+/// south, west, north, then east (the last is the northernmost on the east side).
 fn spokes() -> Vec<Bounds> {
     let (x0, y0) = (1_000 * UNIT, 100 * UNIT);
     let side = 100 * UNIT;
@@ -550,7 +552,7 @@ fn rich_deposits() -> Vec<areas::ResourceNode> {
 }
 
 /// The inventory of every player: plenty of every raw resource and crafted item the
-/// recipes and structure kinds use, and single filler items, 26 stacks of 32.
+/// recipes and structure kinds use, and single filler items: 26 of the 32 slots.
 fn player_inventory() -> Vec<(players::ItemId, u32)> {
     [1, 2, 3, 4, 5, 101, 102, 103, 104, 105]
         .into_iter()
@@ -612,7 +614,7 @@ impl World {
     /// The dev chain spec's world, grown: `accounts` endowed accounts; 400 validators
     /// (100 elected) and 2,000 nominators backing 16 each, in era 40; 6,000 players with
     /// full inventories, 2,000 of them in a hub area with 16 neighbours; a Workshop for
-    /// each of 880 builders over the map; a building site whose grid cells hold as many
+    /// each of 760 builders over the map; a building site whose grid cells hold as many
     /// claims as placement allows; 4,000 NPCs with spawn rules in all 25 areas.
     fn build(accounts: u32) -> anyhow::Result<World> {
         let started = Instant::now();
@@ -736,6 +738,13 @@ impl World {
         };
         let workshop = kind_named("Workshop")?;
         let hut = kind_named("Hut")?;
+        let filler = config
+            .structures
+            .kinds
+            .iter()
+            .min_by_key(|kind| kind.width * kind.height)
+            .cloned()
+            .context("the dev spec has no structure kind")?;
         let recipe = config
             .players
             .recipes
@@ -757,7 +766,7 @@ impl World {
             started.elapsed().as_secs_f64()
         );
 
-        let (state, (builders, site_corner, site_neighbours, active)) =
+        let (state, (builders, (site_corner, site_neighbours, site_load), active)) =
             with_setup(genesis_state, |ext| {
                 system::Number::put(ext, &(block - 1));
                 system::ParentHash::put(ext, &H256::repeat_byte(0x42));
@@ -766,18 +775,13 @@ impl World {
                 // Setting up takes more actions per block than players may take.
                 players::set_rate_limits(ext, u32::MAX, u32::MAX);
                 let builders = populate_players(ext, &mut rng, &map, hub, &workshop)?;
-                let (site_corner, site_neighbours) = dense_site(ext, &hut)?;
+                let site = dense_site(ext, &hut, &filler)?;
                 players::set_rate_limits(ext, rate_limits.0, rate_limits.1);
                 stock_npcs(ext, &mut rng)?;
                 system::Number::put(ext, &block);
                 arceon_runtime::world::check_invariants(ext)
                     .map_err(|e| anyhow::anyhow!("the benchmark world is inconsistent: {e}"))?;
-                Ok((
-                    builders,
-                    site_corner,
-                    site_neighbours,
-                    staking::active_validators(ext),
-                ))
+                Ok((builders, site, staking::active_validators(ext)))
             })?;
         let index: HashMap<AccountId32, usize> = validators
             .iter()
@@ -793,10 +797,11 @@ impl World {
             .collect::<Vec<_>>();
         anyhow::ensure!(!active.is_empty(), "no active validator with a known key");
         eprintln!(
-            "  world: {} keys, {} builders, {} structures around the dense site, {} active validators ({:.1} s)",
+            "  world: {} keys, {} builders, dense site cells list {} structures (at least {} each), {} active validators ({:.1} s)",
             state.len(),
             builders.len(),
             site_neighbours,
+            site_load,
             active.len(),
             started.elapsed().as_secs_f64()
         );
@@ -811,12 +816,13 @@ impl World {
             site_kind: hut.id,
             site_corner,
             site_neighbours,
+            site_load,
             recipe,
         })
     }
 }
 
-/// Moves staking from genesis to the third session of era [`BENCH_ERA`] (its exposures
+/// Moves staking from genesis to session `session` of era [`BENCH_ERA`] (its exposures
 /// those elected at genesis), and gives the stakers the unlocking chunks of a long-lived
 /// chain: nominators 31 (unbonding once more adds the 32nd), rebonders 31 still locked,
 /// withdrawers 32 all due.
@@ -843,44 +849,52 @@ fn advance_staking(ext: &mut Ext, era_start: BlockNumber, session: u32) -> anyho
     let bonding = staking::BondingDuration::get_or_default(ext);
     // Nominators: chunks up to the era before an unbond's, so unbonding pushes a chunk.
     let last_locked = BENCH_ERA + bonding.max(1) - 1;
-    let chunked = |ext: &mut Ext, who: &AccountId32, eras: std::ops::RangeInclusive<u32>| {
-        let mut ledger = staking::Ledger::get(ext, who).context("a staker has no ledger")?;
-        let count = eras.clone().count() as u128;
-        let (active, unlocking) = if *eras.end() <= BENCH_ERA && count == 32 {
-            // Everything unbonded and due.
-            let each = ledger.total / count;
-            let mut chunks: Vec<staking::UnlockChunk> = eras
-                .map(|era| staking::UnlockChunk { value: each, era })
-                .collect();
-            if let Some(last) = chunks.last_mut() {
-                last.value += ledger.total - each * count;
-            }
-            (0, chunks)
-        } else {
-            let each = 10 * ARCM;
-            let chunks = eras
-                .map(|era| staking::UnlockChunk { value: each, era })
-                .collect();
-            (ledger.total - each * count, chunks)
-        };
-        ledger.active = active;
-        ledger.unlocking = unlocking;
-        staking::Ledger::insert(ext, who, &ledger);
-        anyhow::Ok(())
-    };
     for i in 0..NOMINATORS {
-        chunked(ext, &account(i), last_locked - 30..=last_locked)?;
+        unlocking(ext, &account(i), last_locked - 30..=last_locked, false)?;
     }
     for i in REBONDERS {
-        chunked(
-            ext,
-            &account(i),
-            BENCH_ERA + bonding - 30..=BENCH_ERA + bonding,
-        )?;
+        let last = BENCH_ERA + bonding;
+        unlocking(ext, &account(i), last - 30..=last, false)?;
     }
     for i in WITHDRAWERS {
-        chunked(ext, &account(i), BENCH_ERA - 31..=BENCH_ERA)?;
+        unlocking(ext, &account(i), BENCH_ERA - 31..=BENCH_ERA, true)?;
     }
+    Ok(())
+}
+
+/// Rewrites `who`'s ledger (same total, so the same lock) with one unlocking chunk per
+/// era of `eras`: of 10 ArcM each, or, when `everything`, the whole bond (nothing active).
+fn unlocking(
+    ext: &mut Ext,
+    who: &AccountId32,
+    eras: std::ops::RangeInclusive<u32>,
+    everything: bool,
+) -> anyhow::Result<()> {
+    let mut ledger = staking::Ledger::get(ext, who).context("a staker has no ledger")?;
+    let count = eras.clone().count() as Balance;
+    anyhow::ensure!(count > 0, "no unlocking era");
+    let each = if everything {
+        ledger.total / count
+    } else {
+        10 * ARCM
+    };
+    anyhow::ensure!(
+        each * count <= ledger.total,
+        "a ledger unlocks more than it holds"
+    );
+    let mut chunks: Vec<staking::UnlockChunk> = eras
+        .map(|era| staking::UnlockChunk { value: each, era })
+        .collect();
+    if everything {
+        if let Some(last) = chunks.last_mut() {
+            last.value += ledger.total - each * count;
+        }
+        ledger.active = 0;
+    } else {
+        ledger.active = ledger.total - each * count;
+    }
+    ledger.unlocking = chunks;
+    staking::Ledger::insert(ext, who, &ledger);
     Ok(())
 }
 
@@ -900,8 +914,9 @@ fn populate_players(
         let mut player = players::Players::get(ext, &who).context("a player is missing")?;
         player.inventory = inventory.clone();
         if i == LANDLORD {
-            if let Some(stack) = player.inventory.iter_mut().find(|(item, _)| *item == 101) {
-                stack.1 = players::MAX_STACK;
+            // It pays for some hundred structures.
+            for stack in &mut player.inventory {
+                stack.1 = stack.1.max(players::MAX_STACK / 10);
             }
         }
         player.skills = vec![
@@ -940,15 +955,17 @@ fn populate_players(
     Ok(builders)
 }
 
-/// Surrounds a free plot in [`DENSE_AREA`] with the landlord's structures of `kind`: the
-/// plot's corner is a corner of four grid cells, and the landlord builds as close as it
-/// may (its claims off the plot) until each of those cells lists one structure less than
-/// `MAX_PER_CELL`. The dense builder stands on the plot. Returns the plot's corner and
-/// how many distinct structures its cells list.
+/// Surrounds a free plot for `plot_kind` in [`DENSE_AREA`] with the landlord's structures
+/// of `filler` (the smallest kind, so the most fit): the plot's centre is a corner of four
+/// grid cells, and the landlord builds as close as it may (its claims off the plot) until
+/// each of those cells lists one structure less than `MAX_PER_CELL`, the most a placement
+/// there allows. The dense builder stands on the plot. Returns the plot's corner, how
+/// many distinct structures its cells list, and the fewest any of them lists.
 fn dense_site(
     ext: &mut Ext,
-    kind: &structures::StructureKind,
-) -> anyhow::Result<(Position, usize)> {
+    plot_kind: &structures::StructureKind,
+    filler: &structures::StructureKind,
+) -> anyhow::Result<(Position, usize, u32)> {
     let area = areas::active_area(ext, DENSE_AREA)
         .map_err(|e| anyhow::anyhow!("the dense site's area: {e}"))?;
     let side = structures::CELL_SIDE;
@@ -958,22 +975,27 @@ fn dense_site(
         centre.x.div_euclid(side) * side,
         centre.y.div_euclid(side) * side,
     );
-    let corner = Position::new(c.x - kind.width / 2, c.y - kind.height / 2);
+    let corner = Position::new(c.x - plot_kind.width / 2, c.y - plot_kind.height / 2);
     let plot = Bounds::new(
         corner.x,
         corner.y,
-        corner.x + kind.width,
-        corner.y + kind.height,
+        corner.x + plot_kind.width,
+        corner.y + plot_kind.height,
     );
     let cells = structures::cells_of(&plot);
-    let grow = |b: &Bounds, r: i64| Bounds::new(b.min_x - r, b.min_y - r, b.max_x + r, b.max_y + r);
-    let reach = (side + kind.claim_radius) / kind.width.min(kind.height).max(1) + 2;
+    let (w, h, r) = (filler.width, filler.height, filler.claim_radius);
+    let reach = (side + plot_kind.width.max(plot_kind.height) + r) / w.min(h).max(1) + 2;
     let mut candidates: Vec<(u128, Position, Bounds)> = Vec::new();
     for a in -reach..=reach {
         for b in -reach..=reach {
-            let at = Position::new(corner.x + a * kind.width, corner.y + b * kind.height);
-            let footprint = Bounds::new(at.x, at.y, at.x + kind.width, at.y + kind.height);
-            let claim = grow(&footprint, kind.claim_radius);
+            let at = Position::new(c.x + a * w, c.y + b * h);
+            let footprint = Bounds::new(at.x, at.y, at.x + w, at.y + h);
+            let claim = Bounds::new(
+                footprint.min_x - r,
+                footprint.min_y - r,
+                footprint.max_x + r,
+                footprint.max_y + r,
+            );
             let near = structures::cells_of(&claim)
                 .iter()
                 .any(|cell| cells.contains(cell));
@@ -993,16 +1015,18 @@ fn dense_site(
             continue;
         }
         // Crowded outer cells or the area limit: try the next spot.
-        let _ = build_structure(ext, &landlord, DENSE_AREA, at, kind);
+        let _ = build_structure(ext, &landlord, DENSE_AREA, at, filler);
     }
     relocate(ext, &account(DENSE_BUILDER), DENSE_AREA, c)?;
     let mut listed = BTreeSet::new();
+    let mut fewest = u32::MAX;
     for cell in &cells {
+        fewest = fewest.min(structures::CellLoad::get_or_default(ext, cell));
         for (id, ()) in structures::Cells::iter_prefix(ext, cell, None, usize::MAX) {
             listed.insert(id);
         }
     }
-    Ok((corner, listed.len()))
+    Ok((corner, listed.len(), fewest))
 }
 
 /// Gives every NPC a few items, so traders find something to trade.
@@ -1149,6 +1173,27 @@ fn bench_staking(args: &PalletBenchmark, world: &World, report: &mut Report) -> 
     })?;
     report.row("staking.chill (validator)", &t, chill.weight());
 
+    // A validator leaving (chill, full unbond, offence) marks the committees dirty; the
+    // runtime re-chooses them at the end of the same block and charges that as the
+    // block's mandatory weight (areas' `rebalance` weight over the map and candidates).
+    let t = measure_discarding(state, calls(args, 2_000), |ext, i| {
+        let (who, _) = &world.active[i as usize % world.active.len()];
+        chill.clone().dispatch(ext, signed(who))?;
+        arceon_runtime::world::refresh_committees(ext, world.block);
+        Ok(())
+    })?;
+    let refresh_weight = {
+        let mut ext = Ext::new(state);
+        let areas = arceon_pallet_areas::NextAreaId::get_or_default(&mut ext) as usize;
+        let candidates = arceon_runtime::world::committee_candidates(&mut ext).len();
+        arceon_pallet_areas::weights::rebalance(areas, candidates)
+    };
+    report.row(
+        "staking.chill (active validator) + committee refresh",
+        &t,
+        chill.weight().saturating_add(refresh_weight),
+    );
+
     let heartbeats = world
         .active
         .iter()
@@ -1171,7 +1216,7 @@ fn bench_staking(args: &PalletBenchmark, world: &World, report: &mut Report) -> 
         .first()
         .map(staking::Call::weight)
         .context("no heartbeat")?;
-    let t = measure_discarding(state, calls(args, 2_000), |ext, i| {
+    let t = measure_discarding(state, calls(args, 5_000), |ext, i| {
         heartbeats[i as usize % heartbeats.len()]
             .clone()
             .dispatch(ext, Origin::None)
@@ -1203,7 +1248,7 @@ fn bench_staking(args: &PalletBenchmark, world: &World, report: &mut Report) -> 
         .first()
         .map(staking::Call::weight)
         .context("no equivocation proof")?;
-    let t = measure_discarding(state, calls(args, 1_000), |ext, i| {
+    let t = measure_discarding(state, calls(args, 2_000), |ext, i| {
         proofs[i as usize % proofs.len()]
             .clone()
             .dispatch(ext, Origin::None)
@@ -1297,13 +1342,13 @@ fn bench_structures(
         position: world.site_corner,
         kind: world.site_kind,
     };
-    let t = measure_discarding(state, calls(args, 2_000), |ext, _| {
+    let t = measure_discarding(state, calls(args, 5_000), |ext, _| {
         place.clone().dispatch(ext, Origin::Signed(builder.clone()))
     })?;
     report.row(
         &format!(
-            "structures.place (4 cells, {} structures listed)",
-            world.site_neighbours
+            "structures.place (4 cells of {}+, {} structures)",
+            world.site_load, world.site_neighbours
         ),
         &t,
         place.weight(),
@@ -1350,8 +1395,8 @@ fn bench_structures(
 
 fn bench_npcs(args: &PalletBenchmark, world: &World, report: &mut Report) -> anyhow::Result<()> {
     for (decisions, limit) in [
-        (npcs::DEFAULT_DECISIONS_PER_BLOCK, 1_000),
-        (npcs::MAX_DECISIONS_PER_BLOCK, 200),
+        (npcs::DEFAULT_DECISIONS_PER_BLOCK, 2_000),
+        (npcs::MAX_DECISIONS_PER_BLOCK, 500),
     ] {
         // The hook reports the work it did; its median is what blocks are charged.
         let mut charged: Vec<u64> = Vec::new();
@@ -1430,7 +1475,7 @@ fn grid(side: u32) -> anyhow::Result<MemoryState> {
 
 fn bench_areas(args: &PalletBenchmark, report: &mut Report) -> anyhow::Result<()> {
     let started = Instant::now();
-    for (side, count, limit) in [(8u32, 16u32, 500usize), (32, 64, 20)] {
+    for (side, count, limit) in [(8u32, 16u32, 1_000usize), (32, 64, 50)] {
         let state = grid(side)?;
         let fresh = candidates(count, 0);
         let t = measure_discarding(&state, calls(args, limit), |ext, _| {
@@ -1474,7 +1519,7 @@ fn bench_areas(args: &PalletBenchmark, report: &mut Report) -> anyhow::Result<()
         changes.len() - splits,
         areas::MAX_RESHAPES_PER_ERA
     );
-    let t = measure_discarding(&state, calls(args, 10), |ext, _| {
+    let t = measure_discarding(&state, calls(args, 30), |ext, _| {
         areas::new_era(ext, 1, &fresh, 2);
         Ok(())
     })?;
