@@ -333,23 +333,23 @@ pub enum Call {
 }
 
 /// Weights of this pallet's calls (reference time in picoseconds, proof size in bytes).
-/// `arceon-node benchmark pallet` measures them; the declared values are about 4x the
-/// expected worst case on the 2-core reference machine. `place` is dominated by reading
-/// the structures listed in the (at most 2 x 2) cells its footprint touches: at most
-/// `4 * MAX_PER_CELL` = 128, about 3.5 us each in an unoptimised in-memory test build
-/// (a placement next to 62 structures took 213 us; a typical placement plus an upgrade
-/// took 17 us). The other calls read and write a handful of items.
+/// Set from `arceon-node benchmark pallet` (release build, 2-core reference machine):
+/// about 4x the measured in-memory medians (upgrade 10.2 us, transfer 7.5 us). `place`
+/// is dominated by reading the structures listed in the (at most 2 x 2) cells its
+/// footprint touches: 85 us next to 76 structures, so about 140 us at the bound of
+/// `4 * MAX_PER_CELL` = 128, declared at 4x that. `demolish` keeps its estimate for a
+/// 9-cell claim (17.4 us measured with a 4-cell one).
 pub mod weights {
     use arceon_support::Weight;
 
     /// `place`, next to full cells.
-    pub const PLACE: Weight = Weight::from_parts(800_000_000, 60_000);
+    pub const PLACE: Weight = Weight::from_parts(560_000_000, 60_000);
     /// `upgrade`.
-    pub const UPGRADE: Weight = Weight::from_parts(60_000_000, 4_000);
+    pub const UPGRADE: Weight = Weight::from_parts(40_000_000, 4_000);
     /// `demolish` (a claim in 3 x 3 cells).
     pub const DEMOLISH: Weight = Weight::from_parts(120_000_000, 6_000);
     /// `transfer`.
-    pub const TRANSFER: Weight = Weight::from_parts(60_000_000, 4_000);
+    pub const TRANSFER: Weight = Weight::from_parts(30_000_000, 4_000);
     /// `set_kind`.
     pub const SET_KIND: Weight = Weight::from_parts(20_000_000, 1_000);
     /// `set_max_per_area`.
