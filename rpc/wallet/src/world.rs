@@ -49,20 +49,6 @@ pub fn parse_units(text: &str) -> Result<Coord, WalletError> {
     Ok(if negative { -value } else { value })
 }
 
-/// Formats milli-units as world units (`12.5`).
-pub fn format_units(milli: Coord) -> String {
-    let sign = if milli < 0 { "-" } else { "" };
-    let abs = milli.unsigned_abs();
-    let whole = abs / UNIT.unsigned_abs();
-    let fraction = abs % UNIT.unsigned_abs();
-    if fraction == 0 {
-        format!("{sign}{whole}")
-    } else {
-        let text = format!("{fraction:03}");
-        format!("{sign}{whole}.{}", text.trim_end_matches('0'))
-    }
-}
-
 /// `Players.register(name)`.
 pub fn register_call(name: &str) -> Result<Call, WalletError> {
     if name.is_empty() || name.len() > arceon_pallet_players::MAX_NAME_LEN {
@@ -176,5 +162,60 @@ impl WalletClient {
     pub async fn player(&self, who: &AccountId32) -> Result<Value, WalletError> {
         self.world_query("arceon_player", vec![Value::from(to_ss58(who))])
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_parse_to_milli_units() {
+        assert_eq!(parse_units("12.5").ok(), Some(12_500));
+        assert_eq!(parse_units("-3").ok(), Some(-3_000));
+        assert_eq!(parse_units("0.001").ok(), Some(1));
+        assert_eq!(parse_units(".25").ok(), Some(250));
+        assert_eq!(parse_units("100").ok(), Some(100_000));
+    }
+
+    #[test]
+    fn malformed_coordinates_are_bad_arguments() {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1.2345",
+            "1e3",
+            "abc",
+            "1..2",
+            "--1",
+            "99999999999999999",
+        ] {
+            assert!(
+                matches!(parse_units(text), Err(WalletError::BadArgument(_))),
+                "`{text}` should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn commission_and_names_are_checked_before_signing() {
+        assert!(matches!(
+            validate_call(101.0),
+            Err(WalletError::BadArgument(_))
+        ));
+        assert!(matches!(
+            validate_call(-1.0),
+            Err(WalletError::BadArgument(_))
+        ));
+        assert!(validate_call(5.0).is_ok());
+        assert!(matches!(
+            register_call(""),
+            Err(WalletError::BadArgument(_))
+        ));
+        assert!(matches!(
+            register_call(&"x".repeat(33)),
+            Err(WalletError::BadArgument(_))
+        ));
     }
 }
