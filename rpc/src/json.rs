@@ -32,6 +32,8 @@ pub const STATE_CALL_FAILED: i32 = 4003;
 pub const STATE_UNAVAILABLE: i32 = 4002;
 /// Author key errors.
 pub const KEYSTORE_ERROR: i32 = 1005;
+/// The network or finality gadget is not running or failed (Substrate's system errors).
+pub const NETWORK_ERROR: i32 = 2001;
 
 /// A JSON-RPC error object.
 pub fn error(code: i32, message: impl Into<String>, data: Option<String>) -> ErrorObjectOwned {

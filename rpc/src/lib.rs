@@ -96,6 +96,51 @@ pub struct RpcDeps<A: ChainApi> {
     pub is_validator: bool,
     /// Per-method call counter for metrics.
     pub rpc_calls: Option<prometheus::IntCounterVec>,
+    /// The peer-to-peer network (`system_peers`, `system_health`, ...), if running.
+    pub network: Option<Arc<dyn NetworkInfo>>,
+    /// The finality gadget (`grandpa_*`), if running.
+    pub finality: Option<Arc<dyn FinalityInfo>>,
+}
+
+/// A connected peer as `system_peers` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerSummary {
+    /// Base58 peer id.
+    pub peer_id: String,
+    /// `"FULL"` or `"AUTHORITY"` when known.
+    pub roles: String,
+    /// The peer's best block hash as last reported (hex), if known.
+    pub best_hash: Option<String>,
+    /// The peer's best block number as last reported.
+    pub best_number: u32,
+}
+
+/// What RPC reads from the network.
+pub trait NetworkInfo: Send + Sync {
+    /// Connected peers.
+    fn peers(&self) -> Vec<PeerSummary>;
+    /// Whether the node is catching up.
+    fn is_syncing(&self) -> bool;
+    /// Base58 local peer id.
+    fn local_peer_id(&self) -> String;
+    /// Listen addresses with `/p2p/<id>`.
+    fn listen_addresses(&self) -> Vec<String>;
+    /// `system_addReservedPeer`: dial `/ip4/../tcp/../p2p/<id>` and keep it connected.
+    fn add_reserved_peer(&self, address: &str) -> Result<(), String>;
+    /// `system_removeReservedPeer`: disconnect the peer and refuse it until it is added
+    /// again.
+    fn remove_reserved_peer(&self, peer_id: &str) -> Result<(), String>;
+}
+
+/// What RPC reads from the finality gadget.
+pub trait FinalityInfo: Send + Sync {
+    /// `grandpa_roundState`.
+    fn round_state(&self) -> serde_json::Value;
+    /// `grandpa_proveFinality`: the encoded proof for block `number`, if it can be proven.
+    fn prove_finality(&self, number: u32) -> Result<Option<Vec<u8>>, String>;
+    /// Justifications as they are produced (encoded).
+    fn subscribe_justifications(&self) -> tokio::sync::broadcast::Receiver<Vec<u8>>;
 }
 
 /// The state shared by all methods.

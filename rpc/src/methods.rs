@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::json::{
     error, header_json, invalid_params, parse_bytes, parse_hash, pool_error, INTERNAL_ERROR,
-    KEYSTORE_ERROR, STATE_CALL_FAILED, STATE_UNAVAILABLE, UNSAFE_METHOD,
+    KEYSTORE_ERROR, NETWORK_ERROR, STATE_CALL_FAILED, STATE_UNAVAILABLE, UNSAFE_METHOD,
 };
 use crate::Context;
 
@@ -364,11 +364,86 @@ pub(crate) fn register<A: ChainApi>(
 
     // system_*
     method(module, "system_health", |_, ctx| {
+        let (peers, syncing) = match &ctx.deps.network {
+            Some(net) => (net.peers().len(), net.is_syncing()),
+            None => (0, false),
+        };
         Ok(json!({
-            "peers": 0,
-            "isSyncing": false,
+            "peers": peers,
+            "isSyncing": syncing,
             "shouldHavePeers": ctx.deps.chain_type != "Development",
         }))
+    })?;
+    method(module, "system_peers", |_, ctx| {
+        let peers = ctx
+            .deps
+            .network
+            .as_ref()
+            .map(|n| n.peers())
+            .unwrap_or_default();
+        Ok(json!(peers))
+    })?;
+    method(module, "system_localPeerId", |_, ctx| {
+        match &ctx.deps.network {
+            Some(net) => Ok(json!(net.local_peer_id())),
+            None => Err(error(NETWORK_ERROR, "the network is not running", None)),
+        }
+    })?;
+    method(module, "system_localListenAddresses", |_, ctx| {
+        let addresses = ctx
+            .deps
+            .network
+            .as_ref()
+            .map(|n| n.listen_addresses())
+            .unwrap_or_default();
+        Ok(json!(addresses))
+    })?;
+
+    method(module, "system_addReservedPeer", |params, ctx| {
+        require_unsafe(ctx)?;
+        let address: String = params.one()?;
+        let Some(net) = &ctx.deps.network else {
+            return Err(error(NETWORK_ERROR, "the network is not running", None));
+        };
+        net.add_reserved_peer(&address).map_err(invalid_params)?;
+        Ok(Value::Null)
+    })?;
+    method(module, "system_removeReservedPeer", |params, ctx| {
+        require_unsafe(ctx)?;
+        let peer: String = params.one()?;
+        let Some(net) = &ctx.deps.network else {
+            return Err(error(NETWORK_ERROR, "the network is not running", None));
+        };
+        net.remove_reserved_peer(&peer).map_err(invalid_params)?;
+        Ok(Value::Null)
+    })?;
+
+    // grandpa_*
+    method(module, "grandpa_roundState", |_, ctx| {
+        match &ctx.deps.finality {
+            Some(finality) => Ok(finality.round_state()),
+            None => Err(error(
+                NETWORK_ERROR,
+                "the finality gadget is not running",
+                None,
+            )),
+        }
+    })?;
+    method(module, "grandpa_proveFinality", |params, ctx| {
+        let number: Value = params.one()?;
+        let number = block_number_param(&number)?;
+        let Some(finality) = &ctx.deps.finality else {
+            return Err(error(
+                NETWORK_ERROR,
+                "the finality gadget is not running",
+                None,
+            ));
+        };
+        match finality.prove_finality(number) {
+            Ok(Some(proof)) => Ok(json!(to_hex(&proof))),
+            Ok(None) => Ok(Value::Null),
+            Err(e) => Err(error(NETWORK_ERROR, e, None)),
+        }
     })?;
     method(module, "system_chain", |_, ctx| {
         Ok(json!(ctx.deps.chain_name))

@@ -73,6 +73,34 @@ async fn heads<A: ChainApi>(
     }
 }
 
+async fn justifications<A: ChainApi>(
+    pending: PendingSubscriptionSink,
+    ctx: Arc<Context<A>>,
+) -> SubscriptionResult {
+    let Some(finality) = ctx.deps.finality.clone() else {
+        pending
+            .reject(invalid_params("the finality gadget is not running"))
+            .await;
+        return Ok(());
+    };
+    let mut justifications = finality.subscribe_justifications();
+    let sink = pending.accept().await?;
+    loop {
+        tokio::select! {
+            _ = sink.closed() => return Ok(()),
+            item = justifications.recv() => match item {
+                Ok(bytes) => {
+                    if !send(&sink, &json!(to_hex(&bytes))).await {
+                        return Ok(());
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
+}
+
 async fn storage<A: ChainApi>(
     params: jsonrpsee::types::Params<'static>,
     pending: PendingSubscriptionSink,
@@ -245,6 +273,15 @@ pub(crate) fn register<A: ChainApi>(
         |_, pending, ctx, _| async move {
             ctx.count("chain_subscribeAllHeads");
             heads(pending, ctx, Heads::All).await
+        },
+    )?;
+    module.register_subscription(
+        "grandpa_subscribeJustifications",
+        "grandpa_justifications",
+        "grandpa_unsubscribeJustifications",
+        |_, pending, ctx, _| async move {
+            ctx.count("grandpa_subscribeJustifications");
+            justifications(pending, ctx).await
         },
     )?;
     module.register_subscription(

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use arceon_pallet_balances::{self as balances, Existence};
 use arceon_pallet_system as system;
 use arceon_primitives::{
-    AccountId32, AdditionalSigned, Block, BlockNumber, CheckedSignature, Digest, Era, Header,
-    InvalidTransaction, MultiSignature, SignedExtra, SignedPayload, TransactionSource,
+    AccountId32, AdditionalSigned, Block, BlockNumber, CheckedSignature, Digest, DigestItem, Era,
+    Header, InvalidTransaction, MultiSignature, SignedExtra, SignedPayload, TransactionSource,
     TransactionValidity, TransactionValidityError, UnknownTransaction, ValidTransaction, H256,
 };
 use arceon_state::{ordered_trie_root, NodeStore, StateDelta, TrieState};
@@ -73,6 +73,15 @@ pub enum BlockError {
     /// The parent state could not be read (missing node, corrupt value, pruned state).
     #[error("state: {0}")]
     State(String),
+    /// The header's digest is not the pre-runtime items plus the logs execution deposited
+    /// (a consensus log such as a GRANDPA set change is missing, forged or altered).
+    #[error("digest mismatch: header has {expected} items, execution gives {computed}")]
+    DigestMismatch {
+        /// Items in the header's (unsealed) digest.
+        expected: usize,
+        /// Items execution produced.
+        computed: usize,
+    },
 }
 
 /// A block built by [`BlockBuilder::finalize`]: the header is unsealed.
@@ -304,6 +313,11 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         if let Some(fault) = self.ext.take_fault() {
             return Err(BlockError::State(fault));
         }
+        // The pre-runtime items plus every log the runtime deposited.
+        let digest = system::Digest::get(&mut self.ext).unwrap_or(self.digest);
+        if let Some(fault) = self.ext.take_fault() {
+            return Err(BlockError::State(fault));
+        }
         let events = self.ext.events().to_vec();
         let changes = self.ext.into_changes();
         let started = Instant::now();
@@ -317,7 +331,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             number: self.number,
             state_root: delta.root,
             extrinsics_root: ordered_trie_root(&self.extrinsics),
-            digest: self.digest,
+            digest,
         };
         Ok(BuiltBlock {
             header,
@@ -453,12 +467,23 @@ pub fn execute_block<S: NodeStore>(
             computed,
         });
     }
+    // Execution starts from the author's pre-runtime items only; the runtime deposits the
+    // rest, which must then equal the header's digest.
+    let pre_runtime = Digest {
+        logs: header
+            .digest
+            .logs
+            .iter()
+            .filter(|item| matches!(item, DigestItem::PreRuntime(..)))
+            .cloned()
+            .collect(),
+    };
     let new_builder = || {
         BlockBuilder::new(
             parent,
             header.parent_hash,
             header.number,
-            header.digest.clone(),
+            pre_runtime.clone(),
             genesis_hash,
         )
     };
@@ -496,6 +521,12 @@ pub fn execute_block<S: NodeStore>(
             Signature::Verify
         })?
     };
+    if built.header.digest != header.digest {
+        return Err(BlockError::DigestMismatch {
+            expected: header.digest.logs.len(),
+            computed: built.header.digest.logs.len(),
+        });
+    }
     if built.header.state_root != header.state_root {
         return Err(BlockError::StateRootMismatch {
             expected: header.state_root,

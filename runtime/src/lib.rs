@@ -15,6 +15,7 @@ pub mod api;
 pub mod aura;
 pub mod executive;
 pub mod genesis;
+pub mod grandpa;
 pub mod payment;
 pub mod sudo;
 pub mod world;
@@ -176,7 +177,9 @@ impl Call {
         matches!(
             self,
             Call::Staking(
-                staking::Call::ReportEquivocation { .. } | staking::Call::Heartbeat { .. }
+                staking::Call::ReportEquivocation { .. }
+                    | staking::Call::ReportVoteEquivocation { .. }
+                    | staking::Call::Heartbeat { .. }
             )
         )
     }

@@ -1,7 +1,8 @@
 //! The glue between the world pallets and staking. Pallets do not know each other's
 //! storage beyond their declared dependencies (players on areas; structures and NPCs on
 //! areas and players); what must happen across them happens here:
-//! - at an era change, the new active set becomes the Aura authorities, area committees
+//! - at an era change, the new active set becomes the Aura authorities (and, if it
+//!   differs, is signalled as the next GRANDPA set in the header digest), area committees
 //!   are re-chosen from the eligible validators, busy areas split and quiet ones merge,
 //!   and players, structures and NPCs follow the map by position;
 //! - when a validator chills or is slashed mid-era, committees are re-chosen at once so
@@ -10,7 +11,7 @@
 use arceon_primitives::{sr25519, BlockNumber};
 use arceon_support::{DispatchResult, Ext, Origin, Weight};
 
-use crate::{areas, aura, npcs, players, staking, structures};
+use crate::{areas, aura, grandpa, npcs, players, staking, structures};
 
 /// Weight of migrating one split or merged area's residents (players, structures and
 /// NPCs of one area, each pallet bounded by its per-area limit).
@@ -43,8 +44,17 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
             .iter()
             .map(|who| sr25519::Public::from_raw(*who.as_ref()))
             .collect();
-        if !authorities.is_empty() {
+        let previous = aura::authorities(ext);
+        if !authorities.is_empty() && authorities != previous {
             aura::Authorities::put(ext, &authorities);
+            // Finality follows Aura: a different membership (GRANDPA ignores order)
+            // becomes the next GRANDPA set once this block is final.
+            let (mut next, mut before) = (authorities.clone(), previous);
+            next.sort();
+            before.sort();
+            if next != before {
+                grandpa::schedule_change(ext, &authorities);
+            }
         }
         players::on_new_era(ext, era);
         let candidates = committee_candidates(ext);

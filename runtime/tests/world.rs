@@ -1781,3 +1781,150 @@ fn refused_equivocation_reports_tell_the_pool_why() {
         Err(InvalidTransaction::Stale.into())
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// GRANDPA set changes in the digest.
+// ---------------------------------------------------------------------------------------
+
+/// The key whose Aura seal `block` carries.
+fn sealer_of(keys: &Keys, block: &Block) -> sr25519::Pair {
+    let (unsealed, seal) = block.header.split_seal();
+    let Some(DigestItem::Seal(_, signature)) = seal else {
+        panic!("block is sealed");
+    };
+    let signature = sr25519::Signature::from_raw(signature.try_into().expect("64 bytes"));
+    keys.all()
+        .into_iter()
+        .find(|pair| sr25519::Pair::verify(&signature, unsealed.hash().as_bytes(), &pair.public()))
+        .expect("the author is known")
+}
+
+/// Re-seals `block` after `tamper` changed its unsealed digest.
+fn tampered(block: &Block, sealer: &sr25519::Pair, tamper: impl FnOnce(&mut Digest)) -> Block {
+    let (mut header, _) = block.header.split_seal();
+    tamper(&mut header.digest);
+    seal(&mut header, sealer);
+    Block {
+        header,
+        extrinsics: block.extrinsics.clone(),
+    }
+}
+
+#[test]
+fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
+    use arceon_primitives::GRANDPA_ENGINE_ID;
+    use arceon_runtime::grandpa::{scheduled_change, ScheduledChange};
+
+    let keys = Keys::new();
+    let config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    let mut chain = Chain::new(&config, keys.all());
+    // Dave stops validating: the era-1 set is Alice, Bob and Charlie.
+    chain
+        .produce(chain.signed(vec![(&keys.dave, chill())]))
+        .assert_all_ok();
+    let produced = chain.produce_until(10);
+    for block in &produced[..produced.len() - 1] {
+        assert!(scheduled_change(&block.block.header.digest).is_none());
+    }
+    let era_block = &produced[produced.len() - 1];
+    assert!(new_era(era_block).is_some());
+    let mut expected: Vec<sr25519::Public> = [&keys.alice, &keys.bob, &keys.charlie]
+        .iter()
+        .map(|p| p.public())
+        .collect();
+    expected.sort_by_key(|p| AccountId32::from(*p));
+    let change = scheduled_change(&era_block.block.header.digest)
+        .expect("a FRNK log")
+        .expect("it decodes");
+    let mut signalled: Vec<sr25519::Public> =
+        change.next_authorities.iter().map(|(id, _)| *id).collect();
+    signalled.sort_by_key(|p| AccountId32::from(*p));
+    assert_eq!(signalled, expected);
+    assert!(change
+        .next_authorities
+        .iter()
+        .all(|(_, weight)| *weight == 1));
+    assert_eq!(change.delay, 0);
+    let mut aura_now: Vec<AccountId32> = chain.aura_authorities();
+    aura_now.sort();
+    assert_eq!(
+        aura_now,
+        expected
+            .iter()
+            .map(|p| AccountId32::from(*p))
+            .collect::<Vec<_>>()
+    );
+
+    // The same set at the next era change: no signal.
+    let produced = chain.produce_until(20);
+    assert!(new_era(&produced[produced.len() - 1]).is_some());
+    assert!(produced
+        .iter()
+        .all(|p| scheduled_change(&p.block.header.digest).is_none()));
+
+    // Re-import accepts the honest blocks...
+    let blocks = chain.blocks.clone();
+    reimport(&config, &blocks[..10]);
+
+    // ...and rejects the era block without its log, with an altered one, and a
+    // non-era block with a forged one.
+    let execute = |blocks: &[Block]| -> Result<(), arceon_runtime::BlockError> {
+        let storage = config.build_storage().expect("genesis builds");
+        let (header, delta) = genesis_block(&storage);
+        let mut store = MemoryNodeStore::from_delta(&delta).expect("store");
+        let mut root = header.state_root;
+        for block in blocks {
+            let executed = {
+                let state = TrieState::new(&store, root);
+                execute_block(&state, block, header.hash())?
+            };
+            store.apply(&executed.delta).expect("delta applies");
+            root = executed.delta.root;
+        }
+        Ok(())
+    };
+    let era = blocks[9].clone();
+    let sealer = sealer_of(&keys, &era);
+    let without = tampered(&era, &sealer, |digest| {
+        digest
+            .logs
+            .retain(|item| !matches!(item, DigestItem::Consensus(..)))
+    });
+    let altered = tampered(&era, &sealer, |digest| {
+        for item in &mut digest.logs {
+            if let DigestItem::Consensus(_, data) = item {
+                *data = ScheduledChange {
+                    next_authorities: vec![(keys.eve.public(), 1)],
+                    delay: 0,
+                }
+                .encode();
+            }
+        }
+    });
+    for bad in [without, altered] {
+        let mut forged = blocks[..9].to_vec();
+        forged.push(bad);
+        assert!(matches!(
+            execute(&forged),
+            Err(arceon_runtime::BlockError::DigestMismatch { .. })
+        ));
+    }
+    let quiet = blocks[4].clone();
+    let quiet_sealer = sealer_of(&keys, &quiet);
+    let forged_signal = tampered(&quiet, &quiet_sealer, |digest| {
+        digest.logs.push(DigestItem::Consensus(
+            GRANDPA_ENGINE_ID,
+            ScheduledChange {
+                next_authorities: vec![(keys.eve.public(), 1)],
+                delay: 0,
+            }
+            .encode(),
+        ))
+    });
+    let mut forged = blocks[..4].to_vec();
+    forged.push(forged_signal);
+    assert!(matches!(
+        execute(&forged),
+        Err(arceon_runtime::BlockError::DigestMismatch { .. })
+    ));
+}

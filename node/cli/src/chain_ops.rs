@@ -75,6 +75,12 @@ pub enum KeyCommand {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Print the peer id of a node key (hex secret or 32 raw bytes, from `--file` or stdin).
+    InspectNodeKey {
+        /// Read the key from this file instead of stdin.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
@@ -370,25 +376,132 @@ pub fn key(run: &RunArgs, command: KeyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeyCommand::GenerateNodeKey { file } => {
-            let (pair, _) = sp_core::ed25519::Pair::generate();
-            let secret = hex::encode(pair.seed());
+            let keypair = arceon_network::identity::Keypair::generate_ed25519();
+            let secret = hex::encode(arceon_network::ed25519_secret(&keypair)?);
             match &file {
                 Some(path) => std::fs::write(path, &secret)
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => println!("{secret}"),
             }
-            eprintln!("{}", peer_id(pair.public().as_ref()));
+            eprintln!("{}", keypair.public().to_peer_id());
+            Ok(())
+        }
+        KeyCommand::InspectNodeKey { file } => {
+            let bytes = match &file {
+                Some(path) => {
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+                }
+                None => {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+                    bytes
+                }
+            };
+            let keypair = arceon_network::parse_node_key(&bytes)
+                .map_err(|e| anyhow::anyhow!("invalid node key: {e}"))?;
+            println!("{}", keypair.public().to_peer_id());
             Ok(())
         }
     }
 }
 
-/// The libp2p peer id of an ed25519 public key: the identity multihash of its protobuf
-/// encoding, in base58.
-fn peer_id(public: &[u8]) -> String {
-    let mut protobuf = vec![0x08, 0x01, 0x12, 0x20];
-    protobuf.extend_from_slice(public);
-    let mut multihash = vec![0x00, protobuf.len() as u8];
-    multihash.extend_from_slice(&protobuf);
-    bs58::encode(multihash).into_string()
+/// `benchmark make-chain`: authors blocks into the database as fast as they build.
+#[derive(Debug, clap::Args)]
+pub struct MakeChain {
+    /// How many blocks to add on top of the best block.
+    #[arg(long, default_value_t = 1000)]
+    pub blocks: u32,
+    /// Signed transfers (from Ferdie) in each block.
+    #[arg(long, default_value_t = 4)]
+    pub transfers: u32,
+}
+
+/// Builds `args.blocks` blocks on the best block, each sealed by its slot's author (which
+/// must be a dev key), with slots ending at the current one so a node started on the data
+/// goes on authoring. Blocks are finalized as they are made when the chain has a single
+/// authority. For sync benchmarks and tests.
+pub fn make_chain(run: &RunArgs, args: &MakeChain) -> anyhow::Result<()> {
+    use arceon_primitives::keyring::Keyring;
+    use arceon_primitives::{Era, MultiAddress, SignedExtra, ARCM};
+    use arceon_runtime::{executive::sign_extrinsic, Call};
+
+    let client = open_client(run)?;
+    let genesis = client.genesis_hash();
+    let (best_number, best_hash) = client.best();
+    let slot_ms = client.slot_duration(&best_hash)?.max(1);
+    let parent_slot = client
+        .header(&best_hash)?
+        .and_then(|h| h.digest.aura_slot())
+        .unwrap_or(0);
+    let now_slot = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        / slot_ms;
+    let first_slot = (parent_slot + 1).max(now_slot.saturating_sub(u64::from(args.blocks)));
+    let sender = Keyring::Ferdie.pair();
+    let mut nonce = {
+        let state = client.state_at(&best_hash)?;
+        let mut ext = arceon_support::Ext::new(&state);
+        arceon_pallet_system::Account::get_or_default(&mut ext, &Keyring::Ferdie.account()).nonce
+    };
+    let started = Instant::now();
+    let mut parent = best_hash;
+    for i in 0..args.blocks {
+        let slot = first_slot + u64::from(i);
+        let authorities = client.authorities(&parent)?;
+        let author = arceon_runtime::aura::slot_author(&authorities, slot)
+            .ok_or_else(|| anyhow::anyhow!("the chain has no authorities"))?;
+        let key = Keyring::ALL
+            .into_iter()
+            .find(|k| k.public() == author)
+            .map(Keyring::pair)
+            .ok_or_else(|| anyhow::anyhow!("slot {slot}'s author {author} is not a dev key"))?;
+        let mut failed = None;
+        let built = client.build_block(&parent, slot, |builder| {
+            for t in 0..args.transfers {
+                let dest = Keyring::ALL[(t as usize) % 5].account();
+                let call = Call::Balances(arceon_pallet_balances::Call::TransferKeepAlive {
+                    dest: MultiAddress::Id(dest),
+                    value: ARCM / 100,
+                });
+                let extra = SignedExtra {
+                    era: Era::Immortal,
+                    nonce,
+                    tip: 0,
+                };
+                let xt = sign_extrinsic(call, &sender, extra, genesis, genesis);
+                match builder.apply_extrinsic(xt.encode()) {
+                    Ok(_) => nonce += 1,
+                    Err(e) => {
+                        failed = Some(format!("{e:?}"));
+                        break;
+                    }
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            anyhow::bail!("a transfer from Ferdie was refused: {e}");
+        }
+        let (_, imported) = client.import_own(
+            built,
+            &key,
+            ImportOptions {
+                finalize: authorities.len() == 1,
+            },
+        )?;
+        parent = imported.hash;
+        let done = i + 1;
+        if done % 100 == 0 || done == args.blocks {
+            eprintln!(
+                "made {done}/{} blocks (best #{}), {:.0} blocks/s",
+                args.blocks,
+                best_number + done,
+                f64::from(done) / started.elapsed().as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    client.db().flush()?;
+    println!("best #{} {:?}", client.best().0, client.best().1);
+    Ok(())
 }

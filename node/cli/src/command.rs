@@ -8,7 +8,7 @@ use anyhow::Context;
 use arceon_chain_spec::ChainSpec;
 use arceon_client::Pruning;
 use arceon_rpc::{RpcConfig, RpcMethods};
-use arceon_service::{Configuration, Service};
+use arceon_service::{Configuration, NetworkParams, Service, SyncMode};
 use clap::{Args, Parser, Subcommand};
 
 use crate::benchmark::{self, ImportBenchmark};
@@ -106,6 +106,41 @@ pub struct RunArgs {
     /// Log filter, e.g. `info` or `arceon_service=debug`.
     #[arg(long, short = 'l', global = true)]
     pub log: Option<String>,
+    /// TCP port for peer-to-peer connections.
+    #[arg(long, default_value_t = arceon_network::DEFAULT_PORT)]
+    pub port: u16,
+    /// Listen on these multiaddresses instead of `/ip4/0.0.0.0/tcp/<port>`.
+    #[arg(long, value_delimiter = ',')]
+    pub listen_addr: Vec<String>,
+    /// Peers to connect to, as `/ip4/<ip>/tcp/<port>/p2p/<peer id>` (added to the chain
+    /// spec's `bootNodes`).
+    #[arg(long, value_delimiter = ',')]
+    pub bootnodes: Vec<String>,
+    /// The node's libp2p secret key (64 hex characters).
+    #[arg(long, conflicts_with = "node_key_file")]
+    pub node_key: Option<String>,
+    /// A file holding the node key (hex or 32 raw bytes); created if missing.
+    #[arg(long)]
+    pub node_key_file: Option<PathBuf>,
+    /// Most inbound peer connections.
+    #[arg(long, default_value_t = 32)]
+    pub in_peers: u32,
+    /// Most outbound peer connections.
+    #[arg(long, default_value_t = 8)]
+    pub out_peers: u32,
+    /// How to catch up with the network: `full` or `warp`.
+    #[arg(long, default_value = "full")]
+    pub sync: SyncArg,
+    /// Run without the peer-to-peer network.
+    #[arg(long)]
+    pub no_network: bool,
+    /// Store a justification at least every this many finalized blocks.
+    #[arg(long, default_value_t = 32)]
+    pub justification_period: u32,
+    /// TEST ONLY: seal two different blocks in each of this validator's slots, so that
+    /// the network reports and slashes it.
+    #[arg(long, hide = true)]
+    pub unsafe_double_sign: bool,
 }
 
 /// Subcommands.
@@ -144,6 +179,9 @@ pub enum BenchmarkCommand {
     Import(ImportBenchmark),
     /// Measure call execution times against the pallets' declared weights.
     Pallet(crate::bench_pallet::PalletBenchmark),
+    /// Author blocks into the node's database as fast as they build (sealed by dev keys;
+    /// for sync benchmarks and tests).
+    MakeChain(crate::chain_ops::MakeChain),
 }
 
 impl RunArgs {
@@ -214,8 +252,65 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Key(command)) => chain_ops::key(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
         Some(Command::Benchmark(BenchmarkCommand::Pallet(args))) => crate::bench_pallet::run(&args),
+        Some(Command::Benchmark(BenchmarkCommand::MakeChain(args))) => {
+            chain_ops::make_chain(&cli.run, &args)
+        }
         None => run_node(cli.run),
     }
+}
+
+/// How the node catches up (`--sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncArg {
+    /// Download and execute every block.
+    Full,
+    /// Prove the latest finalized block, download its state, then follow.
+    Warp,
+}
+
+fn network_params(args: &RunArgs) -> anyhow::Result<Option<NetworkParams>> {
+    if args.no_network {
+        return Ok(None);
+    }
+    let parse = |text: &String, what: &str| -> anyhow::Result<arceon_network::Address> {
+        text.parse()
+            .map_err(|e| anyhow::anyhow!("invalid {what} '{text}': {e}"))
+    };
+    let listen_addresses = if args.listen_addr.is_empty() {
+        vec![parse(&format!("/ip4/0.0.0.0/tcp/{}", args.port), "--port")?]
+    } else {
+        args.listen_addr
+            .iter()
+            .map(|a| parse(a, "--listen-addr"))
+            .collect::<Result<_, _>>()?
+    };
+    let mut boot_nodes = Vec::new();
+    for text in &args.bootnodes {
+        let addr = parse(text, "--bootnodes address")?;
+        if arceon_network::peer_id_of(&addr).is_none() {
+            anyhow::bail!("--bootnodes address '{text}' must end with /p2p/<peer id>");
+        }
+        boot_nodes.push(addr);
+    }
+    let node_key = match (&args.node_key, &args.node_key_file) {
+        (Some(hex), _) => Some(
+            arceon_network::parse_node_key(hex.as_bytes())
+                .map_err(|e| anyhow::anyhow!("invalid --node-key: {e}"))?,
+        ),
+        (None, Some(path)) => Some(arceon_network::load_or_generate_node_key(path)?),
+        (None, None) => None,
+    };
+    Ok(Some(NetworkParams {
+        listen_addresses,
+        boot_nodes,
+        node_key,
+        in_peers: args.in_peers,
+        out_peers: args.out_peers,
+        sync: match args.sync {
+            SyncArg::Full => SyncMode::Full,
+            SyncArg::Warp => SyncMode::Warp,
+        },
+    }))
 }
 
 fn run_node(args: RunArgs) -> anyhow::Result<()> {
@@ -265,6 +360,9 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             args.prometheus_port,
         )),
+        network: network_params(&args)?,
+        justification_period: args.justification_period,
+        unsafe_double_sign: args.unsafe_double_sign,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -332,14 +332,28 @@ impl Client {
     where
         F: FnOnce(&mut BlockBuilder<'_, DbNodeStore>),
     {
+        self.build_block_with(parent, slot, Vec::new(), fill)
+    }
+
+    /// Like [`Client::build_block`], with extra pre-runtime digest items after the slot.
+    pub fn build_block_with<F>(
+        &self,
+        parent: &H256,
+        slot: u64,
+        extra_digest: Vec<DigestItem>,
+        fill: F,
+    ) -> Result<BuiltBlock, ImportError>
+    where
+        F: FnOnce(&mut BlockBuilder<'_, DbNodeStore>),
+    {
         let parent_header = self
             .db
             .header(parent)?
             .ok_or(ImportError::UnknownParent(*parent))?;
         let state = self.db.state_at(parent)?;
-        let digest = Digest {
-            logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())],
-        };
+        let mut logs = vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())];
+        logs.extend(extra_digest);
+        let digest = Digest { logs };
         let mut builder = BlockBuilder::new(
             &state,
             *parent,
@@ -379,6 +393,23 @@ impl Client {
             store_time: Default::default(),
         };
         Ok((block, imported))
+    }
+
+    /// Stores a warp-synced finalized block with its complete state as the chain's base
+    /// (see [`Database::import_warp_base`]).
+    pub fn import_warp_base(
+        &self,
+        header: &Header,
+        body: &[Vec<u8>],
+        justification: &[u8],
+        state: &arceon_state::StateDelta,
+    ) -> Result<H256, DbError> {
+        let _guard = self.import_lock.lock();
+        let hash = self
+            .db
+            .import_warp_base(header, body, justification, state)?;
+        self.notify(header, true, true);
+        Ok(hash)
     }
 
     /// Finalizes `hash` and its ancestors.

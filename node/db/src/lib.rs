@@ -502,6 +502,24 @@ impl Database {
         self.commit(txn)
     }
 
+    /// Stores a block proven final by warp sync with its whole state (built from nothing,
+    /// its root checked against the header) as the chain's new base: best, finalized and
+    /// the oldest block with state. Blocks below it stay unknown. Refused unless the
+    /// database holds only genesis.
+    pub fn import_warp_base(
+        &self,
+        header: &Header,
+        body: &[Vec<u8>],
+        justification: &[u8],
+        state: &StateDelta,
+    ) -> Result<H256, DbError> {
+        let _guard = self.inner.write_lock.lock();
+        let mut txn = self.begin()?;
+        let hash = txn.warp_base(header, body, justification, state)?;
+        self.commit(txn)?;
+        Ok(hash)
+    }
+
     /// Stores (or replaces) the justification of a stored block.
     pub fn set_justification(&self, hash: &H256, justification: &[u8]) -> Result<(), DbError> {
         let _guard = self.inner.write_lock.lock();
@@ -671,6 +689,31 @@ impl Database {
             stats.bytes += value.len() as u64;
         }
         Ok(stats)
+    }
+
+    /// An auxiliary value (consensus bookkeeping: authority sets, persisted votes),
+    /// kept in the `meta` column under an `aux:` prefix so it never meets chain keys.
+    pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        self.inner.get(schema::META, &schema::aux_key(key))
+    }
+
+    /// Writes (`Some`) or deletes (`None`) auxiliary values in one atomic, synced write:
+    /// when this returns, the values survive a crash.
+    pub fn aux_put(&self, changes: &[(&[u8], Option<&[u8]>)]) -> Result<(), DbError> {
+        let _guard = self.inner.write_lock.lock();
+        let cf = self.inner.cf(schema::META);
+        let mut batch = rocksdb::WriteBatch::default();
+        for (key, value) in changes {
+            let key = schema::aux_key(key);
+            match value {
+                Some(value) => batch.put_cf(cf, key, value),
+                None => batch.delete_cf(cf, key),
+            }
+        }
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(true);
+        self.inner.db.write_opt(batch, &options)?;
+        Ok(())
     }
 
     /// Writes every memtable to disk (shutdown, size reports).

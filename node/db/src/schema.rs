@@ -43,6 +43,14 @@ pub const COLUMNS: [&str; 9] = [
     FASTLANE,
 ];
 
+/// Key of an auxiliary value in the `meta` column.
+pub fn aux_key(key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(4 + key.len());
+    full.extend_from_slice(b"aux:");
+    full.extend_from_slice(key);
+    full
+}
+
 /// Keys of the `meta` column.
 pub mod meta {
     /// `u32`: [`super::SCHEMA_VERSION`] of the database.

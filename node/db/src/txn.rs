@@ -199,6 +199,57 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Stores a finalized block proven by warp sync, with its complete state, as the new
+    /// base of the chain: it becomes best and finalized and the oldest block with state.
+    /// Only a database holding nothing but genesis accepts it.
+    pub fn warp_base(
+        &mut self,
+        header: &Header,
+        body: &[Vec<u8>],
+        justification: &[u8],
+        state: &StateDelta,
+    ) -> Result<H256, DbError> {
+        let hash = header.hash();
+        if self.meta.best.0 != 0 || self.meta.finalized.0 != 0 {
+            return Err(DbError::InvalidStateDelta(
+                "warp sync needs a database holding only genesis".into(),
+            ));
+        }
+        if header.number == 0 {
+            return Err(DbError::InvalidNumber {
+                block: hash,
+                number: 0,
+                expected: 1,
+            });
+        }
+        if state.root != header.state_root {
+            return Err(DbError::StateRootMismatch {
+                block: hash,
+                header: header.state_root,
+                delta: state.root,
+            });
+        }
+        if state.removed().next().is_some() {
+            return Err(DbError::InvalidStateDelta(
+                "a warp-synced state is built from nothing and cannot remove nodes".into(),
+            ));
+        }
+        self.add_inserted_nodes(state)?;
+        self.put(schema::HEADERS, hash.as_bytes(), &header.encode());
+        self.put(schema::BODIES, hash.as_bytes(), &body.to_vec().encode());
+        self.put(schema::JUSTIFICATIONS, hash.as_bytes(), justification);
+        self.put(
+            schema::LOOKUP,
+            &schema::hash_key(&hash),
+            &header.number.encode(),
+        );
+        self.canon.insert(header.number, Some(hash));
+        self.meta.best = (header.number, hash);
+        self.meta.finalized = (header.number, hash);
+        self.meta.oldest_state = header.number;
+        Ok(hash)
+    }
+
     /// Stages a block (unless already stored) and returns its hash.
     pub fn import(&mut self, block: &ImportBlock) -> Result<H256, DbError> {
         let header = &block.header;

@@ -21,7 +21,15 @@ use arceon_support::Ext;
 use codec::Encode;
 use sp_core::Pair as _;
 
-use crate::{Metrics, TransactionPool};
+use crate::{Metrics, NetworkBridge, TransactionPool};
+
+/// What authoring does besides building blocks.
+pub struct Options {
+    /// Announce authored blocks to peers.
+    pub network: Option<Arc<NetworkBridge>>,
+    /// Test-only: seal a second, different block in each of the node's slots.
+    pub double_sign: bool,
+}
 
 /// The share of a slot spent applying transactions; the rest is for sealing, storing and
 /// propagating the block.
@@ -41,10 +49,11 @@ pub fn spawn(
     keystore: Keystore,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
+    options: Options,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("aura-authoring".into())
-        .spawn(move || run(&client, &pool, &keystore, &metrics, &stop))
+        .spawn(move || run(&client, &pool, &keystore, &metrics, &stop, &options))
 }
 
 fn run(
@@ -53,6 +62,7 @@ fn run(
     keystore: &Keystore,
     metrics: &Metrics,
     stop: &AtomicBool,
+    options: &Options,
 ) {
     let mut last_slot = 0u64;
     let mut heartbeat_session = None;
@@ -76,7 +86,7 @@ fn run(
         }
         let slot_end = Instant::now() + Duration::from_millis((slot + 1) * slot_ms - now);
         if let Err(e) = author_slot(
-            client, pool, keystore, metrics, best.1, slot, slot_ms, slot_end,
+            client, pool, keystore, metrics, options, best.1, slot, slot_ms, slot_end,
         ) {
             log::warn!("slot {slot}: {e}");
         }
@@ -131,6 +141,7 @@ fn author_slot(
     pool: &TransactionPool,
     keystore: &Keystore,
     metrics: &Metrics,
+    options: &Options,
     parent: H256,
     slot: u64,
     slot_ms: u64,
@@ -143,6 +154,11 @@ fn author_slot(
     let Some(key) = keystore.pair("aura", &author).map_err(|e| e.to_string())? else {
         return Ok(());
     };
+    if options.network.as_ref().is_some_and(|n| n.is_syncing()) {
+        // Far behind the network: a block on this old head would only make a fork.
+        log::info!("slot {slot}: skipped while syncing");
+        return Ok(());
+    }
     let started = Instant::now();
     let deadline = started + Duration::from_millis((slot_ms as f64 * BUILD_SHARE) as u64);
     let deadline = deadline.min(slot_end);
@@ -188,6 +204,41 @@ fn author_slot(
         started.elapsed().as_millis(),
         if single_authority { ", finalized" } else { "" }
     );
-    drop(block);
+    if let Some(network) = &options.network {
+        network.announce(&block);
+    }
+    if options.double_sign && !single_authority {
+        double_sign(client, &key, options, parent, slot)?;
+    }
+    Ok(())
+}
+
+/// Test-only misbehaviour: seals a second block for the same slot on the same parent,
+/// made different by an extra pre-runtime digest item, and announces it.
+fn double_sign(
+    client: &Client,
+    key: &sr25519::Pair,
+    options: &Options,
+    parent: H256,
+    slot: u64,
+) -> Result<(), String> {
+    let extra = vec![arceon_primitives::DigestItem::PreRuntime(
+        *b"dbls",
+        b"unsafe-double-sign".to_vec(),
+    )];
+    let built = client
+        .build_block_with(&parent, slot, extra, |_| {})
+        .map_err(|e| e.to_string())?;
+    let (block, imported) = client
+        .import_own(built, key, ImportOptions { finalize: false })
+        .map_err(|e| e.to_string())?;
+    log::warn!(
+        "--unsafe-double-sign: sealed a second block #{} {:?} in slot {slot}",
+        imported.number,
+        imported.hash
+    );
+    if let Some(network) = &options.network {
+        network.announce(&block);
+    }
     Ok(())
 }

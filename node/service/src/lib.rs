@@ -9,6 +9,7 @@
 
 mod authoring;
 mod metrics;
+mod network;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use arceon_primitives::{TransactionSource, TransactionValidity, H256};
 use arceon_txpool::{ChainApi, Pool};
 
 pub use metrics::Metrics;
+pub use network::{NetworkBridge, SyncMode};
 
 /// The pool as the node runs it.
 pub type TransactionPool = Pool<RuntimeApi>;
@@ -68,6 +70,29 @@ pub enum ServiceError {
     /// The RPC server failed to start.
     #[error("rpc: {0}")]
     Rpc(String),
+    /// The network failed to start.
+    #[error("network: {0}")]
+    Network(#[from] arceon_network::NetworkError),
+    /// The finality gadget failed to start.
+    #[error("finality: {0}")]
+    Finality(String),
+}
+
+/// How the node joins the peer-to-peer network.
+#[derive(Debug, Clone)]
+pub struct NetworkParams {
+    /// Where to listen.
+    pub listen_addresses: Vec<arceon_network::Address>,
+    /// Peers to dial (chain spec `bootNodes` plus `--bootnodes`).
+    pub boot_nodes: Vec<arceon_network::Address>,
+    /// The node key (`None`: `<chain dir>/network/secret_ed25519`, created if missing).
+    pub node_key: Option<arceon_network::identity::Keypair>,
+    /// Most inbound peers.
+    pub in_peers: u32,
+    /// Most outbound peers.
+    pub out_peers: u32,
+    /// How to catch up.
+    pub sync: SyncMode,
 }
 
 /// What the node runs with.
@@ -91,6 +116,13 @@ pub struct Configuration {
     pub rpc: arceon_rpc::RpcConfig,
     /// Prometheus listen address (`None` disables metrics).
     pub prometheus_addr: Option<SocketAddr>,
+    /// The peer-to-peer network (`None`: a node on its own).
+    pub network: Option<NetworkParams>,
+    /// A justification is stored for every finalized block whose number is a multiple of
+    /// this (and for every authority-set change).
+    pub justification_period: u32,
+    /// Test-only: author two different blocks in each of the node's slots.
+    pub unsafe_double_sign: bool,
 }
 
 /// A running node. Dropping it does not stop it: call [`Service::stop`].
@@ -105,6 +137,10 @@ pub struct Service {
     pub rpc_addr: Option<SocketAddr>,
     /// Where Prometheus listens.
     pub prometheus_addr: Option<SocketAddr>,
+    /// The network side, if the network runs.
+    pub network: Option<Arc<NetworkBridge>>,
+    /// The finality gadget.
+    pub finality: arceon_finality::Finality,
     stop: Arc<AtomicBool>,
     authoring: Option<std::thread::JoinHandle<()>>,
     rpc: Option<arceon_rpc::RpcServer>,
@@ -141,6 +177,35 @@ impl Service {
         metrics.set_heights(client.best().0, client.finalized().0);
         spawn_pool_maintenance(client.clone(), pool.clone(), metrics.clone());
 
+        let bridge = match &config.network {
+            Some(params) => Some(start_network(&config, params, &chain_dir, &client, &pool)?),
+            None => None,
+        };
+        let finality_net: Arc<dyn arceon_finality::FinalityNetwork> = match &bridge {
+            Some(bridge) => Arc::new(FinalityNet(bridge.network().clone())),
+            None => Arc::new(NoNetwork),
+        };
+        let submit_pool = pool.clone();
+        let submit_client = client.clone();
+        let finality = arceon_finality::Finality::start(arceon_finality::FinalityConfig {
+            client: client.clone(),
+            keystore: keystore.clone(),
+            network: finality_net,
+            submit_extrinsic: Arc::new(move |xt: Vec<u8>| {
+                let (number, best) = submit_client.best();
+                submit_pool
+                    .submit_one(best, number, TransactionSource::Local, xt)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }),
+            justification_period: config.justification_period.max(1),
+            gossip_duration: std::time::Duration::from_millis(500),
+        })
+        .map_err(|e| ServiceError::Finality(e.to_string()))?;
+        if let Some(bridge) = &bridge {
+            bridge.set_finality(finality.clone());
+        }
+
         let stop = Arc::new(AtomicBool::new(false));
         let authoring = if config.validator {
             Some(authoring::spawn(
@@ -149,6 +214,10 @@ impl Service {
                 keystore.clone(),
                 metrics.clone(),
                 stop.clone(),
+                authoring::Options {
+                    network: bridge.clone(),
+                    double_sign: config.unsafe_double_sign,
+                },
             )?)
         } else {
             None
@@ -166,6 +235,10 @@ impl Service {
                     node_name: config.node_name.clone(),
                     is_validator: config.validator,
                     rpc_calls: Some(metrics.rpc_calls.clone()),
+                    network: bridge
+                        .clone()
+                        .map(|b| Arc::new(RpcNetwork(b)) as Arc<dyn arceon_rpc::NetworkInfo>),
+                    finality: Some(Arc::new(RpcFinality(finality.clone()))),
                 };
                 Some(
                     arceon_rpc::start(addr, config.rpc.clone(), deps)
@@ -192,6 +265,8 @@ impl Service {
             metrics,
             rpc_addr,
             prometheus_addr,
+            network: bridge,
+            finality,
             stop,
             authoring,
             rpc,
@@ -266,4 +341,166 @@ fn spawn_pool_maintenance(client: Arc<Client>, pool: Arc<TransactionPool>, metri
             .await;
         }
     });
+}
+
+fn start_network(
+    config: &Configuration,
+    params: &NetworkParams,
+    chain_dir: &std::path::Path,
+    client: &Arc<Client>,
+    pool: &Arc<TransactionPool>,
+) -> Result<Arc<NetworkBridge>, ServiceError> {
+    let keypair = match &params.node_key {
+        Some(key) => key.clone(),
+        None => arceon_network::load_or_generate_node_key(
+            &chain_dir.join("network").join("secret_ed25519"),
+        )?,
+    };
+    let mut boot_nodes = params.boot_nodes.clone();
+    for text in &config.chain_spec.boot_nodes {
+        match text.parse() {
+            Ok(addr) => boot_nodes.push(addr),
+            Err(e) => log::warn!("chain spec boot node {text}: {e}"),
+        }
+    }
+    let (handle, events) = arceon_network::start(arceon_network::NetworkConfig {
+        genesis_hash: client.genesis_hash(),
+        agent: format!(
+            "arceon-node/{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            config.node_name
+        ),
+        keypair,
+        listen_addresses: params.listen_addresses.clone(),
+        boot_nodes,
+        in_peers: params.in_peers,
+        out_peers: params.out_peers,
+    })?;
+    log::info!("local peer id {}", handle.local_peer_id());
+    Ok(NetworkBridge::start(
+        client.clone(),
+        pool.clone(),
+        handle,
+        events,
+        params.sync,
+    )?)
+}
+
+/// Finality messages over the libp2p network.
+struct FinalityNet(arceon_network::NetworkHandle);
+
+impl arceon_finality::FinalityNetwork for FinalityNet {
+    fn gossip(&self, message: Vec<u8>) {
+        self.0.publish(arceon_network::Topic::Finality, message);
+    }
+
+    fn request(
+        &self,
+        peer: String,
+        request: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<Vec<u8>, String>> {
+        let net = self.0.clone();
+        Box::pin(async move {
+            let peer: arceon_network::NetworkPeerId = peer
+                .parse()
+                .map_err(|e| format!("bad peer id {peer}: {e}"))?;
+            match net
+                .request(peer, arceon_network::Request::Finality(request))
+                .await
+            {
+                Ok(arceon_network::Response::Finality(bytes)) => Ok(bytes),
+                Ok(arceon_network::Response::Refused(reason)) => Err(reason),
+                Ok(_) => Err("wrong response to a finality request".into()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
+/// A node without a network: finality messages go nowhere.
+struct NoNetwork;
+
+impl arceon_finality::FinalityNetwork for NoNetwork {
+    fn gossip(&self, _message: Vec<u8>) {}
+
+    fn request(
+        &self,
+        _peer: String,
+        _request: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<Vec<u8>, String>> {
+        Box::pin(async { Err("no network".to_string()) })
+    }
+}
+
+struct RpcNetwork(Arc<NetworkBridge>);
+
+impl arceon_rpc::NetworkInfo for RpcNetwork {
+    fn peers(&self) -> Vec<arceon_rpc::PeerSummary> {
+        let bests = self.0.peer_bests();
+        self.0
+            .network()
+            .peers()
+            .into_iter()
+            .map(|peer| {
+                let best = bests.get(&peer.peer_id).map(|b| b.0).unwrap_or(0);
+                arceon_rpc::PeerSummary {
+                    peer_id: peer.peer_id.to_base58(),
+                    roles: "FULL".into(),
+                    best_hash: None,
+                    best_number: best,
+                }
+            })
+            .collect()
+    }
+
+    fn is_syncing(&self) -> bool {
+        self.0.is_syncing()
+    }
+
+    fn local_peer_id(&self) -> String {
+        self.0.network().local_peer_id().to_base58()
+    }
+
+    fn listen_addresses(&self) -> Vec<String> {
+        self.0
+            .network()
+            .listen_addresses()
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    }
+
+    fn add_reserved_peer(&self, address: &str) -> Result<(), String> {
+        let address: arceon_network::Address = address
+            .parse()
+            .map_err(|e| format!("invalid multiaddress: {e}"))?;
+        let peer = arceon_network::peer_id_of(&address)
+            .ok_or("the address must end with /p2p/<peer id>")?;
+        self.0.network().add_reserved(peer, address);
+        Ok(())
+    }
+
+    fn remove_reserved_peer(&self, peer_id: &str) -> Result<(), String> {
+        let peer: arceon_network::NetworkPeerId = peer_id
+            .parse()
+            .map_err(|e| format!("invalid peer id: {e}"))?;
+        self.0.network().deny(peer);
+        Ok(())
+    }
+}
+
+struct RpcFinality(arceon_finality::Finality);
+
+impl arceon_rpc::FinalityInfo for RpcFinality {
+    fn round_state(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.round_state()).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn prove_finality(&self, number: u32) -> Result<Option<Vec<u8>>, String> {
+        self.0.prove_finality(number).map_err(|e| e.to_string())
+    }
+
+    fn subscribe_justifications(&self) -> tokio::sync::broadcast::Receiver<Vec<u8>> {
+        self.0.subscribe_justifications()
+    }
 }

@@ -1,6 +1,6 @@
 //! The staking pallet (index 7): ArcM bonding, validator and nominator intent, eras and
 //! sessions, election of the active validator set, era rewards by reward points, deferred
-//! slashing of equivocating authors, validator heartbeats, and the on-chain
+//! slashing of equivocating authors and GRANDPA voters, validator heartbeats, and the on-chain
 //! `NodeReputation` that area committees are weighted by. The stash is its own controller.
 //!
 //! Invariants: every ledger satisfies `active + sum(unlocking) == total`, and its stash
@@ -10,7 +10,7 @@
 //! once genesis elected it, has no duplicates and at most [`MAX_VALIDATOR_COUNT`] members;
 //! rewards mint at most `EraPayout` per era and slashes burn exactly what they take from
 //! ledgers, so `TotalIssuance` keeps equalling the sum of balances; an offence
-//! `(offender, slot)` is punished at most once, and a validator's exposure in an era is
+//! `(offender, slot)` (or GRANDPA `(offender, set_id, round)`) is punished at most once, and a validator's exposure in an era is
 //! slashed at most once. All arithmetic is integer and saturating or checked; no input
 //! makes the pallet panic, and the work of any block is bounded by the caps below.
 
@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use arceon_pallet_balances::{self as balances, Existence, LockId, Reasons};
 use arceon_primitives::{
     AccountId32, Balance, BlockNumber, Header, InvalidTransaction, MultiAddress, MultiSignature,
-    TransactionValidityError, UnknownTransaction, AURA_ENGINE_ID,
+    TransactionValidityError, UnknownTransaction, AURA_ENGINE_ID, H256,
 };
 use arceon_support::{
     ensure_none, ensure_root, ensure_signed, storage, Blake2_128Concat, DispatchError,
@@ -236,6 +236,47 @@ pub struct EquivocationProof {
     pub second_header: Header,
 }
 
+/// A GRANDPA vote as the finality gadget signs it: `(stage, target_hash, target_number)`.
+/// Its SCALE encoding is byte-for-byte that of `finality_grandpa::Message::Prevote`
+/// (stage 0) or `Message::Precommit` (stage 1) over `(H256, u32)`, so the signed payload
+/// `(vote, round, set_id).encode()` is exactly what the node's voter signed.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct FinalityVote {
+    /// 0 for a prevote, 1 for a precommit (2, a primary proposal, is no offence).
+    pub stage: u8,
+    /// The block voted for.
+    pub target_hash: H256,
+    /// Its number.
+    pub target_number: BlockNumber,
+}
+
+/// The stage byte of a prevote.
+pub const STAGE_PREVOTE: u8 = 0;
+/// The stage byte of a precommit.
+pub const STAGE_PRECOMMIT: u8 = 1;
+
+/// Two different GRANDPA votes by one authority in the same stage of the same round.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct VoteEquivocationProof {
+    /// The authority set the votes were cast in.
+    pub set_id: u64,
+    /// The round.
+    pub round: u64,
+    /// The authority's sr25519 public key, as an account.
+    pub offender: AccountId32,
+    /// One vote and its sr25519 signature over `(vote, round, set_id).encode()`.
+    pub first: (FinalityVote, [u8; 64]),
+    /// Another vote of the same stage and its signature.
+    pub second: (FinalityVote, [u8; 64]),
+}
+
+impl VoteEquivocationProof {
+    /// The bytes the voter signed for `vote`.
+    pub fn signed_payload(vote: &FinalityVote, round: u64, set_id: u64) -> Vec<u8> {
+        (vote, round, set_id).encode()
+    }
+}
+
 /// How the pool should hold a valid unsigned staking call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsignedValidity {
@@ -327,6 +368,9 @@ storage! { pallet "Staking";
     /// entry per proven offence, each of which cost the offender its stake or standing),
     /// so an old offence can never be punished twice.
     pub ReportedOffences: map Twox64Concat, (AccountId32, u64) => EraIndex;
+    /// Every GRANDPA vote equivocation `(offender, set_id, round)` punished, with the era
+    /// of the report; kept forever like `ReportedOffences`.
+    pub ReportedVoteOffences: map Twox64Concat, (AccountId32, u64, u64) => EraIndex;
     /// Set whenever the set of committee candidates may have changed (era change, chill,
     /// offence); the runtime takes it to re-select area committees.
     pub CommitteeDirty: value bool;
@@ -468,6 +512,18 @@ pub enum Event {
         /// The validator.
         validator: AccountId32,
     },
+    /// A GRANDPA vote equivocation was proven.
+    #[codec(index = 39)]
+    VoteOffenceReported {
+        /// The offender.
+        offender: AccountId32,
+        /// The authority set it voted in.
+        set_id: u64,
+        /// The round it voted twice in.
+        round: u64,
+        /// The era whose exposure answers for it.
+        era: EraIndex,
+    },
 }
 
 arceon_support::pallet_error! {
@@ -522,6 +578,11 @@ arceon_support::pallet_error! {
         NotActiveValidator,
         /// The call is not one that may be submitted unsigned.
         NoUnsignedValidator,
+        /// The votes are not two different, validly signed votes of one stage by the
+        /// offender.
+        InvalidVoteEquivocationProof,
+        /// This `(offender, set_id, round)` was already reported.
+        DuplicateVoteOffenceReport,
     }
 }
 
@@ -529,12 +590,12 @@ arceon_support::pallet_error! {
 impl From<Error> for TransactionValidityError {
     fn from(error: Error) -> Self {
         match error {
-            Error::DuplicateOffenceReport | Error::DuplicateHeartbeat => {
-                InvalidTransaction::Stale.into()
-            }
-            Error::InvalidEquivocationProof | Error::InvalidHeartbeat => {
-                InvalidTransaction::BadProof.into()
-            }
+            Error::DuplicateOffenceReport
+            | Error::DuplicateHeartbeat
+            | Error::DuplicateVoteOffenceReport => InvalidTransaction::Stale.into(),
+            Error::InvalidEquivocationProof
+            | Error::InvalidHeartbeat
+            | Error::InvalidVoteEquivocationProof => InvalidTransaction::BadProof.into(),
             Error::OffenderNotValidator | Error::NotActiveValidator => {
                 InvalidTransaction::BadSigner.into()
             }
@@ -627,6 +688,12 @@ pub enum Call {
         #[codec(compact)]
         min_nominator_bond: Balance,
     },
+    /// Prove a GRANDPA vote equivocation (unsigned, index 33).
+    #[codec(index = 33)]
+    ReportVoteEquivocation {
+        /// Two signed votes of one stage and round.
+        proof: Box<VoteEquivocationProof>,
+    },
 }
 
 /// Weights of this pallet's calls and hooks (reference time in picoseconds, proof size in
@@ -662,6 +729,10 @@ pub mod weights {
     /// `report_equivocation`: two sr25519 verifications, hashing two headers, the
     /// exposure read and the slash record.
     pub const REPORT_EQUIVOCATION: Weight = Weight::from_parts(635_000_000, 20_000);
+    /// `report_vote_equivocation`: two sr25519 verifications over short payloads, the
+    /// exposure read and the slash record (bounded by `report_equivocation`'s measurement,
+    /// which also hashes two headers).
+    pub const REPORT_VOTE_EQUIVOCATION: Weight = REPORT_EQUIVOCATION;
     /// `heartbeat`: one sr25519 verification.
     pub const HEARTBEAT: Weight = Weight::from_parts(275_000_000, 4_000);
     /// `on_initialize` in a block that starts neither a session nor an era.
@@ -714,6 +785,7 @@ impl Call {
             Call::ForceNewEra => weights::FORCE_NEW_ERA,
             Call::Rebond { .. } => weights::REBOND,
             Call::ReportEquivocation { .. } => weights::REPORT_EQUIVOCATION,
+            Call::ReportVoteEquivocation { .. } => weights::REPORT_VOTE_EQUIVOCATION,
             Call::Heartbeat { .. } => weights::HEARTBEAT,
             Call::SetMinBonds { .. } => weights::SET_MIN_BONDS,
         }
@@ -724,7 +796,9 @@ impl Call {
     pub fn is_unsigned(&self) -> bool {
         matches!(
             self,
-            Call::ReportEquivocation { .. } | Call::Heartbeat { .. }
+            Call::ReportEquivocation { .. }
+                | Call::ReportVoteEquivocation { .. }
+                | Call::Heartbeat { .. }
         )
     }
 
@@ -788,6 +862,10 @@ impl Call {
             } => {
                 ensure_none(origin)?;
                 receive_heartbeat(ext, &heartbeat, &signature)
+            }
+            Call::ReportVoteEquivocation { proof } => {
+                ensure_none(origin)?;
+                report_vote_equivocation(ext, &proof)
             }
         }
     }
@@ -1260,6 +1338,16 @@ pub fn validate_unsigned(ext: &mut Ext, call: &Call) -> Result<UnsignedValidity,
                 longevity: u64::from(EraLength::get_or_default(ext).max(1)),
             })
         }
+        Call::ReportVoteEquivocation { proof } => {
+            check_vote_equivocation(ext, proof)?;
+            let mut tag = b"staking:vote-equivocation".to_vec();
+            (&proof.offender, proof.set_id, proof.round).encode_to(&mut tag);
+            Ok(UnsignedValidity {
+                priority: EQUIVOCATION_PRIORITY,
+                provides: vec![tag],
+                longevity: u64::from(EraLength::get_or_default(ext).max(1)),
+            })
+        }
         Call::Heartbeat {
             heartbeat,
             signature,
@@ -1333,6 +1421,69 @@ fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> DispatchResu
     let offender = proof.offender.clone();
     let active = active_era_index(ext);
     ReportedOffences::insert(ext, &(offender.clone(), proof.slot), &active);
+    punish_offence(ext, &offender, exposure_era);
+    deposit_event(
+        ext,
+        &Event::OffenceReported {
+            offender,
+            slot: proof.slot,
+            era: exposure_era,
+        },
+    );
+    Ok(())
+}
+
+/// Checks a vote equivocation proof without writing; returns the era whose exposure is
+/// slashed.
+fn check_vote_equivocation(
+    ext: &mut Ext,
+    proof: &VoteEquivocationProof,
+) -> Result<EraIndex, Error> {
+    let key = (proof.offender.clone(), proof.set_id, proof.round);
+    if ReportedVoteOffences::contains_key(ext, &key) {
+        return Err(Error::DuplicateVoteOffenceReport);
+    }
+    let era = offence_era(ext, &proof.offender).ok_or(Error::OffenderNotValidator)?;
+    let (first, first_signature) = &proof.first;
+    let (second, second_signature) = &proof.second;
+    if first.stage != second.stage
+        || !matches!(first.stage, STAGE_PREVOTE | STAGE_PRECOMMIT)
+        || first == second
+    {
+        return Err(Error::InvalidVoteEquivocationProof);
+    }
+    for (vote, signature) in [(first, first_signature), (second, second_signature)] {
+        let payload = VoteEquivocationProof::signed_payload(vote, proof.round, proof.set_id);
+        if !verify_sr25519(signature, &payload, &proof.offender) {
+            return Err(Error::InvalidVoteEquivocationProof);
+        }
+    }
+    Ok(era)
+}
+
+fn report_vote_equivocation(ext: &mut Ext, proof: &VoteEquivocationProof) -> DispatchResult {
+    let exposure_era = check_vote_equivocation(ext, proof)?;
+    let offender = proof.offender.clone();
+    let active = active_era_index(ext);
+    ReportedVoteOffences::insert(ext, &(offender.clone(), proof.set_id, proof.round), &active);
+    punish_offence(ext, &offender, exposure_era);
+    deposit_event(
+        ext,
+        &Event::VoteOffenceReported {
+            offender,
+            set_id: proof.set_id,
+            round: proof.round,
+            era: exposure_era,
+        },
+    );
+    Ok(())
+}
+
+/// What every proven offence costs `offender`: reputation, a slash of its exposure in
+/// `exposure_era` (once per era), disabling, and its intents.
+fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex) {
+    let offender = offender.clone();
+    let active = active_era_index(ext);
     Reputation::mutate(ext, &offender, |rep| {
         rep.invalid_proposals = rep.invalid_proposals.saturating_add(1);
     });
@@ -1394,15 +1545,6 @@ fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> DispatchResu
     }
     remove_intents(ext, &offender);
     CommitteeDirty::put(ext, &true);
-    deposit_event(
-        ext,
-        &Event::OffenceReported {
-            offender,
-            slot: proof.slot,
-            era: exposure_era,
-        },
-    );
-    Ok(())
 }
 
 /// Checks a heartbeat without writing.

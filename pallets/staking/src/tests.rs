@@ -1813,3 +1813,185 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// GRANDPA vote equivocations.
+// ---------------------------------------------------------------------------------------
+
+fn finality_vote(stage: u8, target: u8, number: BlockNumber) -> FinalityVote {
+    FinalityVote {
+        stage,
+        target_hash: H256::repeat_byte(target),
+        target_number: number,
+    }
+}
+
+fn signed_vote(
+    key: Keyring,
+    vote: FinalityVote,
+    round: u64,
+    set_id: u64,
+) -> (FinalityVote, [u8; 64]) {
+    let payload = VoteEquivocationProof::signed_payload(&vote, round, set_id);
+    let signature = key.pair().sign(&payload);
+    (vote, signature.0)
+}
+
+fn vote_equivocation(key: Keyring, stage: u8) -> VoteEquivocationProof {
+    VoteEquivocationProof {
+        set_id: 3,
+        round: 11,
+        offender: key.account(),
+        first: signed_vote(key, finality_vote(stage, 1, 5), 11, 3),
+        second: signed_vote(key, finality_vote(stage, 2, 6), 11, 3),
+    }
+}
+
+fn report_votes(ext: &mut Ext, proof: VoteEquivocationProof) -> DispatchResult {
+    dispatch(
+        ext,
+        Origin::None,
+        Call::ReportVoteEquivocation {
+            proof: Box::new(proof),
+        },
+    )
+}
+
+#[test]
+fn vote_payload_is_the_grandpa_message_encoding() {
+    let hash = H256::repeat_byte(7);
+    let prevote = finality_grandpa::Message::<H256, u32>::Prevote(finality_grandpa::Prevote {
+        target_hash: hash,
+        target_number: 42,
+    });
+    let precommit =
+        finality_grandpa::Message::<H256, u32>::Precommit(finality_grandpa::Precommit {
+            target_hash: hash,
+            target_number: 42,
+        });
+    assert_eq!(
+        VoteEquivocationProof::signed_payload(&finality_vote(STAGE_PREVOTE, 7, 42), 9, 2),
+        (prevote, 9u64, 2u64).encode()
+    );
+    assert_eq!(
+        VoteEquivocationProof::signed_payload(&finality_vote(STAGE_PRECOMMIT, 7, 42), 9, 2),
+        (precommit, 9u64, 2u64).encode()
+    );
+}
+
+#[test]
+fn vote_equivocation_is_slashed_once_like_an_authoring_one() {
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    take_committee_dirty(&mut ext);
+    let proof = vote_equivocation(Keyring::Alice, STAGE_PRECOMMIT);
+    let call = Call::ReportVoteEquivocation {
+        proof: Box::new(proof.clone()),
+    };
+    assert!(call.is_unsigned());
+    let before = ext.changes().len();
+    let validity = validate_unsigned(&mut ext, &call).unwrap();
+    assert_eq!(ext.changes().len(), before, "validation writes nothing");
+    assert_eq!(validity.priority, EQUIVOCATION_PRIORITY);
+    assert_eq!(validity.provides.len(), 1);
+
+    report_votes(&mut ext, proof.clone()).unwrap();
+    assert!(is_disabled(&mut ext, &alice()));
+    assert!(!Validators::contains_key(&mut ext, &alice()));
+    assert_eq!(reputation(&mut ext, &alice()).invalid_proposals, 1);
+    assert!(take_committee_dirty(&mut ext));
+    assert_eq!(
+        UnappliedSlashes::get(&mut ext, &2),
+        Some(vec![UnappliedSlash {
+            validator: alice(),
+            own: 10 * ARCM,
+            others: vec![(charlie(), 3 * ARCM)],
+            reporters: vec![],
+        }])
+    );
+    let seen = events(&mut ext);
+    assert!(seen.contains(&Event::VoteOffenceReported {
+        offender: alice(),
+        set_id: 3,
+        round: 11,
+        era: 0
+    }));
+    assert!(seen.contains(&Event::ValidatorDisabled { validator: alice() }));
+
+    // The same offence again: refused, and the pool drops it as stale.
+    assert_eq!(
+        report_votes(&mut ext, proof),
+        error(Error::DuplicateVoteOffenceReport)
+    );
+    assert_eq!(
+        TransactionValidityError::from(validate_unsigned(&mut ext, &call).unwrap_err()),
+        InvalidTransaction::Stale.into()
+    );
+    // A prevote equivocation in the same round counts as the same offence.
+    assert_eq!(
+        report_votes(&mut ext, vote_equivocation(Keyring::Alice, STAGE_PREVOTE)),
+        error(Error::DuplicateVoteOffenceReport)
+    );
+    assert_invariants(&mut ext);
+}
+
+#[test]
+fn forged_or_harmless_vote_pairs_are_refused() {
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    let bad_proof = |proof: VoteEquivocationProof| Call::ReportVoteEquivocation {
+        proof: Box::new(proof),
+    };
+    let mut cases = Vec::new();
+    // Signed by someone else.
+    let mut forged = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
+    forged.second = signed_vote(Keyring::Bob, finality_vote(STAGE_PREVOTE, 2, 6), 11, 3);
+    cases.push(forged);
+    // Signed for another round or set.
+    let mut other_round = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
+    other_round.round = 12;
+    cases.push(other_round);
+    let mut other_set = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
+    other_set.set_id = 4;
+    cases.push(other_set);
+    // The same vote twice.
+    let mut same = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
+    same.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PREVOTE, 1, 5), 11, 3);
+    cases.push(same);
+    // A prevote and a precommit are not an equivocation.
+    let mut stages = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
+    stages.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PRECOMMIT, 2, 6), 11, 3);
+    cases.push(stages);
+    // Primary proposals are not votes.
+    cases.push(vote_equivocation(Keyring::Alice, 2));
+    for proof in cases {
+        assert_eq!(
+            report_votes(&mut ext, proof.clone()),
+            error(Error::InvalidVoteEquivocationProof),
+            "{proof:?}"
+        );
+        assert_eq!(
+            TransactionValidityError::from(
+                validate_unsigned(&mut ext, &bad_proof(proof)).unwrap_err()
+            ),
+            InvalidTransaction::BadProof.into()
+        );
+    }
+    // Not a validator.
+    assert_eq!(
+        report_votes(&mut ext, vote_equivocation(Keyring::Dave, STAGE_PREVOTE)),
+        error(Error::OffenderNotValidator)
+    );
+    // Only unsigned.
+    assert_eq!(
+        dispatch(
+            &mut ext,
+            signed(&bob()),
+            bad_proof(vote_equivocation(Keyring::Alice, STAGE_PREVOTE))
+        ),
+        Err(DispatchError::BadOrigin)
+    );
+    assert!(ReportedVoteOffences::iter(&mut ext).is_empty());
+    assert!(!is_disabled(&mut ext, &alice()));
+    assert_invariants(&mut ext);
+}

@@ -65,8 +65,17 @@ impl Node {
         let rpc_port = free_port();
         let prometheus_port = free_port();
         let log_file = std::fs::File::create(&log).expect("log file");
+        let mut extra = Vec::new();
+        if !args
+            .iter()
+            .any(|a| *a == "--port" || *a == "--listen-addr" || *a == "--no-network")
+        {
+            // Parallel tests must not fight over the default p2p port.
+            extra.extend(["--listen-addr", "/ip4/127.0.0.1/tcp/0"]);
+        }
         let child = Command::new(binary("arceon-node"))
             .args(args)
+            .args(extra)
             .args([
                 "--rpc-port",
                 &rpc_port.to_string(),

@@ -1,0 +1,696 @@
+//! Networks of real `arceon-node` processes on 127.0.0.1: Aura among staked validators,
+//! GRANDPA finality, crashes, partitions, full and warp sync, equivocation, garbage
+//! peers, validators joining and leaving. Every wait is bounded; tests run one at a time
+//! (each starts several nodes and the machine has two cores).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use arceon_primitives::keyring::Keyring;
+use common::{binary, free_port, Node};
+use serde_json::{json, Value};
+
+/// One network test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+const NAMES: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+fn node_key(i: usize) -> String {
+    let mut key = [0u8; 32];
+    key[0] = 0xa5;
+    key[31] = i as u8 + 1;
+    hex::encode(key)
+}
+
+fn peer_id(i: usize) -> String {
+    let mut child = Command::new(binary("arceon-node"))
+        .args(["key", "inspect-node-key"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run arceon-node key inspect-node-key");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(node_key(i).as_bytes())
+        .expect("write key");
+    let out = child.wait_with_output().expect("peer id");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+/// A member of a test network.
+struct Member {
+    index: usize,
+    p2p: u16,
+    base: PathBuf,
+    args: Vec<String>,
+    node: Option<Node>,
+}
+
+struct Net {
+    dir: tempfile::TempDir,
+    members: Vec<Member>,
+}
+
+impl Net {
+    /// Prepares `n` nodes (not started): node `i` uses `--<NAMES[i]>` when `validator(i)`.
+    fn new(chain: &str, n: usize, extra: impl Fn(usize) -> Vec<String>) -> Net {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let members = (0..n)
+            .map(|i| {
+                let mut args = vec![
+                    "--chain".to_string(),
+                    chain.to_string(),
+                    "--node-key".into(),
+                    node_key(i),
+                    "--rpc-methods".into(),
+                    "unsafe".into(),
+                ];
+                args.extend(extra(i));
+                Member {
+                    index: i,
+                    p2p: free_port(),
+                    base: dir.path().join(format!("node{i}")),
+                    args,
+                    node: None,
+                }
+            })
+            .collect();
+        Net { dir, members }
+    }
+
+    fn addr(&self, i: usize) -> String {
+        format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.members[i].p2p,
+            peer_id(i)
+        )
+    }
+
+    /// Starts node `i` knowing `boot` as boot nodes.
+    fn start(&mut self, i: usize, boot: &[usize]) {
+        let bootnodes: Vec<String> = boot
+            .iter()
+            .filter(|j| **j != i)
+            .map(|j| self.addr(*j))
+            .collect();
+        let member = &self.members[i];
+        let mut args: Vec<String> = member.args.clone();
+        args.extend([
+            "--base-path".into(),
+            member.base.display().to_string(),
+            "--listen-addr".into(),
+            format!("/ip4/127.0.0.1/tcp/{}", member.p2p),
+        ]);
+        if !bootnodes.is_empty() {
+            args.push("--bootnodes".into());
+            args.push(bootnodes.join(","));
+        }
+        let log = self.dir.path().join(format!("node{i}.log"));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let node = Node::start(&refs, log);
+        self.members[i].node = Some(node);
+    }
+
+    fn start_all(&mut self) {
+        let all: Vec<usize> = (0..self.members.len()).collect();
+        for i in 0..self.members.len() {
+            self.start(i, &all);
+        }
+    }
+
+    fn kill(&mut self, i: usize) {
+        self.members[i].node = None;
+    }
+
+    fn node(&self, i: usize) -> &Node {
+        self.members[i].node.as_ref().expect("node running")
+    }
+
+    fn running(&self) -> Vec<&Node> {
+        self.members
+            .iter()
+            .filter_map(|m| m.node.as_ref())
+            .collect()
+    }
+
+    /// Waits (bounded) until `check` holds; on timeout shows every node's log tail.
+    fn wait(&self, what: &str, timeout: Duration, mut check: impl FnMut(&Net) -> bool) -> Duration {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if check(self) {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let logs: Vec<String> = self
+            .members
+            .iter()
+            .filter_map(|m| {
+                m.node
+                    .as_ref()
+                    .map(|n| format!("--- node {}:\n{}", m.index, common::tail(&n.log_text())))
+            })
+            .collect();
+        panic!(
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            logs.join("\n")
+        );
+    }
+}
+
+fn number(value: &Value) -> u32 {
+    let text = value["number"].as_str().expect("number");
+    u32::from_str_radix(text.trim_start_matches("0x"), 16).expect("hex number")
+}
+
+fn finalized(node: &Node) -> u32 {
+    match node.try_rpc("chain_getFinalizedHead", json!([])) {
+        Ok(hash) => node
+            .try_rpc("chain_getHeader", json!([hash]))
+            .map(|h| number(&h))
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+fn best(node: &Node) -> u32 {
+    node.try_rpc("chain_getHeader", json!([]))
+        .map(|h| number(&h))
+        .unwrap_or(0)
+}
+
+fn hash_at(node: &Node, n: u32) -> Value {
+    node.rpc("chain_getBlockHash", json!([n]))
+}
+
+/// Every running node has the same finalized blocks (hash and state root) up to the
+/// lowest finalized height among them; returns that height.
+fn assert_finalized_agree(net: &Net) -> u32 {
+    let nodes = net.running();
+    let low = nodes.iter().map(|n| finalized(n)).min().expect("nodes");
+    for h in 1..=low {
+        let hashes: Vec<Value> = nodes.iter().map(|n| hash_at(n, h)).collect();
+        assert!(
+            hashes.iter().all(|x| *x == hashes[0]),
+            "nodes disagree on finalized block #{h}: {hashes:?}"
+        );
+    }
+    if low > 0 {
+        let hash = hash_at(nodes[0], low);
+        let roots: Vec<Value> = nodes
+            .iter()
+            .map(|n| n.rpc("chain_getHeader", json!([hash]))["stateRoot"].clone())
+            .collect();
+        assert!(
+            roots.iter().all(|r| *r == roots[0]),
+            "state roots differ: {roots:?}"
+        );
+    }
+    low
+}
+
+fn wallet(node: &Node, suri: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(binary("arceon-wallet"))
+        .args(["--url", &node.url(), "--suri", suri])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run arceon-wallet");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn four_validators_finalize_survive_two_crashes_and_serve_warp_sync() {
+    let _serial = serial();
+    let mut net = Net::new("local", 5, |i| match i {
+        0..=3 => vec![format!("--{}", NAMES[i])],
+        // A full node that joins late through warp sync.
+        _ => vec!["--sync".into(), "warp".into()],
+    });
+    for i in 0..4 {
+        net.start(i, &[0, 1, 2, 3]);
+    }
+    net.wait(
+        "4 connected validators finalizing",
+        Duration::from_secs(120),
+        |net| net.running().iter().all(|n| finalized(n) >= 5),
+    );
+    let agreed = assert_finalized_agree(&net);
+    assert!(agreed >= 5);
+    for node in net.running() {
+        let health = node.rpc("system_health", json!([]));
+        assert_eq!(health["peers"], json!(3), "{health}");
+        let state = node.rpc("grandpa_roundState", json!([]));
+        assert_eq!(state["best"]["totalWeight"], json!(4), "{state}");
+    }
+
+    // Kill 2 of 4: blocks go on in the survivors' slots, finality stalls.
+    net.kill(2);
+    net.kill(3);
+    let stalled_at = finalized(net.node(0));
+    let best_before = best(net.node(0));
+    let ferdie_before = common::free_balance(net.node(0), &Keyring::Ferdie.account(), None);
+    let (ok, out) = wallet(
+        net.node(0),
+        "//Alice",
+        &[
+            "transfer",
+            &Keyring::Ferdie.account().to_string(),
+            "7",
+            "--until",
+            "in-block",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert!(ok, "transfer with half the validators down: {out}");
+    net.wait(
+        "blocks from the 2 survivors",
+        Duration::from_secs(60),
+        |net| best(net.node(0)) >= best_before + 4 && best(net.node(1)) >= best_before + 4,
+    );
+    // A round that was already under way may still conclude; nothing beyond it.
+    let during = finalized(net.node(0));
+    assert!(
+        during <= stalled_at + 2,
+        "finality went on with half the validators: {stalled_at} -> {during}"
+    );
+    let ferdie_now = common::free_balance(net.node(0), &Keyring::Ferdie.account(), None);
+    assert_eq!(ferdie_now, ferdie_before + 7 * arceon_primitives::ARCM);
+
+    // Restart them: they catch up and finality resumes past the stall.
+    let best_at_restart = best(net.node(0));
+    net.start(2, &[0, 1, 3]);
+    net.start(3, &[0, 1, 2]);
+    let resumed = net.wait("finality to resume", Duration::from_secs(60), |net| {
+        net.running().iter().all(|n| finalized(n) > best_at_restart)
+    });
+    eprintln!(
+        "finality resumed {} ms after the restart",
+        resumed.as_millis()
+    );
+    let agreed = assert_finalized_agree(&net);
+    // The transfer made while half the network was down is final everywhere.
+    let at = hash_at(net.node(0), agreed);
+    for node in net.running() {
+        let balance = common::free_balance(node, &Keyring::Ferdie.account(), at.as_str());
+        assert_eq!(balance, ferdie_before + 7 * arceon_primitives::ARCM);
+    }
+
+    // Warp sync: a new node proves the finalized head through justifications, downloads
+    // its state, then follows and answers state queries at the current block.
+    net.wait(
+        "a finalized block past the first justification period",
+        Duration::from_secs(90),
+        |net| finalized(net.node(0)) >= 34,
+    );
+    net.start(4, &[0, 1, 2, 3]);
+    let warped = net.wait(
+        "the warp-synced node to follow the chain",
+        Duration::from_secs(90),
+        |net| {
+            let head = finalized(net.node(0));
+            best(net.node(4)) >= head && head > 0
+        },
+    );
+    eprintln!("warp sync reached the head in {} ms", warped.as_millis());
+    let log = net.node(4).log_text();
+    assert!(
+        log.contains("warp sync done"),
+        "no warp sync in the log:\n{}",
+        common::tail(&log)
+    );
+    let head = hash_at(net.node(4), best(net.node(4)));
+    let key = arceon_pallet_system::Account::key(&Keyring::Ferdie.account());
+    let key = json!(arceon_primitives::to_hex(&key));
+    net.wait(
+        "the head's state on both nodes",
+        Duration::from_secs(20),
+        |net| {
+            net.node(0)
+                .try_rpc("state_getStorage", json!([key, head]))
+                .ok()
+                == net
+                    .node(4)
+                    .try_rpc("state_getStorage", json!([key, head]))
+                    .ok()
+        },
+    );
+    assert_ne!(
+        net.node(4).rpc("state_getStorage", json!([key, head])),
+        Value::Null
+    );
+}
+
+#[test]
+fn a_partition_never_finalizes_two_chains_and_heals() {
+    let _serial = serial();
+    let mut net = Net::new("local", 4, |i| vec![format!("--{}", NAMES[i])]);
+    for i in 0..4 {
+        net.start(i, &[0, 1, 2, 3]);
+    }
+    net.wait(
+        "finality on the whole network",
+        Duration::from_secs(120),
+        |net| net.running().iter().all(|n| finalized(n) >= 3),
+    );
+    // Cut 0,1 | 2,3.
+    let peers: Vec<String> = (0..4).map(peer_id).collect();
+    for (side, other) in [([0usize, 1], [2usize, 3]), ([2, 3], [0, 1])] {
+        for i in side {
+            for j in other {
+                net.node(i)
+                    .rpc("system_removeReservedPeer", json!([peers[j]]));
+            }
+        }
+    }
+    net.wait("the partition", Duration::from_secs(20), |net| {
+        net.running()
+            .iter()
+            .all(|n| n.rpc("system_health", json!([]))["peers"] == json!(1))
+    });
+    let cut_at: Vec<u32> = net.running().iter().map(|n| finalized(n)).collect();
+    let bests: Vec<u32> = net.running().iter().map(|n| best(n)).collect();
+    net.wait(
+        "both sides to author blocks",
+        Duration::from_secs(60),
+        |net| {
+            net.running()
+                .iter()
+                .zip(&bests)
+                .all(|(n, b)| best(n) >= b + 3)
+        },
+    );
+    // Both sides built their own blocks.
+    let top = best(net.node(0)).min(best(net.node(2)));
+    assert_ne!(
+        hash_at(net.node(0), top),
+        hash_at(net.node(2), top),
+        "the sides did not fork"
+    );
+    // Neither side has the 3 of 4 votes finality needs.
+    let high = *cut_at.iter().max().expect("nodes");
+    for node in net.running() {
+        assert!(
+            finalized(node) <= high + 2,
+            "a 2-node side finalized blocks"
+        );
+    }
+    let low = assert_finalized_agree(&net);
+    assert!(low >= 3);
+
+    // Heal.
+    for i in 0..4 {
+        for j in 0..4 {
+            if i != j {
+                net.node(i)
+                    .rpc("system_addReservedPeer", json!([net.addr(j)]));
+            }
+        }
+    }
+    net.wait(
+        "finality to resume after healing",
+        Duration::from_secs(90),
+        |net| net.running().iter().all(|n| finalized(n) > top + 1),
+    );
+    assert_finalized_agree(&net);
+    // One chain won: every node has the same block at the finalized height.
+    let f = finalized(net.node(0));
+    let hashes: Vec<Value> = net.running().iter().map(|n| hash_at(n, f)).collect();
+    assert!(hashes.iter().all(|h| *h == hashes[0]));
+}
+
+#[test]
+fn an_empty_node_full_syncs_1000_blocks_from_its_boot_node() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("source");
+    let out = Command::new(binary("arceon-node"))
+        .args([
+            "benchmark",
+            "make-chain",
+            "--chain",
+            "dev",
+            "--blocks",
+            "1100",
+            "--base-path",
+        ])
+        .arg(&source)
+        .output()
+        .expect("make-chain");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p2p = free_port();
+    let key = node_key(0);
+    let a = Node::start(
+        &[
+            "--chain",
+            "dev",
+            "--alice",
+            "--node-key",
+            &key,
+            "--base-path",
+            &source.display().to_string(),
+            "--listen-addr",
+            &format!("/ip4/127.0.0.1/tcp/{p2p}"),
+        ],
+        dir.path().join("a.log"),
+    );
+    assert!(best(&a) >= 1100);
+    let boot = format!("/ip4/127.0.0.1/tcp/{p2p}/p2p/{}", peer_id(0));
+    let b = Node::start(
+        &[
+            "--chain",
+            "dev",
+            "--base-path",
+            &dir.path().join("b").display().to_string(),
+            "--bootnodes",
+            &boot,
+        ],
+        dir.path().join("b.log"),
+    );
+    let started = Instant::now();
+    b.wait_for("1100 synced blocks", Duration::from_secs(300), |b| {
+        best(b) >= 1100
+    });
+    eprintln!("synced 1100 blocks in {} ms", started.elapsed().as_millis());
+    assert_eq!(hash_at(&a, 1100), hash_at(&b, 1100));
+    // Sole-authority blocks are final once imported; the synced node follows new blocks.
+    assert!(finalized(&b) >= 1100);
+    let head = best(&a);
+    b.wait_for("new blocks", Duration::from_secs(30), |b| best(b) > head);
+    let peers = b.rpc("system_peers", json!([]));
+    assert_eq!(peers.as_array().map(Vec::len), Some(1), "{peers}");
+    assert_eq!(peers[0]["peerId"], json!(peer_id(0)));
+    let addresses = a.rpc("system_localListenAddresses", json!([]));
+    assert!(addresses.to_string().contains(&peer_id(0)), "{addresses}");
+    assert_eq!(a.rpc("system_localPeerId", json!([])), json!(peer_id(0)));
+}
+
+#[test]
+fn a_double_signing_validator_is_reported_and_slashed() {
+    let _serial = serial();
+    let spec_dir = tempfile::tempdir().expect("temp dir");
+    let spec = short_era_spec(spec_dir.path()).display().to_string();
+    let mut net = Net::new(&spec, 4, |i| {
+        let mut args = vec![format!("--{}", NAMES[i])];
+        if i == 3 {
+            args.push("--unsafe-double-sign".into());
+        }
+        args
+    });
+    net.start_all();
+    let dave = Keyring::Dave.account().to_string();
+    let total = |net: &Net| -> u128 {
+        net.node(0)
+            .try_rpc("arceon_stakingLedger", json!([dave]))
+            .ok()
+            .and_then(|l| l["total"].as_str().and_then(|t| t.parse().ok()))
+            .unwrap_or(0)
+    };
+    let before = total(&net);
+    assert!(before > 0);
+    net.wait(
+        "Dave disabled for equivocation",
+        Duration::from_secs(90),
+        |net| {
+            let v = net
+                .node(0)
+                .try_rpc("arceon_validators", json!([]))
+                .unwrap_or(Value::Null);
+            !v["activeSet"].to_string().contains(&dave)
+                || v["validators"].as_array().is_some_and(|all| {
+                    all.iter()
+                        .any(|x| x["address"] == json!(dave) && x["disabled"] == json!(true))
+                })
+        },
+    );
+    let log: String = net.running().iter().map(|n| n.log_text()).collect();
+    assert!(log.contains("equivocation"), "no node saw the equivocation");
+    // The slash is applied after the deferral (one 10-block era).
+    net.wait("Dave's bond slashed", Duration::from_secs(90), |net| {
+        total(net) < before
+    });
+    eprintln!("Dave's bond: {before} -> {}", total(&net));
+    // The honest three go on finalizing.
+    let f = finalized(net.node(0));
+    net.wait("finality without Dave", Duration::from_secs(60), |net| {
+        finalized(net.node(0)) > f + 2
+    });
+}
+
+#[test]
+fn garbage_and_oversized_messages_get_a_peer_dropped() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p2p = free_port();
+    let node = Node::start(
+        &[
+            "--dev",
+            "--tmp",
+            "--listen-addr",
+            &format!("/ip4/127.0.0.1/tcp/{p2p}"),
+        ],
+        dir.path().join("node.log"),
+    );
+    // Raw garbage instead of a libp2p handshake, then an oversized frame.
+    for payload in [
+        b"garbage garbage garbage\r\n".repeat(64),
+        vec![0xffu8; 8 << 20],
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", p2p)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let _ = stream.write_all(&payload);
+        let mut buf = [0u8; 1024];
+        let started = Instant::now();
+        let closed = loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break true,
+                Ok(_) if started.elapsed() > Duration::from_secs(10) => break false,
+                Ok(_) => {}
+            }
+        };
+        assert!(closed, "the node kept a connection that sent garbage");
+    }
+    let head = best(&node);
+    node.wait_for("blocks after the garbage", Duration::from_secs(20), |n| {
+        best(n) > head
+    });
+}
+
+/// A local chain with 10-block eras, so joining and leaving take effect quickly.
+fn short_era_spec(dir: &Path) -> PathBuf {
+    let out = Command::new(binary("arceon-node"))
+        .args(["build-spec", "--chain", "local"])
+        .output()
+        .expect("build-spec");
+    assert!(out.status.success());
+    let mut spec: Value = serde_json::from_slice(&out.stdout).expect("spec json");
+    let staking = &mut spec["genesis"]["runtimeGenesis"]["config"]["staking"];
+    staking["eraLength"] = json!(10);
+    staking["sessionsPerEra"] = json!(1);
+    let path = dir.join("short-era.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write spec");
+    path
+}
+
+#[test]
+fn a_validator_joins_and_another_leaves_on_a_running_network() {
+    let _serial = serial();
+    let spec_dir = tempfile::tempdir().expect("temp dir");
+    let spec = short_era_spec(spec_dir.path());
+    let spec = spec.display().to_string();
+    let mut net = Net::new(&spec, 5, |i| vec![format!("--{}", NAMES[i])]);
+    net.start_all();
+    net.wait("finality", Duration::from_secs(120), |net| {
+        finalized(net.node(0)) >= 3
+    });
+    let eve = Keyring::Eve.account().to_string();
+    let dave = Keyring::Dave.account().to_string();
+    let (ok, out) = wallet(
+        net.node(4),
+        "//Eve",
+        &[
+            "stake",
+            "bond",
+            "1000",
+            "--until",
+            "in-block",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert!(ok, "bond: {out}");
+    let (ok, out) = wallet(
+        net.node(4),
+        "//Eve",
+        &[
+            "stake",
+            "validate",
+            "--commission",
+            "1",
+            "--until",
+            "in-block",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert!(ok, "validate: {out}");
+    let authorities = |net: &Net| -> String {
+        net.node(0)
+            .try_rpc("arceon_validators", json!([]))
+            .map(|v| v["activeSet"].to_string())
+            .unwrap_or_default()
+    };
+    net.wait("Eve in the active set", Duration::from_secs(90), |net| {
+        authorities(net).contains(&eve)
+    });
+    net.wait("a block authored by Eve", Duration::from_secs(60), |net| {
+        net.node(4).log_text().contains("authored #")
+    });
+    let (ok, out) = wallet(
+        net.node(3),
+        "//Dave",
+        &["stake", "chill", "--until", "in-block", "--timeout", "60"],
+    );
+    assert!(ok, "chill: {out}");
+    net.wait(
+        "Dave out of the active set",
+        Duration::from_secs(90),
+        |net| !authorities(net).contains(&dave),
+    );
+    // Finality carries on across the authority-set changes.
+    let f = finalized(net.node(0));
+    net.wait(
+        "finality with the new set",
+        Duration::from_secs(60),
+        |net| net.running().iter().all(|n| finalized(n) > f + 2),
+    );
+    assert_finalized_agree(&net);
+}

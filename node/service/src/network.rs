@@ -1,0 +1,877 @@
+//! The node's side of the network: validates gossip (blocks, transactions, finality
+//! messages) before it is forwarded, answers peers' requests from the database, keeps the
+//! chain in step with the best peer (full sync by block ranges, fork resolution through
+//! ancestors, warp sync), and reports Aura equivocations it witnesses.
+//!
+//! Invariants: blocks are imported by one worker thread, in order, so a block never waits
+//! on a parent that is being imported concurrently; a block claiming a slot more than one
+//! slot in the future is not imported; a peer that sends a block failing verification or
+//! undecodable data is penalised.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arceon_client::{Client, ImportError, ImportOptions};
+use arceon_finality::{Finality, GossipVerdict};
+use arceon_network::protocol::{MAX_BLOCKS_PER_RESPONSE, MAX_STATE_ENTRIES};
+use arceon_network::{
+    BlockData, BlocksRequest, Direction, FromBlock, MessageId, NetworkEvent, NetworkHandle,
+    NetworkPeerId as PeerId, Reputation, Request, Response, StateChunk, StateRequest, Status,
+    Topic, Verdict,
+};
+use arceon_pallet_staking as staking;
+use arceon_primitives::{sr25519, AccountId32, Block, BlockNumber, Header, TransactionSource};
+use arceon_runtime::{aura, Call, Extrinsic};
+use codec::{DecodeAll, Encode};
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::TransactionPool;
+
+/// How a new node catches up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// Download and execute every block.
+    #[default]
+    Full,
+    /// Prove the latest finalized block through justifications, download its state, then
+    /// follow the chain.
+    Warp,
+}
+
+/// Above this lag behind the best peer the node reports itself as syncing.
+const SYNCING_LAG: BlockNumber = 5;
+/// Slots of witnessed block headers kept for equivocation detection.
+const SEEN_SLOTS: usize = 2048;
+const STATUS_INTERVAL: Duration = Duration::from_millis(1500);
+const SYNC_TICK: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy)]
+struct PeerState {
+    best_number: BlockNumber,
+    finalized_number: BlockNumber,
+}
+
+enum Job {
+    Gossip {
+        block: Block,
+        source: PeerId,
+        id: MessageId,
+    },
+    Sync {
+        blocks: Vec<BlockData>,
+        peer: PeerId,
+        done: oneshot::Sender<Result<usize, String>>,
+    },
+}
+
+/// The node's network side; see the module docs.
+pub struct NetworkBridge {
+    client: Arc<Client>,
+    pool: Arc<TransactionPool>,
+    net: NetworkHandle,
+    finality: Mutex<Option<Finality>>,
+    peers: Mutex<HashMap<PeerId, PeerState>>,
+    syncing: AtomicBool,
+    wake_sync: Notify,
+    seen: Mutex<BTreeMap<u64, (sr25519::Public, Header)>>,
+    jobs: std::sync::mpsc::Sender<Job>,
+    mode: Mutex<SyncMode>,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn is_fatal(error: &ImportError) -> bool {
+    matches!(error, ImportError::Execution(_) | ImportError::BadSeal(_))
+}
+
+impl NetworkBridge {
+    /// Starts the bridge: the event loop, the import worker, the sync driver and the
+    /// transaction broadcaster.
+    pub fn start(
+        client: Arc<Client>,
+        pool: Arc<TransactionPool>,
+        net: NetworkHandle,
+        events: mpsc::Receiver<NetworkEvent>,
+        mode: SyncMode,
+    ) -> std::io::Result<Arc<NetworkBridge>> {
+        let (jobs, job_rx) = std::sync::mpsc::channel();
+        let bridge = Arc::new(NetworkBridge {
+            client,
+            pool,
+            net,
+            finality: Mutex::new(None),
+            peers: Mutex::new(HashMap::new()),
+            syncing: AtomicBool::new(false),
+            wake_sync: Notify::new(),
+            seen: Mutex::new(BTreeMap::new()),
+            jobs,
+            mode: Mutex::new(mode),
+        });
+        let worker = bridge.clone();
+        std::thread::Builder::new()
+            .name("block-import".into())
+            .spawn(move || worker.import_worker(job_rx))?;
+        let broadcaster = bridge.clone();
+        let ready = bridge.pool.import_notification_stream();
+        std::thread::Builder::new()
+            .name("tx-broadcast".into())
+            .spawn(move || {
+                while let Ok(hash) = ready.recv() {
+                    if let Some(tx) = broadcaster.pool.get(&hash) {
+                        broadcaster
+                            .net
+                            .publish(Topic::Transactions, tx.data.clone());
+                    }
+                }
+            })?;
+        tokio::spawn(bridge.clone().event_loop(events));
+        tokio::spawn(bridge.clone().sync_driver());
+        Ok(bridge)
+    }
+
+    /// Connects the finality gadget (gossip and requests are routed to it).
+    pub fn set_finality(&self, finality: Finality) {
+        *self.finality.lock() = Some(finality);
+    }
+
+    /// The network handle.
+    pub fn network(&self) -> &NetworkHandle {
+        &self.net
+    }
+
+    /// Whether the node is well behind its best peer.
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::Relaxed)
+    }
+
+    /// Peers with their best block as last reported.
+    pub fn peer_bests(&self) -> HashMap<PeerId, (BlockNumber, BlockNumber)> {
+        self.peers
+            .lock()
+            .iter()
+            .map(|(p, s)| (*p, (s.best_number, s.finalized_number)))
+            .collect()
+    }
+
+    /// Announces a block this node authored.
+    pub fn announce(&self, block: &Block) {
+        self.net.publish(Topic::Blocks, block.encode());
+    }
+
+    async fn event_loop(self: Arc<Self>, mut events: mpsc::Receiver<NetworkEvent>) {
+        while let Some(event) = events.recv().await {
+            match event {
+                NetworkEvent::PeerConnected(peer) => {
+                    let bridge = self.clone();
+                    tokio::spawn(async move { bridge.refresh_status(peer).await });
+                }
+                NetworkEvent::PeerDisconnected(peer) => {
+                    self.peers.lock().remove(&peer);
+                }
+                NetworkEvent::Gossip {
+                    topic,
+                    source,
+                    id,
+                    data,
+                } => self.on_gossip(topic, source, id, data),
+                NetworkEvent::Request {
+                    peer,
+                    request,
+                    respond,
+                } => {
+                    let bridge = self.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let response = bridge.answer(peer, request);
+                        let _ = respond.send(response);
+                    });
+                }
+            }
+        }
+    }
+
+    fn on_gossip(self: &Arc<Self>, topic: Topic, source: PeerId, id: MessageId, data: Vec<u8>) {
+        match topic {
+            Topic::Blocks => match Block::decode_all(&mut &data[..]) {
+                Ok(block) => {
+                    let _ = self.jobs.send(Job::Gossip { block, source, id });
+                }
+                Err(_) => {
+                    self.net.validation_result(id, source, Verdict::Reject);
+                    self.net
+                        .report(source, Reputation::fatal("undecodable block announcement"));
+                }
+            },
+            Topic::Transactions => {
+                let bridge = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (number, best) = bridge.client.best();
+                    let verdict = match bridge.pool.submit_one(
+                        best,
+                        number,
+                        TransactionSource::External,
+                        data,
+                    ) {
+                        Ok(_) => Verdict::Accept,
+                        Err(arceon_txpool::PoolError::Invalid(
+                            arceon_primitives::InvalidTransaction::BadProof
+                            | arceon_primitives::InvalidTransaction::Call
+                            | arceon_primitives::InvalidTransaction::BadSigner,
+                        )) => Verdict::Reject,
+                        Err(_) => Verdict::Ignore,
+                    };
+                    bridge.net.validation_result(id, source, verdict);
+                });
+            }
+            Topic::Finality => {
+                let finality = self.finality.lock().clone();
+                let verdict = match finality {
+                    Some(finality) => match finality.on_gossip(&source.to_base58(), &data) {
+                        GossipVerdict::Accept => Verdict::Accept,
+                        GossipVerdict::Ignore => Verdict::Ignore,
+                        GossipVerdict::Reject => Verdict::Reject,
+                    },
+                    None => Verdict::Ignore,
+                };
+                self.net.validation_result(id, source, verdict);
+            }
+        }
+    }
+
+    /// Answers a peer's request from the database.
+    fn answer(&self, peer: PeerId, request: Request) -> Response {
+        match request {
+            Request::Status => Response::Status(self.status()),
+            Request::Blocks(request) => match self.blocks(&request) {
+                Ok(blocks) => Response::Blocks(blocks),
+                Err(e) => Response::Refused(e),
+            },
+            Request::State(request) => match self.state_chunk(&request) {
+                Ok(chunk) => Response::State(chunk),
+                Err(e) => Response::Refused(e),
+            },
+            Request::WarpProof { from_set_id } => match self.finality.lock().clone() {
+                Some(finality) => match finality.warp_proof(from_set_id) {
+                    Ok(proof) => Response::WarpProof(proof),
+                    Err(e) => Response::Refused(e.to_string()),
+                },
+                None => Response::Refused("no finality gadget".into()),
+            },
+            Request::Finality(bytes) => match self.finality.lock().clone() {
+                Some(finality) => match finality.on_request(&peer.to_base58(), &bytes) {
+                    Some(response) => Response::Finality(response),
+                    None => Response::Refused("finality request refused".into()),
+                },
+                None => Response::Refused("no finality gadget".into()),
+            },
+        }
+    }
+
+    fn status(&self) -> Status {
+        let (best_number, best_hash) = self.client.best();
+        let (finalized_number, finalized_hash) = self.client.finalized();
+        Status {
+            genesis: self.client.genesis_hash(),
+            best_number,
+            best_hash,
+            finalized_number,
+            finalized_hash,
+        }
+    }
+
+    fn blocks(&self, request: &BlocksRequest) -> Result<Vec<BlockData>, String> {
+        let max = request.max.clamp(1, MAX_BLOCKS_PER_RESPONSE);
+        let db = self.client.db();
+        let start = match request.from {
+            FromBlock::Hash(hash) => Some(hash),
+            FromBlock::Number(number) => db.hash(number).map_err(|e| e.to_string())?,
+        };
+        let mut out = Vec::new();
+        let mut cursor = start;
+        let mut bytes = 0usize;
+        while let Some(hash) = cursor {
+            if out.len() as u32 >= max || bytes > arceon_network::protocol::MAX_RESPONSE_BYTES / 2 {
+                break;
+            }
+            let Some(header) = db.header(&hash).map_err(|e| e.to_string())? else {
+                break;
+            };
+            let body = if request.bodies {
+                Some(
+                    db.body(&hash)
+                        .map_err(|e| e.to_string())?
+                        .unwrap_or_default(),
+                )
+            } else {
+                None
+            };
+            let justification = if request.justifications {
+                db.justification(&hash).map_err(|e| e.to_string())?
+            } else {
+                None
+            };
+            cursor = match request.direction {
+                Direction::Ascending => db.hash(header.number + 1).map_err(|e| e.to_string())?,
+                Direction::Descending if header.number > 0 => Some(header.parent_hash),
+                Direction::Descending => None,
+            };
+            let data = BlockData {
+                header,
+                body,
+                justification,
+            };
+            bytes += data.encoded_size();
+            out.push(data);
+        }
+        // Ascending by number follows the best chain: a block at n+1 that is not a child
+        // of the previous one means the best chain moved meanwhile; stop there.
+        if request.direction == Direction::Ascending {
+            let mut keep = out.len();
+            for i in 1..out.len() {
+                if out[i].header.parent_hash != out[i - 1].header.hash() {
+                    keep = i;
+                    break;
+                }
+            }
+            out.truncate(keep);
+        }
+        Ok(out)
+    }
+
+    fn state_chunk(&self, request: &StateRequest) -> Result<StateChunk, String> {
+        let max = request.max_entries.clamp(1, MAX_STATE_ENTRIES) as usize;
+        let state = self
+            .client
+            .state_at(&request.block)
+            .map_err(|e| e.to_string())?;
+        let entries = state
+            .pairs_with_prefix(&[], request.start_after.as_deref(), max + 1)
+            .map_err(|e| e.to_string())?;
+        let complete = entries.len() <= max;
+        let mut entries = entries;
+        entries.truncate(max);
+        Ok(StateChunk { entries, complete })
+    }
+
+    async fn refresh_status(self: Arc<Self>, peer: PeerId) {
+        match self.net.request(peer, Request::Status).await {
+            Ok(Response::Status(status)) => {
+                if status.genesis != self.client.genesis_hash() {
+                    self.net
+                        .report(peer, Reputation::fatal("status with another genesis"));
+                    return;
+                }
+                let previous = self.peers.lock().insert(
+                    peer,
+                    PeerState {
+                        best_number: status.best_number,
+                        finalized_number: status.finalized_number,
+                    },
+                );
+                if previous.is_none_or(|p| p.best_number < status.best_number) {
+                    self.wake_sync.notify_one();
+                }
+            }
+            Ok(_) => self
+                .net
+                .report(peer, Reputation::bad("wrong response to a status request")),
+            Err(e) => log::debug!("status of {peer}: {e}"),
+        }
+    }
+
+    fn note_peer_best(&self, peer: PeerId, number: BlockNumber) {
+        if let Some(state) = self.peers.lock().get_mut(&peer) {
+            state.best_number = state.best_number.max(number);
+        }
+    }
+
+    // ---- import worker ----
+
+    fn import_worker(self: Arc<Self>, jobs: std::sync::mpsc::Receiver<Job>) {
+        while let Ok(job) = jobs.recv() {
+            match job {
+                Job::Gossip { block, source, id } => {
+                    let verdict = self.import_gossip(&block, source);
+                    self.net.validation_result(id, source, verdict);
+                }
+                Job::Sync { blocks, peer, done } => {
+                    let _ = done.send(self.import_range(blocks, peer));
+                }
+            }
+        }
+    }
+
+    fn check_slot(&self, header: &Header) -> Result<(), &'static str> {
+        let slot = header.digest.aura_slot().ok_or("no slot")?;
+        let slot_ms = self
+            .client
+            .slot_duration(&header.parent_hash)
+            .unwrap_or(aura::DEFAULT_SLOT_DURATION_MS)
+            .max(1);
+        let now_slot = unix_ms() / slot_ms;
+        if slot > now_slot + 1 {
+            return Err("block from a future slot");
+        }
+        Ok(())
+    }
+
+    fn import_gossip(&self, block: &Block, source: PeerId) -> Verdict {
+        let hash = block.header.hash();
+        self.note_peer_best(source, block.header.number);
+        match self.client.header(&hash) {
+            Ok(Some(_)) => return Verdict::Ignore,
+            Ok(None) => {}
+            Err(_) => return Verdict::Ignore,
+        }
+        if block.header.number <= self.client.finalized().0 {
+            return Verdict::Ignore;
+        }
+        if let Err(reason) = self.check_slot(&block.header) {
+            log::debug!("block #{} from {source}: {reason}", block.header.number);
+            return Verdict::Ignore;
+        }
+        match self.client.import_block(block, ImportOptions::default()) {
+            Ok(imported) => {
+                log::info!(
+                    "imported #{} {:?} from {source}{}",
+                    imported.number,
+                    imported.hash,
+                    if imported.is_new_best { " (best)" } else { "" }
+                );
+                self.witness(&block.header);
+                self.finalize_if_sole_authority(&block.header);
+                Verdict::Accept
+            }
+            Err(ImportError::UnknownParent(_)) => {
+                // A gap: the sync driver fetches what is missing from this peer.
+                self.wake_sync.notify_one();
+                Verdict::Ignore
+            }
+            Err(e) if is_fatal(&e) => {
+                log::warn!("bad block #{} from {source}: {e}", block.header.number);
+                self.net.report(source, Reputation::fatal("invalid block"));
+                Verdict::Reject
+            }
+            Err(e) => {
+                log::debug!("block #{} not imported: {e}", block.header.number);
+                Verdict::Ignore
+            }
+        }
+    }
+
+    /// Imports downloaded blocks in order; returns how many were new.
+    fn import_range(&self, blocks: Vec<BlockData>, peer: PeerId) -> Result<usize, String> {
+        let mut imported = 0;
+        for data in blocks {
+            let hash = data.header.hash();
+            let known = self
+                .client
+                .header(&hash)
+                .map_err(|e| e.to_string())?
+                .is_some();
+            if !known {
+                if data.header.number <= self.client.finalized().0 {
+                    return Err(format!(
+                        "block #{} forks below finality",
+                        data.header.number
+                    ));
+                }
+                let Some(body) = data.body else {
+                    self.net
+                        .report(peer, Reputation::bad("block without its body"));
+                    return Err("block without body".into());
+                };
+                if let Err(reason) = self.check_slot(&data.header) {
+                    return Err(reason.into());
+                }
+                let block = Block {
+                    header: data.header.clone(),
+                    extrinsics: body,
+                };
+                match self.client.import_block(&block, ImportOptions::default()) {
+                    Ok(_) => {
+                        imported += 1;
+                        self.witness(&block.header);
+                        self.finalize_if_sole_authority(&block.header);
+                    }
+                    Err(e) => {
+                        if is_fatal(&e) {
+                            self.net
+                                .report(peer, Reputation::fatal("invalid block in a range"));
+                        }
+                        return Err(format!("#{}: {e}", data.header.number));
+                    }
+                }
+            }
+            if let Some(justification) = data.justification {
+                if data.header.number > self.client.finalized().0 {
+                    if let Some(finality) = self.finality.lock().clone() {
+                        if let Err(e) = finality.import_justification(hash, &justification) {
+                            self.net
+                                .report(peer, Reputation::fatal("invalid justification"));
+                            return Err(format!("justification of #{}: {e}", data.header.number));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(imported)
+    }
+
+    /// With a single authority a block is final when authored (the authoring node
+    /// finalizes it at once); a syncing node follows that rule too.
+    fn finalize_if_sole_authority(&self, header: &Header) {
+        let sole = self
+            .client
+            .authorities(&header.parent_hash)
+            .map(|a| a.len() == 1)
+            .unwrap_or(false);
+        if sole && header.number > self.client.finalized().0 {
+            if let Err(e) = self.client.finalize(&header.hash()) {
+                log::debug!("finalizing #{}: {e}", header.number);
+            }
+        }
+    }
+
+    // ---- equivocation ----
+
+    /// Remembers who sealed a block in its slot; a second, different block by the same
+    /// author in the same slot is reported on chain.
+    fn witness(&self, header: &Header) {
+        let Some(slot) = header.digest.aura_slot() else {
+            return;
+        };
+        let Ok(authorities) = self.client.authorities(&header.parent_hash) else {
+            return;
+        };
+        let Some(author) = aura::slot_author(&authorities, slot) else {
+            return;
+        };
+        let first = {
+            let mut seen = self.seen.lock();
+            match seen.get(&slot) {
+                Some((first_author, first)) if *first_author == author => {
+                    if first.hash() == header.hash() {
+                        return;
+                    }
+                    first.clone()
+                }
+                Some(_) => return,
+                None => {
+                    seen.insert(slot, (author, header.clone()));
+                    while seen.len() > SEEN_SLOTS {
+                        seen.pop_first();
+                    }
+                    return;
+                }
+            }
+        };
+        log::warn!(
+            "equivocation: {author} sealed two blocks in slot {slot} ({:?} and {:?}); reporting",
+            first.hash(),
+            header.hash()
+        );
+        let proof = staking::EquivocationProof {
+            offender: AccountId32::from(author),
+            slot,
+            first_header: first,
+            second_header: header.clone(),
+        };
+        let xt = Extrinsic::new_unsigned(Call::Staking(staking::Call::ReportEquivocation {
+            proof: Box::new(proof),
+        }));
+        let (number, best) = self.client.best();
+        match self
+            .pool
+            .submit_one(best, number, TransactionSource::Local, xt.encode())
+        {
+            Ok(hash) => log::info!("equivocation report {hash:?} in the pool"),
+            Err(e) => log::info!("equivocation report not pooled: {e}"),
+        }
+    }
+
+    // ---- sync driver ----
+
+    async fn sync_driver(self: Arc<Self>) {
+        let mut last_status = Instant::now() - STATUS_INTERVAL;
+        loop {
+            tokio::select! {
+                _ = self.wake_sync.notified() => {}
+                _ = tokio::time::sleep(SYNC_TICK) => {}
+            }
+            if last_status.elapsed() >= STATUS_INTERVAL {
+                last_status = Instant::now();
+                for peer in self.net.peers() {
+                    let bridge = self.clone();
+                    tokio::spawn(async move { bridge.refresh_status(peer.peer_id).await });
+                }
+            }
+            if *self.mode.lock() == SyncMode::Warp {
+                if self.client.best().0 > 0 {
+                    *self.mode.lock() = SyncMode::Full;
+                } else if self.peers.lock().values().any(|p| p.finalized_number > 0) {
+                    match self.warp_sync().await {
+                        Ok(number) => {
+                            log::info!("warp sync done: state of finalized #{number} downloaded and verified");
+                            *self.mode.lock() = SyncMode::Full;
+                        }
+                        Err(e) => log::warn!("warp sync: {e}"),
+                    }
+                    continue;
+                } else {
+                    continue;
+                }
+            }
+            let best = self.client.best().0;
+            let target = self
+                .peers
+                .lock()
+                .iter()
+                .max_by_key(|(_, s)| s.best_number)
+                .map(|(p, s)| (*p, s.best_number));
+            let Some((peer, peer_best)) = target else {
+                self.syncing.store(false, Ordering::Relaxed);
+                continue;
+            };
+            self.syncing
+                .store(peer_best > best + SYNCING_LAG, Ordering::Relaxed);
+            if peer_best <= best {
+                continue;
+            }
+            if let Err(e) = self.sync_from(peer, best).await {
+                log::debug!("sync from {peer}: {e}");
+                // Try another peer next time: forget this one's claim until its status is
+                // refreshed.
+                if let Some(state) = self.peers.lock().get_mut(&peer) {
+                    state.best_number = self.client.best().0;
+                }
+            }
+        }
+    }
+
+    async fn request_blocks(
+        &self,
+        peer: PeerId,
+        from: FromBlock,
+        direction: Direction,
+        max: u32,
+        bodies: bool,
+    ) -> Result<Vec<BlockData>, String> {
+        let request = Request::Blocks(BlocksRequest {
+            from,
+            direction,
+            max,
+            bodies,
+            justifications: true,
+        });
+        match self.net.request(peer, request).await {
+            Ok(Response::Blocks(blocks)) => Ok(blocks),
+            Ok(Response::Refused(reason)) => Err(format!("refused: {reason}")),
+            Ok(_) => {
+                self.net
+                    .report(peer, Reputation::bad("wrong response to a blocks request"));
+                Err("wrong response".into())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Downloads and imports the peer's best chain above `best`, walking back to a common
+    /// ancestor when the peer is on another fork.
+    async fn sync_from(&self, peer: PeerId, best: BlockNumber) -> Result<(), String> {
+        let mut blocks = self
+            .request_blocks(
+                peer,
+                FromBlock::Number(best + 1),
+                Direction::Ascending,
+                MAX_BLOCKS_PER_RESPONSE,
+                true,
+            )
+            .await?;
+        let Some(first) = blocks.first() else {
+            return Err("empty range".into());
+        };
+        if first.header.number != best + 1 {
+            self.net
+                .report(peer, Reputation::bad("range from the wrong height"));
+            return Err("range from the wrong height".into());
+        }
+        let mut parent = first.header.parent_hash;
+        // Walk back through the peer's fork until a block we have.
+        let finalized = self.client.finalized().0;
+        let mut ancestors: Vec<BlockData> = Vec::new();
+        while self
+            .client
+            .header(&parent)
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let batch = self
+                .request_blocks(
+                    peer,
+                    FromBlock::Hash(parent),
+                    Direction::Descending,
+                    MAX_BLOCKS_PER_RESPONSE,
+                    true,
+                )
+                .await?;
+            let Some(last) = batch.last() else {
+                return Err("peer does not have its own block's parent".into());
+            };
+            if batch.first().map(|b| b.header.hash()) != Some(parent) {
+                self.net
+                    .report(peer, Reputation::bad("ancestors do not match"));
+                return Err("ancestors do not match".into());
+            }
+            if last.header.number <= finalized && last.header.number > 0 {
+                let known = self
+                    .client
+                    .header(&last.header.hash())
+                    .map_err(|e| e.to_string())?;
+                if known.is_none() {
+                    return Err("peer's chain forks below our finalized block".into());
+                }
+            }
+            parent = last.header.parent_hash;
+            let stop = last.header.number == 0;
+            ancestors.extend(batch);
+            if stop {
+                break;
+            }
+        }
+        ancestors.reverse();
+        ancestors.append(&mut blocks);
+        // Blocks we already have are skipped by the worker.
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Job::Sync {
+                blocks: ancestors,
+                peer,
+                done,
+            })
+            .map_err(|_| "import worker stopped".to_string())?;
+        let imported = result
+            .await
+            .map_err(|_| "import worker stopped".to_string())??;
+        if imported > 0 {
+            log::info!(
+                "synced {imported} blocks from {peer}; best #{} finalized #{}",
+                self.client.best().0,
+                self.client.finalized().0
+            );
+        }
+        Ok(())
+    }
+
+    // ---- warp sync ----
+
+    async fn warp_sync(&self) -> Result<BlockNumber, String> {
+        let peer = self
+            .peers
+            .lock()
+            .iter()
+            .max_by_key(|(_, s)| s.finalized_number)
+            .map(|(p, _)| *p)
+            .ok_or("no peers")?;
+        let proof = match self
+            .net
+            .request(peer, Request::WarpProof { from_set_id: 0 })
+            .await
+        {
+            Ok(Response::WarpProof(proof)) => proof,
+            Ok(Response::Refused(reason)) => return Err(format!("proof refused: {reason}")),
+            Ok(_) => return Err("wrong response to a warp proof request".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let genesis_authorities = self
+            .client
+            .authorities(&self.client.genesis_hash())
+            .map_err(|e| e.to_string())?;
+        let target = match arceon_finality::verify_warp_proof(&genesis_authorities, &proof) {
+            Ok(target) => target,
+            Err(e) => {
+                self.net
+                    .report(peer, Reputation::fatal("invalid warp proof"));
+                return Err(format!("invalid warp proof: {e}"));
+            }
+        };
+        let hash = target.header.hash();
+        let number = target.header.number;
+        log::info!(
+            "warp sync: #{number} {hash:?} proven final (authority set {}); downloading its state",
+            target.set_id
+        );
+        let body = self
+            .request_blocks(peer, FromBlock::Hash(hash), Direction::Ascending, 1, true)
+            .await?
+            .into_iter()
+            .next()
+            .filter(|b| b.header.hash() == hash)
+            .and_then(|b| b.body)
+            .ok_or("peer did not serve the proven block's body")?;
+        if arceon_state::ordered_trie_root(&body) != target.header.extrinsics_root {
+            self.net
+                .report(peer, Reputation::fatal("body does not match its header"));
+            return Err("body does not match the proven header".into());
+        }
+        let mut entries = Vec::new();
+        let mut start_after: Option<Vec<u8>> = None;
+        let started = Instant::now();
+        loop {
+            let request = Request::State(StateRequest {
+                block: hash,
+                start_after: start_after.clone(),
+                max_entries: MAX_STATE_ENTRIES,
+            });
+            let chunk = match self.net.request(peer, request).await {
+                Ok(Response::State(chunk)) => chunk,
+                Ok(Response::Refused(reason)) => return Err(format!("state refused: {reason}")),
+                Ok(_) => return Err("wrong response to a state request".into()),
+                Err(e) => return Err(e.to_string()),
+            };
+            if let (Some(after), Some((first, _))) = (&start_after, chunk.entries.first()) {
+                if first <= after {
+                    self.net
+                        .report(peer, Reputation::fatal("state chunk out of order"));
+                    return Err("state chunk out of order".into());
+                }
+            }
+            start_after = chunk.entries.last().map(|(k, _)| k.clone());
+            let complete = chunk.complete || chunk.entries.is_empty();
+            entries.extend(chunk.entries);
+            log::info!("warp sync: {} state entries downloaded", entries.len());
+            if complete {
+                break;
+            }
+        }
+        let delta = arceon_state::storage_root(entries);
+        if delta.root != target.header.state_root {
+            self.net
+                .report(peer, Reputation::fatal("state does not match its root"));
+            return Err(format!(
+                "downloaded state has root {:?}, the proven header says {:?}",
+                delta.root, target.header.state_root
+            ));
+        }
+        self.client
+            .import_warp_base(&target.header, &body, &target.justification, &delta)
+            .map_err(|e| e.to_string())?;
+        if let Some(finality) = self.finality.lock().clone() {
+            finality
+                .reset_to_warp_target(&target)
+                .map_err(|e| e.to_string())?;
+        }
+        log::info!(
+            "warp sync: state verified against #{number}'s root in {} ms",
+            started.elapsed().as_millis()
+        );
+        Ok(number)
+    }
+}

@@ -1,0 +1,54 @@
+//! GRANDPA's on-chain part: the runtime signals finality authority-set changes in the
+//! header digest. When an era change gives Aura a different authority list, the block
+//! carries `Consensus(FRNK, ScheduledChange { next_authorities, delay: 0 })`; the node's
+//! finality gadget switches to the new set once that block is finalized.
+//!
+//! Logs are deposited into `System.Digest` during execution and become the header's
+//! digest when the block is finalized, so a block built and the same block re-executed on
+//! import carry the same logs; import rejects a header whose digest differs.
+
+use arceon_pallet_system as system;
+use arceon_primitives::{sr25519, BlockNumber, Digest, DigestItem, GRANDPA_ENGINE_ID};
+use arceon_support::Ext;
+use codec::{Decode, Encode};
+
+/// Every GRANDPA authority votes with this weight.
+pub const AUTHORITY_WEIGHT: u64 = 1;
+
+/// A change of the finality authority set, as carried by a `Consensus(FRNK, ..)` log.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ScheduledChange {
+    /// The next set, with each authority's vote weight.
+    pub next_authorities: Vec<(sr25519::Public, u64)>,
+    /// Blocks after the signalling block's finalization before the change applies
+    /// (always 0 on Arceon: it applies at the signalling block).
+    pub delay: BlockNumber,
+}
+
+/// Appends `item` to the digest of the block being executed.
+pub fn deposit_log(ext: &mut Ext, item: DigestItem) {
+    system::Digest::mutate(ext, |digest| digest.logs.push(item));
+}
+
+/// Signals that `next` becomes the finality authority set once this block is final.
+pub fn schedule_change(ext: &mut Ext, next: &[sr25519::Public]) {
+    let change = ScheduledChange {
+        next_authorities: next.iter().map(|id| (*id, AUTHORITY_WEIGHT)).collect(),
+        delay: 0,
+    };
+    deposit_log(
+        ext,
+        DigestItem::Consensus(GRANDPA_ENGINE_ID, change.encode()),
+    );
+}
+
+/// The set change a digest signals: `None` without a FRNK log, `Some(Err)` if the log
+/// does not decode.
+pub fn scheduled_change(digest: &Digest) -> Option<Result<ScheduledChange, codec::Error>> {
+    digest.logs.iter().find_map(|item| match item {
+        DigestItem::Consensus(id, data) if *id == GRANDPA_ENGINE_ID => {
+            Some(ScheduledChange::decode(&mut &data[..]))
+        }
+        _ => None,
+    })
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# A local Arceon network of validators on 127.0.0.1.
+#
+#   scripts/testnet.sh start [N]     start N validators (default 4; --chain local, node i
+#                                    runs with --alice, --bob, ... as its key)
+#   scripts/testnet.sh stop          stop every node of the network
+#   scripts/testnet.sh status [N]    best and finalized block and peer count of each node
+#   scripts/testnet.sh kill I        stop node I only (1-based)
+#   scripts/testnet.sh restart I     start node I again on its own data
+#   scripts/testnet.sh wipe          stop and delete every node's data
+#
+# Node i keeps its data in $TESTNET_DIR/node<i> (default /tmp/arceon-testnet), logs to
+# $TESTNET_DIR/node<i>.log, listens for peers on port 30400+i, JSON-RPC on 9950+i and
+# Prometheus on 9630+i (bases: P2P_BASE, RPC_BASE, PROMETHEUS_BASE). Every node knows every
+# other as a boot node; node keys are derived from the node's index, so peer ids are stable.
+# The binary is $ARCEON_NODE, else target/release/arceon-node (built if missing).
+# Extra node arguments can be given in $NODE_ARGS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TESTNET_DIR=${TESTNET_DIR:-/tmp/arceon-testnet}
+P2P_BASE=${P2P_BASE:-30400}
+RPC_BASE=${RPC_BASE:-9950}
+PROMETHEUS_BASE=${PROMETHEUS_BASE:-9630}
+CHAIN=${CHAIN:-local}
+NODE_ARGS=${NODE_ARGS:-}
+NAMES=(alice bob charlie dave eve ferdie)
+
+node_binary() {
+    if [ -n "${ARCEON_NODE:-}" ]; then
+        echo "$ARCEON_NODE"
+        return
+    fi
+    if [ ! -x target/release/arceon-node ]; then
+        ./scripts/ensure-deps.sh >&2
+        echo "==> building arceon-node (release)" >&2
+        cargo build --release --locked -p arceon-node >&2
+    fi
+    echo "$PWD/target/release/arceon-node"
+}
+
+node_key() { printf 'arceon-testnet-node-%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+peer_id() { node_key "$1" | "$BIN" key inspect-node-key; }
+
+pid_of() {
+    local file="$TESTNET_DIR/node$1.pid"
+    if [ -f "$file" ]; then
+        local pid
+        pid=$(cat "$file")
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "$pid"
+        fi
+    fi
+}
+
+count_nodes() {
+    local n=0
+    while [ -d "$TESTNET_DIR/node$((n + 1))" ]; do n=$((n + 1)); done
+    echo "$n"
+}
+
+start_node() {
+    local i=$1 n=$2
+    if [ -n "$(pid_of "$i")" ]; then
+        echo "node $i already running (pid $(pid_of "$i"))"
+        return
+    fi
+    if [ "$i" -gt "${#NAMES[@]}" ]; then
+        echo "at most ${#NAMES[@]} nodes (one per dev key)" >&2
+        exit 2
+    fi
+    local boot=()
+    for j in $(seq 1 "$n"); do
+        if [ "$j" -ne "$i" ]; then
+            boot+=("/ip4/127.0.0.1/tcp/$((P2P_BASE + j))/p2p/$(peer_id "$j")")
+        fi
+    done
+    local bootnodes
+    bootnodes=$(IFS=,; echo "${boot[*]:-}")
+    mkdir -p "$TESTNET_DIR/node$i"
+    # shellcheck disable=SC2086
+    nohup "$BIN" --chain "$CHAIN" --"${NAMES[$((i - 1))]}" \
+        --base-path "$TESTNET_DIR/node$i" \
+        --name "node$i" \
+        --listen-addr "/ip4/127.0.0.1/tcp/$((P2P_BASE + i))" \
+        --node-key "$(node_key "$i")" \
+        ${bootnodes:+--bootnodes "$bootnodes"} \
+        --rpc-port $((RPC_BASE + i)) \
+        --prometheus-port $((PROMETHEUS_BASE + i)) \
+        $NODE_ARGS \
+        >>"$TESTNET_DIR/node$i.log" 2>&1 &
+    echo $! >"$TESTNET_DIR/node$i.pid"
+    echo "node $i (${NAMES[$((i - 1))]}) pid $! rpc http://127.0.0.1:$((RPC_BASE + i)) p2p $((P2P_BASE + i)) peer $(peer_id "$i")"
+}
+
+stop_node() {
+    local i=$1 pid
+    pid=$(pid_of "$i")
+    if [ -z "$pid" ]; then
+        return
+    fi
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$TESTNET_DIR/node$i.pid"
+    echo "node $i stopped"
+}
+
+rpc() {
+    curl -s --max-time 3 -H 'Content-Type: application/json' \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" \
+        "http://127.0.0.1:$((RPC_BASE + $1))" 2>/dev/null || true
+}
+
+status_node() {
+    local i=$1
+    if [ -z "$(pid_of "$i")" ]; then
+        printf 'node %s  stopped\n' "$i"
+        return
+    fi
+    local best fin_hash fin peers
+    best=$(rpc "$i" chain_getHeader | python3 -c 'import json,sys
+try: print(int(json.load(sys.stdin)["result"]["number"],16))
+except Exception: print("?")')
+    fin_hash=$(rpc "$i" chain_getFinalizedHead | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["result"])
+except Exception: print("")')
+    fin=$(rpc "$i" chain_getHeader "[\"$fin_hash\"]" | python3 -c 'import json,sys
+try: print(int(json.load(sys.stdin)["result"]["number"],16))
+except Exception: print("?")')
+    peers=$(rpc "$i" system_health | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["result"]["peers"])
+except Exception: print("?")')
+    printf 'node %s  best #%s  finalized #%s %s  peers %s\n' "$i" "$best" "$fin" "${fin_hash:0:10}" "$peers"
+}
+
+command=${1:-}
+case "$command" in
+start)
+    n=${2:-4}
+    BIN=$(node_binary)
+    mkdir -p "$TESTNET_DIR"
+    echo "==> starting $n validators in $TESTNET_DIR"
+    for i in $(seq 1 "$n"); do start_node "$i" "$n"; done
+    ;;
+stop)
+    for i in $(seq 1 "$(count_nodes)"); do stop_node "$i"; done
+    ;;
+wipe)
+    for i in $(seq 1 "$(count_nodes)"); do stop_node "$i"; done
+    rm -rf "$TESTNET_DIR"
+    echo "removed $TESTNET_DIR"
+    ;;
+status)
+    n=${2:-$(count_nodes)}
+    for i in $(seq 1 "$n"); do status_node "$i"; done
+    ;;
+kill)
+    [ -n "${2:-}" ] || { echo "usage: $0 kill <node index>" >&2; exit 2; }
+    stop_node "$2"
+    ;;
+restart)
+    [ -n "${2:-}" ] || { echo "usage: $0 restart <node index>" >&2; exit 2; }
+    BIN=$(node_binary)
+    start_node "$2" "$(count_nodes)"
+    ;;
+*)
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    [ -z "$command" ] || [ "$command" = help ] || exit 2
+    ;;
+esac
