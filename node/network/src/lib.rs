@@ -658,7 +658,11 @@ impl Task {
                     let _ = reply.send(Err(RequestError::Unreachable(peer.to_base58())));
                     return;
                 }
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&peer, protocol::Inbound::Valid(request));
                 self.pending_requests.insert(id, reply);
             }
             Command::Report(peer, change) => self.report(peer, change),
@@ -867,12 +871,21 @@ impl Task {
         }
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<Request, Response>) {
+    fn on_sync_event(&mut self, event: request_response::Event<protocol::Inbound, Response>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
                     request, channel, ..
                 } => {
+                    let request = match request {
+                        protocol::Inbound::Valid(request) => request,
+                        protocol::Inbound::Malformed(reason) => {
+                            log::debug!("malformed request from {peer}: {reason}");
+                            drop(channel);
+                            self.report(peer, Reputation::fatal("malformed or oversized request"));
+                            return;
+                        }
+                    };
                     let (tx, rx) = oneshot::channel();
                     self.emit(NetworkEvent::Request {
                         peer,

@@ -209,24 +209,47 @@ pub fn decode_gossip<T: Decode>(bytes: &[u8]) -> Result<T, codec::Error> {
     T::decode_all(&mut &bytes[..])
 }
 
+/// An inbound request as read from the wire: libp2p drops requests whose decoding fails
+/// without telling the behaviour, so the codec hands malformed ones up as such and the
+/// network penalises their sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A well-formed request.
+    Valid(Request),
+    /// Oversized or undecodable bytes.
+    Malformed(String),
+}
+
 /// The codec of the sync protocol.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncCodec;
 
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = Request;
+    type Request = Inbound;
     type Response = Response;
 
     fn read_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-    ) -> impl std::future::Future<Output = io::Result<Request>> + Send
+    ) -> impl std::future::Future<Output = io::Result<Inbound>> + Send
     where
         T: AsyncRead + Unpin + Send,
     {
-        async move { decode_untrusted(&read_frame(io, MAX_REQUEST_BYTES).await?) }
+        async move {
+            let frame = match read_frame(io, MAX_REQUEST_BYTES).await {
+                Ok(frame) => frame,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Ok(Inbound::Malformed(e.to_string()))
+                }
+                Err(e) => return Err(e),
+            };
+            Ok(match decode_untrusted(&frame) {
+                Ok(request) => Inbound::Valid(request),
+                Err(e) => Inbound::Malformed(e.to_string()),
+            })
+        }
     }
 
     fn read_response<T>(
@@ -244,12 +267,17 @@ impl libp2p::request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        request: Request,
+        request: Inbound,
     ) -> impl std::future::Future<Output = io::Result<()>> + Send
     where
         T: AsyncWrite + Unpin + Send,
     {
-        async move { write_frame(io, &request.encode()).await }
+        async move {
+            match request {
+                Inbound::Valid(request) => write_frame(io, &request.encode()).await,
+                Inbound::Malformed(_) => Err(invalid("refusing to send a malformed request")),
+            }
+        }
     }
 
     fn write_response<T>(
