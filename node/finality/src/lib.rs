@@ -532,7 +532,7 @@ impl Inner {
                 if !self.verify_vote(round, set_id, &message) {
                     return GossipVerdict::Reject;
                 }
-                if round >= current.saturating_add(2) {
+                if round > current {
                     self.request_catch_up(peer, set_id, current);
                 }
                 let target = *message.target().0;
@@ -866,12 +866,21 @@ impl Finality {
             Some(set) => set,
             None => {
                 let genesis = client.genesis_hash();
+                // A database filled without the gadget (`import-blocks`, `make-chain`) may
+                // have pruned the genesis state: start from the finalized block's set.
+                let (start, scanned, authorities) = match client.authorities(&genesis) {
+                    Ok(authorities) => ((genesis, 0), 0, authorities),
+                    Err(_) => {
+                        let (number, hash) = client.finalized();
+                        ((hash, number), number, client.authorities(&hash)?)
+                    }
+                };
                 let set = AuthoritySetState {
                     set_id: 0,
-                    authorities: client.authorities(&genesis)?,
-                    start: (genesis, 0),
+                    authorities,
+                    start,
                     pending: None,
-                    scanned: 0,
+                    scanned,
                     history: Vec::new(),
                 };
                 state::store_set(db, &set)?;

@@ -444,9 +444,11 @@ fn build_behaviour(config: &NetworkConfig, key: &Keypair) -> Result<Behaviour, N
             .map_err(|e| NetworkError::Gossip(e.to_string()))?;
     let mut score = gossipsub::PeerScoreParams::default();
     for topic in Topic::ALL {
-        let mut params = gossipsub::TopicScoreParams::default();
-        params.invalid_message_deliveries_weight = -100.0;
-        params.invalid_message_deliveries_decay = 0.5;
+        let params = gossipsub::TopicScoreParams {
+            invalid_message_deliveries_weight: -100.0,
+            invalid_message_deliveries_decay: 0.5,
+            ..Default::default()
+        };
         score.topics.insert(topic.ident(genesis).hash(), params);
     }
     gossip
@@ -775,14 +777,12 @@ impl Task {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    self.shared.peers.write().remove(&peer_id);
-                    log::info!("peer disconnected: {peer_id}");
-                    self.emit(NetworkEvent::PeerDisconnected(peer_id));
-                }
+                self.shared.peers.write().remove(&peer_id);
+                log::info!("peer disconnected: {peer_id}");
+                self.emit(NetworkEvent::PeerDisconnected(peer_id));
             }
             SwarmEvent::IncomingConnectionError {
                 error,

@@ -229,67 +229,55 @@ impl libp2p::request_response::Codec for SyncCodec {
     type Request = Inbound;
     type Response = Response;
 
-    fn read_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> impl std::future::Future<Output = io::Result<Inbound>> + Send
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Inbound>
     where
         T: AsyncRead + Unpin + Send,
     {
-        async move {
-            let frame = match read_frame(io, MAX_REQUEST_BYTES).await {
-                Ok(frame) => frame,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                    return Ok(Inbound::Malformed(e.to_string()))
-                }
-                Err(e) => return Err(e),
-            };
-            Ok(match decode_untrusted(&frame) {
-                Ok(request) => Inbound::Valid(request),
-                Err(e) => Inbound::Malformed(e.to_string()),
-            })
-        }
+        let frame = match read_frame(io, MAX_REQUEST_BYTES).await {
+            Ok(frame) => frame,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Ok(Inbound::Malformed(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match decode_untrusted(&frame) {
+            Ok(request) => Inbound::Valid(request),
+            Err(e) => Inbound::Malformed(e.to_string()),
+        })
     }
 
-    fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> impl std::future::Future<Output = io::Result<Response>> + Send
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response>
     where
         T: AsyncRead + Unpin + Send,
     {
-        async move { decode_untrusted(&read_frame(io, MAX_RESPONSE_BYTES).await?) }
+        decode_untrusted(&read_frame(io, MAX_RESPONSE_BYTES).await?)
     }
 
-    fn write_request<T>(
+    async fn write_request<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
         request: Inbound,
-    ) -> impl std::future::Future<Output = io::Result<()>> + Send
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        async move {
-            match request {
-                Inbound::Valid(request) => write_frame(io, &request.encode()).await,
-                Inbound::Malformed(_) => Err(invalid("refusing to send a malformed request")),
-            }
+        match request {
+            Inbound::Valid(request) => write_frame(io, &request.encode()).await,
+            Inbound::Malformed(_) => Err(invalid("refusing to send a malformed request")),
         }
     }
 
-    fn write_response<T>(
+    async fn write_response<T>(
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
         response: Response,
-    ) -> impl std::future::Future<Output = io::Result<()>> + Send
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        async move { write_frame(io, &response.encode()).await }
+        write_frame(io, &response.encode()).await
     }
 }
 

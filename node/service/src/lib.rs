@@ -182,7 +182,7 @@ impl Service {
             None => None,
         };
         let finality_net: Arc<dyn arceon_finality::FinalityNetwork> = match &bridge {
-            Some(bridge) => Arc::new(FinalityNet(bridge.network().clone())),
+            Some(bridge) => FinalityNet::new(bridge.network().clone()),
             None => Arc::new(NoNetwork),
         };
         let submit_pool = pool.clone();
@@ -199,7 +199,7 @@ impl Service {
                     .map_err(|e| e.to_string())
             }),
             justification_period: config.justification_period.max(1),
-            gossip_duration: std::time::Duration::from_millis(500),
+            gossip_duration: arceon_finality::DEFAULT_GOSSIP_DURATION,
         })
         .map_err(|e| ServiceError::Finality(e.to_string()))?;
         if let Some(bridge) = &bridge {
@@ -386,12 +386,65 @@ fn start_network(
     )?)
 }
 
-/// Finality messages over the libp2p network.
-struct FinalityNet(arceon_network::NetworkHandle);
+/// How often a node re-gossips its recent finality messages, and for how long: a peer
+/// that was down or partitioned when a vote went out gets it again and can catch up.
+const FINALITY_REBROADCAST: std::time::Duration = std::time::Duration::from_secs(2);
+const FINALITY_REBROADCAST_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+const FINALITY_REBROADCAST_MAX: usize = 16;
+
+/// Finality messages over the libp2p network. Each gossip payload is the finality
+/// message followed by an 8-byte send time, so that a re-gossiped message gets a new
+/// content id; receivers strip it (see `NetworkBridge`).
+struct FinalityNet {
+    net: arceon_network::NetworkHandle,
+    recent: Arc<parking_lot::Mutex<std::collections::VecDeque<(std::time::Instant, Vec<u8>)>>>,
+}
+
+impl FinalityNet {
+    fn new(net: arceon_network::NetworkHandle) -> Arc<FinalityNet> {
+        let this = Arc::new(FinalityNet {
+            net,
+            recent: Default::default(),
+        });
+        let weak = Arc::downgrade(&this);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FINALITY_REBROADCAST);
+            loop {
+                tick.tick().await;
+                let Some(this) = weak.upgrade() else { break };
+                let messages: Vec<Vec<u8>> = {
+                    let mut recent = this.recent.lock();
+                    recent.retain(|(at, _)| at.elapsed() < FINALITY_REBROADCAST_FOR);
+                    recent.iter().map(|(_, m)| m.clone()).collect()
+                };
+                for message in messages {
+                    this.publish(message);
+                }
+            }
+        });
+        this
+    }
+
+    fn publish(&self, mut message: Vec<u8>) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        message.extend_from_slice(&now.to_le_bytes());
+        self.net.publish(arceon_network::Topic::Finality, message);
+    }
+}
 
 impl arceon_finality::FinalityNetwork for FinalityNet {
     fn gossip(&self, message: Vec<u8>) {
-        self.0.publish(arceon_network::Topic::Finality, message);
+        {
+            let mut recent = self.recent.lock();
+            recent.push_back((std::time::Instant::now(), message.clone()));
+            while recent.len() > FINALITY_REBROADCAST_MAX {
+                recent.pop_front();
+            }
+        }
+        self.publish(message);
     }
 
     fn request(
@@ -399,7 +452,7 @@ impl arceon_finality::FinalityNetwork for FinalityNet {
         peer: String,
         request: Vec<u8>,
     ) -> futures::future::BoxFuture<'static, Result<Vec<u8>, String>> {
-        let net = self.0.clone();
+        let net = self.net.clone();
         Box::pin(async move {
             let peer: arceon_network::NetworkPeerId = peer
                 .parse()

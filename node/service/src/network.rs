@@ -232,8 +232,13 @@ impl NetworkBridge {
             }
             Topic::Finality => {
                 let finality = self.finality.lock().clone();
+                // The payload ends with the sender's 8-byte send time (see the service).
+                let Some(message) = data.len().checked_sub(8).map(|n| &data[..n]) else {
+                    self.net.validation_result(id, source, Verdict::Reject);
+                    return;
+                };
                 let verdict = match finality {
-                    Some(finality) => match finality.on_gossip(&source.to_base58(), &data) {
+                    Some(finality) => match finality.on_gossip(&source.to_base58(), message) {
                         GossipVerdict::Accept => Verdict::Accept,
                         GossipVerdict::Ignore => Verdict::Ignore,
                         GossipVerdict::Reject => Verdict::Reject,
