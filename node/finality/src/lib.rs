@@ -532,7 +532,7 @@ impl Inner {
                 if !self.verify_vote(round, set_id, &message) {
                     return GossipVerdict::Reject;
                 }
-                if round > current {
+                if round >= current.saturating_add(2) {
                     self.request_catch_up(peer, set_id, current);
                 }
                 let target = *message.target().0;
