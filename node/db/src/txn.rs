@@ -155,6 +155,40 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Writes a block that starts the chain's stored state (genesis or a warp-sync base):
+    /// its state must be built from nothing and hash to the header's state root.
+    fn put_base_block(
+        &mut self,
+        header: &Header,
+        hash: H256,
+        body: &[Vec<u8>],
+        state: &StateDelta,
+        what: &str,
+    ) -> Result<(), DbError> {
+        if state.root != header.state_root {
+            return Err(DbError::StateRootMismatch {
+                block: hash,
+                header: header.state_root,
+                delta: state.root,
+            });
+        }
+        if state.removed().next().is_some() {
+            return Err(DbError::InvalidStateDelta(format!(
+                "{what} is built from nothing and cannot remove nodes"
+            )));
+        }
+        self.add_inserted_nodes(state)?;
+        self.put(schema::HEADERS, hash.as_bytes(), &header.encode());
+        self.put(schema::BODIES, hash.as_bytes(), &body.to_vec().encode());
+        self.put(
+            schema::LOOKUP,
+            &schema::hash_key(&hash),
+            &header.number.encode(),
+        );
+        self.canon.insert(header.number, Some(hash));
+        Ok(())
+    }
+
     pub fn genesis(
         &mut self,
         header: &Header,
@@ -168,27 +202,7 @@ impl<'a> Txn<'a> {
                 expected: 0,
             });
         }
-        if state.root != header.state_root {
-            return Err(DbError::StateRootMismatch {
-                block: hash,
-                header: header.state_root,
-                delta: state.root,
-            });
-        }
-        if state.removed().next().is_some() {
-            return Err(DbError::InvalidStateDelta(
-                "a genesis state is built from nothing and cannot remove nodes".into(),
-            ));
-        }
-        self.add_inserted_nodes(state)?;
-        self.put(schema::HEADERS, hash.as_bytes(), &header.encode());
-        self.put(
-            schema::BODIES,
-            hash.as_bytes(),
-            &Vec::<Vec<u8>>::new().encode(),
-        );
-        self.put(schema::LOOKUP, &schema::hash_key(&hash), &0u32.encode());
-        self.canon.insert(0, Some(hash));
+        self.put_base_block(header, hash, &[], state, "a genesis state")?;
         self.put(schema::META, meta_key::GENESIS, &hash.encode());
         self.meta = ChainMeta {
             genesis: Some(hash),
@@ -222,28 +236,8 @@ impl<'a> Txn<'a> {
                 expected: 1,
             });
         }
-        if state.root != header.state_root {
-            return Err(DbError::StateRootMismatch {
-                block: hash,
-                header: header.state_root,
-                delta: state.root,
-            });
-        }
-        if state.removed().next().is_some() {
-            return Err(DbError::InvalidStateDelta(
-                "a warp-synced state is built from nothing and cannot remove nodes".into(),
-            ));
-        }
-        self.add_inserted_nodes(state)?;
-        self.put(schema::HEADERS, hash.as_bytes(), &header.encode());
-        self.put(schema::BODIES, hash.as_bytes(), &body.to_vec().encode());
+        self.put_base_block(header, hash, body, state, "a warp-synced state")?;
         self.put(schema::JUSTIFICATIONS, hash.as_bytes(), justification);
-        self.put(
-            schema::LOOKUP,
-            &schema::hash_key(&hash),
-            &header.number.encode(),
-        );
-        self.canon.insert(header.number, Some(hash));
         self.meta.best = (header.number, hash);
         self.meta.finalized = (header.number, hash);
         self.meta.oldest_state = header.number;

@@ -777,3 +777,90 @@ fn node_pruned_and_reinserted_in_one_batch_survives() {
         assert_eq!(recomputed_root(&db, &parent.hash()), parent.state_root);
     }
 }
+
+#[test]
+fn a_warp_synced_base_is_checked_and_carries_the_chain_on() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = open(source_dir.path(), Pruning::Window(8));
+    let mut rng = StdRng::seed_from_u64(11);
+    let (mut model, genesis) = init(&source, 200);
+    let mut head = genesis.clone();
+    for n in 1..=20u64 {
+        let changes = random_changes(&mut rng, 20, 300);
+        let mut block = child(&source, &head, &changes, n);
+        block.set_best = true;
+        block.finalize = true;
+        apply(&mut model, &changes);
+        head = block.header.clone();
+        source.import_block(block).unwrap();
+    }
+    let body = source.body(&head.hash()).unwrap().unwrap();
+    // The state as warp sync rebuilds it: every pair, inserted into an empty trie.
+    let state = arceon_state::storage_root(read_all(&source, &head.hash()));
+    assert_eq!(state.root, head.state_root);
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path(), Pruning::Window(8));
+        let (_, delta, genesis_b) = genesis_state(200, 42);
+        assert!(matches!(
+            db.import_warp_base(&head, &body, b"proof", &state),
+            Err(DbError::NoGenesis)
+        ));
+        db.initialize_genesis(&genesis_b, &delta).unwrap();
+        let nodes_before = db.trie_nodes().unwrap();
+
+        // Genesis is no warp target.
+        assert!(matches!(
+            db.import_warp_base(&genesis, &[], b"proof", &delta),
+            Err(DbError::InvalidNumber { number: 0, .. })
+        ));
+        // A state that does not hash to the header's root is refused whole.
+        let mut lying = head.clone();
+        lying.state_root = H256::repeat_byte(9);
+        assert!(matches!(
+            db.import_warp_base(&lying, &body, b"proof", &state),
+            Err(DbError::StateRootMismatch { .. })
+        ));
+        let partial =
+            arceon_state::storage_root(read_all(&source, &head.hash()).into_iter().skip(1));
+        assert!(matches!(
+            db.import_warp_base(&head, &body, b"proof", &partial),
+            Err(DbError::StateRootMismatch { .. })
+        ));
+        assert_eq!(db.trie_nodes().unwrap(), nodes_before);
+        assert_eq!(db.best(), (0, genesis_b.hash()));
+        assert_eq!(db.header(&head.hash()).unwrap(), None);
+
+        let hash = db.import_warp_base(&head, &body, b"proof", &state).unwrap();
+        assert_eq!(hash, head.hash());
+        // Only a database holding nothing but genesis takes a warp base.
+        assert!(matches!(
+            db.import_warp_base(&head, &body, b"proof", &state),
+            Err(DbError::InvalidStateDelta(_))
+        ));
+    }
+
+    // The base survives a reopen and the chain grows on it.
+    let db = open(dir.path(), Pruning::Window(8));
+    assert_eq!(db.best(), (20, head.hash()));
+    assert_eq!(db.finalized(), (20, head.hash()));
+    assert_eq!(db.hash(20).unwrap(), Some(head.hash()));
+    assert_eq!(db.body(&head.hash()).unwrap(), Some(body));
+    assert_eq!(
+        db.justification(&head.hash()).unwrap(),
+        Some(b"proof".to_vec())
+    );
+    assert_eq!(read_all(&db, &head.hash()), model);
+    let changes = random_changes(&mut rng, 20, 300);
+    let mut next = child(&db, &head, &changes, 21);
+    next.set_best = true;
+    next.finalize = true;
+    let next_hash = next.header.hash();
+    let next_root = next.header.state_root;
+    db.import_block(next).unwrap();
+    apply(&mut model, &changes);
+    assert_eq!(db.best(), (21, next_hash));
+    assert_eq!(recomputed_root(&db, &next_hash), next_root);
+    assert_eq!(read_all(&db, &next_hash), model);
+}

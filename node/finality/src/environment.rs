@@ -316,7 +316,7 @@ impl Environment<H256, BlockNumber> for Env {
         };
         let voter_id = self.local_id().filter(|id| self.voters.contains(id));
         RoundData {
-            voter_id: voter_id.clone(),
+            voter_id,
             prevote_timer: timer(gossip * 2),
             precommit_timer: timer(gossip * 4),
             incoming,

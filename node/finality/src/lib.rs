@@ -661,7 +661,7 @@ impl Inner {
             if !authorities.contains(id) {
                 return bad("vote from outside the set");
             }
-            if !sr25519::Pair::verify(signature, &vote_payload(&message, round, set_id), id) {
+            if !sr25519::Pair::verify(signature, vote_payload(&message, round, set_id), id) {
                 return bad("bad signature");
             }
             if self.client.header(message.target().0)?.is_none() {

@@ -397,8 +397,11 @@ const FINALITY_REBROADCAST_MAX: usize = 16;
 /// content id; receivers strip it (see `NetworkBridge`).
 struct FinalityNet {
     net: arceon_network::NetworkHandle,
-    recent: Arc<parking_lot::Mutex<std::collections::VecDeque<(std::time::Instant, Vec<u8>)>>>,
+    recent: Arc<parking_lot::Mutex<RecentMessages>>,
 }
+
+/// Finality messages this node sent, with when it first sent them.
+type RecentMessages = std::collections::VecDeque<(std::time::Instant, Vec<u8>)>;
 
 impl FinalityNet {
     fn new(net: arceon_network::NetworkHandle) -> Arc<FinalityNet> {
