@@ -263,6 +263,10 @@ fn four_validators_finalize_survive_two_crashes_and_serve_warp_sync() {
         assert_eq!(health["peers"], json!(3), "{health}");
         let state = node.rpc("grandpa_roundState", json!([]));
         assert_eq!(state["best"]["totalWeight"], json!(4), "{state}");
+        let metrics = node.metrics();
+        assert_eq!(common::metric(&metrics, "arceon_network_peers"), Some(3));
+        let round = common::metric(&metrics, "arceon_finality_voter{value=\"round\"}");
+        assert!(round.is_some_and(|r| r > 0), "{metrics}");
     }
 
     // Kill 2 of 4: blocks go on in the survivors' slots, finality stalls.

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -37,7 +35,6 @@ fn rpc_shapes_metrics_and_chain_operations() {
         &["--dev", "--base-path", base_str],
         dir.path().join("node.log"),
     );
-    let prometheus_port = node.prometheus_port;
     node.wait_for("block 3", Duration::from_secs(20), |n| n.best_number() >= 3);
 
     // state_call: Core_version and AccountNonceApi_account_nonce.
@@ -162,17 +159,19 @@ fn rpc_shapes_metrics_and_chain_operations() {
     );
 
     // Prometheus.
-    let mut stream = TcpStream::connect(("127.0.0.1", prometheus_port)).expect("metrics port");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        .expect("request");
-    let mut metrics = String::new();
-    let _ = stream.read_to_string(&mut metrics);
+    let metrics = node.metrics();
     assert!(
         metrics.contains("arceon_block_height{status=\"best\"}"),
         "{metrics}"
     );
     assert!(metrics.contains("arceon_rpc_calls_total"), "{metrics}");
+    // A dev node alone: no peers, nothing to sync, its own voter running.
+    assert_eq!(common::metric(&metrics, "arceon_network_peers"), Some(0));
+    assert_eq!(common::metric(&metrics, "arceon_network_syncing"), Some(0));
+    assert_eq!(
+        common::metric(&metrics, "arceon_finality_voter{value=\"set_id\"}"),
+        Some(0)
+    );
 
     let best_number = node.best_number();
     drop(node);

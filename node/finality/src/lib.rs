@@ -851,9 +851,25 @@ pub struct Finality {
     tasks: Arc<Tasks>,
 }
 
+/// A handle to the finality gadget that does not keep it running.
+#[derive(Clone)]
+pub struct WeakFinality(std::sync::Weak<Tasks>);
+
+impl WeakFinality {
+    /// The gadget, unless it has been dropped.
+    pub fn upgrade(&self) -> Option<Finality> {
+        self.0.upgrade().map(|tasks| Finality { tasks })
+    }
+}
+
 impl Finality {
     fn inner(&self) -> &Arc<Inner> {
         &self.tasks.inner
+    }
+
+    /// A handle for observers (metrics) that must not keep the voter alive.
+    pub fn downgrade(&self) -> WeakFinality {
+        WeakFinality(Arc::downgrade(&self.tasks))
     }
 
     /// Loads (or initialises from the genesis state) the persisted authority set and

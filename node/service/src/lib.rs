@@ -204,6 +204,21 @@ impl Service {
         .map_err(|e| ServiceError::Finality(e.to_string()))?;
         if let Some(bridge) = &bridge {
             bridge.set_finality(finality.clone());
+            let bridge = Arc::downgrade(bridge);
+            metrics.add_sampler(Box::new(move |metrics| {
+                if let Some(bridge) = bridge.upgrade() {
+                    metrics.set_network(bridge.network().peers().len(), bridge.is_syncing());
+                }
+            }));
+        }
+        {
+            let finality = finality.downgrade();
+            metrics.add_sampler(Box::new(move |metrics| {
+                if let Some(finality) = finality.upgrade() {
+                    let state = finality.round_state();
+                    metrics.set_finality(state.set_id, state.best.round);
+                }
+            }));
         }
 
         let stop = Arc::new(AtomicBool::new(false));

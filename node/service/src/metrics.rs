@@ -1,5 +1,6 @@
 //! Prometheus metrics: best and finalized height, pool size, block import and authoring
-//! times, RPC calls per method; served as text on `GET /metrics`.
+//! times, RPC calls per method, peers and sync status, the finality voter's set and
+//! round; served as text on `GET /metrics`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,15 @@ pub struct Metrics {
     import_time: Histogram,
     /// JSON-RPC calls by method (shared with the RPC server).
     pub rpc_calls: IntCounterVec,
+    peers: IntGauge,
+    syncing: IntGauge,
+    finality: IntGaugeVec,
+    /// Read just before each scrape: values owned by other parts of the node.
+    samplers: parking_lot::Mutex<Vec<Sampler>>,
 }
+
+/// Updates some metrics from their source when they are scraped.
+pub type Sampler = Box<dyn Fn(&Metrics) + Send + Sync>;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -56,8 +65,26 @@ impl Metrics {
             &["method"],
         )
         .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let peers = IntGauge::new("network_peers", "Connected peers")
+            .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let syncing = IntGauge::new(
+            "network_syncing",
+            "1 while the node downloads blocks it is missing, else 0",
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let finality = IntGaugeVec::new(
+            Opts::new(
+                "finality_voter",
+                "The GRANDPA voter's authority set id and best round",
+            ),
+            &["value"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
         for collector in [
             Box::new(heights.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(peers.clone()),
+            Box::new(syncing.clone()),
+            Box::new(finality.clone()),
             Box::new(pool_size.clone()),
             Box::new(import_time.clone()),
             Box::new(rpc_calls.clone()),
@@ -72,7 +99,33 @@ impl Metrics {
             pool_size,
             import_time,
             rpc_calls,
+            peers,
+            syncing,
+            finality,
+            samplers: Default::default(),
         }
+    }
+
+    /// Registers a sampler run before every scrape.
+    pub fn add_sampler(&self, sampler: Sampler) {
+        self.samplers.lock().push(sampler);
+    }
+
+    /// Records the connected peers and whether the node is syncing.
+    pub fn set_network(&self, peers: usize, syncing: bool) {
+        self.peers.set(peers as i64);
+        self.syncing.set(i64::from(syncing));
+    }
+
+    /// Records the finality voter's authority set id and best round.
+    pub fn set_finality(&self, set_id: u64, round: u64) {
+        let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        self.finality
+            .with_label_values(&["set_id"])
+            .set(gauge(set_id));
+        self.finality
+            .with_label_values(&["round"])
+            .set(gauge(round));
     }
 
     /// Records the best and finalized heights.
@@ -95,6 +148,9 @@ impl Metrics {
 
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
+        for sampler in self.samplers.lock().iter() {
+            sampler(self);
+        }
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             log::warn!("encoding metrics: {e}");

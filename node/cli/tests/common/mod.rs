@@ -105,6 +105,19 @@ impl Node {
         );
     }
 
+    /// The node's Prometheus metrics, as scraped from `/metrics`.
+    pub fn metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream =
+            TcpStream::connect(("127.0.0.1", self.prometheus_port)).expect("metrics port");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .expect("metrics request");
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -185,6 +198,14 @@ impl Node {
             tail(&self.log_text())
         );
     }
+}
+
+/// The value of the sample `name` (with its labels, as printed) in a metrics scrape.
+pub fn metric(metrics: &str, name: &str) -> Option<i64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
 }
 
 pub fn tail(text: &str) -> String {
