@@ -1,6 +1,7 @@
-//! Three networks on 127.0.0.1 in one process: gossip reaches peers only once the
-//! receiver accepted it, requests get answers, and a peer sending an oversized request or
-//! invalid gossip is dropped and refused while the honest ones stay connected.
+//! Networks on 127.0.0.1 in one process: peers find each other through the boot node,
+//! gossip reaches peers only once the receiver accepted it, requests get answers, and a
+//! peer sending an oversized request or invalid gossip is dropped and refused while the
+//! honest ones stay connected.
 
 use std::time::Duration;
 
@@ -164,4 +165,38 @@ async fn nodes_of_different_chains_do_not_stay_connected() {
     assert_eq!(a.peer_count(), 0, "{:?}", a.peers());
     let result = b.request(a.local_peer_id(), Request::Status).await;
     assert!(result.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_that_only_know_the_boot_node_find_each_other() {
+    let genesis = H256::repeat_byte(9);
+    let (a, a_events) = arceon_network::start(config(genesis, vec![])).expect("start a");
+    let a_addr = listen_addr(&a).await;
+    let (seen, _rx) = mpsc::unbounded_channel();
+    serve(a_events, a.clone(), seen.clone());
+    let mut others = Vec::new();
+    for name in ["b", "c", "d"] {
+        let (net, events) =
+            arceon_network::start(config(genesis, vec![a_addr.clone()])).expect(name);
+        serve(events, net.clone(), seen.clone());
+        others.push(net);
+    }
+    // Each knows only `a`; Kademlia tells them about one another.
+    for _ in 0..300 {
+        if others.iter().all(|n| n.peer_count() == 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for net in &others {
+        let mut peers: Vec<_> = net.peers().into_iter().map(|p| p.peer_id).collect();
+        peers.sort();
+        let mut expected: Vec<_> = std::iter::once(&a)
+            .chain(others.iter())
+            .map(|n| n.local_peer_id())
+            .filter(|id| *id != net.local_peer_id())
+            .collect();
+        expected.sort();
+        assert_eq!(peers, expected, "peers of {}", net.local_peer_id());
+    }
 }
