@@ -1,7 +1,7 @@
 //! Networks on 127.0.0.1 in one process: peers find each other through the boot node,
 //! gossip reaches peers only once the receiver accepted it, requests get answers, and a
 //! peer sending an oversized request or invalid gossip is dropped and refused while the
-//! honest ones stay connected.
+//! honest ones stay connected; inbound connections stop at the configured limit.
 
 use std::time::Duration;
 
@@ -199,4 +199,28 @@ async fn peers_that_only_know_the_boot_node_find_each_other() {
         expected.sort();
         assert_eq!(peers, expected, "peers of {}", net.local_peer_id());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_connections_stop_at_the_limit() {
+    let genesis = H256::repeat_byte(10);
+    let mut limited = config(genesis, vec![]);
+    limited.in_peers = 1;
+    let (a, a_events) = arceon_network::start(limited).expect("start a");
+    let a_addr = listen_addr(&a).await;
+    let (seen, _rx) = mpsc::unbounded_channel();
+    serve(a_events, a.clone(), seen.clone());
+    let mut others = Vec::new();
+    for name in ["b", "c", "d"] {
+        let (net, events) =
+            arceon_network::start(config(genesis, vec![a_addr.clone()])).expect(name);
+        serve(events, net.clone(), seen.clone());
+        others.push(net);
+    }
+    wait("a first peer", || a.peer_count() == 1).await;
+    // The others keep redialing (every 3 s); a still takes only one.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert_eq!(a.peer_count(), 1, "{:?}", a.peers());
+    let connected = others.iter().filter(|n| n.peer_count() > 0).count();
+    assert_eq!(connected, 1);
 }
