@@ -702,3 +702,37 @@ fn a_validator_joins_and_another_leaves_on_a_running_network() {
     );
     assert_finalized_agree(&net);
 }
+
+#[test]
+fn a_node_dials_the_boot_nodes_of_its_chain_spec() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec_path = dir.path().join("spec.json");
+    let mut net = Net::new(spec_path.to_str().expect("utf8"), 2, |_| Vec::new());
+    let out = Command::new(binary("arceon-node"))
+        .args(["build-spec", "--chain", "local", "--raw"])
+        .output()
+        .expect("build-spec");
+    assert!(out.status.success());
+    let mut spec: Value = serde_json::from_slice(&out.stdout).expect("spec json");
+    spec["bootNodes"] = json!([net.addr(0)]);
+    std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+
+    // Neither node gets --bootnodes: the second finds the first through the spec.
+    net.start(0, &[]);
+    net.start(1, &[]);
+    net.wait(
+        "the spec's boot node as a peer",
+        Duration::from_secs(30),
+        |net| {
+            let peers = net.node(1).rpc("system_peers", json!([]));
+            peers
+                .as_array()
+                .is_some_and(|p| p.iter().any(|peer| peer["peerId"] == json!(peer_id(0))))
+        },
+    );
+    assert_eq!(
+        net.node(0).rpc("system_health", json!([]))["peers"],
+        json!(1)
+    );
+}
