@@ -167,10 +167,10 @@ async fn nodes_of_different_chains_do_not_stay_connected() {
     assert!(result.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peers_that_only_know_the_boot_node_find_each_other() {
-    let genesis = H256::repeat_byte(9);
-    let (a, a_events) = arceon_network::start(config(genesis, vec![])).expect("start a");
+/// Starts a boot node from `boot` and three more nodes of its chain that know only it.
+async fn star(boot: NetworkConfig) -> (NetworkHandle, Vec<NetworkHandle>) {
+    let genesis = boot.genesis_hash;
+    let (a, a_events) = arceon_network::start(boot).expect("start the boot node");
     let a_addr = listen_addr(&a).await;
     let (seen, _rx) = mpsc::unbounded_channel();
     serve(a_events, a.clone(), seen.clone());
@@ -181,6 +181,13 @@ async fn peers_that_only_know_the_boot_node_find_each_other() {
         serve(events, net.clone(), seen.clone());
         others.push(net);
     }
+    (a, others)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_that_only_know_the_boot_node_find_each_other() {
+    let genesis = H256::repeat_byte(9);
+    let (a, others) = star(config(genesis, vec![])).await;
     // Each knows only `a`; Kademlia tells them about one another.
     for _ in 0..300 {
         if others.iter().all(|n| n.peer_count() == 3) {
@@ -206,17 +213,7 @@ async fn inbound_connections_stop_at_the_limit() {
     let genesis = H256::repeat_byte(10);
     let mut limited = config(genesis, vec![]);
     limited.in_peers = 1;
-    let (a, a_events) = arceon_network::start(limited).expect("start a");
-    let a_addr = listen_addr(&a).await;
-    let (seen, _rx) = mpsc::unbounded_channel();
-    serve(a_events, a.clone(), seen.clone());
-    let mut others = Vec::new();
-    for name in ["b", "c", "d"] {
-        let (net, events) =
-            arceon_network::start(config(genesis, vec![a_addr.clone()])).expect(name);
-        serve(events, net.clone(), seen.clone());
-        others.push(net);
-    }
+    let (a, others) = star(limited).await;
     wait("a first peer", || a.peer_count() == 1).await;
     // The others keep redialing (every 3 s); a still takes only one.
     tokio::time::sleep(Duration::from_secs(7)).await;

@@ -401,10 +401,11 @@ fn start_network(
     )?)
 }
 
-/// How often a node re-gossips its recent finality messages, and for how long: a peer
-/// that was down or partitioned when a vote went out gets it again and can catch up.
+/// How often a node re-gossips its latest finality messages, and how many: a peer that
+/// was down or partitioned when a vote went out gets it again. They are re-sent for as
+/// long as they are the latest, however old: a round stalled by a partition only
+/// completes once the other side hears the votes cast during the cut.
 const FINALITY_REBROADCAST: std::time::Duration = std::time::Duration::from_secs(2);
-const FINALITY_REBROADCAST_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 const FINALITY_REBROADCAST_MAX: usize = 16;
 
 /// Finality messages over the libp2p network. Each gossip payload is the finality
@@ -415,8 +416,8 @@ struct FinalityNet {
     recent: Arc<parking_lot::Mutex<RecentMessages>>,
 }
 
-/// Finality messages this node sent, with when it first sent them.
-type RecentMessages = std::collections::VecDeque<(std::time::Instant, Vec<u8>)>;
+/// The latest finality messages this node sent, oldest first.
+type RecentMessages = std::collections::VecDeque<Vec<u8>>;
 
 impl FinalityNet {
     fn new(net: arceon_network::NetworkHandle) -> Arc<FinalityNet> {
@@ -430,11 +431,7 @@ impl FinalityNet {
             loop {
                 tick.tick().await;
                 let Some(this) = weak.upgrade() else { break };
-                let messages: Vec<Vec<u8>> = {
-                    let mut recent = this.recent.lock();
-                    recent.retain(|(at, _)| at.elapsed() < FINALITY_REBROADCAST_FOR);
-                    recent.iter().map(|(_, m)| m.clone()).collect()
-                };
+                let messages: Vec<Vec<u8>> = this.recent.lock().iter().cloned().collect();
                 for message in messages {
                     this.publish(message);
                 }
@@ -457,7 +454,7 @@ impl arceon_finality::FinalityNetwork for FinalityNet {
     fn gossip(&self, message: Vec<u8>) {
         {
             let mut recent = self.recent.lock();
-            recent.push_back((std::time::Instant::now(), message.clone()));
+            recent.push_back(message.clone());
             while recent.len() > FINALITY_REBROADCAST_MAX {
                 recent.pop_front();
             }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use arceon_client::{Client, ImportError, ImportOptions};
+use arceon_client::{Client, ImportError, ImportOptions, Imported};
 use arceon_finality::{Finality, GossipVerdict};
 use arceon_network::protocol::{MAX_BLOCKS_PER_RESPONSE, MAX_STATE_ENTRIES};
 use arceon_network::{
@@ -442,7 +442,7 @@ impl NetworkBridge {
             log::debug!("block #{} from {source}: {reason}", block.header.number);
             return Verdict::Ignore;
         }
-        match self.client.import_block(block, ImportOptions::default()) {
+        match self.import_and_witness(block) {
             Ok(imported) => {
                 log::info!(
                     "imported #{} {:?} from {source}{}",
@@ -450,8 +450,6 @@ impl NetworkBridge {
                     imported.hash,
                     if imported.is_new_best { " (best)" } else { "" }
                 );
-                self.witness(&block.header);
-                self.finalize_if_sole_authority(&block.header);
                 Verdict::Accept
             }
             Err(ImportError::UnknownParent(_)) => {
@@ -500,12 +498,8 @@ impl NetworkBridge {
                     header: data.header.clone(),
                     extrinsics: body,
                 };
-                match self.client.import_block(&block, ImportOptions::default()) {
-                    Ok(_) => {
-                        imported += 1;
-                        self.witness(&block.header);
-                        self.finalize_if_sole_authority(&block.header);
-                    }
+                match self.import_and_witness(&block) {
+                    Ok(_) => imported += 1,
                     Err(e) => {
                         if is_fatal(&e) {
                             self.net
@@ -530,33 +524,33 @@ impl NetworkBridge {
         Ok(imported)
     }
 
-    /// With a single authority a block is final when authored (the authoring node
-    /// finalizes it at once); a syncing node follows that rule too.
-    fn finalize_if_sole_authority(&self, header: &Header) {
-        let sole = self
+    /// Imports a block from a peer and witnesses its seal. With a single authority a
+    /// block is final when authored (the authoring node finalizes it at once), so a
+    /// receiving node finalizes it in the same write.
+    fn import_and_witness(&self, block: &Block) -> Result<Imported, ImportError> {
+        let header = &block.header;
+        // Unreadable parent state: the import itself reports why.
+        let authorities = self.client.authorities(&header.parent_hash).ok();
+        let sole = authorities.as_ref().is_some_and(|a| a.len() == 1);
+        let finalize = sole && header.number > self.client.finalized().0;
+        let imported = self
             .client
-            .authorities(&header.parent_hash)
-            .map(|a| a.len() == 1)
-            .unwrap_or(false);
-        if sole && header.number > self.client.finalized().0 {
-            if let Err(e) = self.client.finalize(&header.hash()) {
-                log::debug!("finalizing #{}: {e}", header.number);
-            }
+            .import_block(block, ImportOptions { finalize })?;
+        if let Some(authorities) = &authorities {
+            self.witness(header, authorities);
         }
+        Ok(imported)
     }
 
     // ---- equivocation ----
 
     /// Remembers who sealed a block in its slot; a second, different block by the same
     /// author in the same slot is reported on chain.
-    fn witness(&self, header: &Header) {
+    fn witness(&self, header: &Header, authorities: &[sr25519::Public]) {
         let Some(slot) = header.digest.aura_slot() else {
             return;
         };
-        let Ok(authorities) = self.client.authorities(&header.parent_hash) else {
-            return;
-        };
-        let Some(author) = aura::slot_author(&authorities, slot) else {
+        let Some(author) = aura::slot_author(authorities, slot) else {
             return;
         };
         let first = {
