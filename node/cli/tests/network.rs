@@ -4,226 +4,19 @@
 //! (each starts several nodes and the machine has two cores).
 
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use arceon_primitives::keyring::Keyring;
 use common::{binary, free_port, Node};
+use net::*;
 use serde_json::{json, Value};
-
-/// One network test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-const NAMES: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
-
-fn node_key(i: usize) -> String {
-    let mut key = [0u8; 32];
-    key[0] = 0xa5;
-    key[31] = i as u8 + 1;
-    hex::encode(key)
-}
-
-fn peer_id(i: usize) -> String {
-    let mut child = Command::new(binary("arceon-node"))
-        .args(["key", "inspect-node-key"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run arceon-node key inspect-node-key");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(node_key(i).as_bytes())
-        .expect("write key");
-    let out = child.wait_with_output().expect("peer id");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string()
-}
-
-/// A member of a test network.
-struct Member {
-    index: usize,
-    p2p: u16,
-    base: PathBuf,
-    args: Vec<String>,
-    node: Option<Node>,
-}
-
-struct Net {
-    dir: tempfile::TempDir,
-    members: Vec<Member>,
-}
-
-impl Net {
-    /// Prepares `n` nodes (not started): node `i` uses `--<NAMES[i]>` when `validator(i)`.
-    fn new(chain: &str, n: usize, extra: impl Fn(usize) -> Vec<String>) -> Net {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let members = (0..n)
-            .map(|i| {
-                let mut args = vec![
-                    "--chain".to_string(),
-                    chain.to_string(),
-                    "--node-key".into(),
-                    node_key(i),
-                    "--rpc-methods".into(),
-                    "unsafe".into(),
-                ];
-                args.extend(extra(i));
-                Member {
-                    index: i,
-                    p2p: free_port(),
-                    base: dir.path().join(format!("node{i}")),
-                    args,
-                    node: None,
-                }
-            })
-            .collect();
-        Net { dir, members }
-    }
-
-    fn addr(&self, i: usize) -> String {
-        format!(
-            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-            self.members[i].p2p,
-            peer_id(i)
-        )
-    }
-
-    /// Starts node `i` knowing `boot` as boot nodes.
-    fn start(&mut self, i: usize, boot: &[usize]) {
-        let bootnodes: Vec<String> = boot
-            .iter()
-            .filter(|j| **j != i)
-            .map(|j| self.addr(*j))
-            .collect();
-        let member = &self.members[i];
-        let mut args: Vec<String> = member.args.clone();
-        args.extend([
-            "--base-path".into(),
-            member.base.display().to_string(),
-            "--listen-addr".into(),
-            format!("/ip4/127.0.0.1/tcp/{}", member.p2p),
-        ]);
-        if !bootnodes.is_empty() {
-            args.push("--bootnodes".into());
-            args.push(bootnodes.join(","));
-        }
-        let log = self.dir.path().join(format!("node{i}.log"));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let node = Node::start(&refs, log);
-        self.members[i].node = Some(node);
-    }
-
-    fn start_all(&mut self) {
-        let all: Vec<usize> = (0..self.members.len()).collect();
-        for i in 0..self.members.len() {
-            self.start(i, &all);
-        }
-    }
-
-    fn kill(&mut self, i: usize) {
-        self.members[i].node = None;
-    }
-
-    fn node(&self, i: usize) -> &Node {
-        self.members[i].node.as_ref().expect("node running")
-    }
-
-    fn running(&self) -> Vec<&Node> {
-        self.members
-            .iter()
-            .filter_map(|m| m.node.as_ref())
-            .collect()
-    }
-
-    /// Waits (bounded) until `check` holds; on timeout shows every node's log tail.
-    fn wait(&self, what: &str, timeout: Duration, mut check: impl FnMut(&Net) -> bool) -> Duration {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if check(self) {
-                return started.elapsed();
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        let logs: Vec<String> = self
-            .members
-            .iter()
-            .filter_map(|m| {
-                m.node
-                    .as_ref()
-                    .map(|n| format!("--- node {}:\n{}", m.index, common::tail(&n.log_text())))
-            })
-            .collect();
-        panic!(
-            "timed out after {timeout:?} waiting for {what}\n{}",
-            logs.join("\n")
-        );
-    }
-}
-
-fn number(value: &Value) -> u32 {
-    let text = value["number"].as_str().expect("number");
-    u32::from_str_radix(text.trim_start_matches("0x"), 16).expect("hex number")
-}
-
-fn finalized(node: &Node) -> u32 {
-    match node.try_rpc("chain_getFinalizedHead", json!([])) {
-        Ok(hash) => node
-            .try_rpc("chain_getHeader", json!([hash]))
-            .map(|h| number(&h))
-            .unwrap_or(0),
-        Err(_) => 0,
-    }
-}
-
-fn best(node: &Node) -> u32 {
-    node.try_rpc("chain_getHeader", json!([]))
-        .map(|h| number(&h))
-        .unwrap_or(0)
-}
-
-fn hash_at(node: &Node, n: u32) -> Value {
-    node.rpc("chain_getBlockHash", json!([n]))
-}
-
-/// Every running node has the same finalized blocks (hash and state root) up to the
-/// lowest finalized height among them; returns that height.
-fn assert_finalized_agree(net: &Net) -> u32 {
-    let nodes = net.running();
-    let low = nodes.iter().map(|n| finalized(n)).min().expect("nodes");
-    for h in 1..=low {
-        let hashes: Vec<Value> = nodes.iter().map(|n| hash_at(n, h)).collect();
-        assert!(
-            hashes.iter().all(|x| *x == hashes[0]),
-            "nodes disagree on finalized block #{h}: {hashes:?}"
-        );
-    }
-    if low > 0 {
-        let hash = hash_at(nodes[0], low);
-        let roots: Vec<Value> = nodes
-            .iter()
-            .map(|n| n.rpc("chain_getHeader", json!([hash]))["stateRoot"].clone())
-            .collect();
-        assert!(
-            roots.iter().all(|r| *r == roots[0]),
-            "state roots differ: {roots:?}"
-        );
-    }
-    low
-}
 
 fn wallet(node: &Node, suri: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(binary("arceon-wallet"))
@@ -740,4 +533,71 @@ fn a_node_dials_the_boot_nodes_of_its_chain_spec() {
         net.node(0).rpc("system_health", json!([]))["peers"],
         json!(1)
     );
+}
+
+/// A warp-syncing node SIGKILLed at random moments (before, during or after its warp
+/// sync) always restarts consistent and finalizes with the validators: the warp base and
+/// the authority set in force from it are stored in one write. `WARP_CRASH_KILLS`
+/// (default 4; `scripts/warp-crash.sh` runs 50) and `WARP_CRASH_SEED` (printed) replay a
+/// run exactly.
+#[test]
+fn a_warp_syncing_node_killed_at_random_moments_recovers() {
+    use rand::{Rng, SeedableRng};
+    let _serial = serial();
+    let kills: usize = std::env::var("WARP_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    let seed: u64 = std::env::var("WARP_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().gen());
+    println!("warp crash test: {kills} kills, WARP_CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut net = Net::new("local", 5, |i| match i {
+        0..=3 => vec![format!("--{}", NAMES[i])],
+        _ => vec!["--sync".into(), "warp".into()],
+    });
+    for i in 0..4 {
+        net.start(i, &[0, 1, 2, 3]);
+    }
+    net.wait(
+        "a finalized block past the first justification period",
+        Duration::from_secs(90),
+        |net| finalized(net.node(0)) >= 34,
+    );
+    for kill in 0..kills {
+        // A fresh node each time, so every kill can land in a warp sync.
+        let base = net.members[4].base.clone();
+        let _ = std::fs::remove_dir_all(&base);
+        net.start(4, &[0, 1, 2, 3]);
+        let delay = rng.gen_range(0..4_000u64);
+        std::thread::sleep(Duration::from_millis(delay));
+        let warped = net.node(4).log_text().contains("warp sync done");
+        net.kill(4);
+        net.start(4, &[0, 1, 2, 3]);
+        net.wait(
+            &format!("kill {kill} (after {delay} ms, seed {seed}): the restarted node to finalize with the validators"),
+            Duration::from_secs(90),
+            |net| {
+                let target = finalized(net.node(0));
+                target > 34 && finalized(net.node(4)) + 2 >= target
+            },
+        );
+        println!(
+            "kill {kill}: after {delay} ms ({} the warp sync finished), recovered",
+            if warped { "after" } else { "before" }
+        );
+        net.kill(4);
+    }
+    net.start(4, &[0, 1, 2, 3]);
+    net.wait(
+        "the node to finalize once more",
+        Duration::from_secs(60),
+        |net| {
+            let target = finalized(net.node(0));
+            finalized(net.node(4)) + 2 >= target
+        },
+    );
+    assert_finalized_agree(&net);
 }

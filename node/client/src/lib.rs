@@ -403,11 +403,12 @@ impl Client {
         body: &[Vec<u8>],
         justification: &[u8],
         state: &arceon_state::StateDelta,
+        aux: &[(&[u8], &[u8])],
     ) -> Result<H256, DbError> {
         let _guard = self.import_lock.lock();
         let hash = self
             .db
-            .import_warp_base(header, body, justification, state)?;
+            .import_warp_base(header, body, justification, state, aux)?;
         self.notify(header, true, true);
         Ok(hash)
     }

@@ -505,17 +505,22 @@ impl Database {
     /// Stores a block proven final by warp sync with its whole state (built from nothing,
     /// its root checked against the header) as the chain's new base: best, finalized and
     /// the oldest block with state. Blocks below it stay unknown. Refused unless the
-    /// database holds only genesis.
+    /// database holds only genesis. `aux` values (the authority set in force from the
+    /// base) are written in the same atomic write.
     pub fn import_warp_base(
         &self,
         header: &Header,
         body: &[Vec<u8>],
         justification: &[u8],
         state: &StateDelta,
+        aux: &[(&[u8], &[u8])],
     ) -> Result<H256, DbError> {
         let _guard = self.inner.write_lock.lock();
         let mut txn = self.begin()?;
         let hash = txn.warp_base(header, body, justification, state)?;
+        for (key, value) in aux {
+            txn.put_aux(key, value);
+        }
         self.commit(txn)?;
         Ok(hash)
     }

@@ -87,6 +87,11 @@ impl<'a> Txn<'a> {
         self.batch.put_cf(self.inner.cf(column), key, value);
     }
 
+    /// Stages an auxiliary value (see `Database::aux_put`) in this transaction's write.
+    pub fn put_aux(&mut self, key: &[u8], value: &[u8]) {
+        self.put(schema::META, &schema::aux_key(key), value);
+    }
+
     fn delete(&mut self, column: &'static str, key: &[u8]) {
         self.batch.delete_cf(self.inner.cf(column), key);
     }

@@ -804,7 +804,7 @@ fn a_warp_synced_base_is_checked_and_carries_the_chain_on() {
         let db = open(dir.path(), Pruning::Window(8));
         let (_, delta, genesis_b) = genesis_state(200, 42);
         assert!(matches!(
-            db.import_warp_base(&head, &body, b"proof", &state),
+            db.import_warp_base(&head, &body, b"proof", &state, &[]),
             Err(DbError::NoGenesis)
         ));
         db.initialize_genesis(&genesis_b, &delta).unwrap();
@@ -812,31 +812,46 @@ fn a_warp_synced_base_is_checked_and_carries_the_chain_on() {
 
         // Genesis is no warp target.
         assert!(matches!(
-            db.import_warp_base(&genesis, &[], b"proof", &delta),
+            db.import_warp_base(&genesis, &[], b"proof", &delta, &[]),
             Err(DbError::InvalidNumber { number: 0, .. })
         ));
         // A state that does not hash to the header's root is refused whole.
         let mut lying = head.clone();
         lying.state_root = H256::repeat_byte(9);
         assert!(matches!(
-            db.import_warp_base(&lying, &body, b"proof", &state),
+            db.import_warp_base(
+                &lying,
+                &body,
+                b"proof",
+                &state,
+                &[(&b"warp-set"[..], &b"lying"[..])]
+            ),
             Err(DbError::StateRootMismatch { .. })
         ));
         let partial =
             arceon_state::storage_root(read_all(&source, &head.hash()).into_iter().skip(1));
         assert!(matches!(
-            db.import_warp_base(&head, &body, b"proof", &partial),
+            db.import_warp_base(&head, &body, b"proof", &partial, &[]),
             Err(DbError::StateRootMismatch { .. })
         ));
         assert_eq!(db.trie_nodes().unwrap(), nodes_before);
+        assert_eq!(db.aux_get(b"warp-set").unwrap(), None);
         assert_eq!(db.best(), (0, genesis_b.hash()));
         assert_eq!(db.header(&head.hash()).unwrap(), None);
 
-        let hash = db.import_warp_base(&head, &body, b"proof", &state).unwrap();
+        let hash = db
+            .import_warp_base(
+                &head,
+                &body,
+                b"proof",
+                &state,
+                &[(&b"warp-set"[..], &b"set 3"[..])],
+            )
+            .unwrap();
         assert_eq!(hash, head.hash());
         // Only a database holding nothing but genesis takes a warp base.
         assert!(matches!(
-            db.import_warp_base(&head, &body, b"proof", &state),
+            db.import_warp_base(&head, &body, b"proof", &state, &[]),
             Err(DbError::InvalidStateDelta(_))
         ));
     }
@@ -845,6 +860,8 @@ fn a_warp_synced_base_is_checked_and_carries_the_chain_on() {
     let db = open(dir.path(), Pruning::Window(8));
     assert_eq!(db.best(), (20, head.hash()));
     assert_eq!(db.finalized(), (20, head.hash()));
+    // The records written with the base (the authority set) are there with it.
+    assert_eq!(db.aux_get(b"warp-set").unwrap(), Some(b"set 3".to_vec()));
     assert_eq!(db.hash(20).unwrap(), Some(head.hash()));
     assert_eq!(db.body(&head.hash()).unwrap(), Some(body));
     assert_eq!(

@@ -41,6 +41,8 @@ fn timer(after: Duration) -> Timer {
 struct RoundVotes {
     seen: Vec<SignedMessage>,
     encoded: HashSet<Vec<u8>>,
+    /// Votes kept per (voter, stage): at most its vote and one equivocation.
+    per_voter: std::collections::HashMap<(AuthorityId, u8), usize>,
     subscribers: Vec<mpsc::UnboundedSender<Result<SignedMessage, FinalityError>>>,
 }
 
@@ -55,8 +57,20 @@ pub(crate) struct Router {
 
 /// Rounds older than the best round minus this are forgotten.
 const KEEP_ROUNDS: u64 = 8;
-/// Votes this far ahead of the best round are still buffered.
-pub(crate) const FUTURE_ROUNDS: u64 = 1_000;
+/// Votes this far ahead of the best round are still buffered; a voter further behind
+/// catches up by request instead (see `request_catch_up`).
+pub(crate) const FUTURE_ROUNDS: u64 = 32;
+/// Votes kept per voter, stage and round: its vote and one equivocation (the evidence).
+/// More from one voter is junk that would only cost memory.
+pub(crate) const VOTES_PER_VOTER_STAGE: usize = 2;
+
+fn stage_of(vote: &SignedMessage) -> u8 {
+    match vote.message {
+        Message::PrimaryPropose(_) => 0,
+        Message::Prevote(_) => 1,
+        Message::Precommit(_) => 2,
+    }
+}
 
 impl Router {
     pub(crate) fn new(set_id: u64) -> Router {
@@ -73,11 +87,15 @@ impl Router {
             && round <= self.current_round.saturating_add(FUTURE_ROUNDS)
     }
 
-    /// Whether this exact signed vote was already routed.
+    /// Whether this exact signed vote was already routed, or its voter already has as
+    /// many votes in this stage of the round as are kept.
     pub(crate) fn is_duplicate(&self, round: u64, vote: &SignedMessage) -> bool {
-        self.rounds
-            .get(&round)
-            .is_some_and(|r| r.encoded.contains(&vote.encode()))
+        self.rounds.get(&round).is_some_and(|r| {
+            r.encoded.contains(&vote.encode())
+                || r.per_voter
+                    .get(&(vote.id, stage_of(vote)))
+                    .is_some_and(|n| *n >= VOTES_PER_VOTER_STAGE)
+        })
     }
 
     /// Hands a verified vote to the round's subscribers; false if it was a duplicate.
@@ -86,9 +104,17 @@ impl Router {
             return false;
         }
         let entry = self.rounds.entry(round).or_default();
+        let count = entry
+            .per_voter
+            .entry((vote.id, stage_of(&vote)))
+            .or_default();
+        if *count >= VOTES_PER_VOTER_STAGE {
+            return false;
+        }
         if !entry.encoded.insert(vote.encode()) {
             return false;
         }
+        *count += 1;
         entry
             .subscribers
             .retain(|tx| tx.unbounded_send(Ok(vote.clone())).is_ok());

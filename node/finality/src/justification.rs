@@ -48,15 +48,15 @@ impl GrandpaJustification {
             return bad("the commit is for another block");
         }
         let voters = voter_set(authorities).ok_or(FinalityError::EmptyAuthoritySet)?;
-        for signed in &self.commit.precommits {
-            if !voters.contains(&signed.id) {
-                return bad("a precommit is from outside the set");
-            }
-            let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
-            let payload = vote_payload(&message, self.round, set_id);
-            if !sp_core::sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
-                return bad("a precommit signature is invalid");
-            }
+        // Everything cheap first: a forged justification must not cost signature work.
+        check_vote_shape(
+            self.commit.precommits.iter().map(|signed| &signed.id),
+            authorities,
+            MAX_VOTES_PER_VOTER,
+        )
+        .map_err(|why| FinalityError::BadJustification(why.into()))?;
+        if self.votes_ancestries.len() > MAX_ANCESTRY_HEADERS {
+            return bad("too many ancestry headers");
         }
         let chain = AncestryChain::new(&self.votes_ancestries);
         if chain.headers.len() != self.votes_ancestries.len() {
@@ -66,6 +66,13 @@ impl GrandpaJustification {
             .map_err(|e| FinalityError::BadJustification(format!("{e:?}")))?;
         if !result.is_valid() {
             return bad("the precommits do not finalize the target");
+        }
+        for signed in &self.commit.precommits {
+            let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
+            let payload = vote_payload(&message, self.round, set_id);
+            if !sp_core::sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
+                return bad("a precommit signature is invalid");
+            }
         }
         // Every ancestry header must lie on a precommit's route to the target.
         let mut used = HashSet::new();
@@ -84,6 +91,56 @@ impl GrandpaJustification {
         }
         Ok(())
     }
+}
+
+/// Most precommits one voter may have in a commit or justification: its vote, and a
+/// second, equivocating one.
+pub const MAX_VOTES_PER_VOTER: usize = 2;
+/// Most ancestry headers a justification may carry.
+pub const MAX_ANCESTRY_HEADERS: usize = 4_096;
+
+/// Checks, without any signature work, that `voters` (the ids of a set of signed votes
+/// of one stage) are all in `authorities`, that no voter appears more than `per_voter`
+/// times, and that the distinct voters reach the finality threshold (more than two
+/// thirds, weight 1 each). A message that fails this can never be valid, however its
+/// signatures turn out.
+pub fn check_vote_shape<'a>(
+    voters: impl Iterator<Item = &'a AuthorityId>,
+    authorities: &[AuthorityId],
+    per_voter: usize,
+) -> Result<(), &'static str> {
+    let n = authorities.len();
+    if n == 0 {
+        return Err("empty authority set");
+    }
+    let mut counts: HashMap<&AuthorityId, usize> = HashMap::new();
+    let mut total = 0usize;
+    for id in voters {
+        total += 1;
+        if total > n.saturating_mul(per_voter) {
+            return Err("more votes than the set can cast");
+        }
+        if !authorities.contains(id) {
+            return Err("a vote is from outside the set");
+        }
+        let count = counts.entry(id).or_default();
+        *count += 1;
+        if *count > per_voter {
+            return Err("a voter appears too often");
+        }
+    }
+    if total == 0 {
+        return Err("no votes");
+    }
+    if counts.len() < threshold(n) {
+        return Err("the voters do not reach the threshold");
+    }
+    Ok(())
+}
+
+/// Votes needed to finalize with `n` authorities of weight 1: more than two thirds.
+pub fn threshold(n: usize) -> usize {
+    n - (n.saturating_sub(1)) / 3
 }
 
 /// The voter set of `authorities`, weight 1 each.

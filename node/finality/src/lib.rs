@@ -62,8 +62,22 @@ pub const DEFAULT_JUSTIFICATION_PERIOD: u32 = 32;
 /// usually final within a second of its slot (`scripts/bench-finality.sh`: p50 0.76 s,
 /// p99 1.2 s with 4 validators; 200 ms gave 1.45 s and 2.0 s).
 pub const DEFAULT_GOSSIP_DURATION: Duration = Duration::from_millis(100);
-/// Votes and commits for unknown blocks kept until the block arrives.
-const MAX_WAITING: usize = 4_096;
+/// Votes and commits for unknown blocks kept until the block arrives, in all.
+const MAX_WAITING: usize = 1_024;
+/// ... and per peer, so one peer's junk cannot push out the others' messages.
+const MAX_WAITING_PER_PEER: usize = 32;
+/// A waiting message is dropped when its block has not arrived within this time.
+const WAITING_TTL: Duration = Duration::from_secs(60);
+/// Bytes of one signed precommit in a commit (target hash and number, signature, id)
+/// with room for SCALE's prefixes.
+const SIGNED_PRECOMMIT_BYTES: usize = 140;
+
+/// The largest finality gossip message or catch-up response a set of `authorities`
+/// can produce: every authority's precommits (and prevotes), each voter at most twice.
+/// Anything longer is refused before it is decoded.
+pub fn max_message_bytes(authorities: usize) -> usize {
+    512 + 2 * authorities.max(1) * justification::MAX_VOTES_PER_VOTER * SIGNED_PRECOMMIT_BYTES
+}
 /// How far back `prove_finality` looks for a stored justification.
 const MAX_PROOF_SCAN: u32 = 4_096;
 
@@ -133,6 +147,9 @@ pub trait FinalityNetwork: Send + Sync + 'static {
         peer: String,
         request: Vec<u8>,
     ) -> futures::future::BoxFuture<'static, Result<Vec<u8>, String>>;
+    /// The peer (base58 PeerId string) answered a request with data that can never be
+    /// valid; the network lowers its reputation. Nothing by default.
+    fn report_misbehaviour(&self, _peer: &str, _reason: &'static str) {}
 }
 
 /// Puts an encoded unsigned extrinsic in the transaction pool.
@@ -222,6 +239,7 @@ struct Waiting {
     block: H256,
     peer: String,
     message: Vec<u8>,
+    since: Instant,
 }
 
 /// Shared state of the finality tasks.
@@ -468,15 +486,27 @@ impl Inner {
         sr25519::Pair::verify(&vote.signature, &payload, &vote.id)
     }
 
+    /// Keeps a message whose block is unknown until the block is imported. Each peer
+    /// has a small share of the buffer: its oldest message makes room for its newest.
     fn wait_for(&self, block: H256, peer: &str, message: &[u8]) {
         let mut waiting = self.waiting.lock();
-        if waiting.len() >= MAX_WAITING {
+        waiting.retain(|w| w.since.elapsed() < WAITING_TTL);
+        if waiting.iter().any(|w| w.message == message) {
+            return;
+        }
+        let from_peer = waiting.iter().filter(|w| w.peer == peer).count();
+        if from_peer >= MAX_WAITING_PER_PEER {
+            if let Some(oldest) = waiting.iter().position(|w| w.peer == peer) {
+                waiting.remove(oldest);
+            }
+        } else if waiting.len() >= MAX_WAITING {
             waiting.remove(0);
         }
         waiting.push(Waiting {
             block,
             peer: peer.to_string(),
             message: message.to_vec(),
+            since: Instant::now(),
         });
     }
 
@@ -495,7 +525,19 @@ impl Inner {
         }
     }
 
+    /// Validates a gossiped message completely before it may be forwarded: size (from
+    /// the set), decoding, set and round, structure (voters in the set, no duplicates,
+    /// the threshold reached) before any signature work, then signatures and the chain.
+    /// A message about a block this node does not have is kept aside (per-peer bounded)
+    /// and never forwarded: it is checked in full when the block arrives.
     fn on_gossip(self: &Arc<Self>, peer: &str, bytes: &[u8]) -> GossipVerdict {
+        let (set_id, authorities) = {
+            let set = self.set.read();
+            (set.set_id, set.authorities.clone())
+        };
+        if bytes.len() > max_message_bytes(authorities.len()) {
+            return GossipVerdict::Reject;
+        }
         let mut input = bytes;
         let Ok(message) = GossipMessage::decode(&mut input) else {
             return GossipVerdict::Reject;
@@ -503,10 +545,6 @@ impl Inner {
         if !input.is_empty() {
             return GossipVerdict::Reject;
         }
-        let (set_id, authorities) = {
-            let set = self.set.read();
-            (set.set_id, set.authorities.clone())
-        };
         match message {
             GossipMessage::Vote {
                 round,
@@ -530,16 +568,16 @@ impl Inner {
                 if !in_window || duplicate {
                     return GossipVerdict::Ignore;
                 }
+                let target = *message.target().0;
+                if !matches!(self.client.header(&target), Ok(Some(_))) {
+                    self.wait_for(target, peer, bytes);
+                    return GossipVerdict::Ignore;
+                }
                 if !self.verify_vote(round, set_id, &message) {
                     return GossipVerdict::Reject;
                 }
                 if round >= current.saturating_add(2) {
                     self.request_catch_up(peer, set_id, current);
-                }
-                let target = *message.target().0;
-                if !matches!(self.client.header(&target), Ok(Some(_))) {
-                    self.wait_for(target, peer, bytes);
-                    return GossipVerdict::Accept;
                 }
                 if self.router.lock().deliver(round, message) {
                     GossipVerdict::Accept
@@ -558,25 +596,25 @@ impl Inner {
                 if commit.precommits.len() != commit.auth_data.len() {
                     return GossipVerdict::Reject;
                 }
+                if justification::check_vote_shape(
+                    commit.auth_data.iter().map(|(_, id)| id),
+                    &authorities,
+                    justification::MAX_VOTES_PER_VOTER,
+                )
+                .is_err()
+                {
+                    return GossipVerdict::Reject;
+                }
                 if commit.target_number <= self.client.finalized().0 {
                     return GossipVerdict::Ignore;
                 }
                 let full: Commit = commit.clone().into();
-                for signed in &full.precommits {
-                    let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
-                    let payload = vote_payload(&message, round, set_id);
-                    if !authorities.contains(&signed.id)
-                        || !sr25519::Pair::verify(&signed.signature, &payload, &signed.id)
-                    {
-                        return GossipVerdict::Reject;
-                    }
-                }
                 let unknown = std::iter::once(full.target_hash)
                     .chain(full.precommits.iter().map(|p| p.precommit.target_hash))
                     .find(|hash| !matches!(self.client.header(hash), Ok(Some(_))));
                 if let Some(block) = unknown {
                     self.wait_for(block, peer, bytes);
-                    return GossipVerdict::Accept;
+                    return GossipVerdict::Ignore;
                 }
                 let Some(voters) = voter_set(&authorities) else {
                     return GossipVerdict::Ignore;
@@ -585,6 +623,13 @@ impl Inner {
                 match finality_grandpa::validate_commit(&full, &voters, &chain) {
                     Ok(result) if result.is_valid() => {}
                     _ => return GossipVerdict::Reject,
+                }
+                for signed in &full.precommits {
+                    let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
+                    let payload = vote_payload(&message, round, set_id);
+                    if !sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
+                        return GossipVerdict::Reject;
+                    }
                 }
                 let sent = self.global_in.lock().as_ref().is_some_and(|(id, tx)| {
                     *id == set_id
@@ -616,12 +661,16 @@ impl Inner {
         }
         let request = FinalityRequest::CatchUp { set_id, round }.encode();
         let response = self.network.request(peer.to_string(), request);
+        let peer = peer.to_string();
         let inner = self.clone();
         self.runtime.spawn(async move {
             match response.await {
                 Ok(bytes) => {
                     if let Err(e) = inner.on_catch_up(set_id, &bytes) {
                         log::debug!(target: "finality", "catch-up refused: {e}");
+                        inner
+                            .network
+                            .report_misbehaviour(&peer, "invalid catch-up response");
                     }
                 }
                 Err(e) => log::debug!(target: "finality", "catch-up request failed: {e}"),
@@ -629,9 +678,10 @@ impl Inner {
         });
     }
 
+    /// A catch-up response: checked for size and shape (voters in the set, each at most
+    /// twice per stage, both stages reaching the threshold) before any signature is
+    /// verified.
     fn on_catch_up(&self, set_id: u64, bytes: &[u8]) -> Result<(), FinalityError> {
-        let catch_up = CatchUp::decode(&mut &bytes[..])
-            .map_err(|e| FinalityError::Voter(format!("catch-up decode: {e}")))?;
         let authorities = {
             let set = self.set.read();
             if set.set_id != set_id {
@@ -639,8 +689,32 @@ impl Inner {
             }
             set.authorities.clone()
         };
-        let round = catch_up.round_number;
         let bad = |why: &str| Err(FinalityError::Voter(format!("catch-up: {why}")));
+        if bytes.len() > max_message_bytes(authorities.len()) {
+            return bad("larger than the set can produce");
+        }
+        let mut input = bytes;
+        let catch_up = CatchUp::decode(&mut input)
+            .map_err(|e| FinalityError::Voter(format!("catch-up decode: {e}")))?;
+        if !input.is_empty() {
+            return bad("trailing bytes");
+        }
+        let per_voter = justification::MAX_VOTES_PER_VOTER;
+        if let Err(why) = justification::check_vote_shape(
+            catch_up.prevotes.iter().map(|v| &v.id),
+            &authorities,
+            per_voter,
+        )
+        .and_then(|()| {
+            justification::check_vote_shape(
+                catch_up.precommits.iter().map(|v| &v.id),
+                &authorities,
+                per_voter,
+            )
+        }) {
+            return bad(why);
+        }
+        let round = catch_up.round_number;
         let votes = catch_up
             .prevotes
             .iter()
@@ -658,19 +732,19 @@ impl Inner {
                     &v.id,
                 )
             }));
-        for (message, signature, id) in votes {
-            if !authorities.contains(id) {
-                return bad("vote from outside the set");
-            }
-            if !sr25519::Pair::verify(signature, vote_payload(&message, round, set_id), id) {
-                return bad("bad signature");
-            }
+        if self.client.header(&catch_up.base_hash)?.is_none() {
+            return bad("unknown base");
+        }
+        let votes: Vec<_> = votes.collect();
+        for (message, _, _) in &votes {
             if self.client.header(message.target().0)?.is_none() {
                 return bad("vote for an unknown block");
             }
         }
-        if self.client.header(&catch_up.base_hash)?.is_none() {
-            return bad("unknown base");
+        for (message, signature, id) in votes {
+            if !sr25519::Pair::verify(signature, vote_payload(&message, round, set_id), id) {
+                return bad("bad signature");
+            }
         }
         if let Some((id, tx)) = self.global_in.lock().as_ref() {
             if *id == set_id {
@@ -1170,6 +1244,12 @@ impl Finality {
         .encode())
     }
 
+    /// The finality records to store in the same write as a warp-sync base for `target`
+    /// (the authority set in force from it), as aux `(key, value)` pairs.
+    pub fn warp_target_records(&self, target: &WarpTarget) -> Vec<(Vec<u8>, Vec<u8>)> {
+        vec![state::set_record(&warp_target_set(target))]
+    }
+
     /// After a warp sync stored `target.header` with its state: adopts the proven set
     /// and follows the chain from there.
     pub fn reset_to_warp_target(&self, target: &WarpTarget) -> Result<(), FinalityError> {
@@ -1177,14 +1257,7 @@ impl Finality {
         let hash = target.header.hash();
         let number = target.header.number;
         let _guard = inner.set_lock.lock();
-        let set = AuthoritySetState {
-            set_id: target.set_id,
-            authorities: target.authorities.clone(),
-            start: (hash, number),
-            pending: None,
-            scanned: number,
-            history: Vec::new(),
-        };
+        let set = warp_target_set(target);
         state::store_set(inner.client.db(), &set)?;
         if inner.client.header(&hash)?.is_some() {
             inner
@@ -1204,6 +1277,19 @@ impl Finality {
     pub fn authority_set(&self) -> (u64, Vec<sr25519::Public>) {
         let set = self.inner().set.read();
         (set.set_id, set.authorities.clone())
+    }
+}
+
+/// The authority set in force from a warp target on.
+fn warp_target_set(target: &WarpTarget) -> AuthoritySetState {
+    let number = target.header.number;
+    AuthoritySetState {
+        set_id: target.set_id,
+        authorities: target.authorities.clone(),
+        start: (target.header.hash(), number),
+        pending: None,
+        scanned: number,
+        history: Vec::new(),
     }
 }
 

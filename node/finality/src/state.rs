@@ -96,6 +96,12 @@ pub fn load_set(db: &Database) -> Result<Option<AuthoritySetState>, FinalityErro
     get(db, SET_KEY)
 }
 
+/// The aux record of `set`, for a caller that writes it together with other data in
+/// one atomic write (the warp-sync base).
+pub fn set_record(set: &AuthoritySetState) -> (Vec<u8>, Vec<u8>) {
+    (SET_KEY.to_vec(), set.encode())
+}
+
 /// Persists the authority set.
 pub fn store_set(db: &Database, set: &AuthoritySetState) -> Result<(), FinalityError> {
     let bytes = set.encode();

@@ -119,6 +119,11 @@ impl Reputation {
     pub const fn bad(reason: &'static str) -> Self {
         Reputation { value: -25, reason }
     }
+    /// A change of `value` (negative is bad): for faults honest peers also commit now and
+    /// then, which only cost a peer when they come in a stream.
+    pub const fn with_value(value: i32, reason: &'static str) -> Self {
+        Reputation { value, reason }
+    }
 }
 
 /// A connected peer.

@@ -126,6 +126,10 @@ pub struct StateChunk {
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
     /// No entries follow the last one.
     pub complete: bool,
+    /// The trie nodes proving that `entries` are exactly the state's pairs after the
+    /// request's `start_after` (and that `complete` is true), against the block's state
+    /// root: the downloader checks each chunk as it arrives.
+    pub proof: Vec<Vec<u8>>,
 }
 
 /// A response.

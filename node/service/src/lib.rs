@@ -483,6 +483,13 @@ impl arceon_finality::FinalityNetwork for FinalityNet {
             }
         })
     }
+
+    fn report_misbehaviour(&self, peer: &str, reason: &'static str) {
+        if let Ok(peer) = peer.parse::<arceon_network::NetworkPeerId>() {
+            self.net
+                .report(peer, arceon_network::Reputation::bad(reason));
+        }
+    }
 }
 
 /// A node without a network: finality messages go nowhere.

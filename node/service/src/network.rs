@@ -43,8 +43,37 @@ pub enum SyncMode {
 
 /// Above this lag behind the best peer the node reports itself as syncing.
 const SYNCING_LAG: BlockNumber = 5;
+/// The node counts as syncing only while ranges from peers actually import: a claimed
+/// height alone (which any peer can invent) never switches authoring off. After this long
+/// without a verified block from a range, the node is not syncing whatever peers claim.
+const SYNC_PROGRESS_WINDOW: Duration = Duration::from_secs(3);
+/// Gossiped blocks waiting for the import worker, by count and bytes; past either, new
+/// announcements are ignored (peers re-announce, and sync fetches what is missing).
+const GOSSIP_BLOCK_QUEUE: usize = 64;
+const GOSSIP_BLOCK_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// Gossiped transactions waiting for validation.
+const GOSSIP_TX_QUEUE: usize = 4096;
+/// Gossiped finality messages waiting for validation (signature work runs on its own
+/// thread, never on the network event loop).
+const GOSSIP_FINALITY_QUEUE: usize = 1024;
+/// Headers fetched while looking for the common ancestor of a peer's fork, at most: a
+/// fork cannot start below our finalized block, so an honest search is never deeper
+/// than our unfinalized chain; this caps it even then.
+const MAX_ANCESTOR_SEARCH: usize = 16 * 1024;
+/// A peer whose sync request failed is not synced from for this long (other peers are
+/// tried first), so one slow or lying peer cannot hold the sync driver.
+const SYNC_BACKOFF: Duration = Duration::from_secs(10);
+/// Most state bytes a warp sync keeps in memory before the root is checked.
+const MAX_WARP_STATE_BYTES: usize = 1024 * 1024 * 1024;
 /// Slots of witnessed block headers kept for equivocation detection.
 const SEEN_SLOTS: usize = 2048;
+/// What a gossiped block with an unknown parent costs its sender.
+const UNKNOWN_PARENT_COST: Reputation = Reputation::with_value(-2, "block with an unknown parent");
+/// What a failed or lying sync answer costs a peer that claimed to be ahead.
+const SYNC_FAILURE_COST: Reputation =
+    Reputation::with_value(-10, "claimed blocks it did not serve");
+/// A sync request to one peer waits at most this long.
+const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const STATUS_INTERVAL: Duration = Duration::from_millis(1500);
 const SYNC_TICK: Duration = Duration::from_millis(250);
 
@@ -52,6 +81,8 @@ const SYNC_TICK: Duration = Duration::from_millis(250);
 struct PeerState {
     best_number: BlockNumber,
     finalized_number: BlockNumber,
+    /// Not synced from before this instant (a failed request).
+    backoff_until: Option<Instant>,
 }
 
 enum Job {
@@ -59,6 +90,8 @@ enum Job {
         block: Block,
         source: PeerId,
         id: MessageId,
+        /// Encoded size, counted in the gossip queue's bytes.
+        size: usize,
     },
     Sync {
         blocks: Vec<BlockData>,
@@ -78,6 +111,12 @@ pub struct NetworkBridge {
     wake_sync: Notify,
     seen: Mutex<BTreeMap<u64, (sr25519::Public, Header)>>,
     jobs: std::sync::mpsc::Sender<Job>,
+    /// Gossiped blocks queued for import: count and bytes.
+    queued_blocks: Mutex<(usize, usize)>,
+    transactions: std::sync::mpsc::SyncSender<(PeerId, MessageId, Vec<u8>)>,
+    finality_gossip: std::sync::mpsc::SyncSender<(PeerId, MessageId, Vec<u8>)>,
+    /// When a block from a peer's range last imported (verified sync progress).
+    last_sync_import: Mutex<Option<Instant>>,
     mode: Mutex<SyncMode>,
 }
 
@@ -103,6 +142,8 @@ impl NetworkBridge {
         mode: SyncMode,
     ) -> std::io::Result<Arc<NetworkBridge>> {
         let (jobs, job_rx) = std::sync::mpsc::channel();
+        let (transactions, tx_rx) = std::sync::mpsc::sync_channel(GOSSIP_TX_QUEUE);
+        let (finality_gossip, finality_rx) = std::sync::mpsc::sync_channel(GOSSIP_FINALITY_QUEUE);
         let bridge = Arc::new(NetworkBridge {
             client,
             pool,
@@ -113,12 +154,24 @@ impl NetworkBridge {
             wake_sync: Notify::new(),
             seen: Mutex::new(BTreeMap::new()),
             jobs,
+            queued_blocks: Mutex::new((0, 0)),
+            transactions,
+            finality_gossip,
+            last_sync_import: Mutex::new(None),
             mode: Mutex::new(mode),
         });
         let worker = bridge.clone();
         std::thread::Builder::new()
             .name("block-import".into())
             .spawn(move || worker.import_worker(job_rx))?;
+        let worker = bridge.clone();
+        std::thread::Builder::new()
+            .name("tx-gossip".into())
+            .spawn(move || worker.transaction_worker(tx_rx))?;
+        let worker = bridge.clone();
+        std::thread::Builder::new()
+            .name("finality-gossip".into())
+            .spawn(move || worker.finality_worker(finality_rx))?;
         let broadcaster = bridge.clone();
         let ready = bridge.pool.import_notification_stream();
         std::thread::Builder::new()
@@ -197,56 +250,131 @@ impl NetworkBridge {
         }
     }
 
+    /// Routes a gossip message to its validator. Nothing heavy runs here (this is the
+    /// network event loop): blocks, transactions and finality messages each go to their
+    /// own worker through a bounded queue, and a full queue means the message is ignored
+    /// (not forwarded) rather than buffered without limit.
     fn on_gossip(self: &Arc<Self>, topic: Topic, source: PeerId, id: MessageId, data: Vec<u8>) {
         match topic {
-            Topic::Blocks => match Block::decode_all(&mut &data[..]) {
-                Ok(block) => {
-                    let _ = self.jobs.send(Job::Gossip { block, source, id });
+            Topic::Blocks => {
+                let size = data.len();
+                {
+                    let mut queued = self.queued_blocks.lock();
+                    if queued.0 >= GOSSIP_BLOCK_QUEUE || queued.1 + size > GOSSIP_BLOCK_QUEUE_BYTES
+                    {
+                        drop(queued);
+                        self.net.validation_result(id, source, Verdict::Ignore);
+                        return;
+                    }
+                    queued.0 += 1;
+                    queued.1 += size;
                 }
-                Err(_) => {
-                    self.net.validation_result(id, source, Verdict::Reject);
-                    self.net
-                        .report(source, Reputation::fatal("undecodable block announcement"));
+                match Block::decode_all(&mut &data[..]) {
+                    Ok(block) => {
+                        if self
+                            .jobs
+                            .send(Job::Gossip {
+                                block,
+                                source,
+                                id,
+                                size,
+                            })
+                            .is_err()
+                        {
+                            self.dequeue_block(size);
+                        }
+                    }
+                    Err(_) => {
+                        self.dequeue_block(size);
+                        self.net.validation_result(id, source, Verdict::Reject);
+                        self.net
+                            .report(source, Reputation::fatal("undecodable block announcement"));
+                    }
                 }
-            },
+            }
             Topic::Transactions => {
-                let bridge = self.clone();
-                tokio::task::spawn_blocking(move || {
-                    let (number, best) = bridge.client.best();
-                    let verdict = match bridge.pool.submit_one(
-                        best,
-                        number,
-                        TransactionSource::External,
-                        data,
-                    ) {
-                        Ok(_) => Verdict::Accept,
-                        Err(arceon_txpool::PoolError::Invalid(
-                            arceon_primitives::InvalidTransaction::BadProof
-                            | arceon_primitives::InvalidTransaction::Call
-                            | arceon_primitives::InvalidTransaction::BadSigner,
-                        )) => Verdict::Reject,
-                        Err(_) => Verdict::Ignore,
-                    };
-                    bridge.net.validation_result(id, source, verdict);
-                });
+                if let Err(e) = self.transactions.try_send((source, id, data)) {
+                    let (std::sync::mpsc::TrySendError::Full((source, id, _))
+                    | std::sync::mpsc::TrySendError::Disconnected((source, id, _))) = e;
+                    self.net.validation_result(id, source, Verdict::Ignore);
+                }
             }
             Topic::Finality => {
-                let finality = self.finality.lock().clone();
-                // The payload ends with the sender's 8-byte send time (see the service).
-                let Some(message) = data.len().checked_sub(8).map(|n| &data[..n]) else {
-                    self.net.validation_result(id, source, Verdict::Reject);
-                    return;
-                };
-                let verdict = match finality {
-                    Some(finality) => match finality.on_gossip(&source.to_base58(), message) {
-                        GossipVerdict::Accept => Verdict::Accept,
-                        GossipVerdict::Ignore => Verdict::Ignore,
-                        GossipVerdict::Reject => Verdict::Reject,
-                    },
-                    None => Verdict::Ignore,
+                if let Err(e) = self.finality_gossip.try_send((source, id, data)) {
+                    let (std::sync::mpsc::TrySendError::Full((source, id, _))
+                    | std::sync::mpsc::TrySendError::Disconnected((source, id, _))) = e;
+                    self.net.validation_result(id, source, Verdict::Ignore);
+                }
+            }
+        }
+    }
+
+    fn dequeue_block(&self, size: usize) {
+        let mut queued = self.queued_blocks.lock();
+        queued.0 = queued.0.saturating_sub(1);
+        queued.1 = queued.1.saturating_sub(size);
+    }
+
+    /// Validates gossiped transactions through the pool, a queue's worth at a time. A
+    /// transaction that can never be valid (bad signature, undecodable call, forbidden
+    /// signer) is rejected, which costs its sender reputation; one that may be valid
+    /// elsewhere (a nonce race, a fee another state can pay) is only ignored.
+    fn transaction_worker(
+        self: Arc<Self>,
+        queue: std::sync::mpsc::Receiver<(PeerId, MessageId, Vec<u8>)>,
+    ) {
+        use arceon_primitives::InvalidTransaction as Invalid;
+        while let Ok(first) = queue.recv() {
+            let mut batch = vec![first];
+            while batch.len() < 256 {
+                match queue.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (number, best) = self.client.best();
+            let extrinsics = batch.iter().map(|(_, _, data)| data.clone()).collect();
+            let results =
+                self.pool
+                    .submit_at(best, number, TransactionSource::External, extrinsics);
+            for ((source, id, _), result) in batch.into_iter().zip(results) {
+                let verdict = match result {
+                    Ok(_) => Verdict::Accept,
+                    Err(arceon_txpool::PoolError::Invalid(
+                        Invalid::BadProof
+                        | Invalid::Call
+                        | Invalid::BadSigner
+                        | Invalid::BadMandatory
+                        | Invalid::MandatoryValidation,
+                    )) => Verdict::Reject,
+                    Err(_) => Verdict::Ignore,
                 };
                 self.net.validation_result(id, source, verdict);
             }
+        }
+    }
+
+    /// Validates finality gossip off the network event loop.
+    fn finality_worker(
+        self: Arc<Self>,
+        queue: std::sync::mpsc::Receiver<(PeerId, MessageId, Vec<u8>)>,
+    ) {
+        while let Ok((source, id, data)) = queue.recv() {
+            let finality = self.finality.lock().clone();
+            // The payload ends with the sender's 8-byte send time (see the service).
+            let Some(message) = data.len().checked_sub(8).map(|n| &data[..n]) else {
+                self.net.validation_result(id, source, Verdict::Reject);
+                continue;
+            };
+            let verdict = match finality {
+                Some(finality) => match finality.on_gossip(&source.to_base58(), message) {
+                    GossipVerdict::Accept => Verdict::Accept,
+                    GossipVerdict::Ignore => Verdict::Ignore,
+                    GossipVerdict::Reject => Verdict::Reject,
+                },
+                None => Verdict::Ignore,
+            };
+            self.net.validation_result(id, source, verdict);
         }
     }
 
@@ -356,13 +484,14 @@ impl NetworkBridge {
             .client
             .state_at(&request.block)
             .map_err(|e| e.to_string())?;
-        let entries = state
-            .pairs_with_prefix(&[], request.start_after.as_deref(), max + 1)
+        let (entries, complete, proof) = state
+            .range_proof(request.start_after.as_deref(), max)
             .map_err(|e| e.to_string())?;
-        let complete = entries.len() <= max;
-        let mut entries = entries;
-        entries.truncate(max);
-        Ok(StateChunk { entries, complete })
+        Ok(StateChunk {
+            entries,
+            complete,
+            proof: proof.nodes,
+        })
     }
 
     async fn refresh_status(self: Arc<Self>, peer: PeerId) {
@@ -373,13 +502,18 @@ impl NetworkBridge {
                         .report(peer, Reputation::fatal("status with another genesis"));
                     return;
                 }
-                let previous = self.peers.lock().insert(
-                    peer,
-                    PeerState {
-                        best_number: status.best_number,
-                        finalized_number: status.finalized_number,
-                    },
-                );
+                let previous = {
+                    let mut peers = self.peers.lock();
+                    let backoff_until = peers.get(&peer).and_then(|p| p.backoff_until);
+                    peers.insert(
+                        peer,
+                        PeerState {
+                            best_number: status.best_number,
+                            finalized_number: status.finalized_number,
+                            backoff_until,
+                        },
+                    )
+                };
                 if previous.is_none_or(|p| p.best_number < status.best_number) {
                     self.wake_sync.notify_one();
                 }
@@ -402,7 +536,13 @@ impl NetworkBridge {
     fn import_worker(self: Arc<Self>, jobs: std::sync::mpsc::Receiver<Job>) {
         while let Ok(job) = jobs.recv() {
             match job {
-                Job::Gossip { block, source, id } => {
+                Job::Gossip {
+                    block,
+                    source,
+                    id,
+                    size,
+                } => {
+                    self.dequeue_block(size);
                     let verdict = self.import_gossip(&block, source);
                     self.net.validation_result(id, source, verdict);
                 }
@@ -429,7 +569,6 @@ impl NetworkBridge {
 
     fn import_gossip(&self, block: &Block, source: PeerId) -> Verdict {
         let hash = block.header.hash();
-        self.note_peer_best(source, block.header.number);
         match self.client.header(&hash) {
             Ok(Some(_)) => return Verdict::Ignore,
             Ok(None) => {}
@@ -440,10 +579,12 @@ impl NetworkBridge {
         }
         if let Err(reason) = self.check_slot(&block.header) {
             log::debug!("block #{} from {source}: {reason}", block.header.number);
+            self.net.report(source, Reputation::bad(reason));
             return Verdict::Ignore;
         }
         match self.import_and_witness(block) {
             Ok(imported) => {
+                self.note_peer_best(source, block.header.number);
                 log::info!(
                     "imported #{} {:?} from {source}{}",
                     imported.number,
@@ -453,7 +594,10 @@ impl NetworkBridge {
                 Verdict::Accept
             }
             Err(ImportError::UnknownParent(_)) => {
-                // A gap: the sync driver fetches what is missing from this peer.
+                // A gap: the sync driver fetches what is missing from this peer. Honest
+                // peers send such blocks while this node lags, so the cost is small, but a
+                // stream of invented blocks gets the sender dropped.
+                self.net.report(source, UNKNOWN_PARENT_COST);
                 self.wake_sync.notify_one();
                 Verdict::Ignore
             }
@@ -499,7 +643,10 @@ impl NetworkBridge {
                     extrinsics: body,
                 };
                 match self.import_and_witness(&block) {
-                    Ok(_) => imported += 1,
+                    Ok(_) => {
+                        imported += 1;
+                        *self.last_sync_import.lock() = Some(Instant::now());
+                    }
                     Err(e) => {
                         if is_fatal(&e) {
                             self.net
@@ -513,8 +660,11 @@ impl NetworkBridge {
                 if data.header.number > self.client.finalized().0 {
                     if let Some(finality) = self.finality.lock().clone() {
                         if let Err(e) = finality.import_justification(hash, &justification) {
+                            // Not fatal: a node whose own authority set is behind (or a
+                            // set change it has not followed yet) fails honest
+                            // justifications too.
                             self.net
-                                .report(peer, Reputation::fatal("invalid justification"));
+                                .report(peer, Reputation::bad("justification did not verify"));
                             return Err(format!("justification of #{}: {e}", data.header.number));
                         }
                     }
@@ -629,28 +779,50 @@ impl NetworkBridge {
                 }
             }
             let best = self.client.best().0;
-            let target = self
-                .peers
+            let now = Instant::now();
+            let (target, claimed_best) = {
+                let peers = self.peers.lock();
+                let target = peers
+                    .iter()
+                    .filter(|(_, s)| s.backoff_until.is_none_or(|until| until <= now))
+                    .max_by_key(|(_, s)| s.best_number)
+                    .map(|(p, s)| (*p, s.best_number));
+                let claimed = peers.values().map(|s| s.best_number).max().unwrap_or(0);
+                (target, claimed)
+            };
+            // Syncing means verified progress: ranges from peers are importing and a
+            // peer still claims to be well ahead. A claim alone never counts.
+            let progressing = self
+                .last_sync_import
                 .lock()
-                .iter()
-                .max_by_key(|(_, s)| s.best_number)
-                .map(|(p, s)| (*p, s.best_number));
+                .is_some_and(|at| at.elapsed() < SYNC_PROGRESS_WINDOW);
+            self.syncing.store(
+                progressing && claimed_best > best + SYNCING_LAG,
+                Ordering::Relaxed,
+            );
             let Some((peer, peer_best)) = target else {
-                self.syncing.store(false, Ordering::Relaxed);
                 continue;
             };
-            self.syncing
-                .store(peer_best > best + SYNCING_LAG, Ordering::Relaxed);
             if peer_best <= best {
                 continue;
             }
-            if let Err(e) = self.sync_from(peer, best).await {
+            let attempt =
+                tokio::time::timeout(SYNC_REQUEST_TIMEOUT * 4, self.sync_from(peer, best)).await;
+            let failure = match attempt {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("sync from this peer took too long".to_string()),
+            };
+            if let Some(e) = failure {
                 log::debug!("sync from {peer}: {e}");
-                // Try another peer next time: forget this one's claim until its status is
-                // refreshed.
+                self.net.report(peer, SYNC_FAILURE_COST);
+                // Try the other peers first: this one's claim is set aside until its
+                // status is refreshed, and it is not synced from for a while.
                 if let Some(state) = self.peers.lock().get_mut(&peer) {
                     state.best_number = self.client.best().0;
+                    state.backoff_until = Some(Instant::now() + SYNC_BACKOFF);
                 }
+                self.wake_sync.notify_one();
             }
         }
     }
@@ -670,7 +842,10 @@ impl NetworkBridge {
             bodies,
             justifications: true,
         });
-        match self.net.request(peer, request).await {
+        let response = tokio::time::timeout(SYNC_REQUEST_TIMEOUT, self.net.request(peer, request))
+            .await
+            .map_err(|_| "blocks request timed out".to_string())?;
+        match response {
             Ok(Response::Blocks(blocks)) => Ok(blocks),
             Ok(Response::Refused(reason)) => Err(format!("refused: {reason}")),
             Ok(_) => {
@@ -685,7 +860,7 @@ impl NetworkBridge {
     /// Downloads and imports the peer's best chain above `best`, walking back to a common
     /// ancestor when the peer is on another fork.
     async fn sync_from(&self, peer: PeerId, best: BlockNumber) -> Result<(), String> {
-        let mut blocks = self
+        let blocks = self
             .request_blocks(
                 peer,
                 FromBlock::Number(best + 1),
@@ -702,59 +877,97 @@ impl NetworkBridge {
                 .report(peer, Reputation::bad("range from the wrong height"));
             return Err("range from the wrong height".into());
         }
-        let mut parent = first.header.parent_hash;
-        // Walk back through the peer's fork until a block we have.
+        // Walk back through the peer's fork, headers only, until a block we have. Every
+        // header must be the parent of the one before (hash and number), so the search
+        // cannot wander: it ends at our finalized height at the latest.
         let finalized = self.client.finalized().0;
-        let mut ancestors: Vec<BlockData> = Vec::new();
-        while self
-            .client
-            .header(&parent)
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
+        let mut parent = first.header.parent_hash;
+        let mut parent_number = best;
+        let mut fork: Vec<Header> = Vec::new();
+        while !self.is_known(&parent)? {
+            if parent_number <= finalized {
+                self.net.report(
+                    peer,
+                    Reputation::bad("chain forks below our finalized block"),
+                );
+                return Err("peer's chain forks below our finalized block".into());
+            }
+            if fork.len() >= MAX_ANCESTOR_SEARCH {
+                self.net
+                    .report(peer, Reputation::bad("fork deeper than the search allows"));
+                return Err("fork deeper than the ancestor search allows".into());
+            }
             let batch = self
                 .request_blocks(
                     peer,
                     FromBlock::Hash(parent),
                     Direction::Descending,
                     MAX_BLOCKS_PER_RESPONSE,
+                    false,
+                )
+                .await?;
+            if batch.is_empty() {
+                self.net.report(
+                    peer,
+                    Reputation::bad("does not serve its own block's parent"),
+                );
+                return Err("peer does not have its own block's parent".into());
+            }
+            for data in batch {
+                if data.header.hash() != parent || data.header.number != parent_number {
+                    self.net
+                        .report(peer, Reputation::fatal("ancestors do not link"));
+                    return Err("ancestors do not link".into());
+                }
+                parent = data.header.parent_hash;
+                parent_number = parent_number.saturating_sub(1);
+                fork.push(data.header);
+                if parent_number < finalized || self.is_known(&parent)? {
+                    break;
+                }
+                if fork.len() >= MAX_ANCESTOR_SEARCH {
+                    break;
+                }
+            }
+        }
+        // Bodies of the fork, lowest first, a response at a time, imported as they come.
+        fork.reverse();
+        for chunk in fork.chunks(MAX_BLOCKS_PER_RESPONSE as usize) {
+            let mut bodies = self
+                .request_blocks(
+                    peer,
+                    FromBlock::Hash(chunk[0].hash()),
+                    Direction::Ascending,
+                    chunk.len() as u32,
                     true,
                 )
                 .await?;
-            let Some(last) = batch.last() else {
-                return Err("peer does not have its own block's parent".into());
-            };
-            if batch.first().map(|b| b.header.hash()) != Some(parent) {
-                self.net
-                    .report(peer, Reputation::bad("ancestors do not match"));
-                return Err("ancestors do not match".into());
+            bodies.truncate(chunk.len());
+            if bodies.len() != chunk.len() || bodies.iter().zip(chunk).any(|(b, h)| b.header != *h)
+            {
+                // The peer's best chain may have moved meanwhile: retry later.
+                return Err("fork bodies do not match the fork's headers".into());
             }
-            if last.header.number <= finalized && last.header.number > 0 {
-                let known = self
-                    .client
-                    .header(&last.header.hash())
-                    .map_err(|e| e.to_string())?;
-                if known.is_none() {
-                    return Err("peer's chain forks below our finalized block".into());
-                }
-            }
-            parent = last.header.parent_hash;
-            let stop = last.header.number == 0;
-            ancestors.extend(batch);
-            if stop {
-                break;
-            }
+            self.import_job(bodies, peer).await?;
         }
-        ancestors.reverse();
-        ancestors.append(&mut blocks);
+        self.import_job(blocks, peer).await?;
+        Ok(())
+    }
+
+    fn is_known(&self, hash: &arceon_primitives::H256) -> Result<bool, String> {
+        Ok(self
+            .client
+            .header(hash)
+            .map_err(|e| e.to_string())?
+            .is_some())
+    }
+
+    /// Hands downloaded blocks to the import worker and waits for the result.
+    async fn import_job(&self, blocks: Vec<BlockData>, peer: PeerId) -> Result<(), String> {
         // Blocks we already have are skipped by the worker.
         let (done, result) = oneshot::channel();
         self.jobs
-            .send(Job::Sync {
-                blocks: ancestors,
-                peer,
-                done,
-            })
+            .send(Job::Sync { blocks, peer, done })
             .map_err(|_| "import worker stopped".to_string())?;
         let imported = result
             .await
@@ -821,6 +1034,7 @@ impl NetworkBridge {
             return Err("body does not match the proven header".into());
         }
         let mut entries = Vec::new();
+        let mut bytes = 0usize;
         let mut start_after: Option<Vec<u8>> = None;
         let started = Instant::now();
         loop {
@@ -829,23 +1043,63 @@ impl NetworkBridge {
                 start_after: start_after.clone(),
                 max_entries: MAX_STATE_ENTRIES,
             });
-            let chunk = match self.net.request(peer, request).await {
+            let response =
+                tokio::time::timeout(SYNC_REQUEST_TIMEOUT * 2, self.net.request(peer, request))
+                    .await
+                    .map_err(|_| "state request timed out".to_string())?;
+            let chunk = match response {
                 Ok(Response::State(chunk)) => chunk,
                 Ok(Response::Refused(reason)) => return Err(format!("state refused: {reason}")),
                 Ok(_) => return Err("wrong response to a state request".into()),
                 Err(e) => return Err(e.to_string()),
             };
-            if let (Some(after), Some((first, _))) = (&start_after, chunk.entries.first()) {
-                if first <= after {
-                    self.net
-                        .report(peer, Reputation::fatal("state chunk out of order"));
-                    return Err("state chunk out of order".into());
-                }
+            // Each chunk is proven against the state root before it is kept: junk is
+            // refused at its first chunk, so what accumulates is the real state only.
+            let proof = arceon_state::StorageProof::new(chunk.proof);
+            if chunk.entries.len() > MAX_STATE_ENTRIES as usize {
+                self.net
+                    .report(peer, Reputation::fatal("state chunk larger than asked"));
+                return Err("state chunk larger than asked".into());
             }
-            start_after = chunk.entries.last().map(|(k, _)| k.clone());
-            let complete = chunk.complete || chunk.entries.is_empty();
+            if let Err(e) = arceon_state::verify_range_proof(
+                &target.header.state_root,
+                &proof,
+                start_after.as_deref(),
+                &chunk.entries,
+                chunk.complete,
+            ) {
+                self.net.report(
+                    peer,
+                    Reputation::fatal("state chunk does not match its root"),
+                );
+                return Err(format!("state chunk refused: {e}"));
+            }
+            bytes += chunk
+                .entries
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+            if bytes > MAX_WARP_STATE_BYTES {
+                return Err(format!(
+                    "state larger than {MAX_WARP_STATE_BYTES} bytes; use full sync"
+                ));
+            }
+            if chunk.entries.is_empty() && !chunk.complete {
+                self.net.report(
+                    peer,
+                    Reputation::fatal("empty state chunk that is not the last"),
+                );
+                return Err("empty state chunk that is not the last".into());
+            }
+            if let Some((last, _)) = chunk.entries.last() {
+                start_after = Some(last.clone());
+            }
+            let complete = chunk.complete;
             entries.extend(chunk.entries);
-            log::info!("warp sync: {} state entries downloaded", entries.len());
+            log::info!(
+                "warp sync: {} state entries downloaded and proven",
+                entries.len()
+            );
             if complete {
                 break;
             }
@@ -859,10 +1113,19 @@ impl NetworkBridge {
                 delta.root, target.header.state_root
             ));
         }
+        // The base and the authority set in force from it go in one write: a node killed
+        // at any moment restarts either before the warp sync or after it, never with the
+        // new base and the genesis set (which would fail every honest justification).
+        let finality = self.finality.lock().clone();
+        let aux = finality
+            .as_ref()
+            .map(|f| f.warp_target_records(&target))
+            .unwrap_or_default();
+        let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         self.client
-            .import_warp_base(&target.header, &body, &target.justification, &delta)
+            .import_warp_base(&target.header, &body, &target.justification, &delta, &aux)
             .map_err(|e| e.to_string())?;
-        if let Some(finality) = self.finality.lock().clone() {
+        if let Some(finality) = finality {
             finality
                 .reset_to_warp_target(&target)
                 .map_err(|e| e.to_string())?;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use arceon_primitives::H256;
 pub use cache::{CachedNodeStore, NodeCache};
 pub use memory::MemoryNodeStore;
-pub use proof::{verify_read_proof, StorageProof};
+pub use proof::{verify_range_proof, verify_read_proof, StorageProof};
 pub use trie::{empty_root, ordered_trie_root, storage_root, TrieState};
 
 /// The trie layout of Arceon's state: Substrate's `LayoutV1<BlakeTwo256>` (values longer

@@ -8,8 +8,8 @@ use memory_db::{HashKey, MemoryDB};
 use sp_core::Blake2Hasher;
 use sp_trie::{DBValue, Trie, TrieDBBuilder};
 
-use crate::trie::map_trie_error;
-use crate::{Layout, ProvenValue, StateError, H256};
+use crate::trie::{collect_pairs, map_trie_error};
+use crate::{KeyValue, Layout, ProvenValue, StateError, H256};
 
 /// A set of trie nodes proving some keys' values (or absence) against a state root.
 ///
@@ -61,4 +61,46 @@ pub fn verify_read_proof(
             Ok((key.clone(), value))
         })
         .collect()
+}
+
+/// Checks a range of state against `root` (see `TrieState::range_proof`): `entries` must
+/// be exactly the pairs that follow `start_after` in the trie proven by `proof`, and
+/// `complete` must say truly whether any pair follows them. Nothing but the root is
+/// trusted, so a peer cannot invent, alter, reorder or skip pairs.
+pub fn verify_range_proof(
+    root: &H256,
+    proof: &StorageProof,
+    start_after: Option<&[u8]>,
+    entries: &[KeyValue],
+    complete: bool,
+) -> Result<(), StateError> {
+    let mut db = MemoryDB::<Blake2Hasher, HashKey<Blake2Hasher>, DBValue>::default();
+    for node in &proof.nodes {
+        db.insert(EMPTY_PREFIX, node);
+    }
+    let trie = TrieDBBuilder::<Layout>::new(&db, root).build();
+    let mut proven = Vec::with_capacity(entries.len() + 1);
+    collect_pairs(&trie, &[], start_after, entries.len() + 1, &mut proven).map_err(|e| {
+        match map_trie_error(*e, None) {
+            StateError::MissingNode(hash) => {
+                StateError::BadProof(format!("node {hash:?} is not in the proof"))
+            }
+            other => StateError::BadProof(other.to_string()),
+        }
+    })?;
+    let more = proven.len() > entries.len();
+    proven.truncate(entries.len());
+    if proven != entries {
+        return Err(StateError::BadProof(
+            "the entries are not the state's pairs in this range".into(),
+        ));
+    }
+    if more == complete {
+        return Err(StateError::BadProof(if complete {
+            "pairs follow a range that claims to be the last".into()
+        } else {
+            "no pair follows a range that claims more".into()
+        }));
+    }
+    Ok(())
 }

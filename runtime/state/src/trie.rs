@@ -14,6 +14,36 @@ use crate::{
     KeyValue, Layout, NodeChange, NodeStore, StateDelta, StateError, StorageProof, EMPTY_ROOT, H256,
 };
 
+/// Appends to `pairs`, up to `limit` in all, the pairs whose key starts with `prefix`,
+/// in key order, strictly after `start_after` when given.
+pub(crate) fn collect_pairs(
+    trie: &sp_trie::TrieDB<'_, '_, Layout>,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    limit: usize,
+    pairs: &mut Vec<KeyValue>,
+) -> Result<(), TrieError> {
+    if pairs.len() >= limit {
+        return Ok(());
+    }
+    let iter =
+        TrieDBIterator::new_prefixed_then_seek(trie, prefix, start_after.unwrap_or_default())?;
+    for item in iter {
+        let (key, value) = item?;
+        if !key.starts_with(prefix) {
+            break;
+        }
+        if start_after.is_some_and(|after| key.as_slice() <= after) {
+            continue;
+        }
+        pairs.push((key, value));
+        if pairs.len() >= limit {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Trie-db's error type for our layout.
 pub(crate) type TrieError = Box<sp_trie::TrieError<Layout>>;
 
@@ -197,29 +227,34 @@ impl<S: NodeStore> TrieState<S> {
         }
         let reader = StoreReader::new(&self.store);
         let trie = TrieDBBuilder::<Layout>::new(&reader, &self.root).build();
-        let mut collect = || -> Result<(), TrieError> {
-            let iter = TrieDBIterator::new_prefixed_then_seek(
-                &trie,
-                prefix,
-                start_after.unwrap_or_default(),
-            )?;
-            for item in iter {
-                let (key, value) = item?;
-                if !key.starts_with(prefix) {
-                    break;
-                }
-                if start_after.is_some_and(|after| key.as_slice() <= after) {
-                    continue;
-                }
-                pairs.push((key, value));
-                if pairs.len() >= limit {
-                    break;
-                }
-            }
-            Ok(())
-        };
-        collect().map_err(|e| reader.map_error(*e))?;
+        collect_pairs(&trie, prefix, start_after, limit, &mut pairs)
+            .map_err(|e| reader.map_error(*e))?;
         Ok(pairs)
+    }
+
+    /// Up to `limit` `(key, value)` pairs of the whole state after `start_after`, with a
+    /// proof that they are exactly the state's next pairs: the trie nodes visited while
+    /// reading them and the pair after them (or the end). `true` when no pair follows.
+    /// [`crate::verify_range_proof`] checks it against the root alone.
+    pub fn range_proof(
+        &self,
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<KeyValue>, bool, StorageProof), StateError> {
+        let reader = StoreReader::new(&self.store);
+        let mut recorder = Recorder::<Layout>::new();
+        let mut pairs = Vec::new();
+        {
+            let trie = TrieDBBuilder::<Layout>::new(&reader, &self.root)
+                .with_recorder(&mut recorder)
+                .build();
+            collect_pairs(&trie, &[], start_after, limit.saturating_add(1), &mut pairs)
+                .map_err(|e| reader.map_error(*e))?;
+        }
+        let complete = pairs.len() <= limit;
+        pairs.truncate(limit);
+        let proof = StorageProof::new(recorder.drain().into_iter().map(|record| record.data));
+        Ok((pairs, complete, proof))
     }
 
     /// Applies `changes` (a value of `None` deletes the key; for a key given twice the last

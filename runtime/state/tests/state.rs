@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use arceon_primitives::blake2_256;
 use arceon_state::{
-    empty_root, ordered_trie_root, storage_root, verify_read_proof, CachedNodeStore,
-    MemoryNodeStore, NodeCache, NodeStore, StateError, StorageProof, TrieState, EMPTY_ROOT, H256,
+    empty_root, ordered_trie_root, storage_root, verify_range_proof, verify_read_proof,
+    CachedNodeStore, MemoryNodeStore, NodeCache, NodeStore, StateError, StorageProof, TrieState,
+    EMPTY_ROOT, H256,
 };
 use codec::Encode;
 use proptest::prelude::*;
@@ -274,6 +275,63 @@ fn read_proof_verifies_values_and_absence() {
         proof.nodes.len(),
         store.len()
     );
+}
+
+#[test]
+fn range_proofs_rebuild_the_whole_state_chunk_by_chunk() {
+    let (store, root, model) = proof_fixture();
+    let state = TrieState::new(&store, root);
+    let mut rebuilt = Model::new();
+    let mut start_after: Option<Vec<u8>> = None;
+    let mut chunks = 0;
+    loop {
+        let (entries, complete, proof) = state.range_proof(start_after.as_deref(), 97).unwrap();
+        verify_range_proof(&root, &proof, start_after.as_deref(), &entries, complete).unwrap();
+        chunks += 1;
+        start_after = entries.last().map(|(k, _)| k.clone());
+        rebuilt.extend(entries);
+        if complete {
+            break;
+        }
+    }
+    assert_eq!(rebuilt, model);
+    assert!(chunks > 2, "{chunks} chunks");
+}
+
+#[test]
+fn forged_ranges_are_rejected() {
+    let (store, root, _) = proof_fixture();
+    let state = TrieState::new(&store, root);
+    let (entries, complete, proof) = state.range_proof(None, 50).unwrap();
+    assert!(!complete);
+    let bad = |entries: &[(Vec<u8>, Vec<u8>)], complete: bool, proof: &StorageProof| {
+        let err = verify_range_proof(&root, proof, None, entries, complete).unwrap_err();
+        assert!(matches!(err, StateError::BadProof(_)), "{err:?}");
+    };
+    // A pair left out, a value changed, a pair invented, and a false "that was all".
+    let mut skipped = entries.clone();
+    skipped.remove(20);
+    bad(&skipped, complete, &proof);
+    let mut changed = entries.clone();
+    changed[7].1.push(1);
+    bad(&changed, complete, &proof);
+    let mut invented = entries.clone();
+    let mut key = invented[10].0.clone();
+    key.push(0);
+    invented.insert(11, (key, vec![1, 2, 3]));
+    bad(&invented, complete, &proof);
+    bad(&entries, true, &proof);
+    // A proof with a node missing, or for another root, proves nothing.
+    let mut partial = proof.clone();
+    partial.nodes.remove(partial.nodes.len() / 2);
+    bad(&entries, complete, &partial);
+    let err =
+        verify_range_proof(&H256::repeat_byte(7), &proof, None, &entries, complete).unwrap_err();
+    assert!(matches!(err, StateError::BadProof(_)));
+    // Junk in place of the state: no node of it hashes to the root.
+    let junk = StorageProof::new([vec![0u8; 64], vec![1u8; 300]]);
+    let fake = vec![(b"key".to_vec(), vec![9u8; 100_000])];
+    bad(&fake, true, &junk);
 }
 
 #[test]
