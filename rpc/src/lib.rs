@@ -4,23 +4,30 @@
 //!
 //! Invariants: every malformed request (bad JSON, wrong parameters, invalid hex,
 //! undecodable or badly signed extrinsics) gets a JSON-RPC error and changes nothing;
-//! request size, connections and subscriptions per connection are bounded; unsafe
-//! methods (`author_insertKey`, `author_hasKey`) answer only when the node allows them.
+//! request and response size, connections, batch length, calls per minute and
+//! subscriptions per connection are bounded; a request (HTTP or WebSocket upgrade) from a
+//! browser origin outside `--rpc-cors` is refused before any method runs; unsafe methods
+//! (`author_insertKey`, `author_hasKey`, reserved peers) answer only when the node allows
+//! them.
 
+mod access;
 mod json;
 mod methods;
 mod subscriptions;
 mod world;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use arceon_client::keystore::Keystore;
 use arceon_client::Client;
 use arceon_txpool::{ChainApi, Pool};
-use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::RpcModule;
 
+pub use access::{AllowedOrigins, OriginPattern, DEFAULT_ORIGINS, TOO_MANY_CALLS_CODE};
 pub use json::{header_json, parse_hash};
 
 /// Which methods the server exposes (`--rpc-methods`).
@@ -51,8 +58,8 @@ impl std::str::FromStr for RpcMethods {
 pub struct RpcConfig {
     /// Which methods are callable.
     pub methods: RpcMethods,
-    /// Allowed CORS origins; `None` allows all.
-    pub cors: Option<Vec<String>>,
+    /// Browser origins whose requests and WebSocket upgrades are served.
+    pub cors: AllowedOrigins,
     /// Most simultaneous connections.
     pub max_connections: u32,
     /// Largest request body, in bytes.
@@ -61,17 +68,31 @@ pub struct RpcConfig {
     pub max_response_bytes: u32,
     /// Most subscriptions per connection.
     pub max_subscriptions_per_connection: u32,
+    /// Most calls in one batch; a longer batch is answered with one error (0 refuses
+    /// every batch).
+    pub max_batch_len: u32,
+    /// Most calls per minute per connection (WebSocket connection or HTTP request);
+    /// `None` for no limit.
+    pub rate_limit_per_minute: Option<NonZeroU32>,
 }
+
+/// Default of [`RpcConfig::max_batch_len`].
+pub const DEFAULT_MAX_BATCH_LEN: u32 = 1_000;
+/// Default of [`RpcConfig::rate_limit_per_minute`]: 100 calls a second, sustained, with
+/// a minute's worth available at once.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 6_000;
 
 impl Default for RpcConfig {
     fn default() -> Self {
         RpcConfig {
             methods: RpcMethods::Auto,
-            cors: None,
+            cors: AllowedOrigins::local(),
             max_connections: 100,
             max_request_bytes: 15 * 1024 * 1024,
             max_response_bytes: 15 * 1024 * 1024,
             max_subscriptions_per_connection: 1024,
+            max_batch_len: DEFAULT_MAX_BATCH_LEN,
+            rate_limit_per_minute: NonZeroU32::new(DEFAULT_RATE_LIMIT_PER_MINUTE),
         }
     }
 }
@@ -222,19 +243,29 @@ pub async fn start<A: ChainApi>(
         RpcMethods::Auto => addr.ip().is_loopback(),
     };
     let module = module(deps, allow_unsafe)?;
+    let allowed = Arc::new(config.cors.clone());
     let cors = match &config.cors {
-        None => tower_http::cors::CorsLayer::permissive(),
-        Some(origins) => {
-            let origins: Vec<_> = origins
-                .iter()
-                .filter_map(|o| o.parse::<http::HeaderValue>().ok())
-                .collect();
+        AllowedOrigins::Any => tower_http::cors::CorsLayer::permissive(),
+        AllowedOrigins::Only(_) => {
+            let allowed = allowed.clone();
             tower_http::cors::CorsLayer::new()
-                .allow_origin(origins)
+                .allow_origin(tower_http::cors::AllowOrigin::predicate(
+                    move |origin, _| origin.to_str().is_ok_and(|o| allowed.allows(o)),
+                ))
                 .allow_headers([http::header::CONTENT_TYPE])
                 .allow_methods([http::Method::POST])
         }
     };
+    // The origin guard goes first: a browser request from a foreign origin is refused
+    // whole, preflight, POST or WebSocket upgrade alike.
+    let http_middleware = tower::ServiceBuilder::new()
+        .layer(access::OriginGuardLayer::new(allowed))
+        .layer(cors);
+    let rpc_middleware = RpcServiceBuilder::new().option_layer(
+        config
+            .rate_limit_per_minute
+            .map(access::CallBudgetLayer::new),
+    );
     let server = Server::builder()
         .set_config(
             ServerConfig::builder()
@@ -242,9 +273,11 @@ pub async fn start<A: ChainApi>(
                 .max_request_body_size(config.max_request_bytes)
                 .max_response_body_size(config.max_response_bytes)
                 .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+                .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
                 .build(),
         )
-        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .set_http_middleware(http_middleware)
+        .set_rpc_middleware(rpc_middleware)
         .build(addr)
         .await
         .map_err(|source| RpcError::Bind { addr, source })?;
@@ -252,5 +285,14 @@ pub async fn start<A: ChainApi>(
         .local_addr()
         .map_err(|source| RpcError::Bind { addr, source })?;
     let handle = server.start(module);
+    log::info!(
+        "RPC: unsafe methods {}; browser origins: {}; at most {} calls a batch, {} a minute per connection",
+        if allow_unsafe { "allowed" } else { "refused" },
+        config.cors,
+        config.max_batch_len,
+        config
+            .rate_limit_per_minute
+            .map_or("unlimited".to_string(), |n| n.to_string()),
+    );
     Ok(RpcServer { handle, local_addr })
 }

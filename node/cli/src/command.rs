@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use arceon_chain_spec::ChainSpec;
 use arceon_client::Pruning;
-use arceon_rpc::{RpcConfig, RpcMethods};
+use arceon_rpc::{AllowedOrigins, RpcConfig, RpcMethods};
 use arceon_service::{Configuration, NetworkParams, Service, SyncMode};
 use clap::{Args, Parser, Subcommand};
 
@@ -79,18 +79,32 @@ pub struct RunArgs {
     /// Which RPC methods to expose: safe, unsafe or auto (unsafe on localhost only).
     #[arg(long, default_value = "auto")]
     pub rpc_methods: RpcMethods,
-    /// Allowed browser origins: `all` or a comma-separated list.
+    /// Browser origins allowed to use RPC (HTTP and WebSocket): `all` or a
+    /// comma-separated list such as `http://localhost:*,https://app.example` (`:*` for
+    /// any port). Default: localhost, 127.0.0.1 and https://polkadot.js.org; all under
+    /// --dev. A request from any other origin is refused with 403.
     #[arg(long)]
-    pub rpc_cors: Option<String>,
+    pub rpc_cors: Option<AllowedOrigins>,
     /// Most simultaneous RPC connections.
     #[arg(long, default_value_t = 100)]
     pub rpc_max_connections: u32,
     /// Largest RPC request, in MiB.
     #[arg(long, default_value_t = 15)]
     pub rpc_max_request_size: u32,
+    /// Largest RPC response, in MiB.
+    #[arg(long, default_value_t = 15)]
+    pub rpc_max_response_size: u32,
     /// Most subscriptions per RPC connection.
     #[arg(long, default_value_t = 1024)]
     pub rpc_max_subscriptions_per_connection: u32,
+    /// Most calls in one RPC batch; a longer batch gets a single error (0 refuses
+    /// batches).
+    #[arg(long, default_value_t = arceon_rpc::DEFAULT_MAX_BATCH_LEN)]
+    pub rpc_max_batch_request_len: u32,
+    /// Most RPC calls per minute per connection (each HTTP request counts as its own
+    /// connection); calls over it get error -32029. 0 turns the limit off.
+    #[arg(long, default_value_t = arceon_rpc::DEFAULT_RATE_LIMIT_PER_MINUTE)]
+    pub rpc_rate_limit: u32,
     /// Disable the RPC server.
     #[arg(long)]
     pub no_rpc: bool,
@@ -336,10 +350,12 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
     } else {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     };
-    let cors = match args.rpc_cors.as_deref() {
-        None | Some("all") => None,
-        Some(list) => Some(list.split(',').map(|s| s.trim().to_string()).collect()),
-    };
+    // Substrate's habit: a dev node serves any web page, others only local ones.
+    let cors = args.rpc_cors.clone().unwrap_or(if args.dev {
+        AllowedOrigins::Any
+    } else {
+        AllowedOrigins::local()
+    });
     let config = Configuration {
         chain_spec,
         base_path,
@@ -353,8 +369,10 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
             cors,
             max_connections: args.rpc_max_connections,
             max_request_bytes: args.rpc_max_request_size.saturating_mul(1024 * 1024),
-            max_response_bytes: 15 * 1024 * 1024,
+            max_response_bytes: args.rpc_max_response_size.saturating_mul(1024 * 1024),
             max_subscriptions_per_connection: args.rpc_max_subscriptions_per_connection,
+            max_batch_len: args.rpc_max_batch_request_len,
+            rate_limit_per_minute: std::num::NonZeroU32::new(args.rpc_rate_limit),
         },
         prometheus_addr: (!args.no_prometheus).then_some(SocketAddr::new(
             IpAddr::V4(Ipv4Addr::LOCALHOST),
