@@ -227,3 +227,25 @@ pub fn assert_finalized_agree(net: &Net) -> u32 {
     }
     low
 }
+
+/// Every running node has the same block (hash and state root) at the lowest finalized
+/// height among them. For networks with a warp-synced node, which has no blocks below its
+/// warp base.
+pub fn assert_finalized_head_agrees(net: &Net) -> u32 {
+    let nodes = net.running();
+    let low = nodes.iter().map(|n| finalized(n)).min().expect("nodes");
+    let hashes: Vec<Value> = nodes.iter().map(|n| hash_at(n, low)).collect();
+    assert!(
+        hashes.iter().all(|x| *x == hashes[0]) && !hashes[0].is_null(),
+        "nodes disagree on finalized block #{low}: {hashes:?}"
+    );
+    let roots: Vec<Value> = nodes
+        .iter()
+        .map(|n| n.rpc("chain_getHeader", json!([hashes[0]]))["stateRoot"].clone())
+        .collect();
+    assert!(
+        roots.iter().all(|r| *r == roots[0]),
+        "state roots differ: {roots:?}"
+    );
+    low
+}
