@@ -204,16 +204,14 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         let len = encoded.len() as u32;
         let info = xt.function.info();
         let weight = extrinsic_weight(&info);
+        // Every class is bounded, operational evidence included: fee-free reports must
+        // not buy a block more work than its weight allows.
         let consumed = system::BlockWeight::get_or_default(&mut self.ext);
-        if consumed
-            .normal
-            .saturating_add(weight)
-            .any_gt(limits::MAX_NORMAL_WEIGHT)
-        {
+        if !limits::weight_fits(&consumed, info.class, weight) {
             return Err(InvalidTransaction::ExhaustsResources.into());
         }
         let total_len = system::AllExtrinsicsLen::get_or_default(&mut self.ext);
-        if total_len.saturating_add(len) > limits::MAX_NORMAL_LENGTH {
+        if !limits::length_fits(total_len, info.class, len) {
             return Err(InvalidTransaction::ExhaustsResources.into());
         }
         let Some((_, _, extra)) = &xt.signature else {
@@ -635,7 +633,11 @@ pub fn validate_transaction(
     let len = encoded.len() as u32;
     let info = xt.function.info();
     let weight = extrinsic_weight(&info);
-    if weight.any_gt(limits::MAX_NORMAL_WEIGHT) || len > limits::MAX_NORMAL_LENGTH {
+    // Refuse only what could not fit even an empty block: how full the next block will
+    // be is for its author to find out.
+    let empty = system::ConsumedWeight::default();
+    if !limits::weight_fits(&empty, info.class, weight) || !limits::length_fits(0, info.class, len)
+    {
         return Err(InvalidTransaction::ExhaustsResources.into());
     }
     let mut ext = Ext::new(state);

@@ -6,11 +6,25 @@
 //! Logs are deposited into `System.Digest` during execution and become the header's
 //! digest when the block is finalized, so a block built and the same block re-executed on
 //! import carry the same logs; import rejects a header whose digest differs.
+//!
+//! `CurrentSetId` (FRAME's `Grandpa` key) counts the changes signalled so far, so it is
+//! the set id the node's voters use once the signalling block is final (set 0 is the
+//! genesis set); staking places vote equivocations in eras by it.
 
 use arceon_pallet_system as system;
 use arceon_primitives::{sr25519, BlockNumber, Digest, DigestItem, GRANDPA_ENGINE_ID};
-use arceon_support::Ext;
+use arceon_support::{storage, Ext};
 use codec::{Decode, Encode};
+
+storage! { pallet "Grandpa";
+    /// The id of the latest authority set signalled (0 until the first change).
+    pub CurrentSetId: value u64;
+}
+
+/// The id of the latest authority set signalled at this state.
+pub fn current_set_id(ext: &mut Ext) -> u64 {
+    CurrentSetId::get_or_default(ext)
+}
 
 /// Every GRANDPA authority votes with this weight.
 pub const AUTHORITY_WEIGHT: u64 = 1;
@@ -40,6 +54,7 @@ pub fn schedule_change(ext: &mut Ext, next: &[sr25519::Public]) {
         ext,
         DigestItem::Consensus(GRANDPA_ENGINE_ID, change.encode()),
     );
+    CurrentSetId::mutate(ext, |id| *id = id.saturating_add(1));
 }
 
 /// The set change a digest signals: `None` without a FRNK log, `Some(Err)` if the log

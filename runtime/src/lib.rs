@@ -303,9 +303,22 @@ pub fn decode_events(raw: &[u8]) -> Result<Vec<EventRecord>, codec::Error> {
 /// Arceon's extrinsic type.
 pub type Extrinsic = UncheckedExtrinsic<Call>;
 
-/// Block limits.
+/// Block limits, per dispatch class as Substrate's `BlockWeights::with_sensible_defaults`
+/// and `BlockLength::max_with_normal_ratio` give them with a 75% normal ratio:
+/// - normal transactions use at most 75% of the block's weight and length, and never
+///   take the block's total weight past [`MAX_BLOCK_WEIGHT`](limits::MAX_BLOCK_WEIGHT);
+/// - operational ones (fee-free evidence and heartbeats) may use the whole block: the
+///   normal share plus a reserved 25% that normal transactions cannot take, so evidence
+///   still gets in when normal traffic fills its share. Past the block's total they are
+///   held to that reserve;
+/// - mandatory work (the hooks) is unbounded, and counted.
+///
+/// A transaction that would exceed its class's limit is refused with
+/// `ExhaustsResources`: by the pool if it could not fit even an empty block, and when
+/// building or importing a block if it does not fit what is left.
 pub mod limits {
-    use arceon_support::Weight;
+    use arceon_pallet_system::ConsumedWeight;
+    use arceon_support::{DispatchClass, Weight};
 
     /// The most weight a block can hold: two seconds of reference computation (proof
     /// size is not limited: Arceon is a standalone chain with no validity proofs).
@@ -313,6 +326,14 @@ pub mod limits {
     /// The part of the block weight normal transactions may use (75%); the rest is kept
     /// for hooks and operational work.
     pub const MAX_NORMAL_WEIGHT: Weight = Weight::from_parts(1_500_000_000_000, u64::MAX);
+    /// The most weight operational extrinsics may use: the whole block.
+    pub const MAX_OPERATIONAL_WEIGHT: Weight = MAX_BLOCK_WEIGHT;
+    /// The part of the block only operational extrinsics may use (25%): they get it even
+    /// when normal transactions and hooks used the rest.
+    pub const OPERATIONAL_RESERVE: Weight = Weight::from_parts(
+        MAX_BLOCK_WEIGHT.ref_time - MAX_NORMAL_WEIGHT.ref_time,
+        u64::MAX,
+    );
     /// Weight charged for every extrinsic on top of its call: decoding, signature check,
     /// nonce and fee handling.
     pub const EXTRINSIC_BASE_WEIGHT: Weight = Weight::from_parts(10_000_000, 0);
@@ -320,6 +341,57 @@ pub mod limits {
     pub const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
     /// The part of the block length normal transactions may use (75%).
     pub const MAX_NORMAL_LENGTH: u32 = MAX_BLOCK_LENGTH / 4 * 3;
+    /// The block length operational extrinsics may use: all of it.
+    pub const MAX_OPERATIONAL_LENGTH: u32 = MAX_BLOCK_LENGTH;
+
+    /// The most weight extrinsics of `class` may consume in a block (`None`: unbounded).
+    pub fn max_class_weight(class: DispatchClass) -> Option<Weight> {
+        match class {
+            DispatchClass::Normal => Some(MAX_NORMAL_WEIGHT),
+            DispatchClass::Operational => Some(MAX_OPERATIONAL_WEIGHT),
+            DispatchClass::Mandatory => None,
+        }
+    }
+
+    /// How much of its allowance `class` keeps once the block's total weight is reached
+    /// (`None`: all of it).
+    pub fn reserved_weight(class: DispatchClass) -> Option<Weight> {
+        match class {
+            DispatchClass::Normal => Some(Weight::ZERO),
+            DispatchClass::Operational => Some(OPERATIONAL_RESERVE),
+            DispatchClass::Mandatory => None,
+        }
+    }
+
+    /// The most bytes of extrinsics a block may hold once one of `class` is added.
+    pub fn max_class_length(class: DispatchClass) -> u32 {
+        match class {
+            DispatchClass::Normal => MAX_NORMAL_LENGTH,
+            DispatchClass::Operational => MAX_OPERATIONAL_LENGTH,
+            DispatchClass::Mandatory => MAX_BLOCK_LENGTH,
+        }
+    }
+
+    /// Whether an extrinsic of `class` and `weight` fits a block that has consumed
+    /// `consumed` so far: within its class's limit, and, if the block's total would pass
+    /// [`MAX_BLOCK_WEIGHT`], within its class's reserve.
+    pub fn weight_fits(consumed: &ConsumedWeight, class: DispatchClass, weight: Weight) -> bool {
+        let mut after = *consumed;
+        after.add(class, weight);
+        let used = after.get(class);
+        if max_class_weight(class).is_some_and(|max| used.any_gt(max)) {
+            return false;
+        }
+        if after.total().any_gt(MAX_BLOCK_WEIGHT) {
+            return !reserved_weight(class).is_some_and(|reserve| used.any_gt(reserve));
+        }
+        true
+    }
+
+    /// Whether `len` more bytes of class `class` fit a block already holding `block_len`.
+    pub fn length_fits(block_len: u32, class: DispatchClass, len: u32) -> bool {
+        block_len.saturating_add(len) <= max_class_length(class)
+    }
 }
 
 /// The total weight of an extrinsic with this call info.

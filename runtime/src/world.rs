@@ -2,9 +2,10 @@
 //! storage beyond their declared dependencies (players on areas; structures and NPCs on
 //! areas and players); what must happen across them happens here:
 //! - at an era change, the new active set becomes the Aura authorities (and, if it
-//!   differs, is signalled as the next GRANDPA set in the header digest), area committees
-//!   are re-chosen from the eligible validators, busy areas split and quiet ones merge,
-//!   and players, structures and NPCs follow the map by position;
+//!   differs, is signalled as the next GRANDPA set in the header digest), staking records
+//!   the era's start slot, block and GRANDPA set (to place offences in eras), area
+//!   committees are re-chosen from the eligible validators, busy areas split and quiet
+//!   ones merge, and players, structures and NPCs follow the map by position;
 //! - when a validator chills or is slashed mid-era, committees are re-chosen at once so
 //!   that it is never a primary.
 
@@ -56,6 +57,14 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
                 grandpa::schedule_change(ext, &authorities);
             }
         }
+        // Offences are stated in slots and GRANDPA sets; staking needs to know which era
+        // they fall in to slash the exposure of that era.
+        let start = staking::EraStart {
+            block: n,
+            slot: aura::CurrentSlot::get_or_default(ext),
+            finality_set: grandpa::current_set_id(ext),
+        };
+        staking::note_era_start(ext, era, &start);
         players::on_new_era(ext, era);
         let candidates = committee_candidates(ext);
         let weight = areas::weights::new_era(area_bound(ext), candidates.len());

@@ -1783,6 +1783,375 @@ fn refused_equivocation_reports_tell_the_pool_why() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Offences: bounded blocks, a window, the exposure of the offence's era.
+// ---------------------------------------------------------------------------------------
+
+/// A header `pair` sealed for `slot` (not a block of the chain: evidence only needs the
+/// slot and the seal); `parent` and `padding` make it differ from its twin.
+fn sealed_for_slot(pair: &sr25519::Pair, slot: u64, parent: u8, padding: usize) -> Header {
+    let mut logs = vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())];
+    if padding > 0 {
+        logs.push(DigestItem::Other(vec![7; padding]));
+    }
+    let mut header = Header {
+        parent_hash: H256::repeat_byte(parent),
+        number: 1,
+        state_root: H256::zero(),
+        extrinsics_root: H256::zero(),
+        digest: Digest { logs },
+    };
+    seal(&mut header, pair);
+    header
+}
+
+/// A report that `pair` sealed two headers for `slot`.
+fn forged_fork_report(pair: &sr25519::Pair, slot: u64) -> Vec<u8> {
+    report(
+        &account(pair),
+        slot,
+        &sealed_for_slot(pair, slot, 1, 0),
+        &sealed_for_slot(pair, slot, 2, 0),
+    )
+}
+
+#[test]
+fn unsigned_reports_cannot_fill_a_block_past_its_weight_limit() {
+    use arceon_runtime::limits;
+
+    let keys = Keys::new();
+    let config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    let mut chain = Chain::new(&config, keys.all());
+    // A chain at slot 5,000 (still era 0), and a validator that sealed two headers for
+    // each of thousands of past slots: every report is valid, fee-free and operational.
+    // The first one is in: Dave is disabled and off the committees; each further report
+    // still costs him reputation, so each is valid.
+    let (jump, delta) = chain.build_at(5_000, vec![]);
+    chain.commit(&jump, &delta);
+    chain
+        .produce(vec![forged_fork_report(&keys.dave, 4_999)])
+        .assert_all_ok();
+    assert!(chain.read(|ext| staking::is_disabled(ext, &account(&keys.dave))));
+    let report_weight = {
+        let call = Call::Staking(staking::Call::ReportEquivocation {
+            proof: Box::new(staking::EquivocationProof {
+                offender: account(&keys.dave),
+                slot: 1,
+                first_header: sealed_for_slot(&keys.dave, 1, 1, 0),
+                second_header: sealed_for_slot(&keys.dave, 1, 2, 0),
+            }),
+        });
+        let info = call.info();
+        assert_eq!(info.class, arceon_support::DispatchClass::Operational);
+        arceon_runtime::extrinsic_weight(&info)
+    };
+    let fit = limits::MAX_OPERATIONAL_WEIGHT.ref_time / report_weight.ref_time;
+    let reports: Vec<Vec<u8>> = (1..=fit + 20)
+        .map(|slot| forged_fork_report(&keys.dave, slot))
+        .collect();
+    assert!(pool_validity(&chain, &reports[0]).is_ok());
+
+    let (full, delta) = chain.build_at(chain.best.slot + 1, reports.clone());
+    let applied = full
+        .results
+        .iter()
+        .take_while(|result| matches!(result, Ok(Ok(()))))
+        .count();
+    assert!(
+        applied > 0 && (applied as u64) <= fit,
+        "{applied} reports applied"
+    );
+    // The block stops at the operational limit: every further report exhausts it.
+    assert!(
+        full.results[applied..]
+            .iter()
+            .all(|result| *result == Err(InvalidTransaction::ExhaustsResources.into())),
+        "{:?}",
+        &full.results[applied..applied + 1]
+    );
+    assert_eq!(full.block.extrinsics.len(), applied);
+    chain.commit(&full, &delta);
+    let consumed = chain.read(system::BlockWeight::get_or_default);
+    assert!(
+        !consumed.total().any_gt(limits::MAX_BLOCK_WEIGHT),
+        "{consumed:?}"
+    );
+    assert!(!consumed.operational.any_gt(limits::MAX_OPERATIONAL_WEIGHT));
+    assert!(!limits::weight_fits(
+        &consumed,
+        arceon_support::DispatchClass::Operational,
+        report_weight
+    ));
+
+    // An importer refuses a block with one report more, at that report.
+    let mut overfull = full.block.clone();
+    overfull.extrinsics.push(reports[applied].clone());
+    overfull.header.extrinsics_root = arceon_state::ordered_trie_root(&overfull.extrinsics);
+    // The full block's parent state, rebuilt from genesis (the chain's store keeps only
+    // its best state).
+    let (store, parent_root) = {
+        let storage = config.build_storage().unwrap();
+        let (genesis, delta) = genesis_block(&storage);
+        let mut store = MemoryNodeStore::from_delta(&delta).unwrap();
+        let mut root = genesis.state_root;
+        for block in &chain.blocks[..chain.blocks.len() - 1] {
+            let executed = execute_block(&TrieState::new(&store, root), block, genesis.hash())
+                .expect("honest blocks import");
+            store.apply(&executed.delta).unwrap();
+            root = executed.delta.root;
+        }
+        (store, root)
+    };
+    let parent = TrieState::new(&store, parent_root);
+    let reimported = execute_block(&parent, &full.block, chain.genesis_hash);
+    assert!(reimported.is_ok(), "{:?}", reimported.err());
+    assert_eq!(
+        execute_block(&parent, &overfull, chain.genesis_hash).err(),
+        Some(arceon_runtime::BlockError::InvalidExtrinsic {
+            index: applied,
+            error: InvalidTransaction::ExhaustsResources.into(),
+        })
+    );
+
+    // The reports left out stay valid for the pool: they fit the next block.
+    assert!(pool_validity(&chain, &reports[applied]).is_ok());
+    let (next, _) = chain.build_at(chain.best.slot + 1, reports[applied..].to_vec());
+    assert_eq!(next.results[0], Ok(Ok(())));
+
+    // The pool refuses what no block could hold for its class: an operational report
+    // longer than a block. One longer than normal transactions may be still fits.
+    let padded = |padding: usize, slot: u64| {
+        report(
+            &account(&keys.dave),
+            slot,
+            &sealed_for_slot(&keys.dave, slot, 1, padding),
+            &sealed_for_slot(&keys.dave, slot, 2, 0),
+        )
+    };
+    let too_long = padded(limits::MAX_OPERATIONAL_LENGTH as usize, 4_000);
+    assert_eq!(
+        pool_validity(&chain, &too_long),
+        Err(InvalidTransaction::ExhaustsResources.into())
+    );
+    let long = padded(limits::MAX_NORMAL_LENGTH as usize + 1024, 4_001);
+    assert!(long.len() > limits::MAX_NORMAL_LENGTH as usize);
+    assert!(pool_validity(&chain, &long).is_ok());
+    // A normal transaction that long is refused.
+    let remark = chain.signed(vec![(
+        &keys.eve,
+        Call::System(system::Call::Remark {
+            remark: vec![0; limits::MAX_NORMAL_LENGTH as usize],
+        }),
+    )]);
+    assert_eq!(
+        pool_validity(&chain, &remark[0]),
+        Err(InvalidTransaction::ExhaustsResources.into())
+    );
+}
+
+#[test]
+fn an_offence_older_than_the_window_is_refused_and_changes_nothing() {
+    let keys = Keys::new();
+    let config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    let mut chain = Chain::new(&config, keys.all());
+    let dave = account(&keys.dave);
+    // Dave equivocates in era 0 and nobody reports it in time; he stays elected.
+    let Equivocation {
+        slot,
+        first,
+        second,
+    } = equivocate(&mut chain, &keys.dave, &keys.alice);
+    assert!(chain.best.number < 10);
+    let evidence = report(&dave, slot, &first, &second);
+    // The window is the bonding duration: three eras.
+    chain.produce_until(30);
+    assert_eq!(chain.active_era(), 3);
+    assert!(pool_validity(&chain, &evidence).is_ok());
+    let (late, _) = chain.build_at(chain.best.slot + 1, vec![evidence.clone()]);
+    assert_eq!(late.results[0], Ok(Ok(())));
+
+    chain.produce_until(40);
+    assert_eq!(chain.active_era(), 4);
+    assert!(chain.active_validators().contains(&dave));
+    assert_eq!(
+        pool_validity(&chain, &evidence),
+        Err(InvalidTransaction::Stale.into())
+    );
+    let bond = chain.read(|ext| staking::ledger(ext, &dave));
+    let (refused, delta) = chain.build_at(chain.best.slot + 1, vec![evidence.clone()]);
+    assert_eq!(
+        refused.results[0],
+        Err(InvalidTransaction::Stale.into()),
+        "the offence is too old"
+    );
+    assert!(refused.block.extrinsics.is_empty());
+    assert!(!refused.events.iter().any(|event| matches!(
+        event,
+        RuntimeEvent::Staking(
+            staking::Event::OffenceReported { .. }
+                | staking::Event::SlashReported { .. }
+                | staking::Event::ValidatorDisabled { .. }
+        )
+    )));
+    chain.commit(&refused, &delta);
+    assert_eq!(chain.read(|ext| staking::ledger(ext, &dave)), bond);
+    assert!(!chain.read(|ext| staking::is_disabled(ext, &dave)));
+    assert!(chain.read(|ext| staking::ReportedOffences::iter(ext).is_empty()));
+    assert_eq!(
+        chain.read(|ext| staking::reputation(ext, &dave).invalid_proposals),
+        0
+    );
+}
+
+#[test]
+fn a_nominator_who_bonded_after_an_offence_is_not_slashed() {
+    let keys = Keys::new();
+    let mut config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    let early = account(&keys.extra[0]);
+    let dave = account(&keys.dave);
+    let ferdie = account(&keys.ferdie);
+    config.staking.stakers.push((
+        early.clone(),
+        50 * ARCM,
+        StakerStatus::Nominator(vec![dave.clone()]),
+    ));
+    let mut chain = Chain::new(&config, keys.all());
+    // Dave equivocates in era 0, backed by an early nominator...
+    let Equivocation {
+        slot,
+        first,
+        second,
+    } = equivocate(&mut chain, &keys.dave, &keys.alice);
+    // ...and Ferdie starts backing him afterwards, still in era 0.
+    chain
+        .produce(chain.signed(vec![
+            (&keys.ferdie, bond(40 * ARCM)),
+            (
+                &keys.ferdie,
+                Call::Staking(staking::Call::Nominate {
+                    targets: vec![dave.clone().into()],
+                }),
+            ),
+        ]))
+        .assert_all_ok();
+    assert!(chain.best.number < 10);
+    chain.produce_until(10);
+    let exposure = chain
+        .read(|ext| staking::ErasStakers::get(ext, &1, &dave))
+        .expect("Dave is elected in era 1");
+    assert!(exposure.others.iter().any(|backer| backer.who == ferdie));
+
+    // Reported in era 1, the era-0 offence slashes who backed Dave in era 0.
+    let included = chain.produce(vec![report(&dave, slot, &first, &second)]);
+    included.assert_all_ok();
+    assert!(
+        included.has(&RuntimeEvent::Staking(staking::Event::OffenceReported {
+            offender: dave.clone(),
+            slot,
+            era: 0,
+        }))
+    );
+    let slash_block = chain.produce_until(20).pop().expect("the era-2 block");
+    assert!(new_era(&slash_block).is_some());
+    assert!(
+        slash_block.has(&RuntimeEvent::Staking(staking::Event::Slashed {
+            staker: early.clone(),
+            amount: 5 * ARCM,
+        }))
+    );
+    assert!(
+        slash_block.has(&RuntimeEvent::Staking(staking::Event::Slashed {
+            staker: dave.clone(),
+            amount: VALIDATOR_BOND / 10,
+        }))
+    );
+    assert!(!slash_block.events.iter().any(|event| matches!(
+        event,
+        RuntimeEvent::Staking(staking::Event::Slashed { staker, .. }) if *staker == ferdie
+    )));
+    let ferdie_ledger = chain.read(|ext| staking::ledger(ext, &ferdie)).unwrap();
+    assert_eq!(
+        (ferdie_ledger.active, ferdie_ledger.total),
+        (40 * ARCM, 40 * ARCM)
+    );
+}
+
+/// Two votes of `stage` by `pair` in `round` of GRANDPA set `set_id`, for the blocks
+/// numbered `target` and `target + 1`.
+fn vote_report(pair: &sr25519::Pair, set_id: u64, target: u32) -> Vec<u8> {
+    let vote = |byte: u8, number: u32| {
+        let vote = staking::FinalityVote {
+            stage: staking::STAGE_PRECOMMIT,
+            target_hash: H256::repeat_byte(byte),
+            target_number: number,
+        };
+        let payload = staking::VoteEquivocationProof::signed_payload(&vote, 3, set_id);
+        (vote, pair.sign(&payload).0)
+    };
+    Extrinsic::new_unsigned(Call::Staking(staking::Call::ReportVoteEquivocation {
+        proof: Box::new(staking::VoteEquivocationProof {
+            set_id,
+            round: 3,
+            offender: account(pair),
+            first: vote(1, target),
+            second: vote(2, target + 1),
+        }),
+    }))
+    .encode()
+}
+
+#[test]
+fn vote_equivocations_are_placed_in_eras_by_grandpa_set() {
+    let keys = Keys::new();
+    let config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    let mut chain = Chain::new(&config, keys.all());
+    let dave = account(&keys.dave);
+    // Dave leaves: era 1 has a new membership, signalled as GRANDPA set 1.
+    chain
+        .produce(chain.signed(vec![(&keys.dave, chill())]))
+        .assert_all_ok();
+    chain.produce_until(10);
+    let era_block = chain.blocks[9].header.clone();
+    assert_eq!(chain.read(arceon_runtime::grandpa::current_set_id), 1);
+    assert_eq!(
+        chain.read(|ext| staking::era_start(ext, 1)),
+        Some(staking::EraStart {
+            block: 10,
+            slot: era_block.digest.aura_slot().unwrap(),
+            finality_set: 1,
+        })
+    );
+    // A set-0 equivocation by Dave answers with his era-0 exposure.
+    let in_set_0 = vote_report(&keys.dave, 0, 4);
+    let included = chain.produce(vec![in_set_0]);
+    included.assert_all_ok();
+    assert!(included.has(&RuntimeEvent::Staking(
+        staking::Event::VoteOffenceReported {
+            offender: dave.clone(),
+            set_id: 0,
+            round: 3,
+            era: 0,
+        }
+    )));
+    // Dave is no voter of set 1, and set 2 does not exist.
+    assert_eq!(
+        pool_validity(&chain, &vote_report(&keys.dave, 1, 11)),
+        Err(InvalidTransaction::BadSigner.into())
+    );
+    assert_eq!(
+        pool_validity(&chain, &vote_report(&keys.alice, 2, 11)),
+        Err(InvalidTransaction::BadProof.into())
+    );
+    assert!(pool_validity(&chain, &vote_report(&keys.alice, 1, 11)).is_ok());
+    // The same membership in era 2: no new set.
+    chain.produce_until(20);
+    assert_eq!(chain.read(arceon_runtime::grandpa::current_set_id), 1);
+    assert_eq!(
+        chain.read(|ext| staking::era_start(ext, 2).map(|start| start.finality_set)),
+        Some(1)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // GRANDPA set changes in the digest.
 // ---------------------------------------------------------------------------------------
 

@@ -35,6 +35,12 @@ pub struct Options {
 /// propagating the block.
 const BUILD_SHARE: f64 = 0.5;
 
+/// Transactions refused for exhausting the block's resources before it counts as full.
+/// Each dispatch class has its own limit, so one that does not fit may leave room for
+/// others behind it (an operational report once normal transactions filled their share,
+/// a small transfer after a large one); past this many the block is taken to be full.
+const MAX_EXHAUSTING_SKIPPED: usize = 8;
+
 fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -164,6 +170,7 @@ fn author_slot(
     let deadline = deadline.min(slot_end);
     let mut invalid = Vec::new();
     let mut applied = 0usize;
+    let mut exhausting = 0usize;
     let built = client
         .build_block(&parent, slot, |builder| {
             for tx in pool.ready_iter() {
@@ -172,9 +179,15 @@ fn author_slot(
                 }
                 match builder.apply_extrinsic(tx.data.clone()) {
                     Ok(_) => applied += 1,
+                    // It stays in the pool for a later block.
                     Err(TransactionValidityError::Invalid(
                         InvalidTransaction::ExhaustsResources,
-                    )) => break,
+                    )) => {
+                        exhausting += 1;
+                        if exhausting >= MAX_EXHAUSTING_SKIPPED {
+                            break;
+                        }
+                    }
                     // A future nonce waits for its predecessor: it may fit a later block.
                     Err(TransactionValidityError::Invalid(InvalidTransaction::Future)) => {}
                     Err(TransactionValidityError::Unknown(_)) => {}

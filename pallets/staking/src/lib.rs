@@ -10,9 +10,14 @@
 //! once genesis elected it, has no duplicates and at most [`MAX_VALIDATOR_COUNT`] members;
 //! rewards mint at most `EraPayout` per era and slashes burn exactly what they take from
 //! ledgers, so `TotalIssuance` keeps equalling the sum of balances; an offence
-//! `(offender, slot)` (or GRANDPA `(offender, set_id, round)`) is punished at most once, and a validator's exposure in an era is
-//! slashed at most once. All arithmetic is integer and saturating or checked; no input
-//! makes the pallet panic, and the work of any block is bounded by the caps below.
+//! `(offender, slot)` (or GRANDPA `(offender, set_id, round)`) is punished at most once,
+//! and a validator's exposure in an era is slashed at most once. An offence answers with
+//! the exposure of the era it was committed in (placed by the start slot, block and
+//! GRANDPA set the runtime records for each era), so nominators who backed the offender
+//! only later lose nothing; offences committed more than the bonding duration ago (capped
+//! by the exposure history kept) are refused. All arithmetic is integer and saturating or
+//! checked; no input makes the pallet panic, and the work of any block is bounded by the
+//! caps below.
 
 mod perbill;
 
@@ -53,7 +58,7 @@ pub const MAX_NOMINATORS_REWARDED_PER_VALIDATOR: usize = 64;
 pub const MAX_VALIDATOR_INTENTS: u32 = 512;
 /// Most accounts with nominator intent at once: bounds the election's work.
 pub const MAX_NOMINATOR_INTENTS: u32 = 2_048;
-/// Eras of exposures, points, prefs and per-era counters kept before pruning.
+/// Eras of exposures, points, prefs, era starts and per-era counters kept before pruning.
 pub const HISTORY_DEPTH: EraIndex = 8;
 /// Reward points for authoring a block.
 pub const REWARD_POINTS_PER_BLOCK: u32 = 20;
@@ -128,6 +133,21 @@ pub struct ActiveEraInfo {
     pub index: EraIndex,
     /// The block at which it started (0 for the genesis era).
     pub start: BlockNumber,
+}
+
+/// When an era started, on the clocks offences are stated in: the runtime records it in
+/// the era's first block (see [`note_era_start`]). Era 0 started at genesis: block 0,
+/// slot 0, GRANDPA set 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct EraStart {
+    /// The era's first block.
+    pub block: BlockNumber,
+    /// The Aura slot of that block. It was sealed by the previous era's authorities (the
+    /// new set takes over in that block), so the era's own slots are the later ones.
+    pub slot: u64,
+    /// The GRANDPA authority set whose voters are the era's validators: the set that
+    /// block signalled, or the one before it when the membership did not change.
+    pub finality_set: u64,
 }
 
 /// A nominator's stake behind one validator.
@@ -340,6 +360,8 @@ storage! { pallet "Staking";
     pub SlashFractionEquivocation: value Perbill;
     /// The active era's validators, in election order (the Aura authority order).
     pub ActiveValidators: value Vec<AccountId32>;
+    /// When each era started (era 0 is implicit), kept as long as its exposures.
+    pub ErasStart: map Twox64Concat, EraIndex => EraStart;
     /// Exposure of each elected validator per era.
     pub ErasStakers: double_map Twox64Concat, EraIndex, Blake2_128Concat, AccountId32 => Exposure;
     /// Terms of each elected validator per era, fixed at election.
@@ -579,10 +601,13 @@ arceon_support::pallet_error! {
         /// The call is not one that may be submitted unsigned.
         NoUnsignedValidator,
         /// The votes are not two different, validly signed votes of one stage by the
-        /// offender.
+        /// offender, in a GRANDPA set that exists.
         InvalidVoteEquivocationProof,
         /// This `(offender, set_id, round)` was already reported.
         DuplicateVoteOffenceReport,
+        /// The offence was committed in an era older than the bonding duration (or than
+        /// the exposure history kept, if shorter): it can no longer be punished.
+        OffenceTooOld,
     }
 }
 
@@ -592,7 +617,8 @@ impl From<Error> for TransactionValidityError {
         match error {
             Error::DuplicateOffenceReport
             | Error::DuplicateHeartbeat
-            | Error::DuplicateVoteOffenceReport => InvalidTransaction::Stale.into(),
+            | Error::DuplicateVoteOffenceReport
+            | Error::OffenceTooOld => InvalidTransaction::Stale.into(),
             Error::InvalidEquivocationProof
             | Error::InvalidHeartbeat
             | Error::InvalidVoteEquivocationProof => InvalidTransaction::BadProof.into(),
@@ -1388,15 +1414,104 @@ fn verified_unsealed(header: &Header, slot: u64, offender: &AccountId32) -> Opti
     verify_sr25519(&signature, unsealed.hash().as_bytes(), offender).then_some(unsealed)
 }
 
-/// The era whose exposure answers for an offence by `offender`: the active era if it is
-/// active, else the previous era if it was elected then.
-fn offence_era(ext: &mut Ext, offender: &AccountId32) -> Option<EraIndex> {
-    let active = active_era_index(ext);
-    if active_validators(ext).contains(offender) {
-        return Some(active);
+/// How many eras back an offence can still be punished: the bonding duration (an
+/// offender's backers may have withdrawn what they bonded before that), capped by the
+/// exposure history kept.
+pub fn offence_window(ext: &mut Ext) -> EraIndex {
+    BondingDuration::get_or_default(ext).min(HISTORY_DEPTH.saturating_sub(1))
+}
+
+/// Records when era `era` started: the runtime calls this in the era's first block,
+/// after the new active set became the Aura authorities and any GRANDPA set change was
+/// signalled.
+pub fn note_era_start(ext: &mut Ext, era: EraIndex, start: &EraStart) {
+    ErasStart::insert(ext, &era, start);
+}
+
+/// When `era` started, if that is still known (era 0 started at genesis).
+pub fn era_start(ext: &mut Ext, era: EraIndex) -> Option<EraStart> {
+    match ErasStart::get(ext, &era) {
+        Some(start) => Some(start),
+        None if era == 0 => Some(EraStart::default()),
+        None => None,
     }
-    let previous = active.checked_sub(1)?;
-    ErasStakers::contains_key(ext, &previous, offender).then_some(previous)
+}
+
+/// The eras an offence can still be punished in, newest first.
+fn punishable_eras(ext: &mut Ext) -> impl Iterator<Item = EraIndex> {
+    let active = active_era_index(ext);
+    let oldest = active.saturating_sub(offence_window(ext));
+    (oldest..=active).rev()
+}
+
+/// The era Aura slot `slot` belongs to: the newest whose first block was sealed before
+/// `slot` (that block itself was the previous era's). `OffenceTooOld` when that era is
+/// outside the window. An active era whose start was never recorded (state set up by
+/// hand, or from before the records) is taken to hold every slot.
+fn slot_era(ext: &mut Ext, slot: u64) -> Result<EraIndex, Error> {
+    let active = active_era_index(ext);
+    for era in punishable_eras(ext) {
+        match era_start(ext, era) {
+            Some(start) if era == 0 || start.slot < slot => return Ok(era),
+            Some(_) => {}
+            None if era == active => return Ok(era),
+            None => break,
+        }
+    }
+    Err(Error::OffenceTooOld)
+}
+
+/// The era a GRANDPA vote equivocation in set `set_id` belongs to. A set spans the eras
+/// from the one that signalled it to the next change; within them the offence is placed
+/// in the newest era begun by block `target` (the highest block the votes name: they
+/// cannot have been cast before it existed), or in the set's first era if they name an
+/// older block. A set that does not exist yet is no GRANDPA set; an offence in eras
+/// outside the window, or named by a block older than the window while its set began
+/// before it, is `OffenceTooOld`.
+fn vote_era(ext: &mut Ext, set_id: u64, target: BlockNumber) -> Result<EraIndex, Error> {
+    let active = active_era_index(ext);
+    let Some(current) = era_start(ext, active) else {
+        // No record of the active era's start: nothing older can be told apart.
+        return Ok(active);
+    };
+    if set_id > current.finality_set {
+        return Err(Error::InvalidVoteEquivocationProof);
+    }
+    let mut first_of_set = None;
+    for era in punishable_eras(ext) {
+        let Some(start) = era_start(ext, era) else {
+            break;
+        };
+        if start.finality_set > set_id {
+            continue;
+        }
+        if start.finality_set < set_id {
+            break;
+        }
+        if start.block <= target {
+            return Ok(era);
+        }
+        first_of_set = Some(era);
+    }
+    // Every era of the set in the window began after the voted block.
+    let first = first_of_set.ok_or(Error::OffenceTooOld)?;
+    let began_here =
+        first == 0 || era_start(ext, first - 1).is_some_and(|before| before.finality_set < set_id);
+    if began_here {
+        Ok(first)
+    } else {
+        Err(Error::OffenceTooOld)
+    }
+}
+
+/// Whether `offender` was elected in `era`: its exposure of that era is what answers for
+/// an offence committed then.
+fn offender_exposed(ext: &mut Ext, era: EraIndex, offender: &AccountId32) -> Result<(), Error> {
+    if ErasStakers::contains_key(ext, &era, offender) {
+        Ok(())
+    } else {
+        Err(Error::OffenderNotValidator)
+    }
 }
 
 /// Checks a proof without writing; returns the era whose exposure is slashed.
@@ -1404,7 +1519,8 @@ fn check_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<EraInd
     if ReportedOffences::contains_key(ext, &(proof.offender.clone(), proof.slot)) {
         return Err(Error::DuplicateOffenceReport);
     }
-    let era = offence_era(ext, &proof.offender).ok_or(Error::OffenderNotValidator)?;
+    let era = slot_era(ext, proof.slot)?;
+    offender_exposed(ext, era, &proof.offender)?;
     let first = verified_unsealed(&proof.first_header, proof.slot, &proof.offender)
         .ok_or(Error::InvalidEquivocationProof)?;
     let second = verified_unsealed(&proof.second_header, proof.slot, &proof.offender)
@@ -1443,9 +1559,11 @@ fn check_vote_equivocation(
     if ReportedVoteOffences::contains_key(ext, &key) {
         return Err(Error::DuplicateVoteOffenceReport);
     }
-    let era = offence_era(ext, &proof.offender).ok_or(Error::OffenderNotValidator)?;
     let (first, first_signature) = &proof.first;
     let (second, second_signature) = &proof.second;
+    let target = first.target_number.max(second.target_number);
+    let era = vote_era(ext, proof.set_id, target)?;
+    offender_exposed(ext, era, &proof.offender)?;
     if first.stage != second.stage
         || !matches!(first.stage, STAGE_PREVOTE | STAGE_PRECOMMIT)
         || first == second
@@ -1494,17 +1612,9 @@ fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex)
     if !SlashedInEra::contains_key(ext, &exposure_era, &offender) {
         let fraction = SlashFractionEquivocation::get_or_default(ext);
         SlashedInEra::insert(ext, &exposure_era, &offender, &fraction);
-        let exposure = match ErasStakers::get(ext, &exposure_era, &offender) {
-            Some(exposure) => exposure,
-            None => {
-                let own = Ledger::get(ext, &offender).map_or(0, |l| l.active);
-                Exposure {
-                    total: own,
-                    own,
-                    others: Vec::new(),
-                }
-            }
-        };
+        // Those who backed the offender when it offended answer for it, not those who
+        // backed it later (the checks made sure it was elected in `exposure_era`).
+        let exposure = ErasStakers::get(ext, &exposure_era, &offender).unwrap_or_default();
         let slash = UnappliedSlash {
             validator: offender.clone(),
             own: fraction.mul_floor(exposure.own),
@@ -1543,8 +1653,11 @@ fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex)
             },
         );
     }
+    // A committee candidate (active, not disabled, intending to validate) loses its
+    // intent here, which marks the committees for re-selection; an offender that was no
+    // candidate changes nothing there, so a stream of further reports against it costs
+    // no committee refresh.
     remove_intents(ext, &offender);
-    CommitteeDirty::put(ext, &true);
 }
 
 /// Checks a heartbeat without writing.
@@ -1759,6 +1872,7 @@ fn prune_history(ext: &mut Ext, next: EraIndex) {
     let Some(old) = next.checked_sub(HISTORY_DEPTH) else {
         return;
     };
+    ErasStart::remove(ext, &old);
     ErasStakers::clear_prefix(ext, &old);
     ErasValidatorPrefs::clear_prefix(ext, &old);
     ErasRewardPoints::remove(ext, &old);

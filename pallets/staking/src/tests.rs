@@ -99,6 +99,8 @@ fn error(e: Error) -> Result<(), DispatchError> {
 }
 
 /// Runs `on_initialize` for every block up to `n`, crediting `author(block)` if any.
+/// Block `b` claims slot `b`; at every era change the era's start is recorded as the
+/// runtime does, with a new GRANDPA set whenever the active set's membership changed.
 fn run_to_block_with(
     ext: &mut Ext,
     n: BlockNumber,
@@ -107,7 +109,21 @@ fn run_to_block_with(
     let now = system::Number::get_or_default(ext);
     for block in now + 1..=n {
         system::Number::put(ext, &block);
+        let era_before = active_era_index(ext);
+        let set_before: BTreeSet<AccountId32> = active_validators(ext).into_iter().collect();
         Pallet::on_initialize(ext, block);
+        let era = active_era_index(ext);
+        if era != era_before {
+            let set: BTreeSet<AccountId32> = active_validators(ext).into_iter().collect();
+            let previous = era_start(ext, era_before).expect("the previous era's start");
+            let finality_set = previous.finality_set + u64::from(set != set_before);
+            let start = EraStart {
+                block,
+                slot: u64::from(block),
+                finality_set,
+            };
+            note_era_start(ext, era, &start);
+        }
         if let Some(who) = author(block) {
             note_author(ext, &who);
         }
@@ -1359,8 +1375,15 @@ fn equivocation_disables_chills_and_defers_the_slash() {
 fn further_offences_in_the_same_era_cost_reputation_not_stake() {
     let state = standard();
     let mut ext = Ext::new(&state);
+    take_committee_dirty(&mut ext);
     report(&mut ext, equivocation(Keyring::Alice, 7)).unwrap();
+    assert!(
+        take_committee_dirty(&mut ext),
+        "Alice leaves the committees"
+    );
     report(&mut ext, equivocation(Keyring::Alice, 8)).unwrap();
+    // She already left them: nothing to re-select.
+    assert!(!take_committee_dirty(&mut ext));
     assert_eq!(reputation(&mut ext, &alice()).invalid_proposals, 2);
     assert_eq!(
         UnappliedSlashes::get(&mut ext, &2).map(|s| s.len()),
@@ -1397,10 +1420,18 @@ fn previous_era_validators_can_be_reported() {
         slot: 3,
         era: 0
     }));
-    // Two eras back is too late.
+    // Two eras on, another era-0 offence still costs reputation (the era-0 exposure was
+    // slashed once already).
     next_era(&mut ext);
+    report(&mut ext, equivocation(Keyring::Bob, 4)).unwrap();
+    assert_eq!(reputation(&mut ext, &bob()).invalid_proposals, 2);
     assert_eq!(
-        report(&mut ext, equivocation(Keyring::Bob, 4)),
+        UnappliedSlashes::get(&mut ext, &3).map(|s| s.len()),
+        Some(1)
+    );
+    // Bob was not elected in era 2: its slots are not his.
+    assert_eq!(
+        report(&mut ext, equivocation(Keyring::Bob, 25)),
         error(Error::OffenderNotValidator)
     );
     next_era(&mut ext);
@@ -1524,6 +1555,186 @@ fn invalid_equivocation_proofs_are_rejected() {
     assert!(ReportedOffences::iter(&mut ext).is_empty());
     assert!(Validators::contains_key(&mut ext, &alice()));
     assert!(!is_disabled(&mut ext, &alice()));
+    assert_invariants(&mut ext);
+}
+
+/// Runs `report` on `ext` and checks that it failed with `expected` and wrote nothing.
+fn assert_refused_unchanged(
+    ext: &mut Ext,
+    expected: Error,
+    report: impl FnOnce(&mut Ext) -> DispatchResult,
+) {
+    let changes = ext.changes().clone();
+    let deposited = ext.events().len();
+    assert_eq!(report(ext), error(expected));
+    assert_eq!(ext.changes(), &changes, "a refused report changed state");
+    assert_eq!(
+        ext.events().len(),
+        deposited,
+        "a refused report deposited events"
+    );
+}
+
+#[test]
+fn offences_older_than_the_window_are_refused_and_change_nothing() {
+    // Alice is elected in every era; the bonding duration (3 eras) is the window.
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    assert_eq!(offence_window(&mut ext), 3);
+    let old_offence = equivocation(Keyring::Alice, 7);
+    let old_call = Call::ReportEquivocation {
+        proof: Box::new(old_offence.clone()),
+    };
+    for _ in 0..3 {
+        next_era(&mut ext);
+    }
+    assert_eq!(active_era_index(&mut ext), 3);
+    assert!(active_validators(&mut ext).contains(&alice()));
+    // Three eras on, the era-0 offence can still be punished.
+    assert!(validate_unsigned(&mut ext, &old_call).is_ok());
+
+    next_era(&mut ext);
+    assert_eq!(active_era_index(&mut ext), 4);
+    assert!(active_validators(&mut ext).contains(&alice()));
+    events(&mut ext);
+    // Four eras on, it is too old: refused by the pool (for good) and by dispatch.
+    assert_eq!(
+        validate_unsigned(&mut ext, &old_call),
+        Err(Error::OffenceTooOld)
+    );
+    assert_eq!(
+        TransactionValidityError::from(Error::OffenceTooOld),
+        InvalidTransaction::Stale.into()
+    );
+    assert_refused_unchanged(&mut ext, Error::OffenceTooOld, |ext| {
+        report(ext, old_offence)
+    });
+    // GRANDPA set 0 still votes (the active set never changed), but votes naming era-0
+    // blocks are as old as those blocks.
+    assert_eq!(era_start(&mut ext, 4).map(|s| s.finality_set), Some(0));
+    assert_refused_unchanged(&mut ext, Error::OffenceTooOld, |ext| {
+        report_votes(ext, vote_equivocation(Keyring::Alice, STAGE_PRECOMMIT))
+    });
+    assert!(ReportedOffences::iter(&mut ext).is_empty());
+    assert!(ReportedVoteOffences::iter(&mut ext).is_empty());
+    assert!(!is_disabled(&mut ext, &alice()));
+    assert!(Validators::contains_key(&mut ext, &alice()));
+    assert_eq!(reputation(&mut ext, &alice()).invalid_proposals, 0);
+    assert!(UnappliedSlashes::iter(&mut ext).is_empty());
+
+    // Offences of the eras in the window are punished: a slot of era 2, and votes of the
+    // long-lived set 0 naming a block of era 4.
+    report(&mut ext, equivocation(Keyring::Alice, 25)).unwrap();
+    assert!(events(&mut ext).contains(&Event::OffenceReported {
+        offender: alice(),
+        slot: 25,
+        era: 2
+    }));
+    report_votes(
+        &mut ext,
+        vote_equivocation_at(Keyring::Alice, STAGE_PREVOTE, 0, 41),
+    )
+    .unwrap();
+    assert!(events(&mut ext).contains(&Event::VoteOffenceReported {
+        offender: alice(),
+        set_id: 0,
+        round: 11,
+        era: 4
+    }));
+    assert_invariants(&mut ext);
+}
+
+#[test]
+fn a_nominator_who_bonded_after_the_offence_is_not_slashed() {
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    // Alice seals two blocks for slot 7 in era 0, backed by Charlie (30).
+    run_to_block(&mut ext, 8);
+    let offence = equivocation(Keyring::Alice, 7);
+    // Later in era 0, Ferdie starts backing her: from era 1 on he is exposed with her.
+    dispatch(&mut ext, signed(&ferdie()), Call::Bond { value: 40 * ARCM }).unwrap();
+    dispatch(
+        &mut ext,
+        signed(&ferdie()),
+        Call::Nominate {
+            targets: vec![alice().into()],
+        },
+    )
+    .unwrap();
+    next_era(&mut ext);
+    let era_one = ErasStakers::get(&mut ext, &1, &alice()).unwrap();
+    assert!(era_one.others.iter().any(|backer| backer.who == ferdie()));
+
+    // Reported in era 1, the offence answers with the era-0 exposure.
+    events(&mut ext);
+    report(&mut ext, offence).unwrap();
+    assert!(events(&mut ext).contains(&Event::OffenceReported {
+        offender: alice(),
+        slot: 7,
+        era: 0
+    }));
+    assert_eq!(
+        UnappliedSlashes::get(&mut ext, &3),
+        Some(vec![UnappliedSlash {
+            validator: alice(),
+            own: 10 * ARCM,
+            others: vec![(charlie(), 3 * ARCM)],
+            reporters: vec![],
+        }])
+    );
+    // An offence of era 1 (slot 15) answers with the era-1 exposure: Ferdie backed her
+    // when she committed it.
+    report(&mut ext, equivocation(Keyring::Alice, 15)).unwrap();
+    let slashes = UnappliedSlashes::get(&mut ext, &3).unwrap();
+    assert_eq!(slashes.len(), 2);
+    assert!(slashes[1].others.contains(&(ferdie(), 4 * ARCM)));
+
+    next_era(&mut ext);
+    next_era(&mut ext);
+    assert_eq!(active_era_index(&mut ext), 3);
+    // Era 0's slash: Alice 10, Charlie 3; era 1's: 10% of what each had exposed then.
+    let era_one_alice = era_one.own / 10;
+    let era_one_charlie = era_one
+        .others
+        .iter()
+        .find(|backer| backer.who == charlie())
+        .map_or(0, |backer| backer.value / 10);
+    assert_eq!(
+        ledger(&mut ext, &alice()).unwrap().total,
+        90 * ARCM - era_one_alice
+    );
+    assert_eq!(
+        ledger(&mut ext, &charlie()).unwrap().total,
+        27 * ARCM - era_one_charlie
+    );
+    assert_eq!(ledger(&mut ext, &ferdie()).unwrap().total, 36 * ARCM);
+    assert_invariants(&mut ext);
+}
+
+#[test]
+fn a_nominator_who_bonded_after_the_offence_escapes_the_era_zero_slash() {
+    // The same as above with only the era-0 offence: Ferdie keeps everything.
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    run_to_block(&mut ext, 8);
+    let offence = equivocation(Keyring::Alice, 7);
+    dispatch(&mut ext, signed(&ferdie()), Call::Bond { value: 40 * ARCM }).unwrap();
+    dispatch(
+        &mut ext,
+        signed(&ferdie()),
+        Call::Nominate {
+            targets: vec![alice().into()],
+        },
+    )
+    .unwrap();
+    next_era(&mut ext);
+    report(&mut ext, offence).unwrap();
+    next_era(&mut ext);
+    next_era(&mut ext);
+    assert_eq!(ledger(&mut ext, &alice()).unwrap().total, 90 * ARCM);
+    assert_eq!(ledger(&mut ext, &charlie()).unwrap().total, 27 * ARCM);
+    assert_eq!(ledger(&mut ext, &ferdie()).unwrap().total, 40 * ARCM);
+    assert_eq!(staking_lock(&mut ext, &ferdie()), Some(40 * ARCM));
     assert_invariants(&mut ext);
 }
 
@@ -1837,13 +2048,25 @@ fn signed_vote(
     (vote, signature.0)
 }
 
+/// Two votes of `stage` by `key` in round 11 of GRANDPA set 0, for blocks 5 and 6.
 fn vote_equivocation(key: Keyring, stage: u8) -> VoteEquivocationProof {
+    vote_equivocation_at(key, stage, 0, 5)
+}
+
+/// Two votes of `stage` by `key` in round 11 of set `set_id`, for blocks `target` and
+/// `target + 1`.
+fn vote_equivocation_at(
+    key: Keyring,
+    stage: u8,
+    set_id: u64,
+    target: BlockNumber,
+) -> VoteEquivocationProof {
     VoteEquivocationProof {
-        set_id: 3,
+        set_id,
         round: 11,
         offender: key.account(),
-        first: signed_vote(key, finality_vote(stage, 1, 5), 11, 3),
-        second: signed_vote(key, finality_vote(stage, 2, 6), 11, 3),
+        first: signed_vote(key, finality_vote(stage, 1, target), 11, set_id),
+        second: signed_vote(key, finality_vote(stage, 2, target + 1), 11, set_id),
     }
 }
 
@@ -1912,7 +2135,7 @@ fn vote_equivocation_is_slashed_once_like_an_authoring_one() {
     let seen = events(&mut ext);
     assert!(seen.contains(&Event::VoteOffenceReported {
         offender: alice(),
-        set_id: 3,
+        set_id: 0,
         round: 11,
         era: 0
     }));
@@ -1945,7 +2168,7 @@ fn forged_or_harmless_vote_pairs_are_refused() {
     let mut cases = Vec::new();
     // Signed by someone else.
     let mut forged = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
-    forged.second = signed_vote(Keyring::Bob, finality_vote(STAGE_PREVOTE, 2, 6), 11, 3);
+    forged.second = signed_vote(Keyring::Bob, finality_vote(STAGE_PREVOTE, 2, 6), 11, 0);
     cases.push(forged);
     // Signed for another round or set.
     let mut other_round = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
@@ -1954,13 +2177,15 @@ fn forged_or_harmless_vote_pairs_are_refused() {
     let mut other_set = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
     other_set.set_id = 4;
     cases.push(other_set);
+    // Validly signed, but in a set that does not exist yet.
+    cases.push(vote_equivocation_at(Keyring::Alice, STAGE_PREVOTE, 1, 5));
     // The same vote twice.
     let mut same = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
-    same.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PREVOTE, 1, 5), 11, 3);
+    same.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PREVOTE, 1, 5), 11, 0);
     cases.push(same);
     // A prevote and a precommit are not an equivocation.
     let mut stages = vote_equivocation(Keyring::Alice, STAGE_PREVOTE);
-    stages.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PRECOMMIT, 2, 6), 11, 3);
+    stages.second = signed_vote(Keyring::Alice, finality_vote(STAGE_PRECOMMIT, 2, 6), 11, 0);
     cases.push(stages);
     // Primary proposals are not votes.
     cases.push(vote_equivocation(Keyring::Alice, 2));
@@ -1993,5 +2218,82 @@ fn forged_or_harmless_vote_pairs_are_refused() {
     );
     assert!(ReportedVoteOffences::iter(&mut ext).is_empty());
     assert!(!is_disabled(&mut ext, &alice()));
+    assert_invariants(&mut ext);
+}
+
+#[test]
+fn vote_offences_answer_with_the_exposure_of_their_set_and_block() {
+    let state = standard();
+    let mut ext = Ext::new(&state);
+    // Era 0: Alice and Bob vote in set 0; Bob leaves and Ferdie starts backing Alice.
+    run_to_block(&mut ext, 8);
+    dispatch(&mut ext, signed(&bob()), Call::Chill).unwrap();
+    dispatch(&mut ext, signed(&ferdie()), Call::Bond { value: 40 * ARCM }).unwrap();
+    dispatch(
+        &mut ext,
+        signed(&ferdie()),
+        Call::Nominate {
+            targets: vec![alice().into()],
+        },
+    )
+    .unwrap();
+    // Era 1: Alice and Eve, a new membership, so GRANDPA set 1.
+    next_era(&mut ext);
+    assert_eq!(era_start(&mut ext, 1).map(|s| s.finality_set), Some(1));
+
+    // Set 0 votes for blocks 5 and 6, reported in era 1: era 0's exposure.
+    events(&mut ext);
+    report_votes(&mut ext, vote_equivocation(Keyring::Alice, STAGE_PRECOMMIT)).unwrap();
+    assert!(events(&mut ext).contains(&Event::VoteOffenceReported {
+        offender: alice(),
+        set_id: 0,
+        round: 11,
+        era: 0
+    }));
+    let slashes = UnappliedSlashes::get(&mut ext, &3).unwrap();
+    assert_eq!(slashes[0].others, vec![(charlie(), 3 * ARCM)]);
+    // Set 0 votes naming a block of era 1 still belong to set 0's last era, 0; Bob
+    // voted in set 0 but not in set 1.
+    report_votes(
+        &mut ext,
+        vote_equivocation_at(Keyring::Bob, STAGE_PREVOTE, 0, 12),
+    )
+    .unwrap();
+    assert!(events(&mut ext).contains(&Event::VoteOffenceReported {
+        offender: bob(),
+        set_id: 0,
+        round: 11,
+        era: 0
+    }));
+    assert_refused_unchanged(&mut ext, Error::OffenderNotValidator, |ext| {
+        report_votes(
+            ext,
+            vote_equivocation_at(Keyring::Bob, STAGE_PREVOTE, 1, 12),
+        )
+    });
+    // Set 1 votes naming a block before the set began are set 1's first era's: era 1,
+    // where Ferdie backs Alice.
+    report_votes(
+        &mut ext,
+        vote_equivocation_at(Keyring::Alice, STAGE_PREVOTE, 1, 3),
+    )
+    .unwrap();
+    assert!(events(&mut ext).contains(&Event::VoteOffenceReported {
+        offender: alice(),
+        set_id: 1,
+        round: 11,
+        era: 1
+    }));
+    let slashes = UnappliedSlashes::get(&mut ext, &3).unwrap();
+    assert!(slashes
+        .iter()
+        .any(|slash| slash.validator == alice() && slash.others.contains(&(ferdie(), 4 * ARCM))));
+    // Set 2 does not exist yet.
+    assert_refused_unchanged(&mut ext, Error::InvalidVoteEquivocationProof, |ext| {
+        report_votes(
+            ext,
+            vote_equivocation_at(Keyring::Alice, STAGE_PREVOTE, 2, 12),
+        )
+    });
     assert_invariants(&mut ext);
 }

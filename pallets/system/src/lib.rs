@@ -89,6 +89,25 @@ impl ConsumedWeight {
             .saturating_add(self.operational)
             .saturating_add(self.mandatory)
     }
+
+    /// What one class consumed.
+    pub fn get(&self, class: DispatchClass) -> Weight {
+        match class {
+            DispatchClass::Normal => self.normal,
+            DispatchClass::Operational => self.operational,
+            DispatchClass::Mandatory => self.mandatory,
+        }
+    }
+
+    /// Adds `weight` to one class (saturating).
+    pub fn add(&mut self, class: DispatchClass, weight: Weight) {
+        let consumed = match class {
+            DispatchClass::Normal => &mut self.normal,
+            DispatchClass::Operational => &mut self.operational,
+            DispatchClass::Mandatory => &mut self.mandatory,
+        };
+        *consumed = consumed.saturating_add(weight);
+    }
 }
 
 storage! { pallet "System";
@@ -358,13 +377,7 @@ pub fn note_applied_extrinsic(ext: &mut Ext, len: u32, weight: Weight, class: Di
     ExtrinsicCount::put(ext, &count.saturating_add(1));
     let total_len = AllExtrinsicsLen::get_or_default(ext);
     AllExtrinsicsLen::put(ext, &total_len.saturating_add(len));
-    BlockWeight::mutate(ext, |consumed| match class {
-        DispatchClass::Normal => consumed.normal = consumed.normal.saturating_add(weight),
-        DispatchClass::Operational => {
-            consumed.operational = consumed.operational.saturating_add(weight)
-        }
-        DispatchClass::Mandatory => consumed.mandatory = consumed.mandatory.saturating_add(weight),
-    });
+    BlockWeight::mutate(ext, |consumed| consumed.add(class, weight));
 }
 
 /// Writes the system pallet's genesis items.
