@@ -234,7 +234,12 @@ mod tests {
         let genesis = spec.genesis_block().expect("genesis");
         let mut ext = Ext::new(&genesis.storage);
         let authorities = arceon_runtime::aura::authorities(&mut ext);
-        assert_eq!(authorities, vec![Keyring::Alice.public()]);
+        assert_eq!(authorities, vec![Keyring::Alice.session_keys().aura]);
+        // GRANDPA votes with Alice's ed25519 session key.
+        assert_eq!(
+            arceon_runtime::grandpa::authorities(&mut ext),
+            vec![Keyring::Alice.session_keys().grandpa]
+        );
         for who in Keyring::ALL {
             assert_eq!(
                 balances::free_balance(&mut ext, &who.account()),
@@ -318,6 +323,17 @@ mod tests {
             Err(ChainSpecError::Genesis(
                 arceon_runtime::GenesisError::NoAuthorities
             ))
+        ));
+        // Staking validators without session keys could neither author nor vote.
+        let mut no_keys: serde_json::Value =
+            serde_json::from_str(DEV_JSON).expect("dev spec is JSON");
+        no_keys["genesis"]["runtimeGenesis"]["config"]["session"]["keys"] = serde_json::json!([]);
+        let spec = ChainSpec::from_json(&no_keys.to_string()).expect("parses");
+        assert!(matches!(
+            spec.genesis_block(),
+            Err(ChainSpecError::Genesis(arceon_runtime::GenesisError::Staking(
+                arceon_pallet_staking::GenesisError::NoSessionKeys
+            )))
         ));
         let bad_address = DEV_JSON.replacen(
             "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",

@@ -7,7 +7,7 @@
 //! request and response size, connections, batch length, calls per minute and
 //! subscriptions per connection are bounded; a request (HTTP or WebSocket upgrade) from a
 //! browser origin outside `--rpc-cors` is refused before any method runs; unsafe methods
-//! (`author_insertKey`, `author_hasKey`, reserved peers) answer only when the node allows
+//! (`author_insertKey`, `author_rotateKeys`, `author_hasKey`, `author_hasSessionKeys`, reserved peers) answer only when the node allows
 //! them.
 
 mod access;

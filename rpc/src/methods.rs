@@ -362,6 +362,33 @@ pub(crate) fn register<A: ChainApi>(
         Ok(json!(has))
     })?;
 
+    method(module, "author_rotateKeys", |_, ctx| {
+        require_unsafe(ctx)?;
+        // Fresh Aura (sr25519) and GRANDPA (ed25519) keys in the keystore; the answer is
+        // their SCALE encoding, what `Session.set_keys` takes.
+        let keys = ctx
+            .deps
+            .keystore
+            .generate_session_keys()
+            .map_err(|e| error(KEYSTORE_ERROR, e.to_string(), None))?;
+        Ok(json!(to_hex(&keys.encode())))
+    })?;
+    method(module, "author_hasSessionKeys", |params, ctx| {
+        require_unsafe(ctx)?;
+        let keys: String = params.one()?;
+        let keys = parse_bytes(&keys)?;
+        // Substrate's answer for keys that do not decode is `false`, not an error.
+        let Ok(keys) = arceon_primitives::SessionKeys::from_bytes(&keys) else {
+            return Ok(json!(false));
+        };
+        let has = ctx
+            .deps
+            .keystore
+            .has_session_keys(&keys)
+            .map_err(|e| error(KEYSTORE_ERROR, e.to_string(), None))?;
+        Ok(json!(has))
+    })?;
+
     // system_*
     method(module, "system_health", |_, ctx| {
         let (peers, syncing) = match &ctx.deps.network {

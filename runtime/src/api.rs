@@ -76,6 +76,22 @@ pub fn call(
         }
         "AuraApi_slot_duration" => Ok(aura::slot_duration(&mut ext).encode()),
         "AuraApi_authorities" => Ok(aura::authorities(&mut ext).encode()),
+        "GrandpaApi_grandpa_authorities" => {
+            Ok(crate::grandpa::Authorities::get_or_default(&mut ext).encode())
+        }
+        "GrandpaApi_current_set_id" => Ok(crate::grandpa::current_set_id(&mut ext).encode()),
+        "SessionKeys_decode_session_keys" => {
+            let encoded: Vec<u8> = params(method, input)?;
+            let keys = arceon_primitives::SessionKeys::from_bytes(&encoded).ok();
+            Ok(keys
+                .map(|keys| {
+                    keys.typed()
+                        .iter()
+                        .map(|(key_type, public)| (public.to_vec(), *key_type))
+                        .collect::<Vec<_>>()
+                })
+                .encode())
+        }
         other => Err(ApiError::UnknownMethod(other.into())),
     }
 }

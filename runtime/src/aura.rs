@@ -3,7 +3,7 @@
 //! `PreRuntime(aura, slot)` digest; slots strictly increase along a chain and the
 //! block's author is `authorities[slot % n]`.
 
-use arceon_primitives::{sr25519, AccountId32, Digest};
+use arceon_primitives::{sr25519, Digest};
 use arceon_support::{storage, Ext};
 
 storage! { pallet "Aura";
@@ -56,8 +56,8 @@ pub fn slot_author(authorities: &[sr25519::Public], slot: u64) -> Option<sr25519
     authorities.get(index).copied()
 }
 
-/// Checks the slot claimed in `digest` and records it; returns the block's author.
-pub fn on_initialize(ext: &mut Ext, digest: &Digest) -> Result<AccountId32, SlotError> {
+/// Checks the slot claimed in `digest` and records it; returns the author's Aura key.
+pub fn on_initialize(ext: &mut Ext, digest: &Digest) -> Result<sr25519::Public, SlotError> {
     let slot = digest.aura_slot().ok_or(SlotError::MissingSlot)?;
     let parent_slot = CurrentSlot::get_or_default(ext);
     if slot <= parent_slot {
@@ -66,5 +66,5 @@ pub fn on_initialize(ext: &mut Ext, digest: &Digest) -> Result<AccountId32, Slot
     let authorities = authorities(ext);
     let author = slot_author(&authorities, slot).ok_or(SlotError::NoAuthorities)?;
     CurrentSlot::put(ext, &slot);
-    Ok(AccountId32::from(author))
+    Ok(author)
 }

@@ -152,7 +152,8 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             });
         }
         system::initialize(&mut ext, number, parent_hash, &digest);
-        let author = aura::on_initialize(&mut ext, &digest)?;
+        let author_key = aura::on_initialize(&mut ext, &digest)?;
+        let author = crate::author_account(&mut ext, &author_key);
         crate::note_author(&mut ext, &author);
         let hooks_weight = crate::on_initialize(&mut ext, number);
         system::BlockWeight::mutate(&mut ext, |consumed| {

@@ -8,12 +8,12 @@ use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
 use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
-use arceon_primitives::{sr25519, Digest, Header, H256};
+use arceon_primitives::{ed25519, sr25519, Digest, Header, H256};
 use arceon_state::{ordered_trie_root, storage_root, StateDelta};
 use arceon_support::{BuildGenesis, Ext, MemoryState};
 use serde::{Deserialize, Serialize};
 
-use crate::aura;
+use crate::{aura, grandpa};
 
 /// The system pallet's genesis (nothing configurable; kept for the Substrate shape).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +46,17 @@ impl Default for AuraConfig {
     }
 }
 
+/// GRANDPA's genesis: the first voters, for a chain without staking validators (with
+/// them, the elected validators' session keys vote).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrandpaConfig {
+    /// Voters' ed25519 keys (SS58) with their weights (Substrate's shape; every weight
+    /// counts as 1 on Arceon).
+    #[serde(default)]
+    pub authorities: Vec<(ed25519::Public, u64)>,
+}
+
 /// Sudo's genesis: the account that may dispatch as Root (none on a production chain).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -65,6 +76,9 @@ pub struct GenesisConfig {
     /// Aura.
     #[serde(default)]
     pub aura: AuraConfig,
+    /// GRANDPA.
+    #[serde(default)]
+    pub grandpa: GrandpaConfig,
     /// Balances.
     #[serde(default)]
     pub balances: balances::GenesisConfig,
@@ -74,6 +88,9 @@ pub struct GenesisConfig {
     /// Staking: bonded validators and nominators, era parameters.
     #[serde(default)]
     pub staking: staking::GenesisConfig,
+    /// Session keys of the genesis validators.
+    #[serde(default)]
+    pub session: staking::session::GenesisConfig,
     /// The world map.
     #[serde(default)]
     pub areas: areas::GenesisConfig,
@@ -97,6 +114,12 @@ pub enum GenesisError {
     /// The staking configuration is invalid.
     #[error("staking: {0}")]
     Staking(#[from] staking::GenesisError),
+    /// The session keys are invalid.
+    #[error("session: {0}")]
+    Session(#[from] staking::session::GenesisError),
+    /// Without staking validators the chain spec must name the GRANDPA voters.
+    #[error("grandpa: the genesis needs at least one GRANDPA authority (or staking validators with session keys)")]
+    NoGrandpaAuthorities,
     /// The world map is invalid.
     #[error("areas: {0}")]
     Areas(#[from] areas::GenesisError),
@@ -146,18 +169,25 @@ impl GenesisConfig {
         if let Some(key) = &self.sudo.key {
             crate::sudo::Key::put(&mut ext, key);
         }
+        self.session.build(&mut ext)?;
         self.staking.build(&mut ext)?;
-        let elected = staking::active_validators(&mut ext);
-        if !elected.is_empty() {
-            let authorities: Vec<sr25519::Public> = elected
-                .iter()
-                .map(|who| sr25519::Public::from_raw(*who.as_ref()))
-                .collect();
+        // Elected validators author and vote with their session keys; without staking
+        // the chain spec's Aura and GRANDPA lists do.
+        let set = staking::session::authoring_set(&mut ext);
+        let voters: Vec<ed25519::Public> = if set.is_empty() {
+            self.grandpa.authorities.iter().map(|(id, _)| *id).collect()
+        } else {
+            let authorities: Vec<sr25519::Public> = set.iter().map(|(_, k)| k.aura).collect();
             aura::Authorities::put(&mut ext, &authorities);
-        }
+            set.iter().map(|(_, keys)| keys.grandpa).collect()
+        };
         if aura::authorities(&mut ext).is_empty() {
             return Err(GenesisError::NoAuthorities);
         }
+        if voters.is_empty() {
+            return Err(GenesisError::NoGrandpaAuthorities);
+        }
+        grandpa::set_genesis_authorities(&mut ext, &voters);
         self.areas.build(&mut ext)?;
         self.players.build(&mut ext)?;
         self.structures.build(&mut ext)?;

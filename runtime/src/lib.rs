@@ -54,6 +54,8 @@ const RUNTIME_APIS: &[(&str, u32)] = &[
     ("BlockBuilder", 6),
     ("TaggedTransactionQueue", 3),
     ("AuraApi", 1),
+    ("GrandpaApi", 3),
+    ("SessionKeys", 1),
     ("AccountNonceApi", 1),
     ("TransactionPaymentApi", 4),
 ];
@@ -95,6 +97,8 @@ pub mod pallet_index {
     pub const TRANSACTION_PAYMENT: u8 = 6;
     /// Staking.
     pub const STAKING: u8 = arceon_pallet_staking::PALLET_INDEX;
+    /// Session (session keys).
+    pub const SESSION: u8 = arceon_pallet_staking::session::PALLET_INDEX;
     /// Sudo.
     pub const SUDO: u8 = crate::sudo::PALLET_INDEX;
     /// Areas.
@@ -122,6 +126,9 @@ pub enum Call {
     /// Sudo calls.
     #[codec(index = 8)]
     Sudo(sudo::Call),
+    /// Session calls.
+    #[codec(index = 9)]
+    Session(staking::session::Call),
     /// Areas calls.
     #[codec(index = 40)]
     Areas(areas::Call),
@@ -155,6 +162,7 @@ impl Call {
             Call::Balances(call) => call.weight(),
             Call::Staking(call) => call.weight(),
             Call::Sudo(call) => call.weight(),
+            Call::Session(call) => call.weight(),
             Call::Areas(call) => call.weight(),
             Call::Players(call) => call.weight(),
             Call::Npcs(call) => call.weight(),
@@ -213,12 +221,21 @@ impl Call {
             Call::Balances(call) => call.dispatch(ext, origin),
             Call::Staking(call) => call.dispatch(ext, origin),
             Call::Sudo(call) => call.dispatch(ext, origin),
+            Call::Session(call) => call.dispatch(ext, origin),
             Call::Areas(call) => world::dispatch_areas(ext, origin, call),
             Call::Players(call) => call.dispatch(ext, origin),
             Call::Npcs(call) => call.dispatch(ext, origin),
             Call::Structures(call) => call.dispatch(ext, origin),
         }
     }
+}
+
+/// The account behind the Aura key that sealed a block: the stash that registered it as
+/// a session key for the active era, or the key itself on a chain without staking.
+pub fn author_account(ext: &mut Ext, author: &arceon_primitives::sr25519::Public) -> AccountId32 {
+    let era = staking::active_era_index(ext);
+    staking::session::key_owner_in_era(ext, era, arceon_primitives::AURA_KEY_TYPE, &author.0)
+        .unwrap_or_else(|| AccountId32::from(*author))
 }
 
 /// Credits the block's author (reward points, authored blocks) before its extrinsics.

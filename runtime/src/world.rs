@@ -9,7 +9,7 @@
 //! - when a validator chills or is slashed mid-era, committees are re-chosen at once so
 //!   that it is never a primary.
 
-use arceon_primitives::{sr25519, BlockNumber};
+use arceon_primitives::{ed25519, sr25519, BlockNumber};
 use arceon_support::{DispatchResult, Ext, Origin, Weight};
 
 use crate::{areas, aura, grandpa, npcs, players, staking, structures};
@@ -41,21 +41,21 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
     let era = staking::active_era_index(ext);
     let dirty = staking::take_committee_dirty(ext);
     if era != era_before {
-        let authorities: Vec<sr25519::Public> = staking::active_validators(ext)
-            .iter()
-            .map(|who| sr25519::Public::from_raw(*who.as_ref()))
-            .collect();
+        // The era's authoring validators, with the session keys they registered.
+        let set = staking::session::authoring_set(ext);
+        let authorities: Vec<sr25519::Public> = set.iter().map(|(_, keys)| keys.aura).collect();
         let previous = aura::authorities(ext);
         if !authorities.is_empty() && authorities != previous {
             aura::Authorities::put(ext, &authorities);
-            // Finality follows Aura: a different membership (GRANDPA ignores order)
-            // becomes the next GRANDPA set once this block is final.
-            let (mut next, mut before) = (authorities.clone(), previous);
-            next.sort();
-            before.sort();
-            if next != before {
-                grandpa::schedule_change(ext, &authorities);
-            }
+        }
+        // Finality follows the session keys: a different GRANDPA key set (GRANDPA
+        // ignores order) becomes the next set once this block is final.
+        let voters: Vec<ed25519::Public> = set.iter().map(|(_, keys)| keys.grandpa).collect();
+        let (mut next, mut before) = (voters.clone(), grandpa::authorities(ext));
+        next.sort();
+        before.sort();
+        if !voters.is_empty() && next != before {
+            grandpa::schedule_change(ext, &voters);
         }
         // Offences are stated in slots and GRANDPA sets; staking needs to know which era
         // they fall in to slash the exposure of that era.

@@ -462,6 +462,19 @@ fn npc(name: &str, kind: NpcKind, area: AreaId, x: i64, y: i64) -> npcs::NpcConf
     }
 }
 
+/// The GRANDPA key of a test validator: ed25519 from a seed its account key names.
+fn grandpa_pair(pair: &sr25519::Pair) -> sp_core::ed25519::Pair {
+    sp_core::ed25519::Pair::from_seed(&arceon_primitives::blake2_256(pair.public().as_ref()))
+}
+
+/// A test validator's session keys: its account key seals (Aura), [`grandpa_pair`] votes.
+fn session_keys(pair: &sr25519::Pair) -> arceon_primitives::SessionKeys {
+    arceon_primitives::SessionKeys {
+        aura: pair.public(),
+        grandpa: grandpa_pair(pair).public(),
+    }
+}
+
 /// The dev world with `validators` bonded and validating, short eras and rewards.
 fn world_config(validators: &[&sr25519::Pair], keys: &Keys) -> GenesisConfig {
     let staking = staking::GenesisConfig {
@@ -493,6 +506,13 @@ fn world_config(validators: &[&sr25519::Pair], keys: &Keys) -> GenesisConfig {
                 .collect(),
         },
         staking,
+        session: staking::session::GenesisConfig {
+            keys: keys
+                .all()
+                .iter()
+                .map(|pair| (account(pair), account(pair), session_keys(pair)))
+                .collect(),
+        },
         areas: areas::GenesisConfig {
             areas: grid(),
             starting_area: Some(0),
@@ -1283,7 +1303,8 @@ fn rebalancing_moves_only_areas_that_lost_members() {
 fn report(offender: &AccountId32, slot: u64, first: &Header, second: &Header) -> Vec<u8> {
     Extrinsic::new_unsigned(Call::Staking(staking::Call::ReportEquivocation {
         proof: Box::new(staking::EquivocationProof {
-            offender: offender.clone(),
+            // Test validators seal with their account key.
+            offender: sr25519::Public::from_raw(*offender.as_ref()),
             slot,
             first_header: first.clone(),
             second_header: second.clone(),
@@ -1834,7 +1855,7 @@ fn unsigned_reports_cannot_fill_a_block_past_its_weight_limit() {
     let report_weight = {
         let call = Call::Staking(staking::Call::ReportEquivocation {
             proof: Box::new(staking::EquivocationProof {
-                offender: account(&keys.dave),
+                offender: keys.dave.public(),
                 slot: 1,
                 first_header: sealed_for_slot(&keys.dave, 1, 1, 0),
                 second_header: sealed_for_slot(&keys.dave, 1, 2, 0),
@@ -2085,13 +2106,13 @@ fn vote_report(pair: &sr25519::Pair, set_id: u64, target: u32) -> Vec<u8> {
             target_number: number,
         };
         let payload = staking::VoteEquivocationProof::signed_payload(&vote, 3, set_id);
-        (vote, pair.sign(&payload).0)
+        (vote, grandpa_pair(pair).sign(&payload).0)
     };
     Extrinsic::new_unsigned(Call::Staking(staking::Call::ReportVoteEquivocation {
         proof: Box::new(staking::VoteEquivocationProof {
             set_id,
             round: 3,
-            offender: account(pair),
+            offender: grandpa_pair(pair).public(),
             first: vote(1, target),
             second: vote(2, target + 1),
         }),
@@ -2197,17 +2218,17 @@ fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
     }
     let era_block = &produced[produced.len() - 1];
     assert!(new_era(era_block).is_some());
-    let mut expected: Vec<sr25519::Public> = [&keys.alice, &keys.bob, &keys.charlie]
+    let mut expected: Vec<sp_core::ed25519::Public> = [&keys.alice, &keys.bob, &keys.charlie]
         .iter()
-        .map(|p| p.public())
+        .map(|p| grandpa_pair(p).public())
         .collect();
-    expected.sort_by_key(|p| AccountId32::from(*p));
+    expected.sort();
     let change = scheduled_change(&era_block.block.header.digest)
         .expect("a FRNK log")
         .expect("it decodes");
-    let mut signalled: Vec<sr25519::Public> =
+    let mut signalled: Vec<sp_core::ed25519::Public> =
         change.next_authorities.iter().map(|(id, _)| *id).collect();
-    signalled.sort_by_key(|p| AccountId32::from(*p));
+    signalled.sort();
     assert_eq!(signalled, expected);
     assert!(change
         .next_authorities
@@ -2216,13 +2237,13 @@ fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
     assert_eq!(change.delay, 0);
     let mut aura_now: Vec<AccountId32> = chain.aura_authorities();
     aura_now.sort();
-    assert_eq!(
-        aura_now,
-        expected
-            .iter()
-            .map(|p| AccountId32::from(*p))
-            .collect::<Vec<_>>()
-    );
+    // Aura follows with the same validators' aura session keys.
+    let mut aura_expected: Vec<AccountId32> = [&keys.alice, &keys.bob, &keys.charlie]
+        .iter()
+        .map(|p| AccountId32::from(p.public()))
+        .collect();
+    aura_expected.sort();
+    assert_eq!(aura_now, aura_expected);
 
     // The same set at the next era change: no signal.
     let produced = chain.produce_until(20);
@@ -2263,7 +2284,7 @@ fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
         for item in &mut digest.logs {
             if let DigestItem::Consensus(_, data) = item {
                 *data = ScheduledChange {
-                    next_authorities: vec![(keys.eve.public(), 1)],
+                    next_authorities: vec![(grandpa_pair(&keys.eve).public(), 1)],
                     delay: 0,
                 }
                 .encode();
@@ -2284,7 +2305,7 @@ fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
         digest.logs.push(DigestItem::Consensus(
             GRANDPA_ENGINE_ID,
             ScheduledChange {
-                next_authorities: vec![(keys.eve.public(), 1)],
+                next_authorities: vec![(grandpa_pair(&keys.eve).public(), 1)],
                 delay: 0,
             }
             .encode(),
@@ -2296,4 +2317,117 @@ fn a_changed_validator_set_is_signalled_to_grandpa_and_checked_on_import() {
         execute(&forged),
         Err(arceon_runtime::BlockError::DigestMismatch { .. })
     ));
+}
+
+// ---------------------------------------------------------------------------------------
+// Session keys: registered by the stash, in force from the next era.
+// ---------------------------------------------------------------------------------------
+
+fn set_keys(keys: arceon_primitives::SessionKeys) -> Call {
+    Call::Session(staking::session::Call::SetKeys {
+        keys,
+        proof: Vec::new(),
+    })
+}
+
+#[test]
+fn session_keys_registered_by_a_stash_take_effect_at_the_next_era() {
+    use arceon_runtime::grandpa::scheduled_change;
+    use staking::session::Error as SessionError;
+
+    let keys = Keys::new();
+    let config = world_config(&[&keys.alice, &keys.bob], &keys);
+    let mut chain = Chain::new(&config, keys.all());
+    let new_aura = numbered_pair(40);
+    let new_grandpa = sp_core::ed25519::Pair::from_seed(&[40u8; 32]);
+    let fresh = arceon_primitives::SessionKeys {
+        aura: new_aura.public(),
+        grandpa: new_grandpa.public(),
+    };
+    let alice = account(&keys.alice);
+    let before = chain.read(|ext| staking::session::next_keys(ext, &alice));
+    assert_eq!(before, Some(session_keys(&keys.alice)));
+
+    // Ferdie has not bonded; Bob may not take a key Alice registered; Alice registers.
+    let stolen = arceon_primitives::SessionKeys {
+        aura: keys.alice.public(),
+        grandpa: new_grandpa.public(),
+    };
+    let long_proof = Call::Session(staking::session::Call::SetKeys {
+        keys: fresh,
+        proof: vec![0; staking::session::MAX_PROOF_LEN + 1],
+    });
+    let produced = chain.produce(chain.signed(vec![
+        (&keys.ferdie, set_keys(fresh)),
+        (&keys.bob, set_keys(stolen)),
+        (&keys.alice, long_proof),
+        (&keys.alice, set_keys(fresh)),
+    ]));
+    let refused = |e: SessionError| Ok(Err(DispatchError::from(e)));
+    assert_eq!(
+        produced.results[0],
+        refused(SessionError::NoAssociatedValidatorId)
+    );
+    assert_eq!(produced.results[1], refused(SessionError::DuplicatedKey));
+    assert_eq!(produced.results[2], refused(SessionError::InvalidProof));
+    assert_eq!(produced.results[3], Ok(Ok(())));
+    assert_eq!(
+        chain.read(|ext| staking::session::next_keys(ext, &account(&keys.bob))),
+        Some(session_keys(&keys.bob)),
+        "a refused set_keys changes nothing"
+    );
+    chain.read(|ext| {
+        assert_eq!(staking::session::next_keys(ext, &alice), Some(fresh));
+        // The old keys are free again, the new ones name Alice.
+        let owner = |ext: &mut Ext, key_type: [u8; 4], public: &[u8; 32]| {
+            staking::session::KeyOwner::get(ext, &(key_type, public.to_vec()))
+        };
+        assert_eq!(owner(ext, *b"aura", &keys.alice.public().0), None);
+        assert_eq!(owner(ext, *b"aura", &fresh.aura.0), Some(alice.clone()));
+        assert_eq!(owner(ext, *b"gran", &fresh.grandpa.0), Some(alice.clone()));
+    });
+    // Until the era ends Alice still authors with her old key.
+    assert!(chain
+        .aura_authorities()
+        .contains(&account(&keys.alice)));
+
+    let produced = chain.produce_until(10);
+    let era_block = &produced[produced.len() - 1];
+    assert!(new_era(era_block).is_some());
+    let aura_now = chain.aura_authorities();
+    assert!(aura_now.contains(&AccountId32::from(fresh.aura)));
+    assert!(!aura_now.contains(&alice), "the old Aura key no longer authors");
+    assert!(aura_now.contains(&account(&keys.bob)));
+    let change = scheduled_change(&era_block.block.header.digest)
+        .expect("the GRANDPA keys changed")
+        .expect("it decodes");
+    let voters: Vec<sp_core::ed25519::Public> =
+        change.next_authorities.iter().map(|(id, _)| *id).collect();
+    assert!(voters.contains(&fresh.grandpa));
+    assert!(!voters.contains(&grandpa_pair(&keys.alice).public()));
+    assert!(voters.contains(&grandpa_pair(&keys.bob).public()));
+
+    // Blocks sealed with the new key are credited to Alice's stash.
+    let produced = chain.produce_until(14);
+    let by_new_key = produced
+        .iter()
+        .filter(|p| {
+            let slot = p.block.header.digest.aura_slot().expect("slot");
+            aura_now[(slot % aura_now.len() as u64) as usize] == AccountId32::from(fresh.aura)
+        })
+        .collect::<Vec<_>>();
+    assert!(!by_new_key.is_empty());
+    assert!(by_new_key.iter().all(|p| p.author == alice));
+
+    // Purged keys leave Alice without keys: she stops authoring at the next era.
+    chain
+        .produce(chain.signed(vec![(
+            &keys.alice,
+            Call::Session(staking::session::Call::PurgeKeys),
+        )]))
+        .assert_all_ok();
+    chain.produce_until(20);
+    let aura_later = chain.aura_authorities();
+    assert!(!aura_later.contains(&AccountId32::from(fresh.aura)));
+    assert_eq!(aura_later, vec![account(&keys.bob)]);
 }

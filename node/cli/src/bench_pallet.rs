@@ -480,10 +480,24 @@ struct World {
 }
 
 /// A seed-derived sr25519 key for validator `i` (fast, unlike URI derivation).
-fn validator_pair(i: u32) -> sr25519::Pair {
+fn validator_seed(i: u32) -> [u8; 32] {
     let mut seed = [0x5au8; 32];
     seed[..4].copy_from_slice(&i.to_le_bytes());
-    sr25519::Pair::from_seed(&seed)
+    seed
+}
+
+/// Validator `i`'s stash, which is also its Aura session key.
+fn validator_pair(i: u32) -> sr25519::Pair {
+    sr25519::Pair::from_seed(&validator_seed(i))
+}
+
+/// Validator `i`'s session keys: its stash key for Aura, an ed25519 key from the same seed
+/// for GRANDPA.
+fn validator_session_keys(i: u32) -> arceon_primitives::SessionKeys {
+    arceon_primitives::SessionKeys {
+        aura: validator_pair(i).public(),
+        grandpa: arceon_primitives::ed25519::Pair::from_seed(&validator_seed(i)).public(),
+    }
 }
 
 fn random_in(rng: &mut StdRng, bounds: &Bounds) -> Position {
@@ -652,6 +666,10 @@ impl World {
             stakers.push((account(i), STAKE, staking::StakerStatus::Idle));
         }
         config.staking.stakers = stakers;
+        config.session.keys = (0..VALIDATORS)
+            .zip(&validators)
+            .map(|(i, who)| (who.clone(), who.clone(), validator_session_keys(i)))
+            .collect();
         config.staking.validator_count = staking::MAX_VALIDATOR_COUNT;
         let era_length = config.staking.era_length;
         let sessions_per_era = config.staking.sessions_per_era;
@@ -833,8 +851,16 @@ fn advance_staking(ext: &mut Ext, era_start: BlockNumber, session: u32) -> anyho
     for (who, prefs) in staking::ErasValidatorPrefs::iter_prefix(ext, &0, None, usize::MAX) {
         staking::ErasValidatorPrefs::insert(ext, &BENCH_ERA, &who, &prefs);
     }
+    for (who, keys) in staking::ErasSessionKeys::iter_prefix(ext, &0, None, usize::MAX) {
+        staking::ErasSessionKeys::insert(ext, &BENCH_ERA, &who, &keys);
+    }
+    for (key, who) in staking::ErasKeyOwner::iter_prefix(ext, &0, None, usize::MAX) {
+        staking::ErasKeyOwner::insert(ext, &BENCH_ERA, &key, &who);
+    }
     staking::ErasStakers::clear_prefix(ext, &0);
     staking::ErasValidatorPrefs::clear_prefix(ext, &0);
+    staking::ErasSessionKeys::clear_prefix(ext, &0);
+    staking::ErasKeyOwner::clear_prefix(ext, &0);
     staking::CurrentEra::put(ext, &BENCH_ERA);
     staking::ActiveEra::put(
         ext,
@@ -1232,11 +1258,11 @@ fn bench_staking(args: &PalletBenchmark, world: &World, report: &mut Report) -> 
         .iter()
         .take(16)
         .enumerate()
-        .map(|(k, (who, key))| {
+        .map(|(k, (_, key))| {
             let slot = 1_000_000 + k as u64;
             staking::Call::ReportEquivocation {
                 proof: Box::new(staking::EquivocationProof {
-                    offender: who.clone(),
+                    offender: key.public(),
                     slot,
                     first_header: sealed_header(key, world.block - 1, slot, 1),
                     second_header: sealed_header(key, world.block - 1, slot, 9),

@@ -65,7 +65,7 @@ pub enum KeyCommand {
         /// The secret URI.
         #[arg(long)]
         suri: String,
-        /// The key type (e.g. `aura`).
+        /// The key type: `aura` (sr25519) or `gran` (GRANDPA, ed25519).
         #[arg(long, default_value = "aura")]
         key_type: String,
     },
@@ -372,7 +372,13 @@ pub fn key(run: &RunArgs, command: KeyCommand) -> anyhow::Result<()> {
         KeyCommand::Insert { suri, key_type } => {
             let store = Keystore::open(&chain_dir(run)?.join("keystore"))?;
             let public = store.insert(&key_type, &suri, None)?;
-            eprintln!("inserted {key_type} key {}", to_ss58(&public.into()));
+            let public = <[u8; 32]>::try_from(public.as_slice())
+                .map_err(|_| anyhow::anyhow!("a {key_type} public key is not 32 bytes"))?;
+            eprintln!(
+                "inserted {key_type} key 0x{} ({})",
+                hex::encode(public),
+                to_ss58(&public.into())
+            );
             Ok(())
         }
         KeyCommand::GenerateNodeKey { file } => {

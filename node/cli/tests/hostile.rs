@@ -31,7 +31,6 @@ use arceon_network::{
     identity::Keypair, Address, BlockData, Direction, FromBlock, NetworkConfig, NetworkEvent,
     NetworkHandle, Request, Response, StateChunk, Status, Topic,
 };
-use arceon_primitives::keyring::Keyring;
 use arceon_primitives::{Block, Digest, DigestItem, Header, H256};
 use codec::Encode;
 use common::Node;
@@ -344,7 +343,7 @@ fn finality_payload(message: &GossipMessage) -> Vec<u8> {
 }
 
 fn finality_attack(attacker: &Attacker, round: u64, set_id: u64, target_number: u32) {
-    let alice = Keyring::Alice.pair();
+    let alice = arceon_primitives::keyring::ed25519_pair_from_suri("//Alice").expect("dev seed");
     let target_hash = random_hash();
     let precommit = finality_grandpa::Precommit {
         target_hash,

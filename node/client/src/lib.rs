@@ -16,7 +16,7 @@ use std::sync::Arc;
 use arceon_chain_spec::GenesisBlock;
 use arceon_db::{Database, DbError, ImportBlock};
 use arceon_primitives::{
-    sr25519, Block, BlockNumber, Digest, DigestItem, Header, AURA_ENGINE_ID, H256,
+    ed25519, sr25519, Block, BlockNumber, Digest, DigestItem, Header, AURA_ENGINE_ID, H256,
 };
 use arceon_runtime::{aura, execute_block, BlockBuilder, BlockError, BuiltBlock};
 use arceon_state::TrieState;
@@ -217,6 +217,14 @@ impl Client {
         let state = self.state_at(at)?;
         let mut ext = Ext::new(&state);
         Ok(aura::authorities(&mut ext))
+    }
+
+    /// The GRANDPA voters (ed25519 session keys) in force from the latest set change
+    /// signalled at or before `at`: the genesis set at block 0.
+    pub fn grandpa_authorities(&self, at: &H256) -> Result<Vec<ed25519::Public>, DbError> {
+        let state = self.state_at(at)?;
+        let mut ext = Ext::new(&state);
+        Ok(arceon_runtime::grandpa::authorities(&mut ext))
     }
 
     /// Milliseconds per slot in the state of `at`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use arceon_primitives::{AccountId32, BlockNumber, H256};
+use arceon_primitives::{BlockNumber, H256};
 use codec::Encode;
 use finality_grandpa::voter::{CommunicationOut, Environment, RoundData};
 use finality_grandpa::voter_set::VoterSet;
@@ -144,7 +144,7 @@ pub(crate) struct Env {
     pub inner: Arc<Inner>,
     pub set_id: u64,
     pub voters: VoterSet<AuthorityId>,
-    pub local: Option<sp_core::sr25519::Pair>,
+    pub local: Option<sp_core::ed25519::Pair>,
 }
 
 impl Env {
@@ -197,7 +197,7 @@ impl Env {
         let proof = VoteEquivocationProof {
             set_id: self.set_id,
             round,
-            offender: AccountId32::from(offender),
+            offender,
             first: (vote(first.0), first.1 .0),
             second: (vote(second.0), second.1 .0),
         };

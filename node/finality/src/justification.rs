@@ -70,7 +70,7 @@ impl GrandpaJustification {
         for signed in &self.commit.precommits {
             let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
             let payload = vote_payload(&message, self.round, set_id);
-            if !sp_core::sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
+            if !sp_core::ed25519::Pair::verify(&signed.signature, &payload, &signed.id) {
                 return bad("a precommit signature is invalid");
             }
         }
@@ -180,7 +180,7 @@ impl finality_grandpa::Chain<H256, BlockNumber> for AncestryChain {
 
 /// Signs a GRANDPA message for `round` of set `set_id`.
 pub(crate) fn sign_vote(
-    pair: &sp_core::sr25519::Pair,
+    pair: &sp_core::ed25519::Pair,
     message: &finality_grandpa::Message<H256, BlockNumber>,
     round: u64,
     set_id: u64,

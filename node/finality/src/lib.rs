@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arceon_client::{ChainEvent, Client};
-use arceon_primitives::{sr25519, BlockNumber, Header, H256};
+use arceon_primitives::{ed25519, BlockNumber, Header, H256};
 use arceon_runtime::grandpa::scheduled_change;
 use codec::{Decode, Encode};
 use finality_grandpa::voter::{Callback, CommunicationIn, Voter, VoterState};
@@ -34,10 +34,10 @@ pub use justification::{voter_set, GrandpaJustification};
 use state::{AuthoritySetState, CompletedRound, SetChange};
 use wire::{FinalityProof, FinalityRequest, GossipMessage, WarpFragment, WarpProof};
 
-/// A GRANDPA authority: the validator's Aura sr25519 key.
-pub type AuthorityId = sr25519::Public;
-/// A vote signature: sr25519 over SCALE `(message, round, set_id)`.
-pub type AuthoritySignature = sr25519::Signature;
+/// A GRANDPA authority: the validator's ed25519 GRANDPA session key.
+pub type AuthorityId = ed25519::Public;
+/// A vote signature: ed25519 over SCALE `(message, round, set_id)`.
+pub type AuthoritySignature = ed25519::Signature;
 /// A signed vote.
 pub type SignedMessage =
     finality_grandpa::SignedMessage<H256, BlockNumber, AuthoritySignature, AuthorityId>;
@@ -231,7 +231,7 @@ pub struct WarpTarget {
     /// The set in force from this block on.
     pub set_id: u64,
     /// Its authorities.
-    pub authorities: Vec<sr25519::Public>,
+    pub authorities: Vec<ed25519::Public>,
 }
 
 /// A message waiting for a block to be imported.
@@ -483,7 +483,7 @@ impl Inner {
 
     fn verify_vote(&self, round: u64, set_id: u64, vote: &SignedMessage) -> bool {
         let payload = vote_payload(&vote.message, round, set_id);
-        sr25519::Pair::verify(&vote.signature, &payload, &vote.id)
+        ed25519::Pair::verify(&vote.signature, &payload, &vote.id)
     }
 
     /// Keeps a message whose block is unknown until the block is imported. Each peer
@@ -627,7 +627,7 @@ impl Inner {
                 for signed in &full.precommits {
                     let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
                     let payload = vote_payload(&message, round, set_id);
-                    if !sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
+                    if !ed25519::Pair::verify(&signed.signature, &payload, &signed.id) {
                         return GossipVerdict::Reject;
                     }
                 }
@@ -742,7 +742,7 @@ impl Inner {
             }
         }
         for (message, signature, id) in votes {
-            if !sr25519::Pair::verify(signature, vote_payload(&message, round, set_id), id) {
+            if !ed25519::Pair::verify(signature, vote_payload(&message, round, set_id), id) {
                 return bad("bad signature");
             }
         }
@@ -803,7 +803,7 @@ impl Inner {
                 self.set_changed.notified().await;
                 continue;
             };
-            let local = match self.keystore.find("aura", &set.authorities) {
+            let local = match self.keystore.find_ed25519("gran", &set.authorities) {
                 Ok(local) => local,
                 Err(e) => {
                     log::warn!(target: "finality", "keystore unreadable, observing only: {e}");
@@ -959,11 +959,11 @@ impl Finality {
                 let genesis = client.genesis_hash();
                 // A database filled without the gadget (`import-blocks`, `make-chain`) may
                 // have pruned the genesis state: start from the finalized block's set.
-                let (start, scanned, authorities) = match client.authorities(&genesis) {
+                let (start, scanned, authorities) = match client.grandpa_authorities(&genesis) {
                     Ok(authorities) => ((genesis, 0), 0, authorities),
                     Err(_) => {
                         let (number, hash) = client.finalized();
-                        ((hash, number), number, client.authorities(&hash)?)
+                        ((hash, number), number, client.grandpa_authorities(&hash)?)
                     }
                 };
                 let set = AuthoritySetState {
@@ -1274,7 +1274,7 @@ impl Finality {
     }
 
     /// The current set id and authorities.
-    pub fn authority_set(&self) -> (u64, Vec<sr25519::Public>) {
+    pub fn authority_set(&self) -> (u64, Vec<ed25519::Public>) {
         let set = self.inner().set.read();
         (set.set_id, set.authorities.clone())
     }
@@ -1296,7 +1296,7 @@ fn warp_target_set(target: &WarpTarget) -> AuthoritySetState {
 /// Warp sync, client side: verifies `proof` from the genesis set; returns the proven
 /// finalized header, its justification and the set then in force.
 pub fn verify_warp_proof(
-    genesis_authorities: &[sr25519::Public],
+    genesis_authorities: &[ed25519::Public],
     proof: &[u8],
 ) -> Result<WarpTarget, FinalityError> {
     let mut input = proof;

@@ -12,7 +12,7 @@ use arceon_finality::{
     verify_warp_proof, Finality, FinalityConfig, FinalityError, FinalityNetwork,
     GrandpaJustification,
 };
-use arceon_primitives::{keyring::Keyring, sr25519, Block, Era, SignedExtra, H256};
+use arceon_primitives::{ed25519, keyring::Keyring, Block, Era, SignedExtra, H256};
 use arceon_runtime::{aura, executive::sign_extrinsic, Call};
 use codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
@@ -91,7 +91,7 @@ fn node(genesis: &GenesisBlock, key: Keyring) -> Node {
     let key_dir = tempfile::tempdir().unwrap();
     let client = Client::open(db_dir.path(), Pruning::Archive, genesis).unwrap();
     let keystore = Keystore::open(key_dir.path()).unwrap();
-    keystore.insert("aura", &key.suri(), None).unwrap();
+    keystore.insert_session_keys(&key.suri()).unwrap();
     Node {
         client,
         keystore,
@@ -159,11 +159,12 @@ fn author(nodes: &[Node], extrinsics: Vec<Vec<u8>>) -> Block {
     block
 }
 
-fn publics(keys: &[Keyring]) -> Vec<sr25519::Public> {
-    keys.iter().map(|k| k.public()).collect()
+/// The GRANDPA session keys (ed25519) of dev validators.
+fn publics(keys: &[Keyring]) -> Vec<ed25519::Public> {
+    keys.iter().map(|k| k.session_keys().grandpa).collect()
 }
 
-fn sorted(mut keys: Vec<sr25519::Public>) -> Vec<sr25519::Public> {
+fn sorted(mut keys: Vec<ed25519::Public>) -> Vec<ed25519::Public> {
     keys.sort();
     keys
 }
@@ -206,11 +207,11 @@ async fn four_voters_finalize_across_a_set_change_and_restart() {
     });
     let reports = Arc::new(Mutex::new(Vec::new()));
     let mut handles: Vec<Finality> = (0..4).map(|i| start(&net, &nodes, i, &reports)).collect();
-    let genesis_set = sorted(nodes[0].client.authorities(&genesis.hash).unwrap());
+    let genesis_set = sorted(nodes[0].client.grandpa_authorities(&genesis.hash).unwrap());
     assert_eq!(genesis_set, sorted(publics(&keys)));
     assert_eq!(
         handles[0].authority_set(),
-        (0, nodes[0].client.authorities(&genesis.hash).unwrap())
+        (0, nodes[0].client.grandpa_authorities(&genesis.hash).unwrap())
     );
 
     // Dave stops validating: the era-1 set (from block 10) is Alice, Bob and Charlie.
@@ -266,7 +267,7 @@ async fn four_voters_finalize_across_a_set_change_and_restart() {
     assert!(reports.lock().is_empty(), "equivocation reported");
 
     // Justifications: the set-change block (by set 0) and block 32 (by set 1).
-    let set0 = nodes[0].client.authorities(&genesis.hash).unwrap();
+    let set0 = nodes[0].client.grandpa_authorities(&genesis.hash).unwrap();
     let set1 = handles[0].authority_set().1;
     for node in &nodes {
         let (hash, bytes) = justification_at(node, ERA_LENGTH);

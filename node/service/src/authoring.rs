@@ -99,7 +99,7 @@ fn run(
     }
 }
 
-/// Puts one signed heartbeat per local active-validator key in the pool, once per
+/// Puts one signed heartbeat per local session key of an authoring validator in the pool, once per
 /// session (`sent` remembers the session already covered).
 fn send_heartbeats(
     client: &Client,
@@ -114,9 +114,9 @@ fn send_heartbeats(
     if *sent == Some(session) {
         return Ok(());
     }
-    for validator in staking::active_validators(&mut ext) {
-        let public = sr25519::Public::from_raw(*validator.as_ref());
-        let Some(pair) = keystore.pair("aura", &public).map_err(|e| e.to_string())? else {
+    // Each authoring validator signs with the Aura session key it registered.
+    for (validator, keys) in staking::session::authoring_set(&mut ext) {
+        let Some(pair) = keystore.pair("aura", &keys.aura).map_err(|e| e.to_string())? else {
             continue;
         };
         if staking::ReceivedHeartbeats::contains_key(&mut ext, &session, &validator) {

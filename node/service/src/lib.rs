@@ -154,7 +154,9 @@ impl Service {
         let client = Client::open(&chain_dir.join("db"), config.pruning, &genesis)?;
         let keystore = Keystore::open(&chain_dir.join("keystore"))?;
         if let Some(seed) = &config.dev_key_seed {
-            keystore.insert("aura", seed, None)?;
+            // A dev validator's session keys: the seed as sr25519 (Aura) and ed25519
+            // (GRANDPA), matching the session keys of the built-in chain specs.
+            keystore.insert_session_keys(seed)?;
         }
         let (best_number, best_hash) = client.best();
         log::info!(

@@ -22,7 +22,7 @@ use arceon_network::{
     Topic, Verdict,
 };
 use arceon_pallet_staking as staking;
-use arceon_primitives::{sr25519, AccountId32, Block, BlockNumber, Header, TransactionSource};
+use arceon_primitives::{sr25519, Block, BlockNumber, Header, TransactionSource};
 use arceon_runtime::{aura, Call, Extrinsic};
 use codec::{DecodeAll, Encode};
 use parking_lot::Mutex;
@@ -728,7 +728,7 @@ impl NetworkBridge {
             header.hash()
         );
         let proof = staking::EquivocationProof {
-            offender: AccountId32::from(author),
+            offender: author,
             slot,
             first_header: first,
             second_header: header.clone(),
@@ -1004,7 +1004,7 @@ impl NetworkBridge {
         };
         let genesis_authorities = self
             .client
-            .authorities(&self.client.genesis_hash())
+            .grandpa_authorities(&self.client.genesis_hash())
             .map_err(|e| e.to_string())?;
         let target = match arceon_finality::verify_warp_proof(&genesis_authorities, &proof) {
             Ok(target) => target,

@@ -20,6 +20,7 @@
 //! caps below.
 
 mod perbill;
+pub mod session;
 
 pub use perbill::{multiply_by_rational, Perbill, PerbillOutOfRange};
 
@@ -27,8 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use arceon_pallet_balances::{self as balances, Existence, LockId, Reasons};
 use arceon_primitives::{
-    AccountId32, Balance, BlockNumber, Header, InvalidTransaction, MultiAddress, MultiSignature,
-    TransactionValidityError, UnknownTransaction, AURA_ENGINE_ID, H256,
+    ed25519, sr25519, AccountId32, Balance, BlockNumber, Header, InvalidTransaction, KeyTypeId,
+    MultiAddress, SessionKeys, TransactionValidityError, UnknownTransaction, AURA_ENGINE_ID,
+    AURA_KEY_TYPE, GRANDPA_KEY_TYPE, H256,
 };
 use arceon_support::{
     ensure_none, ensure_root, ensure_signed, storage, Blake2_128Concat, DispatchError,
@@ -239,15 +241,16 @@ pub struct Heartbeat {
     pub block_number: BlockNumber,
     /// The session it is for: must be the current one.
     pub session_index: SessionIndex,
-    /// The validator (its sr25519 key).
+    /// The validator's stash; the heartbeat is signed with its Aura session key.
     pub validator: AccountId32,
 }
 
 /// Two different blocks sealed by the same authority for the same Aura slot.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct EquivocationProof {
-    /// The authority's sr25519 public key, as an account.
-    pub offender: AccountId32,
+    /// The authority's Aura session key (sr25519); the stash behind it in the offence's
+    /// era answers for it.
+    pub offender: sr25519::Public,
     /// The slot both headers claim.
     pub slot: u64,
     /// One sealed header.
@@ -282,9 +285,10 @@ pub struct VoteEquivocationProof {
     pub set_id: u64,
     /// The round.
     pub round: u64,
-    /// The authority's sr25519 public key, as an account.
-    pub offender: AccountId32,
-    /// One vote and its sr25519 signature over `(vote, round, set_id).encode()`.
+    /// The authority's GRANDPA session key (ed25519); the stash behind it in the
+    /// offence's era answers for it.
+    pub offender: ed25519::Public,
+    /// One vote and its ed25519 signature over `(vote, round, set_id).encode()`.
     pub first: (FinalityVote, [u8; 64]),
     /// Another vote of the same stage and its signature.
     pub second: (FinalityVote, [u8; 64]),
@@ -384,6 +388,10 @@ storage! { pallet "Staking";
     pub ErasHeartbeats: double_map Twox64Concat, EraIndex, Twox64Concat, AccountId32 => u32;
     /// Blocks authored, per era and validator.
     pub AuthoredBlocks: double_map Twox64Concat, EraIndex, Twox64Concat, AccountId32 => u32;
+    /// The session keys each authoring validator signed with in an era.
+    pub ErasSessionKeys: double_map Twox64Concat, EraIndex, Twox64Concat, AccountId32 => SessionKeys;
+    /// The stash behind each session key in force in an era.
+    pub ErasKeyOwner: double_map Twox64Concat, EraIndex, Twox64Concat, (KeyTypeId, [u8; 32]) => AccountId32;
     /// Offences reported, per era of the report and offender.
     pub ErasOffences: double_map Twox64Concat, EraIndex, Twox64Concat, AccountId32 => u32;
     /// Every `(offender, slot)` punished, with the era of the report. Kept forever (one
@@ -701,7 +709,7 @@ pub enum Call {
     Heartbeat {
         /// What is signed.
         heartbeat: Heartbeat,
-        /// sr25519 signature by `heartbeat.validator` over `heartbeat.encode()`.
+        /// sr25519 signature by the validator's Aura session key over `heartbeat.encode()`.
         signature: [u8; 64],
     },
     /// Set the minimum bonds (root, index 32).
@@ -1355,9 +1363,9 @@ fn chill(ext: &mut Ext, who: &AccountId32) -> DispatchResult {
 pub fn validate_unsigned(ext: &mut Ext, call: &Call) -> Result<UnsignedValidity, Error> {
     match call {
         Call::ReportEquivocation { proof } => {
-            check_equivocation(ext, proof)?;
+            let (_, stash) = check_equivocation(ext, proof)?;
             let mut tag = b"staking:equivocation".to_vec();
-            (&proof.offender, proof.slot).encode_to(&mut tag);
+            (&stash, proof.slot).encode_to(&mut tag);
             Ok(UnsignedValidity {
                 priority: EQUIVOCATION_PRIORITY,
                 provides: vec![tag],
@@ -1365,9 +1373,9 @@ pub fn validate_unsigned(ext: &mut Ext, call: &Call) -> Result<UnsignedValidity,
             })
         }
         Call::ReportVoteEquivocation { proof } => {
-            check_vote_equivocation(ext, proof)?;
+            let (_, stash) = check_vote_equivocation(ext, proof)?;
             let mut tag = b"staking:vote-equivocation".to_vec();
-            (&proof.offender, proof.set_id, proof.round).encode_to(&mut tag);
+            (&stash, proof.set_id, proof.round).encode_to(&mut tag);
             Ok(UnsignedValidity {
                 priority: EQUIVOCATION_PRIORITY,
                 provides: vec![tag],
@@ -1392,15 +1400,32 @@ pub fn validate_unsigned(ext: &mut Ext, call: &Call) -> Result<UnsignedValidity,
 }
 
 /// Whether `signature` is a 64-byte sr25519 signature of `message` by `signer`.
-fn verify_sr25519(signature: &[u8], message: &[u8], signer: &AccountId32) -> bool {
+fn verify_sr25519(signature: &[u8], message: &[u8], signer: &sr25519::Public) -> bool {
+    use sp_core::Pair as _;
     match <[u8; 64]>::try_from(signature) {
-        Ok(raw) => MultiSignature::Sr25519(raw).verify(message, signer),
+        Ok(raw) => sr25519::Pair::verify(&sr25519::Signature::from_raw(raw), message, signer),
         Err(_) => false,
     }
 }
 
+/// Whether `signature` is an ed25519 signature of `message` by `signer`.
+fn verify_ed25519(signature: &[u8; 64], message: &[u8], signer: &ed25519::Public) -> bool {
+    use sp_core::Pair as _;
+    ed25519::Pair::verify(&ed25519::Signature::from_raw(*signature), message, signer)
+}
+
+/// The stash whose session key of `key_type` was `public` in `era`.
+fn key_owner(
+    ext: &mut Ext,
+    era: EraIndex,
+    key_type: KeyTypeId,
+    public: &[u8; 32],
+) -> Result<AccountId32, Error> {
+    session::key_owner_in_era(ext, era, key_type, public).ok_or(Error::OffenderNotValidator)
+}
+
 /// The unsealed header, if `header` claims `slot` and carries an Aura seal by `offender`.
-fn verified_unsealed(header: &Header, slot: u64, offender: &AccountId32) -> Option<Header> {
+fn verified_unsealed(header: &Header, slot: u64, offender: &sr25519::Public) -> Option<Header> {
     if header.digest.aura_slot() != Some(slot) {
         return None;
     }
@@ -1514,13 +1539,18 @@ fn offender_exposed(ext: &mut Ext, era: EraIndex, offender: &AccountId32) -> Res
     }
 }
 
-/// Checks a proof without writing; returns the era whose exposure is slashed.
-fn check_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<EraIndex, Error> {
-    if ReportedOffences::contains_key(ext, &(proof.offender.clone(), proof.slot)) {
+/// Checks a proof without writing; returns the era whose exposure is slashed and the
+/// offending stash.
+fn check_equivocation(
+    ext: &mut Ext,
+    proof: &EquivocationProof,
+) -> Result<(EraIndex, AccountId32), Error> {
+    let era = slot_era(ext, proof.slot)?;
+    let stash = key_owner(ext, era, AURA_KEY_TYPE, &proof.offender.0)?;
+    if ReportedOffences::contains_key(ext, &(stash.clone(), proof.slot)) {
         return Err(Error::DuplicateOffenceReport);
     }
-    let era = slot_era(ext, proof.slot)?;
-    offender_exposed(ext, era, &proof.offender)?;
+    offender_exposed(ext, era, &stash)?;
     let first = verified_unsealed(&proof.first_header, proof.slot, &proof.offender)
         .ok_or(Error::InvalidEquivocationProof)?;
     let second = verified_unsealed(&proof.second_header, proof.slot, &proof.offender)
@@ -1529,12 +1559,11 @@ fn check_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<EraInd
     if first.hash() == second.hash() {
         return Err(Error::InvalidEquivocationProof);
     }
-    Ok(era)
+    Ok((era, stash))
 }
 
 fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> DispatchResult {
-    let exposure_era = check_equivocation(ext, proof)?;
-    let offender = proof.offender.clone();
+    let (exposure_era, offender) = check_equivocation(ext, proof)?;
     let active = active_era_index(ext);
     ReportedOffences::insert(ext, &(offender.clone(), proof.slot), &active);
     punish_offence(ext, &offender, exposure_era);
@@ -1550,20 +1579,21 @@ fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> DispatchResu
 }
 
 /// Checks a vote equivocation proof without writing; returns the era whose exposure is
-/// slashed.
+/// slashed and the offending stash.
 fn check_vote_equivocation(
     ext: &mut Ext,
     proof: &VoteEquivocationProof,
-) -> Result<EraIndex, Error> {
-    let key = (proof.offender.clone(), proof.set_id, proof.round);
-    if ReportedVoteOffences::contains_key(ext, &key) {
-        return Err(Error::DuplicateVoteOffenceReport);
-    }
+) -> Result<(EraIndex, AccountId32), Error> {
     let (first, first_signature) = &proof.first;
     let (second, second_signature) = &proof.second;
     let target = first.target_number.max(second.target_number);
     let era = vote_era(ext, proof.set_id, target)?;
-    offender_exposed(ext, era, &proof.offender)?;
+    let stash = key_owner(ext, era, GRANDPA_KEY_TYPE, &proof.offender.0)?;
+    let key = (stash.clone(), proof.set_id, proof.round);
+    if ReportedVoteOffences::contains_key(ext, &key) {
+        return Err(Error::DuplicateVoteOffenceReport);
+    }
+    offender_exposed(ext, era, &stash)?;
     if first.stage != second.stage
         || !matches!(first.stage, STAGE_PREVOTE | STAGE_PRECOMMIT)
         || first == second
@@ -1572,16 +1602,15 @@ fn check_vote_equivocation(
     }
     for (vote, signature) in [(first, first_signature), (second, second_signature)] {
         let payload = VoteEquivocationProof::signed_payload(vote, proof.round, proof.set_id);
-        if !verify_sr25519(signature, &payload, &proof.offender) {
+        if !verify_ed25519(signature, &payload, &proof.offender) {
             return Err(Error::InvalidVoteEquivocationProof);
         }
     }
-    Ok(era)
+    Ok((era, stash))
 }
 
 fn report_vote_equivocation(ext: &mut Ext, proof: &VoteEquivocationProof) -> DispatchResult {
-    let exposure_era = check_vote_equivocation(ext, proof)?;
-    let offender = proof.offender.clone();
+    let (exposure_era, offender) = check_vote_equivocation(ext, proof)?;
     let active = active_era_index(ext);
     ReportedVoteOffences::insert(ext, &(offender.clone(), proof.set_id, proof.round), &active);
     punish_offence(ext, &offender, exposure_era);
@@ -1675,7 +1704,12 @@ fn check_heartbeat(
     if ReceivedHeartbeats::contains_key(ext, &heartbeat.session_index, &heartbeat.validator) {
         return Err(Error::DuplicateHeartbeat);
     }
-    if !verify_sr25519(signature, &heartbeat.encode(), &heartbeat.validator) {
+    // Signed with the Aura session key the validator authors with in this era.
+    let era = active_era_index(ext);
+    let Some(keys) = ErasSessionKeys::get(ext, &era, &heartbeat.validator) else {
+        return Err(Error::NotActiveValidator);
+    };
+    if !verify_sr25519(signature, &heartbeat.encode(), &keys.aura) {
         return Err(Error::InvalidHeartbeat);
     }
     Ok(())
@@ -1843,6 +1877,7 @@ fn new_era(ext: &mut Ext, n: BlockNumber) {
         },
     );
     new_session(ext);
+    session::rotate(ext, next);
     let first_session = current_session(ext);
     EraStartSession::put(ext, &first_session);
     ForceNewEra::kill(ext);
@@ -1881,6 +1916,8 @@ fn prune_history(ext: &mut Ext, next: EraIndex) {
     ErasHeartbeats::clear_prefix(ext, &old);
     AuthoredBlocks::clear_prefix(ext, &old);
     ErasOffences::clear_prefix(ext, &old);
+    ErasSessionKeys::clear_prefix(ext, &old);
+    ErasKeyOwner::clear_prefix(ext, &old);
 }
 
 /// Mints the era's payout by reward points: each validator's share is split into its
@@ -2187,6 +2224,9 @@ pub enum GenesisError {
     /// Stakers are given but none of them can be elected validator.
     #[error("genesis has stakers but elects no validator")]
     NoValidators,
+    /// None of the validators elected at genesis has session keys (`session.keys`).
+    #[error("no validator elected at genesis has session keys: add them to session.keys")]
+    NoSessionKeys,
     /// The bond could not be locked: the account already carries the most locks.
     #[error("cannot lock the bond of {0}")]
     Lock(AccountId32),
@@ -2251,6 +2291,9 @@ impl arceon_support::BuildGenesis for GenesisConfig {
         ActiveEra::put(ext, &ActiveEraInfo { index: 0, start: 0 });
         CurrentSession::put(ext, &0);
         EraStartSession::put(ext, &0);
+        if !set.is_empty() && !session::rotate(ext, 0) {
+            return Err(GenesisError::NoSessionKeys);
+        }
         CommitteeDirty::put(ext, &true);
         Ok(())
     }

@@ -69,6 +69,15 @@ fn try_build(
     }
     .build(&mut ext)
     .expect("balances genesis");
+    // Every dev account has its dev session keys (sr25519 aura = its account key).
+    session::GenesisConfig {
+        keys: Keyring::ALL
+            .iter()
+            .map(|k| (k.account(), k.account(), k.session_keys()))
+            .collect(),
+    }
+    .build(&mut ext)
+    .expect("session genesis");
     staking.build(&mut ext)?;
     Ok(ext
         .into_changes()
@@ -263,7 +272,7 @@ fn sealed_header(key: Keyring, slot: u64, parent: u8) -> Header {
 
 fn equivocation(key: Keyring, slot: u64) -> EquivocationProof {
     EquivocationProof {
-        offender: key.account(),
+        offender: key.session_keys().aura,
         slot,
         first_header: sealed_header(key, slot, 1),
         second_header: sealed_header(key, slot, 9),
@@ -1506,7 +1515,7 @@ fn invalid_equivocation_proofs_are_rejected() {
     assert_eq!(report(&mut ext, mixed_slots), invalid);
 
     let mut wrong_signer = equivocation(Keyring::Bob, 7);
-    wrong_signer.offender = alice();
+    wrong_signer.offender = Keyring::Alice.public();
     assert_eq!(report(&mut ext, wrong_signer), invalid);
 
     let mut unsealed = equivocation(Keyring::Alice, 7);
@@ -2044,8 +2053,8 @@ fn signed_vote(
     set_id: u64,
 ) -> (FinalityVote, [u8; 64]) {
     let payload = VoteEquivocationProof::signed_payload(&vote, round, set_id);
-    let signature = key.pair().sign(&payload);
-    (vote, signature.0)
+    let grandpa = arceon_primitives::keyring::ed25519_pair_from_suri(&key.suri()).expect("dev");
+    (vote, grandpa.sign(&payload).0)
 }
 
 /// Two votes of `stage` by `key` in round 11 of GRANDPA set 0, for blocks 5 and 6.
@@ -2064,7 +2073,7 @@ fn vote_equivocation_at(
     VoteEquivocationProof {
         set_id,
         round: 11,
-        offender: key.account(),
+        offender: key.session_keys().grandpa,
         first: signed_vote(key, finality_vote(stage, 1, target), 11, set_id),
         second: signed_vote(key, finality_vote(stage, 2, target + 1), 11, set_id),
     }

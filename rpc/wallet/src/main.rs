@@ -230,6 +230,16 @@ enum StakeCommand {
         #[command(flatten)]
         tx: TxArgs,
     },
+    /// Register the validator's session keys (effective from the next era). KEYS is what
+    /// `author_rotateKeys` returned; without it the node at --url (the validator's own,
+    /// with unsafe RPC on loopback) creates fresh keys first. Signed by the stash: its
+    /// secret stays with the wallet, the node holds only the session keys.
+    SetKeys {
+        /// 0x-prefixed hex: the Aura sr25519 key then the GRANDPA ed25519 key.
+        keys: Option<String>,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Stop validating or nominating from the next era.
     Chill {
         #[command(flatten)]
@@ -373,6 +383,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parse_extrinsic_hex(hex)?;
         }
         Command::Watch { .. } | Command::Info => {}
+        Command::Stake {
+            command:
+                StakeCommand::SetKeys {
+                    keys: Some(keys), ..
+                },
+        } => {
+            world::parse_session_keys(keys)?;
+        }
         Command::Player { .. }
         | Command::Build { .. }
         | Command::Stake { .. }
@@ -608,6 +626,17 @@ async fn stake(client: &WalletClient, suri: &str, command: StakeCommand) -> anyh
         }
         StakeCommand::Validate { commission, tx } => {
             send(client, suri, world::validate_call(commission)?, tx).await
+        }
+        StakeCommand::SetKeys { keys, tx } => {
+            let keys = match keys {
+                Some(keys) => world::parse_session_keys(&keys)?,
+                None => {
+                    let fresh: String = client.request("author_rotateKeys", vec![]).await?;
+                    eprintln!("the node created session keys {fresh}");
+                    world::parse_session_keys(&fresh)?
+                }
+            };
+            send(client, suri, world::set_keys_call(keys), tx).await
         }
         StakeCommand::Chill { tx } => send(client, suri, world::chill_call(), tx).await,
         StakeCommand::Nominate { targets, tx } => {

@@ -133,6 +133,25 @@ pub fn validate_call(commission_percent: f64) -> Result<Call, WalletError> {
     }))
 }
 
+/// `Session.set_keys(keys, 0x)`: the stash registers its session keys.
+pub fn set_keys_call(keys: arceon_primitives::SessionKeys) -> Call {
+    Call::Session(staking::session::Call::SetKeys {
+        keys,
+        proof: Vec::new(),
+    })
+}
+
+/// Parses session keys as `author_rotateKeys` prints them: `0x` and 64 bytes of hex
+/// (the Aura sr25519 key, then the GRANDPA ed25519 key).
+pub fn parse_session_keys(text: &str) -> Result<arceon_primitives::SessionKeys, WalletError> {
+    let bad = |why: String| WalletError::BadArgument(format!("session keys: {why}"));
+    if !text.starts_with("0x") {
+        return Err(bad("expected 0x-prefixed hex from author_rotateKeys".into()));
+    }
+    let bytes = arceon_primitives::from_hex(text).map_err(|e| bad(e.to_string()))?;
+    arceon_primitives::SessionKeys::from_bytes(&bytes).map_err(bad)
+}
+
 /// `Staking.chill()`.
 pub fn chill_call() -> Call {
     Call::Staking(staking::Call::Chill)

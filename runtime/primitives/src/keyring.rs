@@ -66,6 +66,11 @@ impl Keyring {
         AccountId32::from(self.pair().public())
     }
 
+    /// The dev session keys (`//Name` as sr25519 for Aura and ed25519 for GRANDPA).
+    pub fn session_keys(self) -> crate::SessionKeys {
+        crate::SessionKeys::from_suri(&self.suri()).expect("dev seeds are valid secret URIs")
+    }
+
     /// Looks a dev account up by name, case-insensitively.
     pub fn from_name(name: &str) -> Option<Keyring> {
         Keyring::ALL
@@ -78,6 +83,13 @@ impl Keyring {
 /// path and `///password`, or a `0x` hex seed.
 pub fn pair_from_suri(suri: &str) -> Result<sr25519::Pair, String> {
     sr25519::Pair::from_string(suri, None).map_err(|e| format!("invalid secret URI: {e:?}"))
+}
+
+/// An ed25519 pair (GRANDPA keys) from a secret URI, in the same forms as
+/// [`pair_from_suri`]; only hard derivation (`//`) exists for ed25519.
+pub fn ed25519_pair_from_suri(suri: &str) -> Result<sp_core::ed25519::Pair, String> {
+    sp_core::ed25519::Pair::from_string(suri, None)
+        .map_err(|e| format!("invalid ed25519 secret URI: {e:?}"))
 }
 
 /// Deterministic test accounts beyond the six dev ones: `//Arceon//{index}`.

@@ -11,6 +11,7 @@ pub mod era;
 pub mod extrinsic;
 pub mod header;
 pub mod keyring;
+pub mod session;
 pub mod validity;
 
 pub use era::Era;
@@ -23,13 +24,16 @@ pub use header::{
     Block, ConsensusEngineId, Digest, DigestItem, Header, AURA_ENGINE_ID, GRANDPA_ENGINE_ID,
 };
 pub use keyring::Keyring;
+pub use session::{
+    key_scheme, KeyScheme, KeyTypeId, SessionKeys, AURA_KEY_TYPE, GRANDPA_KEY_TYPE,
+};
 pub use validity::{
     InvalidTransaction, TransactionSource, TransactionTag, TransactionValidity,
     TransactionValidityError, UnknownTransaction, ValidTransaction,
 };
 
 pub use sp_core::crypto::{AccountId32, Ss58Codec};
-pub use sp_core::{sr25519, H256};
+pub use sp_core::{ed25519, sr25519, H256};
 pub use sp_crypto_hashing::{blake2_128, blake2_256, twox_128, twox_64};
 
 /// Block numbers: `u32`, compact-encoded in headers.
