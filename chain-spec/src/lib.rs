@@ -331,9 +331,11 @@ mod tests {
         let spec = ChainSpec::from_json(&no_keys.to_string()).expect("parses");
         assert!(matches!(
             spec.genesis_block(),
-            Err(ChainSpecError::Genesis(arceon_runtime::GenesisError::Staking(
-                arceon_pallet_staking::GenesisError::NoSessionKeys
-            )))
+            Err(ChainSpecError::Genesis(
+                arceon_runtime::GenesisError::Staking(
+                    arceon_pallet_staking::GenesisError::NoSessionKeys
+                )
+            ))
         ));
         let bad_address = DEV_JSON.replacen(
             "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",

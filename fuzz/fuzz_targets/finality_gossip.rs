@@ -10,7 +10,7 @@ use arceon_finality::wire::{FinalityRequest, GossipMessage};
 use arceon_finality::{max_message_bytes, vote_payload, CatchUp, Commit};
 use arceon_fuzz::{authorities, FixedChain};
 use codec::{Decode, Encode};
-use sp_core::{sr25519, Pair as _};
+use sp_core::{ed25519, Pair as _};
 
 /// Decodes exactly: trailing bytes are refused, as the gadget refuses them.
 fn decode_exact<T: Decode>(bytes: &[u8]) -> Option<T> {
@@ -41,7 +41,7 @@ fn gossip(bytes: &[u8]) {
                 return;
             }
             let payload = vote_payload(&message.message, round, set_id);
-            let _ = sr25519::Pair::verify(&message.signature, &payload, &message.id);
+            let _ = ed25519::Pair::verify(&message.signature, &payload, &message.id);
         }
         GossipMessage::Commit {
             round,
@@ -80,7 +80,7 @@ fn gossip(bytes: &[u8]) {
             for signed in &full.precommits {
                 let message = finality_grandpa::Message::Precommit(signed.precommit.clone());
                 let payload = vote_payload(&message, round, set_id);
-                if !sr25519::Pair::verify(&signed.signature, &payload, &signed.id) {
+                if !ed25519::Pair::verify(&signed.signature, &payload, &signed.id) {
                     return;
                 }
             }
@@ -119,7 +119,7 @@ fn catch_up(bytes: &[u8]) {
             )
         }));
     for (message, signature, id) in votes {
-        if !sr25519::Pair::verify(signature, vote_payload(&message, round, 0), id) {
+        if !ed25519::Pair::verify(signature, vote_payload(&message, round, 0), id) {
             return;
         }
     }

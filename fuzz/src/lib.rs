@@ -2,8 +2,8 @@
 //! keys Alice..Dave), a small chain of headers they finalize, the dev chain's genesis
 //! state, a small state trie with its root, and the seed inputs of every target.
 //!
-//! Invariants: every fixture is deterministic except signatures (sr25519 signing is
-//! randomized), so a crash input replays the same way on every run; nothing here touches
+//! Invariants: every fixture is deterministic (GRANDPA signs with ed25519, which is
+//! deterministic; extrinsic seeds' sr25519 signatures are randomized), so a crash input replays the same way on every run; nothing here touches
 //! the disk unless `ARCEON_FUZZ_WRITE_SEEDS` names a directory (see [`write_seeds`]).
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use arceon_finality::justification::GrandpaJustification;
 use arceon_finality::wire::{GossipMessage, WarpFragment, WarpProof};
 use arceon_finality::{vote_payload, AuthorityId, Commit, CompactCommit};
 use arceon_primitives::{
-    sr25519, BlockNumber, Digest, DigestItem, Header, Keyring, AURA_ENGINE_ID, GRANDPA_ENGINE_ID,
+    ed25519, keyring::ed25519_pair_from_suri, BlockNumber, Digest, DigestItem, Header, Keyring, AURA_ENGINE_ID, GRANDPA_ENGINE_ID,
     H256,
 };
 use arceon_runtime::grandpa::ScheduledChange;
@@ -26,9 +26,10 @@ pub mod net;
 pub mod rpc;
 pub mod seeds;
 
-/// The GRANDPA set every finality target verifies against (weight 1 each).
-pub fn authority_pairs() -> &'static [sr25519::Pair] {
-    static PAIRS: OnceLock<Vec<sr25519::Pair>> = OnceLock::new();
+/// The GRANDPA set every finality target verifies against (the dev keys' ed25519
+/// GRANDPA session keys, weight 1 each).
+pub fn authority_pairs() -> &'static [ed25519::Pair] {
+    static PAIRS: OnceLock<Vec<ed25519::Pair>> = OnceLock::new();
     PAIRS.get_or_init(|| {
         [
             Keyring::Alice,
@@ -37,7 +38,7 @@ pub fn authority_pairs() -> &'static [sr25519::Pair] {
             Keyring::Dave,
         ]
         .iter()
-        .map(|k| k.pair())
+        .map(|k| ed25519_pair_from_suri(&k.suri()).expect("dev seed"))
         .collect()
     })
 }
@@ -49,8 +50,8 @@ pub fn authorities() -> &'static [AuthorityId] {
 }
 
 /// The set that follows [`authorities`] in the warp-proof fixture (Eve and Ferdie join).
-pub fn next_authority_pairs() -> &'static [sr25519::Pair] {
-    static PAIRS: OnceLock<Vec<sr25519::Pair>> = OnceLock::new();
+pub fn next_authority_pairs() -> &'static [ed25519::Pair] {
+    static PAIRS: OnceLock<Vec<ed25519::Pair>> = OnceLock::new();
     PAIRS.get_or_init(|| {
         [
             Keyring::Bob,
@@ -60,13 +61,13 @@ pub fn next_authority_pairs() -> &'static [sr25519::Pair] {
             Keyring::Ferdie,
         ]
         .iter()
-        .map(|k| k.pair())
+        .map(|k| ed25519_pair_from_suri(&k.suri()).expect("dev seed"))
         .collect()
     })
 }
 
 /// A header after `parent` with a slot claim, optionally signalling a set change.
-pub fn header(parent: &Header, change: Option<&[sr25519::Pair]>) -> Header {
+pub fn header(parent: &Header, change: Option<&[ed25519::Pair]>) -> Header {
     let mut logs = vec![DigestItem::PreRuntime(
         AURA_ENGINE_ID,
         u64::from(parent.number + 1).encode(),
@@ -147,7 +148,7 @@ impl finality_grandpa::Chain<H256, BlockNumber> for FixedChain {
 /// voter precommits `votes[i % votes.len()]` (`target` or a descendant given with its
 /// `ancestry`). The target must be the precommits' GHOST, or the commit is invalid.
 pub fn justification(
-    pairs: &[sr25519::Pair],
+    pairs: &[ed25519::Pair],
     set_id: u64,
     round: u64,
     target: &Header,

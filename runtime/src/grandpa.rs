@@ -58,8 +58,10 @@ pub fn deposit_log(ext: &mut Ext, item: DigestItem) {
 
 /// Sets the genesis voters.
 pub fn set_genesis_authorities(ext: &mut Ext, authorities: &[ed25519::Public]) {
-    let weighted: Vec<(ed25519::Public, u64)> =
-        authorities.iter().map(|id| (*id, AUTHORITY_WEIGHT)).collect();
+    let weighted: Vec<(ed25519::Public, u64)> = authorities
+        .iter()
+        .map(|id| (*id, AUTHORITY_WEIGHT))
+        .collect();
     Authorities::put(ext, &weighted);
 }
 

@@ -2387,16 +2387,17 @@ fn session_keys_registered_by_a_stash_take_effect_at_the_next_era() {
         assert_eq!(owner(ext, *b"gran", &fresh.grandpa.0), Some(alice.clone()));
     });
     // Until the era ends Alice still authors with her old key.
-    assert!(chain
-        .aura_authorities()
-        .contains(&account(&keys.alice)));
+    assert!(chain.aura_authorities().contains(&account(&keys.alice)));
 
     let produced = chain.produce_until(10);
     let era_block = &produced[produced.len() - 1];
     assert!(new_era(era_block).is_some());
     let aura_now = chain.aura_authorities();
     assert!(aura_now.contains(&AccountId32::from(fresh.aura)));
-    assert!(!aura_now.contains(&alice), "the old Aura key no longer authors");
+    assert!(
+        !aura_now.contains(&alice),
+        "the old Aura key no longer authors"
+    );
     assert!(aura_now.contains(&account(&keys.bob)));
     let change = scheduled_change(&era_block.block.header.digest)
         .expect("the GRANDPA keys changed")

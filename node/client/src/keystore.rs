@@ -157,7 +157,8 @@ impl Keystore {
 
     /// Whether every key of `keys` is stored (`author_hasSessionKeys`).
     pub fn has_session_keys(&self, keys: &SessionKeys) -> Result<bool, KeystoreError> {
-        Ok(self.has_key("aura", keys.aura.as_ref())? && self.has_key("gran", keys.grandpa.as_ref())?)
+        Ok(self.has_key("aura", keys.aura.as_ref())?
+            && self.has_key("gran", keys.grandpa.as_ref())?)
     }
 
     /// The secret URI stored for a key, if any.
@@ -296,7 +297,12 @@ mod tests {
                 .mode();
             assert_eq!(dir_mode & 0o777, 0o700);
             for entry in std::fs::read_dir(dir.path().join("keystore")).expect("list") {
-                let mode = entry.expect("entry").metadata().expect("meta").permissions().mode();
+                let mode = entry
+                    .expect("entry")
+                    .metadata()
+                    .expect("meta")
+                    .permissions()
+                    .mode();
                 assert_eq!(mode & 0o777, 0o600, "key files are private");
             }
         }

@@ -211,7 +211,10 @@ async fn four_voters_finalize_across_a_set_change_and_restart() {
     assert_eq!(genesis_set, sorted(publics(&keys)));
     assert_eq!(
         handles[0].authority_set(),
-        (0, nodes[0].client.grandpa_authorities(&genesis.hash).unwrap())
+        (
+            0,
+            nodes[0].client.grandpa_authorities(&genesis.hash).unwrap()
+        )
     );
 
     // Dave stops validating: the era-1 set (from block 10) is Alice, Bob and Charlie.

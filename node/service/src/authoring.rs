@@ -116,7 +116,10 @@ fn send_heartbeats(
     }
     // Each authoring validator signs with the Aura session key it registered.
     for (validator, keys) in staking::session::authoring_set(&mut ext) {
-        let Some(pair) = keystore.pair("aura", &keys.aura).map_err(|e| e.to_string())? else {
+        let Some(pair) = keystore
+            .pair("aura", &keys.aura)
+            .map_err(|e| e.to_string())?
+        else {
             continue;
         };
         if staking::ReceivedHeartbeats::contains_key(&mut ext, &session, &validator) {

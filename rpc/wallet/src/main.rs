@@ -384,10 +384,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Watch { .. } | Command::Info => {}
         Command::Stake {
-            command:
-                StakeCommand::SetKeys {
-                    keys: Some(keys), ..
-                },
+            command: StakeCommand::SetKeys {
+                keys: Some(keys), ..
+            },
         } => {
             world::parse_session_keys(keys)?;
         }

@@ -24,9 +24,7 @@ pub use header::{
     Block, ConsensusEngineId, Digest, DigestItem, Header, AURA_ENGINE_ID, GRANDPA_ENGINE_ID,
 };
 pub use keyring::Keyring;
-pub use session::{
-    key_scheme, KeyScheme, KeyTypeId, SessionKeys, AURA_KEY_TYPE, GRANDPA_KEY_TYPE,
-};
+pub use session::{key_scheme, KeyScheme, KeyTypeId, SessionKeys, AURA_KEY_TYPE, GRANDPA_KEY_TYPE};
 pub use validity::{
     InvalidTransaction, TransactionSource, TransactionTag, TransactionValidity,
     TransactionValidityError, UnknownTransaction, ValidTransaction,
