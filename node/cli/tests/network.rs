@@ -9,29 +9,13 @@ mod net;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use arceon_primitives::keyring::Keyring;
 use common::{binary, free_port, Node};
 use net::*;
 use serde_json::{json, Value};
-
-fn wallet(node: &Node, suri: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(binary("arceon-wallet"))
-        .args(["--url", &node.url(), "--suri", suri])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run arceon-wallet");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
 
 #[test]
 fn four_validators_finalize_survive_two_crashes_and_serve_warp_sync() {
@@ -410,22 +394,6 @@ fn garbage_and_oversized_messages_get_a_peer_dropped() {
     });
 }
 
-/// A local chain with 10-block eras, so joining and leaving take effect quickly.
-fn short_era_spec(dir: &Path) -> PathBuf {
-    let out = Command::new(binary("arceon-node"))
-        .args(["build-spec", "--chain", "local"])
-        .output()
-        .expect("build-spec");
-    assert!(out.status.success());
-    let mut spec: Value = serde_json::from_slice(&out.stdout).expect("spec json");
-    let staking = &mut spec["genesis"]["runtimeGenesis"]["config"]["staking"];
-    staking["eraLength"] = json!(10);
-    staking["sessionsPerEra"] = json!(1);
-    let path = dir.join("short-era.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write spec");
-    path
-}
-
 #[test]
 fn a_validator_joins_and_another_leaves_on_a_running_network() {
     let _serial = serial();
@@ -468,6 +436,20 @@ fn a_validator_joins_and_another_leaves_on_a_running_network() {
         ],
     );
     assert!(ok, "validate: {out}");
+    // Eve's node creates her session keys; her stash registers them.
+    let (ok, out) = wallet(
+        net.node(4),
+        "//Eve",
+        &[
+            "stake",
+            "set-keys",
+            "--until",
+            "in-block",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert!(ok, "set-keys: {out}");
     let authorities = |net: &Net| -> String {
         net.node(0)
             .try_rpc("arceon_validators", json!([]))
@@ -566,14 +548,37 @@ fn a_warp_syncing_node_killed_at_random_moments_recovers() {
         Duration::from_secs(90),
         |net| finalized(net.node(0)) >= 34,
     );
+    // Where each kill landed: before the warp proof was verified, while the proven
+    // state was downloading, or after the warp sync finished.
+    let mut landed = [0usize; 3];
     for kill in 0..kills {
-        // A fresh node each time, so every kill can land in a warp sync.
+        // A fresh node each time, so every kill can land in a warp sync. Half the kills
+        // wait for the state download to start, to hit the middle of the warp.
         let base = net.members[4].base.clone();
         let _ = std::fs::remove_dir_all(&base);
-        net.start(4, &[0, 1, 2, 3]);
-        let delay = rng.gen_range(0..4_000u64);
+        net.spawn(4, &[0, 1, 2, 3]);
+        let aim_mid_warp = rng.gen_bool(0.5);
+        let delay = if aim_mid_warp {
+            let started = Instant::now();
+            while !net.node(4).log_text().contains("downloading its state")
+                && started.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            rng.gen_range(0..200u64)
+        } else {
+            rng.gen_range(0..3_000u64)
+        };
         std::thread::sleep(Duration::from_millis(delay));
-        let warped = net.node(4).log_text().contains("warp sync done");
+        let log = net.node(4).log_text();
+        let phase = if log.contains("warp sync done") {
+            2
+        } else if log.contains("downloading its state") {
+            1
+        } else {
+            0
+        };
+        landed[phase] += 1;
         net.kill(4);
         net.start(4, &[0, 1, 2, 3]);
         net.wait(
@@ -585,11 +590,24 @@ fn a_warp_syncing_node_killed_at_random_moments_recovers() {
             },
         );
         println!(
-            "kill {kill}: after {delay} ms ({} the warp sync finished), recovered",
-            if warped { "after" } else { "before" }
+            "kill {kill}: {} + {delay} ms, {}; recovered",
+            if aim_mid_warp {
+                "state download"
+            } else {
+                "start"
+            },
+            [
+                "before the warp proof",
+                "during the state download",
+                "after the warp sync"
+            ][phase]
         );
         net.kill(4);
     }
+    println!(
+        "RESULT warp_crash kills={kills} seed={seed} before_proof={} mid_download={} after_warp={} recovered={kills}",
+        landed[0], landed[1], landed[2]
+    );
     net.start(4, &[0, 1, 2, 3]);
     net.wait(
         "the node to finalize once more",

@@ -62,6 +62,22 @@ pub fn binary(name: &str) -> PathBuf {
 impl Node {
     /// Starts `arceon-node` with `args` plus RPC/Prometheus ports; waits until RPC answers.
     pub fn start(args: &[&str], log: PathBuf) -> Node {
+        let node = Node::spawn(args, log);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if node.try_rpc("system_health", json!([])).is_ok() {
+                return node;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "node did not answer RPC within 60 s; log:\n{}",
+            node.log_text()
+        );
+    }
+
+    /// Starts a node without waiting for its RPC (to kill it while it starts up).
+    pub fn spawn(args: &[&str], log: PathBuf) -> Node {
         let rpc_port = free_port();
         let prometheus_port = free_port();
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -86,23 +102,12 @@ impl Node {
             .stderr(log_file)
             .spawn()
             .expect("start arceon-node");
-        let node = Node {
+        Node {
             child,
             rpc_port,
             prometheus_port,
             log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if node.try_rpc("system_health", json!([])).is_ok() {
-                return node;
-            }
-            std::thread::sleep(Duration::from_millis(200));
         }
-        panic!(
-            "node did not answer RPC within 60 s; log:\n{}",
-            node.log_text()
-        );
     }
 
     /// The node's Prometheus metrics, as scraped from `/metrics`.

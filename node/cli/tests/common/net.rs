@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -100,8 +100,17 @@ impl Net {
         )
     }
 
-    /// Starts node `i` knowing `boot` as boot nodes.
+    /// Starts node `i` knowing `boot` as boot nodes; returns once it answers RPC.
     pub fn start(&mut self, i: usize, boot: &[usize]) {
+        self.launch(i, boot, true);
+    }
+
+    /// Starts node `i` without waiting for it to answer RPC.
+    pub fn spawn(&mut self, i: usize, boot: &[usize]) {
+        self.launch(i, boot, false);
+    }
+
+    fn launch(&mut self, i: usize, boot: &[usize], wait: bool) {
         let bootnodes: Vec<String> = boot
             .iter()
             .filter(|j| **j != i)
@@ -121,7 +130,11 @@ impl Net {
         }
         let log = self.dir.path().join(format!("node{i}.log"));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let node = Node::start(&refs, log);
+        let node = if wait {
+            Node::start(&refs, log)
+        } else {
+            Node::spawn(&refs, log)
+        };
         self.members[i].node = Some(node);
     }
 
@@ -248,4 +261,36 @@ pub fn assert_finalized_head_agrees(net: &Net) -> u32 {
         "state roots differ: {roots:?}"
     );
     low
+}
+
+/// Runs `arceon-wallet` against `node` as `suri`; returns success and all its output.
+pub fn wallet(node: &Node, suri: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(binary("arceon-wallet"))
+        .args(["--url", &node.url(), "--suri", suri])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run arceon-wallet");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A local chain with 10-block eras, so joining and leaving take effect quickly.
+pub fn short_era_spec(dir: &Path) -> PathBuf {
+    let out = Command::new(binary("arceon-node"))
+        .args(["build-spec", "--chain", "local"])
+        .output()
+        .expect("build-spec");
+    assert!(out.status.success());
+    let mut spec: Value = serde_json::from_slice(&out.stdout).expect("spec json");
+    let staking = &mut spec["genesis"]["runtimeGenesis"]["config"]["staking"];
+    staking["eraLength"] = json!(10);
+    staking["sessionsPerEra"] = json!(1);
+    let path = dir.join("short-era.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write spec");
+    path
 }
