@@ -50,6 +50,13 @@ fn attack_secs() -> u64 {
         .unwrap_or(12)
 }
 
+/// `HOSTILE_REPORT_ONLY=1` prints every figure and expectation instead of failing on
+/// the first broken one: for measuring another build (`ARCEON_NODE_BIN`, e.g. the node
+/// before the fixes) under the same attacks.
+fn report_only() -> bool {
+    std::env::var("HOSTILE_REPORT_ONLY").is_ok_and(|v| v == "1")
+}
+
 /// The process's peak resident set (VmHWM), in KiB.
 fn peak_rss_kib(node: &Node) -> u64 {
     let status =
@@ -291,6 +298,9 @@ fn report(name: &str, phase: &Phase, secs: u64) {
 /// The network went on during the attack, and no victim's memory ran away.
 fn assert_survived(name: &str, phase: &Phase, baseline: &[u64], secs: u64) {
     report(name, phase, secs);
+    if report_only() {
+        return;
+    }
     let slots = secs as u32;
     assert!(
         phase.blocks * 4 >= slots * 3 - 4,
@@ -314,6 +324,16 @@ fn assert_survived(name: &str, phase: &Phase, baseline: &[u64], secs: u64) {
 
 /// Some victim's log says it dropped the attacker.
 fn assert_dropped(net: &Net, victims: &[usize], attacker: &str, name: &str) {
+    if report_only() {
+        std::thread::sleep(Duration::from_secs(5));
+        let dropped = victims.iter().any(|i| {
+            net.node(*i)
+                .log_text()
+                .contains(&format!("dropping peer {attacker}"))
+        });
+        println!("RESULT attack={name} attacker_dropped={dropped}");
+        return;
+    }
     net.wait(
         &format!("{name}: a victim to drop attacker {attacker}"),
         Duration::from_secs(30),
@@ -502,6 +522,13 @@ fn four_validators_survive_hostile_peers() {
     assert_dropped(&net, &validators, &id, "sync");
     for i in validators {
         let health = net.node(i).rpc("system_health", json!([]));
+        if report_only() {
+            println!(
+                "RESULT attack=sync victim={i} is_syncing={}",
+                health["isSyncing"]
+            );
+            continue;
+        }
         assert_eq!(
             health["isSyncing"],
             json!(false),
@@ -525,6 +552,11 @@ fn four_validators_survive_hostile_peers() {
     assert_survived("junk-gossip", &phase, &baseline, secs);
     assert_dropped(&net, &validators, &id, "junk-gossip");
     drop(attacker);
+
+    if report_only() {
+        // The warp attack needs this build's state proofs; the others are measured.
+        return;
+    }
 
     // 4. Junk state for a warp-syncing node: the attacker claims the highest finalized
     // block, so the new node asks it first.

@@ -563,9 +563,10 @@ fn a_warp_syncing_node_killed_at_random_moments_recovers() {
             while !net.node(4).log_text().contains("downloading its state")
                 && started.elapsed() < Duration::from_secs(30)
             {
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(1));
             }
-            rng.gen_range(0..200u64)
+            // The dev world's state downloads in a few milliseconds.
+            rng.gen_range(0..6u64)
         } else {
             rng.gen_range(0..3_000u64)
         };

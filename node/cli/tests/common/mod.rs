@@ -36,6 +36,12 @@ impl Drop for Node {
 /// Path of a binary built by this workspace (`arceon-node`, `arceon-wallet`): Cargo's
 /// path when this test's package owns it, else the profile directory both live in.
 pub fn binary(name: &str) -> PathBuf {
+    // Another build of the node (e.g. an older commit) for the multi-node tests.
+    if name == "arceon-node" {
+        if let Some(path) = std::env::var_os("ARCEON_NODE_BIN") {
+            return PathBuf::from(path);
+        }
+    }
     let own = match name {
         "arceon-node" => option_env!("CARGO_BIN_EXE_arceon-node"),
         "arceon-wallet" => option_env!("CARGO_BIN_EXE_arceon-wallet"),
