@@ -10,7 +10,8 @@ use arceon_primitives::{
 };
 use arceon_runtime::{
     aura, execute_block, executive::sign_extrinsic, genesis::genesis_block, genesis::AuraConfig,
-    validate_transaction, BlockBuilder, BlockError, Call, GenesisConfig, RuntimeEvent,
+    genesis::GrandpaConfig, validate_transaction, BlockBuilder, BlockError, Call, GenesisConfig,
+    RuntimeEvent,
 };
 use arceon_state::{verify_read_proof, MemoryNodeStore, TrieState};
 use arceon_support::{DispatchError, Ext};
@@ -33,6 +34,9 @@ impl Chain {
             aura: AuraConfig {
                 authorities: vec![Keyring::Alice.pair().public()],
                 slot_duration: 1000,
+            },
+            grandpa: GrandpaConfig {
+                authorities: vec![(Keyring::Alice.session_keys().grandpa, 1)],
             },
             balances: balances::GenesisConfig {
                 balances: Keyring::ALL

@@ -17,7 +17,7 @@ use arceon_primitives::{
     keyring::{numbered_pair, Keyring},
     sr25519, Block, Digest, DigestItem, Era, MultiAddress, SignedExtra, ARCM, AURA_ENGINE_ID, H256,
 };
-use arceon_runtime::genesis::{genesis_block, AuraConfig};
+use arceon_runtime::genesis::{genesis_block, AuraConfig, GrandpaConfig};
 use arceon_runtime::{executive::sign_extrinsic, BlockBuilder, Call, GenesisConfig};
 use arceon_state::{MemoryNodeStore, TrieState};
 use codec::Encode;
@@ -101,6 +101,14 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
         aura: AuraConfig {
             authorities: vec![alice.public()],
             slot_duration: 1000,
+        },
+        grandpa: GrandpaConfig {
+            authorities: vec![(
+                arceon_primitives::keyring::Keyring::Alice
+                    .session_keys()
+                    .grandpa,
+                1,
+            )],
         },
         balances: balances::GenesisConfig {
             balances: keys

@@ -362,8 +362,41 @@ fn finality_payload(message: &GossipMessage) -> Vec<u8> {
     bytes
 }
 
+/// Alice's GRANDPA key as the victims know it: her ed25519 session key or, with
+/// `HOSTILE_LEGACY_SR25519=1`, her sr25519 key (GRANDPA's key before session keys), so a
+/// build from before the fixes (`ARCEON_NODE_BIN`) sees every signature as valid.
+struct VoteKey {
+    ed25519: sp_core::ed25519::Pair,
+    legacy: Option<sp_core::sr25519::Pair>,
+}
+
+impl VoteKey {
+    fn alice() -> VoteKey {
+        let legacy = std::env::var("HOSTILE_LEGACY_SR25519").is_ok_and(|v| v == "1");
+        VoteKey {
+            ed25519: arceon_primitives::keyring::ed25519_pair_from_suri("//Alice")
+                .expect("dev seed"),
+            legacy: legacy.then(|| arceon_primitives::keyring::Keyring::Alice.pair()),
+        }
+    }
+
+    fn public(&self) -> sp_core::ed25519::Public {
+        match &self.legacy {
+            Some(sr) => sp_core::ed25519::Public::from_raw(sr.public().0),
+            None => self.ed25519.public(),
+        }
+    }
+
+    fn sign(&self, payload: &[u8]) -> sp_core::ed25519::Signature {
+        match &self.legacy {
+            Some(sr) => sp_core::ed25519::Signature::from_raw(sr.sign(payload).0),
+            None => self.ed25519.sign(payload),
+        }
+    }
+}
+
 fn finality_attack(attacker: &Attacker, round: u64, set_id: u64, target_number: u32) {
-    let alice = arceon_primitives::keyring::ed25519_pair_from_suri("//Alice").expect("dev seed");
+    let alice = VoteKey::alice();
     let target_hash = random_hash();
     let precommit = finality_grandpa::Precommit {
         target_hash,
