@@ -282,9 +282,16 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         xt.function.validate_unsigned(&mut self.ext)?;
         let index = self.extrinsics.len() as u32;
         self.ext.set_phase(Phase::ApplyExtrinsic(index));
+        let must_succeed = xt.function.must_succeed();
         let outcome = self
             .ext
             .transactional(|ext| xt.function.dispatch(ext, Origin::None));
+        if must_succeed {
+            if let Err(error) = outcome {
+                // Rolled back: the extrinsic is not part of the block.
+                return Err(InvalidTransaction::Custom(dispatch_error_code(&error)).into());
+            }
+        }
         let dispatch_info = DispatchInfo {
             weight,
             pays_fee: arceon_support::Pays::No,
@@ -339,6 +346,15 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             events,
             state_root_time,
         })
+    }
+}
+
+/// A one-byte code for a dispatch error that makes an extrinsic invalid: the module
+/// error's index (for a fast-lane batch, [`arceon_pallet_fastlane::Error`]), else 255.
+fn dispatch_error_code(error: &arceon_support::DispatchError) -> u8 {
+    match error {
+        arceon_support::DispatchError::Module(module) => module.error,
+        _ => u8::MAX,
     }
 }
 

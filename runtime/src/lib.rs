@@ -22,13 +22,15 @@ pub mod world;
 
 use arceon_pallet_areas as areas;
 use arceon_pallet_balances as balances;
+use arceon_pallet_fastlane as fastlane;
 use arceon_pallet_npcs as npcs;
 use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
 use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
 use arceon_primitives::{
-    blake2_256, AccountId32, RuntimeVersion, TransactionValidityError, UncheckedExtrinsic,
+    blake2_256, AccountId32, InvalidTransaction, RuntimeVersion, TransactionValidityError,
+    UncheckedExtrinsic,
     UnknownTransaction,
 };
 use arceon_support::{DispatchClass, DispatchInfo, DispatchResult, Ext, Origin, Pays, Weight};
@@ -109,6 +111,27 @@ pub mod pallet_index {
     pub const NPCS: u8 = arceon_pallet_npcs::PALLET_INDEX;
     /// Structures.
     pub const STRUCTURES: u8 = arceon_pallet_structures::PALLET_INDEX;
+    /// Fast lanes.
+    pub const FASTLANE: u8 = arceon_pallet_fastlane::PALLET_INDEX;
+}
+
+/// The name of a pallet by its index, as events and errors show it (`Players.TooFast`).
+pub fn pallet_name(index: u8) -> Option<&'static str> {
+    match index {
+        pallet_index::SYSTEM => Some("System"),
+        pallet_index::AURA => Some("Aura"),
+        pallet_index::BALANCES => Some("Balances"),
+        pallet_index::TRANSACTION_PAYMENT => Some("TransactionPayment"),
+        pallet_index::STAKING => Some("Staking"),
+        pallet_index::SESSION => Some("Session"),
+        pallet_index::SUDO => Some("Sudo"),
+        pallet_index::AREAS => Some("Areas"),
+        pallet_index::PLAYERS => Some("Players"),
+        pallet_index::NPCS => Some("Npcs"),
+        pallet_index::STRUCTURES => Some("Structures"),
+        pallet_index::FASTLANE => Some("FastLane"),
+        _ => None,
+    }
 }
 
 /// Every call a transaction can make: `(pallet index, call index, arguments)`.
@@ -141,6 +164,9 @@ pub enum Call {
     /// Structures calls.
     #[codec(index = 43)]
     Structures(structures::Call),
+    /// Fast-lane calls.
+    #[codec(index = 45)]
+    FastLane(fastlane::Call),
 }
 
 /// How the pool should hold an unsigned extrinsic its pallet vouched for.
@@ -167,6 +193,7 @@ impl Call {
             Call::Players(call) => call.weight(),
             Call::Npcs(call) => call.weight(),
             Call::Structures(call) => call.weight(),
+            Call::FastLane(call) => call.weight(),
         };
         let unsigned = self.is_unsigned_evidence();
         DispatchInfo {
@@ -188,8 +215,14 @@ impl Call {
                 staking::Call::ReportEquivocation { .. }
                     | staking::Call::ReportVoteEquivocation { .. }
                     | staking::Call::Heartbeat { .. }
-            )
+            ) | Call::FastLane(fastlane::Call::SubmitBatch { .. })
         )
+    }
+
+    /// Whether a failure of the call makes the extrinsic invalid rather than failed: a
+    /// certified lane batch either executes exactly as certified or is not in the block.
+    pub fn must_succeed(&self) -> bool {
+        matches!(self, Call::FastLane(fastlane::Call::SubmitBatch { .. }))
     }
 
     /// Checks an unsigned extrinsic's call: only evidence that proves itself (equivocation
@@ -210,6 +243,21 @@ impl Call {
                     longevity: validity.longevity,
                 })
             }
+            Call::FastLane(fastlane::Call::SubmitBatch { batch }) => {
+                let provides = fastlane::validate_batch(ext, batch).map_err(|error| {
+                    TransactionValidityError::Invalid(match error {
+                        fastlane::Error::BrokenChain => InvalidTransaction::Stale,
+                        fastlane::Error::BadCertificate
+                        | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
+                        other => InvalidTransaction::Custom(other as u8),
+                    })
+                })?;
+                Ok(UnsignedValidity {
+                    priority: u64::MAX / 2,
+                    provides: vec![provides],
+                    longevity: 64,
+                })
+            }
             _ => Err(UnknownTransaction::NoUnsignedValidator.into()),
         }
     }
@@ -226,6 +274,7 @@ impl Call {
             Call::Players(call) => call.dispatch(ext, origin),
             Call::Npcs(call) => call.dispatch(ext, origin),
             Call::Structures(call) => call.dispatch(ext, origin),
+            Call::FastLane(call) => call.dispatch(ext, origin),
         }
     }
 }
@@ -249,6 +298,9 @@ pub fn note_author(ext: &mut Ext, author: &AccountId32) {
 pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight {
     use arceon_support::Hooks;
     let era_before = staking::active_era_index(ext);
+    let slot = aura::CurrentSlot::get_or_default(ext);
+    let slot_ms = aura::slot_duration(ext);
+    fastlane::note_clock(ext, slot, slot_ms);
     let mut weight = system::Pallet::on_initialize(ext, n);
     weight = weight.saturating_add(balances::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(staking::Pallet::on_initialize(ext, n));
@@ -307,6 +359,9 @@ pub enum RuntimeEvent {
     /// Structures events.
     #[codec(index = 43)]
     Structures(structures::Event),
+    /// Fast-lane events.
+    #[codec(index = 45)]
+    FastLane(fastlane::Event),
 }
 
 /// A decoded `System.Events` record.

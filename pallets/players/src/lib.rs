@@ -203,6 +203,10 @@ storage! { pallet "Players";
     /// How many recipes produce each item (absent when none), so a new recipe's inputs
     /// are checked without walking every recipe.
     pub RecipeOutputs: map Twox64Concat, ItemId => u32;
+    /// Players who act through the fast lanes (set once by the fastlane pallet's `join`):
+    /// their moves, gathers, crafts and structure actions come only from certified lane
+    /// batches, so no extrinsic can contradict a receipt they hold.
+    pub LaneBound: map Blake2_128Concat, AccountId32 => ();
 }
 
 /// Default actions per player per block.
@@ -254,6 +258,9 @@ arceon_support::pallet_error! {
         /// A recipe consumes an item that is neither a resource nor another recipe's
         /// output.
         UnknownItem,
+        /// The player acts through the fast lanes: its world actions are lane actions,
+        /// never extrinsics.
+        InFastLane,
     }
 }
 
@@ -451,14 +458,17 @@ impl Call {
             }
             Call::MoveTo { x, y } => {
                 let who = ensure_signed(origin)?;
+                ensure_not_in_lane(ext, &who)?;
                 move_to(ext, &who, Position::new(x, y))
             }
             Call::Gather { resource } => {
                 let who = ensure_signed(origin)?;
+                ensure_not_in_lane(ext, &who)?;
                 gather(ext, &who, resource)
             }
             Call::Craft { recipe } => {
                 let who = ensure_signed(origin)?;
+                ensure_not_in_lane(ext, &who)?;
                 craft(ext, &who, recipe)
             }
             Call::SetRateLimits { per_block, per_era } => {
@@ -496,6 +506,25 @@ pub fn player(ext: &mut Ext, who: &AccountId32) -> Option<Player> {
 /// The player of `who`, or `NotRegistered`.
 pub fn registered(ext: &mut Ext, who: &AccountId32) -> Result<Player, DispatchError> {
     Players::get(ext, who).ok_or_else(|| Error::NotRegistered.into())
+}
+
+/// Fails with `InFastLane` when `who` acts through the fast lanes: world extrinsics of
+/// such a player could contradict the receipts of its lane actions.
+pub fn ensure_not_in_lane(ext: &mut Ext, who: &AccountId32) -> DispatchResult {
+    if LaneBound::contains_key(ext, who) {
+        return Err(Error::InFastLane.into());
+    }
+    Ok(())
+}
+
+/// Marks `who` as acting through the fast lanes from now on.
+pub fn bind_to_lanes(ext: &mut Ext, who: &AccountId32) {
+    LaneBound::insert(ext, who, &());
+}
+
+/// Whether `who` acts through the fast lanes.
+pub fn in_lane(ext: &mut Ext, who: &AccountId32) -> bool {
+    LaneBound::contains_key(ext, who)
 }
 
 /// Counts one action of `who` at block `now` against the per-block and per-era limits,
@@ -854,10 +883,36 @@ pub fn register(ext: &mut Ext, who: &AccountId32, name: Vec<u8>) -> DispatchResu
 /// last move, within the current area or into an active neighbour with room.
 pub fn move_to(ext: &mut Ext, who: &AccountId32, target: Position) -> DispatchResult {
     let now = current_block(ext);
-    let mut player = registered(ext, who)?;
+    let player = registered(ext, who)?;
     count_action(ext, who, now)?;
     let elapsed = now.saturating_sub(player.last_move);
     let reach = u128::from(MAX_SPEED_PER_BLOCK.unsigned_abs()).saturating_mul(u128::from(elapsed));
+    walk(ext, who, player, target, reach, now).map(|_| ())
+}
+
+/// Walks `who` to `target` for a fast-lane move: `reach` (milli-units) is what the lane
+/// allows for the lane time elapsed since the player's previous lane action; no per-block
+/// rate limit applies (the lane has its own). Returns the area left and the area entered.
+pub fn lane_move(
+    ext: &mut Ext,
+    who: &AccountId32,
+    target: Position,
+    reach: u128,
+) -> Result<(AreaId, AreaId), DispatchError> {
+    let now = current_block(ext);
+    let player = registered(ext, who)?;
+    walk(ext, who, player, target, reach, now)
+}
+
+/// The checks and writes of a move, once the rate limit and reach are settled.
+fn walk(
+    ext: &mut Ext,
+    who: &AccountId32,
+    mut player: Player,
+    target: Position,
+    reach: u128,
+    now: BlockNumber,
+) -> Result<(AreaId, AreaId), DispatchError> {
     if player.position.distance_squared(&target) > reach.saturating_mul(reach) {
         return Err(Error::TooFast.into());
     }
@@ -891,14 +946,32 @@ pub fn move_to(ext: &mut Ext, who: &AccountId32, target: Position) -> DispatchRe
         }
     };
     deposit_event(ext, &event);
-    Ok(())
+    Ok((from, to))
 }
 
 /// Gathers one yield of `resource` from the deposit of `who`'s area.
 pub fn gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> DispatchResult {
     let now = current_block(ext);
-    let mut player = registered(ext, who)?;
+    let player = registered(ext, who)?;
     count_action(ext, who, now)?;
+    gather_with(ext, who, player, resource, now).map(|_| ())
+}
+
+/// A fast-lane gather: the rules of [`gather`] without the per-block rate limit.
+/// Returns the units gathered.
+pub fn lane_gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> Result<u32, DispatchError> {
+    let now = current_block(ext);
+    let player = registered(ext, who)?;
+    gather_with(ext, who, player, resource, now)
+}
+
+fn gather_with(
+    ext: &mut Ext,
+    who: &AccountId32,
+    mut player: Player,
+    resource: ResourceId,
+    now: BlockNumber,
+) -> Result<u32, DispatchError> {
     let info = Resources::get(ext, &resource).ok_or(Error::UnknownResource)?;
     let area = areas::active_area(ext, player.area)?;
     let deposit = area
@@ -928,14 +1001,36 @@ pub fn gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> Dispatc
             amount,
         },
     );
-    Ok(())
+    Ok(amount)
 }
 
 /// Crafts `recipe`: consumes its inputs from `who`'s inventory and adds its output.
 pub fn craft(ext: &mut Ext, who: &AccountId32, recipe: RecipeId) -> DispatchResult {
     let now = current_block(ext);
-    let mut player = registered(ext, who)?;
+    let player = registered(ext, who)?;
     count_action(ext, who, now)?;
+    craft_with(ext, who, player, recipe, now).map(|_| ())
+}
+
+/// A fast-lane craft: the rules of [`craft`] without the per-block rate limit. Returns
+/// the item produced and how many.
+pub fn lane_craft(
+    ext: &mut Ext,
+    who: &AccountId32,
+    recipe: RecipeId,
+) -> Result<(ItemId, u32), DispatchError> {
+    let now = current_block(ext);
+    let player = registered(ext, who)?;
+    craft_with(ext, who, player, recipe, now)
+}
+
+fn craft_with(
+    ext: &mut Ext,
+    who: &AccountId32,
+    mut player: Player,
+    recipe: RecipeId,
+    now: BlockNumber,
+) -> Result<(ItemId, u32), DispatchError> {
     let info = Recipes::get(ext, &recipe).ok_or(Error::UnknownRecipe)?;
     if player.skill_level(SKILL_CRAFTING) < info.min_level {
         return Err(Error::SkillTooLow.into());
@@ -955,7 +1050,7 @@ pub fn craft(ext: &mut Ext, who: &AccountId32, recipe: RecipeId) -> DispatchResu
             amount: info.output.1,
         },
     );
-    Ok(())
+    Ok(info.output)
 }
 
 /// Sets the per-player action limits.

@@ -379,14 +379,17 @@ impl Call {
                 kind,
             } => {
                 let who = ensure_signed(origin)?;
+                players::ensure_not_in_lane(ext, &who)?;
                 place(ext, &who, area, position, kind).map(|_| ())
             }
             Call::Upgrade { id } => {
                 let who = ensure_signed(origin)?;
+                players::ensure_not_in_lane(ext, &who)?;
                 upgrade(ext, &who, id)
             }
             Call::Demolish { id } => {
                 let who = ensure_signed(origin)?;
+                players::ensure_not_in_lane(ext, &who)?;
                 demolish(ext, &who, id)
             }
             Call::Transfer { id, to } => {

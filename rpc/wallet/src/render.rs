@@ -17,19 +17,7 @@ use crate::amount::format_arcm;
 
 /// The name of a pallet by its index in the runtime, as events and errors show it.
 pub fn pallet_name(index: u8) -> Option<&'static str> {
-    match index {
-        arceon_runtime::pallet_index::SYSTEM => Some("System"),
-        arceon_runtime::pallet_index::AURA => Some("Aura"),
-        arceon_runtime::pallet_index::BALANCES => Some("Balances"),
-        arceon_runtime::pallet_index::TRANSACTION_PAYMENT => Some("TransactionPayment"),
-        arceon_runtime::pallet_index::STAKING => Some("Staking"),
-        arceon_runtime::pallet_index::SUDO => Some("Sudo"),
-        arceon_runtime::pallet_index::AREAS => Some("Areas"),
-        arceon_runtime::pallet_index::PLAYERS => Some("Players"),
-        arceon_runtime::pallet_index::NPCS => Some("Npcs"),
-        arceon_runtime::pallet_index::STRUCTURES => Some("Structures"),
-        _ => None,
-    }
+    arceon_runtime::pallet_name(index)
 }
 
 /// The variant name of pallet `pallet`'s error number `error`, decoded through the
@@ -47,6 +35,7 @@ pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
         arceon_pallet_players::PALLET_INDEX => name_of::<arceon_pallet_players::Error>(error),
         arceon_pallet_npcs::PALLET_INDEX => name_of::<arceon_pallet_npcs::Error>(error),
         arceon_pallet_structures::PALLET_INDEX => name_of::<arceon_pallet_structures::Error>(error),
+        arceon_pallet_fastlane::PALLET_INDEX => name_of::<arceon_pallet_fastlane::Error>(error),
         _ => None,
     }
 }
@@ -212,6 +201,7 @@ pub fn render_event(event: &RuntimeEvent) -> String {
         RuntimeEvent::Players(event) => format!("Players.{event:?}"),
         RuntimeEvent::Npcs(event) => format!("Npcs.{event:?}"),
         RuntimeEvent::Structures(event) => format!("Structures.{event:?}"),
+        RuntimeEvent::FastLane(event) => format!("FastLane.{event:?}"),
     }
 }
 

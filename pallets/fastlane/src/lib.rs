@@ -1,0 +1,531 @@
+//! The fastlane pallet (index 45): certified fast-lane batches enter the chain here.
+//!
+//! Each area's committee (`Areas.Authorities`) orders its players' actions off chain and
+//! signs batches of them (see [`types`] for every byte). A block author includes
+//! certified batches as unsigned `submit_batch` extrinsics, in lane order; this pallet
+//! checks each one against the chain before executing anything:
+//! - the header: the area's committee version, the next height, the previous header's
+//!   hash, and a lane time after the previous batch's and within
+//!   [`MAX_BATCH_AGE_MS`] before / [`MAX_DRIFT_MS`] after the including block's slot;
+//! - the certificate: [`types::quorum`] distinct members of that committee, each signing
+//!   the header with its Aura session key;
+//! - the body: count and entries root, and every player signature (batched, through the
+//!   node's verified-signature cache, [`sigcache`]);
+//! then it executes the actions in order with the players pallet's own rules, paced by
+//! lane time instead of blocks, and requires every result to equal the outcome the
+//! committee certified. A batch that fails any of this is not valid in a block: a
+//! receipt is a promise that the including block produces exactly its outcome.
+//!
+//! A player opts into the lanes once with `join`; from then on its world actions
+//! (moves, gathers, crafts, structure actions) are refused as extrinsics
+//! (`Players.InFastLane`), so nothing on chain can contradict a receipt it holds.
+//! Lane-time rules: a player acts at most once per [`MIN_ACTION_INTERVAL_MS`] of lane
+//! time, and walks at most `MAX_SPEED_PER_BLOCK` per second of lane time (up to
+//! [`MAX_IDLE_MS`] of accumulated time), so it can move several times a second.
+//!
+//! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
+//! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
+
+pub mod sigcache;
+pub mod types;
+
+use arceon_pallet_areas::{self as areas, AreaId, Position};
+use arceon_pallet_players as players;
+use arceon_pallet_staking as staking;
+use arceon_pallet_system as system;
+use arceon_primitives::{AccountId32, H256};
+use arceon_support::{
+    ensure_signed, storage, Blake2_128Concat, DispatchError, DispatchResult, Ext, Origin,
+    Twox64Concat, Weight,
+};
+use codec::{Decode, Encode};
+
+pub use types::{
+    entry_hash, merkle_proof, merkle_root, quorum, verify_merkle, ActionKind, Batch,
+    BatchHeader, Certificate, CertifiedBatch, LaneAction, Outcome, Receipt, SignedLaneAction,
+};
+
+/// This pallet's index in the runtime.
+pub const PALLET_INDEX: u8 = 45;
+/// The least lane time between two actions of one player.
+pub const MIN_ACTION_INTERVAL_MS: u64 = 50;
+/// The most lane time a move may count as elapsed since the player's previous action.
+pub const MAX_IDLE_MS: u64 = 10_000;
+/// How far past the end of the including block's slot a batch time may lie.
+pub const MAX_DRIFT_MS: u64 = 2_000;
+/// How far before the start of the including block's slot a batch time may lie.
+pub const MAX_BATCH_AGE_MS: u64 = 120_000;
+
+/// The last included batch of an area's lane.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+pub struct LaneHead {
+    /// Its height (0: none yet).
+    pub height: u64,
+    /// Its header hash (zero: none yet).
+    pub hash: H256,
+    /// Its lane time.
+    pub time_ms: u64,
+}
+
+/// A joined player's lane record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct PlayerLane {
+    /// The nonce its next lane action must carry.
+    pub nonce: u64,
+    /// The lane time of its last included action (0: none yet).
+    pub last_ms: u64,
+}
+
+/// The including block's slot, for batch-time checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct LaneClock {
+    /// Start of the block's slot, unix ms.
+    pub slot_start_ms: u64,
+    /// Slot length, ms.
+    pub slot_ms: u64,
+}
+
+storage! { pallet "FastLane";
+    /// Each area lane's last included batch.
+    pub Lanes: map Twox64Concat, AreaId => LaneHead;
+    /// Each joined player's lane nonce and last lane time.
+    pub PlayerLanes: map Blake2_128Concat, AccountId32 => PlayerLane;
+    /// The current block's slot (set at block initialisation).
+    pub Clock: value LaneClock;
+}
+
+arceon_support::pallet_error! {
+    /// Fast-lane errors: the typed rejections players and block importers see.
+    pub enum Error for pallet 45 {
+        /// The player has not joined the fast lanes (`FastLane.join`).
+        NotJoined,
+        /// The player has already joined.
+        AlreadyJoined,
+        /// The player's signature does not verify.
+        BadSignature,
+        /// The action names another chain.
+        WrongGenesis,
+        /// The action names another area than the lane's.
+        WrongArea,
+        /// The action or batch names another committee version than the area's.
+        WrongVersion,
+        /// The lane nonce was already used.
+        StaleNonce,
+        /// The lane nonce skips ahead.
+        FutureNonce,
+        /// The player stands in another area.
+        NotInArea,
+        /// The player acted less than [`MIN_ACTION_INTERVAL_MS`] ago.
+        TooSoon,
+        /// The area has no committee.
+        NoCommittee,
+        /// A certificate signature is not a member's, or members repeat or are unordered.
+        BadCertificate,
+        /// Fewer member signatures than the quorum.
+        NotEnoughSignatures,
+        /// The batch does not follow the lane's last included batch.
+        BrokenChain,
+        /// The batch time is not after the previous batch's or outside the slot window.
+        BadTime,
+        /// The header's count or entries root does not match the actions and outcomes.
+        BadBody,
+        /// An action's result differs from the certified outcome.
+        OutcomeMismatch,
+        /// The batch holds no action or more than [`types::MAX_BATCH_ACTIONS`].
+        BatchSize,
+    }
+}
+
+/// Fast-lane events.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Event {
+    /// A player joined the fast lanes.
+    #[codec(index = 0)]
+    Joined {
+        /// The player.
+        who: AccountId32,
+    },
+    /// A certified batch was executed.
+    #[codec(index = 1)]
+    BatchIncluded {
+        /// The area.
+        area: AreaId,
+        /// Its height in the lane.
+        height: u64,
+        /// Its header hash.
+        hash: H256,
+        /// Its actions.
+        count: u32,
+    },
+}
+
+/// Fast-lane calls.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Call {
+    /// Act through the fast lanes from now on (signed, index 0).
+    #[codec(index = 0)]
+    Join,
+    /// Execute a certified batch (unsigned: the certificate is the proof, index 1).
+    #[codec(index = 1)]
+    SubmitBatch {
+        /// The batch and its certificate.
+        batch: CertifiedBatch,
+    },
+}
+
+/// Weights of the calls.
+pub mod weights {
+    use arceon_support::Weight;
+
+    /// `join`: the player, two writes.
+    pub const JOIN: Weight = Weight::from_parts(30_000_000, 2_000);
+    /// `submit_batch` without actions: header, committee, session keys, certificate.
+    pub const BATCH_BASE: Weight = Weight::from_parts(200_000_000, 8_000);
+    /// Per action: its signature (batched) and the heaviest rule (a cross-area move).
+    pub const PER_ACTION: Weight = Weight::from_parts(160_000_000, 20_000);
+}
+
+impl Call {
+    /// The declared weight of this call.
+    pub fn weight(&self) -> Weight {
+        match self {
+            Call::Join => weights::JOIN,
+            Call::SubmitBatch { batch } => {
+                let actions = batch.batch.actions.len() as u64;
+                Weight::from_parts(
+                    weights::BATCH_BASE
+                        .ref_time
+                        .saturating_add(weights::PER_ACTION.ref_time.saturating_mul(actions)),
+                    weights::BATCH_BASE
+                        .proof_size
+                        .saturating_add(weights::PER_ACTION.proof_size.saturating_mul(actions)),
+                )
+            }
+        }
+    }
+
+    /// Executes the call. `SubmitBatch` must succeed to be in a block at all (see
+    /// [`apply_batch`]).
+    pub fn dispatch(self, ext: &mut Ext, origin: Origin) -> DispatchResult {
+        match self {
+            Call::Join => {
+                let who = ensure_signed(origin)?;
+                join(ext, &who)
+            }
+            Call::SubmitBatch { batch } => {
+                if !matches!(origin, Origin::None) {
+                    return Err(DispatchError::BadOrigin);
+                }
+                apply_batch(ext, &batch)
+            }
+        }
+    }
+}
+
+/// Deposits a fastlane event.
+pub fn deposit_event(ext: &mut Ext, event: &Event) {
+    ext.deposit_event(PALLET_INDEX, event);
+}
+
+/// The chain's genesis hash, as the state records it.
+pub fn genesis_hash(ext: &mut Ext) -> H256 {
+    system::BlockHash::get(ext, &0).unwrap_or_default()
+}
+
+/// Records the including block's slot (the runtime calls it at block initialisation).
+pub fn note_clock(ext: &mut Ext, slot: u64, slot_ms: u64) {
+    Clock::put(
+        ext,
+        &LaneClock {
+            slot_start_ms: slot.saturating_mul(slot_ms),
+            slot_ms,
+        },
+    );
+}
+
+/// `who` acts through the lanes from now on.
+pub fn join(ext: &mut Ext, who: &AccountId32) -> DispatchResult {
+    players::registered(ext, who)?;
+    if PlayerLanes::contains_key(ext, who) {
+        return Err(Error::AlreadyJoined.into());
+    }
+    PlayerLanes::insert(ext, who, &PlayerLane::default());
+    players::bind_to_lanes(ext, who);
+    deposit_event(ext, &Event::Joined { who: who.clone() });
+    Ok(())
+}
+
+/// The lane record of a joined player.
+pub fn player_lane(ext: &mut Ext, who: &AccountId32) -> Option<PlayerLane> {
+    PlayerLanes::get(ext, who)
+}
+
+/// The last included batch of `area`'s lane.
+pub fn lane_head(ext: &mut Ext, area: AreaId) -> LaneHead {
+    Lanes::get(ext, &area).unwrap_or_default()
+}
+
+/// The signing keys of `area`'s committee, in member order (primary first), with its
+/// version: each member's Aura session key of the active era (or the account itself on
+/// a chain without session keys).
+pub fn committee_keys(ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>), Error> {
+    let authority = areas::authority(ext, area).ok_or(Error::NoCommittee)?;
+    let members = authority.members();
+    if members.is_empty() {
+        return Err(Error::NoCommittee);
+    }
+    let era = staking::active_era_index(ext);
+    let keys = members
+        .iter()
+        .map(|member| {
+            staking::ErasSessionKeys::get(ext, &era, member)
+                .map(|keys| keys.aura.0)
+                .unwrap_or_else(|| *<AccountId32 as AsRef<[u8; 32]>>::as_ref(member))
+        })
+        .collect();
+    Ok((authority.version, keys))
+}
+
+/// Checks `certificate` on `header` against `keys`: strictly increasing member
+/// indices, each a valid signature, at least [`quorum`] of them.
+pub fn verify_certificate(
+    header: &BatchHeader,
+    certificate: &Certificate,
+    keys: &[[u8; 32]],
+) -> Result<(), Error> {
+    if certificate.signatures.len() > types::MAX_CERTIFICATE_SIGNATURES {
+        return Err(Error::BadCertificate);
+    }
+    let mut previous: Option<u8> = None;
+    let message = header.signing_message();
+    let mut items = Vec::with_capacity(certificate.signatures.len());
+    for (index, signature) in &certificate.signatures {
+        if previous.is_some_and(|p| p >= *index) {
+            return Err(Error::BadCertificate);
+        }
+        previous = Some(*index);
+        let key = keys.get(usize::from(*index)).ok_or(Error::BadCertificate)?;
+        items.push((message.clone(), *signature, *key));
+    }
+    if certificate.signatures.len() < quorum(keys.len()) {
+        return Err(Error::NotEnoughSignatures);
+    }
+    if !sigcache::verify_all(&items) {
+        return Err(Error::BadCertificate);
+    }
+    Ok(())
+}
+
+/// Checks a batch header against the chain: the area's committee version, the next
+/// height after the lane's head, its hash as parent, and a lane time after the head's
+/// and within the slot window.
+pub fn check_header(ext: &mut Ext, header: &BatchHeader) -> Result<(), Error> {
+    if header.genesis != genesis_hash(ext) {
+        return Err(Error::WrongGenesis);
+    }
+    let authority = areas::authority(ext, header.area).ok_or(Error::NoCommittee)?;
+    if authority.version != header.version {
+        return Err(Error::WrongVersion);
+    }
+    let head = lane_head(ext, header.area);
+    if header.height != head.height.saturating_add(1) || header.parent != head.hash {
+        return Err(Error::BrokenChain);
+    }
+    if header.time_ms <= head.time_ms {
+        return Err(Error::BadTime);
+    }
+    let clock = Clock::get_or_default(ext);
+    let latest = clock
+        .slot_start_ms
+        .saturating_add(clock.slot_ms)
+        .saturating_add(MAX_DRIFT_MS);
+    let earliest = clock.slot_start_ms.saturating_sub(MAX_BATCH_AGE_MS);
+    if header.time_ms > latest || header.time_ms < earliest {
+        return Err(Error::BadTime);
+    }
+    Ok(())
+}
+
+/// The checks of a lane action that need no execution: chain, area, version, the
+/// player's lane record, nonce and pace.
+pub fn check_action(
+    ext: &mut Ext,
+    action: &LaneAction,
+    genesis: &H256,
+    area: AreaId,
+    version: u64,
+    time_ms: u64,
+) -> Result<PlayerLane, DispatchError> {
+    if action.genesis != *genesis {
+        return Err(Error::WrongGenesis.into());
+    }
+    if action.area != area {
+        return Err(Error::WrongArea.into());
+    }
+    if action.version != version {
+        return Err(Error::WrongVersion.into());
+    }
+    let record = PlayerLanes::get(ext, &action.player).ok_or(Error::NotJoined)?;
+    if action.nonce < record.nonce {
+        return Err(Error::StaleNonce.into());
+    }
+    if action.nonce > record.nonce {
+        return Err(Error::FutureNonce.into());
+    }
+    let player = players::registered(ext, &action.player)?;
+    if player.area != area {
+        return Err(Error::NotInArea.into());
+    }
+    if record.last_ms != 0 && time_ms < record.last_ms.saturating_add(MIN_ACTION_INTERVAL_MS) {
+        return Err(Error::TooSoon.into());
+    }
+    Ok(record)
+}
+
+/// How far a player may walk (milli-units) in `elapsed_ms` of lane time.
+pub fn reach(elapsed_ms: u64) -> u128 {
+    let elapsed = u128::from(elapsed_ms.min(MAX_IDLE_MS));
+    u128::from(players::MAX_SPEED_PER_BLOCK.unsigned_abs()).saturating_mul(elapsed) / 1_000
+}
+
+/// Executes one lane action at lane time `time_ms` (signature already verified): the
+/// checks of [`check_action`], then the players pallet's rules. On success the player's
+/// nonce and last lane time advance. Runs in its own transactional layer: an error
+/// writes nothing.
+pub fn apply_action(
+    ext: &mut Ext,
+    action: &LaneAction,
+    genesis: &H256,
+    area: AreaId,
+    version: u64,
+    time_ms: u64,
+) -> Result<Outcome, DispatchError> {
+    ext.transactional(|ext| {
+        let record = check_action(ext, action, genesis, area, version, time_ms)?;
+        let who = &action.player;
+        let outcome = match action.kind {
+            ActionKind::Move { x, y } => {
+                let elapsed = if record.last_ms == 0 {
+                    MAX_IDLE_MS
+                } else {
+                    time_ms.saturating_sub(record.last_ms)
+                };
+                let position = Position::new(x, y);
+                let (from, to) = players::lane_move(ext, who, position, reach(elapsed))?;
+                if from == to {
+                    Outcome::Moved { area: to, position }
+                } else {
+                    Outcome::Crossed { from, to, position }
+                }
+            }
+            ActionKind::Gather { resource } => {
+                let amount = players::lane_gather(ext, who, resource)?;
+                Outcome::Gathered { resource, amount }
+            }
+            ActionKind::Craft { recipe } => {
+                let (output, amount) = players::lane_craft(ext, who, recipe)?;
+                Outcome::Crafted {
+                    recipe,
+                    output,
+                    amount,
+                }
+            }
+        };
+        PlayerLanes::insert(
+            ext,
+            who,
+            &PlayerLane {
+                nonce: record.nonce.saturating_add(1),
+                last_ms: time_ms,
+            },
+        );
+        Ok(outcome)
+    })
+}
+
+/// Verifies every player signature of `actions` (batched, through the cache).
+pub fn verify_actions(actions: &[SignedLaneAction]) -> bool {
+    let items: Vec<(Vec<u8>, [u8; 64], [u8; 32])> = actions
+        .iter()
+        .map(|signed| {
+            (
+                signed.action.signing_message(),
+                signed.signature,
+                *<AccountId32 as AsRef<[u8; 32]>>::as_ref(&signed.action.player),
+            )
+        })
+        .collect();
+    sigcache::verify_all(&items)
+}
+
+/// The checks of a certified batch that need no execution: size, body, header against
+/// the chain, certificate against the committee. Writes nothing.
+pub fn check_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<(), Error> {
+    let batch = &certified.batch;
+    if batch.actions.is_empty() || batch.actions.len() > types::MAX_BATCH_ACTIONS {
+        return Err(Error::BatchSize);
+    }
+    if !batch.body_matches() {
+        return Err(Error::BadBody);
+    }
+    check_header(ext, &batch.header)?;
+    let (_, keys) = committee_keys(ext, batch.header.area)?;
+    verify_certificate(&batch.header, &certified.certificate, &keys)
+}
+
+/// Checks and executes a certified batch: [`check_batch`], every player signature, then
+/// every action, whose result must equal its certified outcome. Advances the lane head.
+pub fn apply_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
+    check_batch(ext, certified)?;
+    let batch = &certified.batch;
+    if !verify_actions(&batch.actions) {
+        return Err(Error::BadSignature.into());
+    }
+    let header = &batch.header;
+    for (signed, certified_outcome) in batch.actions.iter().zip(&batch.outcomes) {
+        let outcome = apply_action(
+            ext,
+            &signed.action,
+            &header.genesis,
+            header.area,
+            header.version,
+            header.time_ms,
+        )
+        .map_err(|_| Error::OutcomeMismatch)?;
+        if outcome != *certified_outcome {
+            return Err(Error::OutcomeMismatch.into());
+        }
+    }
+    let hash = header.hash();
+    Lanes::insert(
+        ext,
+        &header.area,
+        &LaneHead {
+            height: header.height,
+            hash,
+            time_ms: header.time_ms,
+        },
+    );
+    deposit_event(
+        ext,
+        &Event::BatchIncluded {
+            area: header.area,
+            height: header.height,
+            hash,
+            count: header.count,
+        },
+    );
+    Ok(())
+}
+
+/// The pool's view of an unsigned `submit_batch`: valid when [`check_batch`] passes;
+/// returns the `provides` tag, the (area, height) slot, so two batches for one slot
+/// collide.
+pub fn validate_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<u8>, Error> {
+    check_batch(ext, certified)?;
+    let header = &certified.batch.header;
+    Ok((b"fastlane", header.area, header.height).encode())
+}
+
+#[cfg(test)]
+mod tests;
