@@ -1,0 +1,386 @@
+use std::collections::HashMap;
+
+use arceon_pallet_areas::Position;
+use arceon_pallet_fastlane::types::ActionKind;
+use arceon_primitives::AccountId32;
+use arceon_support::{ModuleError, PalletError};
+
+use super::*;
+
+const AREA: AreaId = 7;
+const VERSION: u64 = 3;
+
+/// A toy world with the lane's shape of rules: players walk at most 100 units per
+/// action and nonces count up.
+#[derive(Clone, Default)]
+struct World {
+    players: HashMap<AccountId32, (i64, u64)>,
+}
+
+#[derive(Default)]
+struct ToyState {
+    world: World,
+    saved: Vec<World>,
+}
+
+fn too_fast() -> DispatchError {
+    DispatchError::Module(ModuleError {
+        index: 41,
+        error: 4,
+        name: "TooFast",
+    })
+}
+
+impl LaneState for ToyState {
+    fn execute(
+        &mut self,
+        committee: &Committee,
+        _time_ms: u64,
+        action: &SignedLaneAction,
+    ) -> Result<Outcome, DispatchError> {
+        let entry = self
+            .world
+            .players
+            .entry(action.action.player.clone())
+            .or_insert((0, 0));
+        if action.action.nonce != entry.1 {
+            return Err(LaneRuleError::StaleNonce.into());
+        }
+        let ActionKind::Move { x, y } = action.action.kind else {
+            return Err(LaneRuleError::WrongArea.into());
+        };
+        if (x - entry.0).abs() > 100 {
+            return Err(too_fast());
+        }
+        *entry = (x, entry.1 + 1);
+        Ok(Outcome::Moved {
+            area: committee.area,
+            position: Position::new(x, y),
+        })
+    }
+
+    fn checkpoint(&mut self) {
+        self.saved.push(self.world.clone());
+    }
+
+    fn commit(&mut self) {
+        self.saved.pop();
+    }
+
+    fn rollback(&mut self) {
+        if let Some(world) = self.saved.pop() {
+            self.world = world;
+        }
+    }
+}
+
+struct Net {
+    lanes: Vec<Lane>,
+    states: Vec<ToyState>,
+    genesis: H256,
+    keys: Vec<sr25519::Pair>,
+}
+
+fn member(i: u8) -> sr25519::Pair {
+    sr25519::Pair::from_seed(&[100 + i; 32])
+}
+
+fn player(i: u8) -> sr25519::Pair {
+    sr25519::Pair::from_seed(&[i; 32])
+}
+
+fn net(members: u8) -> Net {
+    let genesis = H256::repeat_byte(9);
+    let keys: Vec<sr25519::Pair> = (0..members).map(member).collect();
+    let committee = Committee {
+        area: AREA,
+        version: VERSION,
+        keys: keys.iter().map(|pair| pair.public().0).collect(),
+    };
+    let lanes = keys
+        .iter()
+        .enumerate()
+        .map(|(i, pair)| {
+            Lane::new(
+                genesis,
+                committee.clone(),
+                i as MemberIndex,
+                pair.clone(),
+                LaneHead::default(),
+                LaneConfig::default(),
+            )
+        })
+        .collect();
+    Net {
+        lanes,
+        states: (0..members).map(|_| ToyState::default()).collect(),
+        genesis,
+        keys,
+    }
+}
+
+fn action(genesis: H256, who: &sr25519::Pair, nonce: u64, x: i64) -> SignedLaneAction {
+    SignedLaneAction::sign(
+        LaneAction {
+            genesis,
+            area: AREA,
+            version: VERSION,
+            player: AccountId32::from(who.public()),
+            nonce,
+            kind: ActionKind::Move { x, y: 0 },
+        },
+        who,
+    )
+}
+
+impl Net {
+    /// Delivers every `Send` of `outputs` from member `from` (and what they cause), and
+    /// returns every other output, tagged with the member that produced it.
+    fn run(&mut self, from: usize, outputs: Vec<Output>) -> Vec<(usize, Output)> {
+        let mut queue: Vec<(usize, Output)> = outputs.into_iter().map(|o| (from, o)).collect();
+        let mut rest = Vec::new();
+        while !queue.is_empty() {
+            let (at, output) = queue.remove(0);
+            match output {
+                Output::Send { to, message } => {
+                    let to = usize::from(to);
+                    let produced =
+                        self.lanes[to].on_message(&mut self.states[to], at as MemberIndex, message);
+                    queue.extend(produced.into_iter().map(|o| (to, o)));
+                }
+                other => rest.push((at, other)),
+            }
+        }
+        rest
+    }
+}
+
+fn receipts(outputs: &[(usize, Output)]) -> Vec<(ClientId, Receipt)> {
+    outputs
+        .iter()
+        .filter_map(|(_, output)| match output {
+            Output::Receipt { client, receipt } => Some((*client, receipt.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn four_members_certify_a_batch_and_every_client_gets_a_verifiable_receipt() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let mut outputs = Vec::new();
+    for i in 0..3u8 {
+        let submitted = net.lanes[0].submit(
+            &mut net.states[0],
+            u64::from(i),
+            action(genesis, &player(i), 0, 50),
+            1_000,
+        );
+        assert!(submitted.is_empty(), "sealed too early: {submitted:?}");
+    }
+    outputs.extend(net.lanes[0].tick(1_002));
+    let rest = net.run(0, outputs);
+    // The primary and each replica persisted the batch before their signatures went out.
+    let persisted = rest
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::Persist(_)))
+        .count();
+    assert_eq!(persisted, 4);
+    let receipts = receipts(&rest);
+    assert_eq!(receipts.len(), 3);
+    let committee = net.lanes[0].committee().clone();
+    for (client, receipt) in &receipts {
+        assert_eq!(receipt.index as u64, *client);
+        assert!(receipt.entry_proven());
+        assert_eq!(receipt.header.height, 1);
+        assert_eq!(receipt.header.time_ms, 1_000);
+        assert_eq!(receipt.certificate.signatures.len(), 3);
+        arceon_pallet_fastlane::verify_certificate(
+            &receipt.header,
+            &receipt.certificate,
+            &committee.keys,
+        )
+        .expect("certificate verifies against the committee");
+    }
+    let certified: Vec<_> = rest
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Output::Certified(batch) => Some(batch.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(certified.len(), 1);
+    assert_eq!(net.lanes[0].pending(), 0);
+    // Every replica re-executed the batch: their views agree with the primary's.
+    for state in &net.states {
+        assert_eq!(state.world.players.len(), 3);
+    }
+    assert_eq!(net.keys.len(), 4);
+}
+
+#[test]
+fn a_refused_action_is_answered_at_once_and_nothing_is_sequenced() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let out = net.lanes[0].submit(
+        &mut net.states[0],
+        1,
+        action(genesis, &player(1), 0, 5_000),
+        1_000,
+    );
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 1,
+            error: LaneError::Rule(too_fast())
+        }]
+    );
+    let mut forged = action(genesis, &player(2), 0, 10);
+    forged.signature[3] ^= 1;
+    let out = net.lanes[0].submit(&mut net.states[0], 2, forged, 1_000);
+    let bad = LaneError::Rule(LaneRuleError::BadSignature.into());
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 2,
+            error: bad
+        }]
+    );
+    let mut other_chain = action(H256::repeat_byte(1), &player(3), 0, 10);
+    other_chain.action.genesis = H256::repeat_byte(1);
+    let out = net.lanes[0].submit(&mut net.states[0], 3, other_chain, 1_000);
+    assert!(matches!(out[0], Output::Rejected { client: 3, .. }));
+    assert!(net.lanes[0].tick(2_000).is_empty());
+    assert_eq!(net.lanes[0].pending(), 0);
+    assert!(net.states[0]
+        .world
+        .players
+        .values()
+        .all(|(x, n)| *x == 0 && *n == 0));
+    // Replayed nonce: the first is sequenced, the replay refused.
+    let first = action(genesis, &player(4), 0, 10);
+    assert!(net.lanes[0]
+        .submit(&mut net.states[0], 4, first.clone(), 3_000)
+        .is_empty());
+    let out = net.lanes[0].submit(&mut net.states[0], 5, first, 3_000);
+    let stale = LaneError::Rule(LaneRuleError::StaleNonce.into());
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 5,
+            error: stale
+        }]
+    );
+    assert_eq!(
+        LaneRuleError::StaleNonce.name(),
+        "StaleNonce",
+        "errors keep their names for RPC"
+    );
+}
+
+#[test]
+fn a_replica_refuses_a_batch_whose_outcome_it_cannot_reproduce() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    net.lanes[0].submit(
+        &mut net.states[0],
+        1,
+        action(genesis, &player(1), 0, 10),
+        1_000,
+    );
+    let sealed = net.lanes[0].tick(1_010);
+    let Some(Output::Persist(mut batch)) = sealed.first().cloned() else {
+        panic!("no batch sealed: {sealed:?}");
+    };
+    // The primary lies about the outcome, and signs the lie.
+    batch.outcomes[0] = Outcome::Moved {
+        area: AREA,
+        position: Position::new(99, 0),
+    };
+    batch.header.entries_root = merkle_root(&batch.entries());
+    let signature = member(0).sign(&batch.header.signing_message()).0;
+    let out = net.lanes[1].on_message(
+        &mut net.states[1],
+        0,
+        LaneMessage::Propose {
+            batch: batch.clone(),
+            signature,
+        },
+    );
+    assert!(out.is_empty(), "a replica voted for a lie: {out:?}");
+    assert!(net.states[1].world.players.is_empty(), "state left dirty");
+    // Nor does a replica take a proposal from a member that is not the primary.
+    let signature = member(2).sign(&batch.header.signing_message()).0;
+    let out = net.lanes[1].on_message(
+        &mut net.states[1],
+        2,
+        LaneMessage::Propose { batch, signature },
+    );
+    assert!(out.is_empty());
+}
+
+#[test]
+fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let mut proposals = Vec::new();
+    for (i, time) in [(1u8, 1_000u64), (2, 1_010)] {
+        let mut out = net.lanes[0].submit(
+            &mut net.states[0],
+            u64::from(i),
+            action(genesis, &player(i), 0, 5),
+            time,
+        );
+        out.extend(net.lanes[0].tick(time + 5));
+        proposals.extend(out.into_iter().filter_map(|o| match o {
+            Output::Send { to: 1, message } => Some(message),
+            _ => None,
+        }));
+    }
+    assert_eq!(proposals.len(), 2);
+    let late = net.lanes[1].on_message(&mut net.states[1], 0, proposals[1].clone());
+    assert!(late.is_empty(), "height 2 voted before height 1");
+    let both = net.lanes[1].on_message(&mut net.states[1], 0, proposals[0].clone());
+    let votes: Vec<u64> = both
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message: LaneMessage::Vote { height, .. },
+                ..
+            } => Some(*height),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(votes, vec![1, 2]);
+    // Nobody else voted: after the resend interval the primary proposes again.
+    let resent = net.lanes[0].tick(1_200);
+    let again = resent
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Output::Send {
+                    message: LaneMessage::Propose { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(again, 6, "two batches to three replicas");
+}
+
+#[test]
+fn only_the_primary_sequences() {
+    let mut net = net(3);
+    let genesis = net.genesis;
+    let out = net.lanes[1].submit(&mut net.states[1], 9, action(genesis, &player(1), 0, 5), 10);
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 9,
+            error: LaneError::NotPrimary
+        }]
+    );
+    assert_eq!(net.lanes[0].committee().quorum(), 2);
+}
