@@ -67,6 +67,7 @@ pub fn server() -> SocketAddr {
             rpc_calls: None,
             network: None,
             finality: None,
+            fastlane: None,
         };
         let config = RpcConfig {
             methods: RpcMethods::Safe,

@@ -11,6 +11,7 @@
 //! them.
 
 mod access;
+pub mod fastlane;
 mod json;
 mod methods;
 mod subscriptions;
@@ -121,6 +122,8 @@ pub struct RpcDeps<A: ChainApi> {
     pub network: Option<Arc<dyn NetworkInfo>>,
     /// The finality gadget (`grandpa_*`), if running.
     pub finality: Option<Arc<dyn FinalityInfo>>,
+    /// The fast lanes (`fastlane_*`), if running.
+    pub fastlane: Option<Arc<dyn fastlane::FastLaneApi>>,
 }
 
 /// A connected peer as `system_peers` shows it.
@@ -219,6 +222,7 @@ pub(crate) fn module<A: ChainApi>(
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     world::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    fastlane::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     let mut names: Vec<String> = module.method_names().map(|m| m.to_string()).collect();
     names.push("rpc_methods".into());
     names.sort();

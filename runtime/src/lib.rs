@@ -30,8 +30,7 @@ use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
 use arceon_primitives::{
     blake2_256, AccountId32, InvalidTransaction, RuntimeVersion, TransactionValidityError,
-    UncheckedExtrinsic,
-    UnknownTransaction,
+    UncheckedExtrinsic, UnknownTransaction,
 };
 use arceon_support::{DispatchClass, DispatchInfo, DispatchResult, Ext, Origin, Pays, Weight};
 
@@ -131,6 +130,37 @@ pub fn pallet_name(index: u8) -> Option<&'static str> {
         pallet_index::STRUCTURES => Some("Structures"),
         pallet_index::FASTLANE => Some("FastLane"),
         _ => None,
+    }
+}
+
+/// The variant name of pallet `pallet`'s error number `error`, decoded through the
+/// pallet's own error enum (its variant order is the error index).
+pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
+    use arceon_support::PalletError;
+    fn name_of<E: PalletError + Decode>(error: u8) -> Option<&'static str> {
+        E::decode(&mut &[error][..]).ok().map(|e| e.name())
+    }
+    match pallet {
+        balances::PALLET_INDEX => name_of::<balances::Error>(error),
+        system::PALLET_INDEX => name_of::<system::Error>(error),
+        staking::PALLET_INDEX => name_of::<staking::Error>(error),
+        staking::session::PALLET_INDEX => name_of::<staking::session::Error>(error),
+        sudo::PALLET_INDEX => name_of::<sudo::Error>(error),
+        areas::PALLET_INDEX => name_of::<areas::Error>(error),
+        players::PALLET_INDEX => name_of::<players::Error>(error),
+        npcs::PALLET_INDEX => name_of::<npcs::Error>(error),
+        structures::PALLET_INDEX => name_of::<structures::Error>(error),
+        fastlane::PALLET_INDEX => name_of::<fastlane::Error>(error),
+        _ => None,
+    }
+}
+
+/// A pallet error as `Pallet.Name` (`Players.TooFast`), or its indices when unknown.
+pub fn module_error_text(pallet: u8, error: u8) -> String {
+    match (pallet_name(pallet), module_error_name(pallet, error)) {
+        (Some(pallet), Some(name)) => format!("{pallet}.{name}"),
+        (Some(pallet), None) => format!("{pallet}.Error#{error}"),
+        _ => format!("Module {{ index: {pallet}, error: {error} }}"),
     }
 }
 
@@ -247,8 +277,9 @@ impl Call {
                 let provides = fastlane::validate_batch(ext, batch).map_err(|error| {
                     TransactionValidityError::Invalid(match error {
                         fastlane::Error::BrokenChain => InvalidTransaction::Stale,
-                        fastlane::Error::BadCertificate
-                        | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
+                        fastlane::Error::BadCertificate | fastlane::Error::NotEnoughSignatures => {
+                            InvalidTransaction::BadProof
+                        }
                         other => InvalidTransaction::Custom(other as u8),
                     })
                 })?;

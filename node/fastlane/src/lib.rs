@@ -253,6 +253,11 @@ impl Lane {
         &self.committee
     }
 
+    /// This member's index in the committee.
+    pub fn me(&self) -> MemberIndex {
+        self.me
+    }
+
     /// The current view.
     pub fn view(&self) -> u32 {
         self.view
@@ -643,6 +648,45 @@ impl Lane {
                 signature: self.pair.sign(&header.signing_message()).0,
             },
         });
+    }
+
+    /// The view was rebuilt on a new best block (the batches in flight already
+    /// re-applied by the driver): re-executes the open batch's actions on it, refusing
+    /// those that no longer pass.
+    pub fn replay_open(&mut self, state: &mut dyn LaneState) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(open) = self.open.take() else {
+            return out;
+        };
+        let mut kept = Open {
+            opened_ms: open.opened_ms,
+            time_ms: open.time_ms,
+            actions: Vec::new(),
+            outcomes: Vec::new(),
+            clients: Vec::new(),
+        };
+        for (action, client) in open.actions.into_iter().zip(open.clients) {
+            state.checkpoint();
+            match state.execute(&self.committee, kept.time_ms, &action) {
+                Ok(outcome) => {
+                    state.commit();
+                    kept.actions.push(action);
+                    kept.outcomes.push(outcome);
+                    kept.clients.push(client);
+                }
+                Err(error) => {
+                    state.rollback();
+                    out.push(Output::Rejected {
+                        client,
+                        error: LaneError::Rule(error),
+                    });
+                }
+            }
+        }
+        if !kept.actions.is_empty() {
+            self.open = Some(kept);
+        }
+        out
     }
 
     /// The chain included the lane up to `head`: a member that fell behind (it missed

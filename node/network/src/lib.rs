@@ -65,16 +65,24 @@ pub enum Topic {
     Transactions,
     /// Finality votes and commits.
     Finality,
+    /// Certified fast-lane batches (for block authors and area observers).
+    Lanes,
 }
 
 impl Topic {
-    const ALL: [Topic; 3] = [Topic::Blocks, Topic::Transactions, Topic::Finality];
+    const ALL: [Topic; 4] = [
+        Topic::Blocks,
+        Topic::Transactions,
+        Topic::Finality,
+        Topic::Lanes,
+    ];
 
     fn suffix(self) -> &'static str {
         match self {
             Topic::Blocks => "blocks",
             Topic::Transactions => "transactions",
             Topic::Finality => "finality",
+            Topic::Lanes => "lanes",
         }
     }
 

@@ -91,6 +91,10 @@ pub enum Request {
     /// A finality-gadget request (catch-up), opaque to the network.
     #[codec(index = 4)]
     Finality(Vec<u8>),
+    /// A fast-lane message between committee members (proposals, forwarded actions,
+    /// identities), opaque to the network.
+    #[codec(index = 5)]
+    Lane(Vec<u8>),
 }
 
 /// A peer's chain status.
@@ -153,6 +157,9 @@ pub enum Response {
     /// The responder cannot or will not answer.
     #[codec(index = 5)]
     Refused(String),
+    /// Answer to [`Request::Lane`].
+    #[codec(index = 6)]
+    Lane(Vec<u8>),
 }
 
 /// The request-response protocol name for a chain.

@@ -29,6 +29,8 @@ pub struct Options {
     pub network: Option<Arc<NetworkBridge>>,
     /// Test-only: seal a second, different block in each of the node's slots.
     pub double_sign: bool,
+    /// The fast lanes, whose certified batches go into blocks first.
+    pub lanes: Option<Arc<crate::lanes::LaneService>>,
 }
 
 /// The share of a slot spent applying transactions; the rest is for sealing, storing and
@@ -174,8 +176,16 @@ fn author_slot(
     let mut invalid = Vec::new();
     let mut applied = 0usize;
     let mut exhausting = 0usize;
+    let lane_batches = options
+        .lanes
+        .as_ref()
+        .map(|lanes| lanes.batches_for_block())
+        .unwrap_or_default();
+    let mut lane_included = 0usize;
     let built = client
         .build_block(&parent, slot, |builder| {
+            lane_included = include_lane_batches(builder, lane_batches, deadline);
+            applied += lane_included;
             for tx in pool.ready_iter() {
                 if Instant::now() >= deadline {
                     break;
@@ -227,6 +237,60 @@ fn author_slot(
         double_sign(client, &key, options, parent, slot)?;
     }
     Ok(())
+}
+
+/// Applies certified lane batches, each lane in height order. A batch can depend on
+/// another lane's (a player crossing into the area), so lanes are tried in rounds until
+/// none makes progress; a batch that does not apply yet waits for a later block.
+/// Returns how many were included.
+fn include_lane_batches<S: arceon_state::NodeStore>(
+    builder: &mut arceon_runtime::BlockBuilder<'_, S>,
+    batches: Vec<arceon_pallet_fastlane::CertifiedBatch>,
+    deadline: Instant,
+) -> usize {
+    use std::collections::{BTreeMap, VecDeque};
+    let mut lanes: BTreeMap<u32, VecDeque<arceon_pallet_fastlane::CertifiedBatch>> =
+        BTreeMap::new();
+    for batch in batches {
+        lanes
+            .entry(batch.batch.header.area)
+            .or_default()
+            .push_back(batch);
+    }
+    let mut included = 0;
+    loop {
+        let mut progress = false;
+        for queue in lanes.values_mut() {
+            while let Some(batch) = queue.front() {
+                if Instant::now() >= deadline {
+                    return included;
+                }
+                let xt = Extrinsic::new_unsigned(Call::FastLane(
+                    arceon_pallet_fastlane::Call::SubmitBatch {
+                        batch: batch.clone(),
+                    },
+                ));
+                match builder.apply_extrinsic(xt.encode()) {
+                    Ok(_) => {
+                        queue.pop_front();
+                        included += 1;
+                        progress = true;
+                    }
+                    Err(e) => {
+                        log::debug!(
+                            "lane batch {}#{} not included yet: {e:?}",
+                            batch.batch.header.area,
+                            batch.batch.header.height
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        if !progress {
+            return included;
+        }
+    }
 }
 
 /// Test-only misbehaviour: seals a second block for the same slot on the same parent,

@@ -8,6 +8,7 @@
 //! its key in the keystore; with a single authority a block is final when authored.
 
 mod authoring;
+pub mod lanes;
 mod metrics;
 mod network;
 
@@ -224,6 +225,19 @@ impl Service {
         }
 
         let stop = Arc::new(AtomicBool::new(false));
+        let lanes = lanes::LaneService::start(
+            client.clone(),
+            keystore.clone(),
+            metrics.clone(),
+            stop.clone(),
+        )?;
+        if let Some(bridge) = &bridge {
+            bridge.set_lanes(lanes.clone());
+            // Peers connected before the lanes started still need their identities.
+            for peer in bridge.network().peers() {
+                lanes.on_peer_connected(peer.peer_id);
+            }
+        }
         let authoring = if config.validator {
             Some(authoring::spawn(
                 client.clone(),
@@ -234,6 +248,7 @@ impl Service {
                 authoring::Options {
                     network: bridge.clone(),
                     double_sign: config.unsafe_double_sign,
+                    lanes: Some(lanes.clone()),
                 },
             )?)
         } else {
@@ -256,6 +271,7 @@ impl Service {
                         .clone()
                         .map(|b| Arc::new(RpcNetwork(b)) as Arc<dyn arceon_rpc::NetworkInfo>),
                     finality: Some(Arc::new(RpcFinality(finality.clone()))),
+                    fastlane: Some(Arc::new(lanes::RpcLanes(lanes.clone()))),
                 };
                 Some(
                     arceon_rpc::start(addr, config.rpc.clone(), deps)

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -25,6 +25,10 @@ pub struct Metrics {
     peers: IntGauge,
     syncing: IntGauge,
     finality: IntGaugeVec,
+    lane_receipt: HistogramVec,
+    lane_batch_size: HistogramVec,
+    lane_batch_interval: HistogramVec,
+    lane_pending: IntGaugeVec,
     /// Read just before each scrape: values owned by other parts of the node.
     samplers: parking_lot::Mutex<Vec<Sampler>>,
 }
@@ -80,8 +84,50 @@ impl Metrics {
             &["value"],
         )
         .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let lane_receipt = HistogramVec::new(
+            HistogramOpts::new(
+                "fastlane_receipt_seconds",
+                "Time from a lane action's arrival at its primary to its certified receipt",
+            )
+            .buckets(vec![
+                0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["area"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let lane_batch_size = HistogramVec::new(
+            HistogramOpts::new("fastlane_batch_actions", "Actions per certified lane batch")
+                .buckets(vec![
+                    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
+                ]),
+            &["area"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let lane_batch_interval = HistogramVec::new(
+            HistogramOpts::new(
+                "fastlane_batch_interval_seconds",
+                "Time between consecutive certified batches of a lane",
+            )
+            .buckets(vec![
+                0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0,
+            ]),
+            &["area"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let lane_pending = IntGaugeVec::new(
+            Opts::new(
+                "fastlane_pending_actions",
+                "Actions a lane served here has sequenced but not yet certified",
+            ),
+            &["area"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
         for collector in [
             Box::new(heights.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(lane_receipt.clone()),
+            Box::new(lane_batch_size.clone()),
+            Box::new(lane_batch_interval.clone()),
+            Box::new(lane_pending.clone()),
             Box::new(peers.clone()),
             Box::new(syncing.clone()),
             Box::new(finality.clone()),
@@ -102,8 +148,39 @@ impl Metrics {
             peers,
             syncing,
             finality,
+            lane_receipt,
+            lane_batch_size,
+            lane_batch_interval,
+            lane_pending,
             samplers: Default::default(),
         }
+    }
+
+    /// Records one lane receipt's latency at its primary.
+    pub fn observe_lane_receipt(&self, area: u32, took: Duration) {
+        self.lane_receipt
+            .with_label_values(&[&area.to_string()])
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records one certified lane batch: its size and the time since the previous one.
+    pub fn observe_lane_batch(&self, area: u32, actions: usize, interval: Option<Duration>) {
+        let label = area.to_string();
+        self.lane_batch_size
+            .with_label_values(&[&label])
+            .observe(actions as f64);
+        if let Some(interval) = interval {
+            self.lane_batch_interval
+                .with_label_values(&[&label])
+                .observe(interval.as_secs_f64());
+        }
+    }
+
+    /// Records the actions waiting for a certificate in a lane served here.
+    pub fn set_lane_pending(&self, area: u32, pending: usize) {
+        self.lane_pending
+            .with_label_values(&[&area.to_string()])
+            .set(pending as i64);
     }
 
     /// Registers a sampler run before every scrape.

@@ -106,6 +106,7 @@ pub struct NetworkBridge {
     pool: Arc<TransactionPool>,
     net: NetworkHandle,
     finality: Mutex<Option<Finality>>,
+    lanes: Mutex<Option<Arc<crate::lanes::LaneService>>>,
     peers: Mutex<HashMap<PeerId, PeerState>>,
     syncing: AtomicBool,
     wake_sync: Notify,
@@ -149,6 +150,7 @@ impl NetworkBridge {
             pool,
             net,
             finality: Mutex::new(None),
+            lanes: Mutex::new(None),
             peers: Mutex::new(HashMap::new()),
             syncing: AtomicBool::new(false),
             wake_sync: Notify::new(),
@@ -195,6 +197,12 @@ impl NetworkBridge {
         *self.finality.lock() = Some(finality);
     }
 
+    /// Connects the fast lanes: their gossip, requests and peer identities.
+    pub fn set_lanes(&self, lanes: Arc<crate::lanes::LaneService>) {
+        lanes.set_network(self.net.clone());
+        *self.lanes.lock() = Some(lanes);
+    }
+
     /// The network handle.
     pub fn network(&self) -> &NetworkHandle {
         &self.net
@@ -223,11 +231,17 @@ impl NetworkBridge {
         while let Some(event) = events.recv().await {
             match event {
                 NetworkEvent::PeerConnected(peer) => {
+                    if let Some(lanes) = self.lanes.lock().clone() {
+                        lanes.on_peer_connected(peer);
+                    }
                     let bridge = self.clone();
                     tokio::spawn(async move { bridge.refresh_status(peer).await });
                 }
                 NetworkEvent::PeerDisconnected(peer) => {
                     self.peers.lock().remove(&peer);
+                    if let Some(lanes) = self.lanes.lock().clone() {
+                        lanes.on_peer_disconnected(&peer);
+                    }
                 }
                 NetworkEvent::Gossip {
                     topic,
@@ -299,6 +313,10 @@ impl NetworkBridge {
                     self.net.validation_result(id, source, Verdict::Ignore);
                 }
             }
+            Topic::Lanes => match self.lanes.lock().clone() {
+                Some(lanes) => lanes.on_gossip(source, id, data),
+                None => self.net.validation_result(id, source, Verdict::Ignore),
+            },
             Topic::Finality => {
                 if let Err(e) = self.finality_gossip.try_send((source, id, data)) {
                     let (std::sync::mpsc::TrySendError::Full((source, id, _))
@@ -396,6 +414,10 @@ impl NetworkBridge {
                     Err(e) => Response::Refused(e.to_string()),
                 },
                 None => Response::Refused("no finality gadget".into()),
+            },
+            Request::Lane(bytes) => match self.lanes.lock().clone() {
+                Some(lanes) => lanes.answer(peer, &bytes),
+                None => Response::Refused("no fast lanes".into()),
             },
             Request::Finality(bytes) => match self.finality.lock().clone() {
                 Some(finality) => match finality.on_request(&peer.to_base58(), &bytes) {

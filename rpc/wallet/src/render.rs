@@ -10,8 +10,7 @@ use arceon_pallet_balances as balances;
 use arceon_pallet_system as system;
 use arceon_primitives::{to_ss58, AccountId32};
 use arceon_runtime::{payment, RuntimeEvent};
-use arceon_support::{DispatchError, DispatchInfo, ModuleError, PalletError};
-use codec::Decode;
+use arceon_support::{DispatchError, DispatchInfo, ModuleError};
 
 use crate::amount::format_arcm;
 
@@ -20,40 +19,15 @@ pub fn pallet_name(index: u8) -> Option<&'static str> {
     arceon_runtime::pallet_name(index)
 }
 
-/// The variant name of pallet `pallet`'s error number `error`, decoded through the
-/// pallet's own error enum (its variant order is the error index).
+/// The variant name of pallet `pallet`'s error number `error`.
 pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
-    fn name_of<E: PalletError + Decode>(error: u8) -> Option<&'static str> {
-        E::decode(&mut &[error][..]).ok().map(|e| e.name())
-    }
-    match pallet {
-        balances::PALLET_INDEX => name_of::<balances::Error>(error),
-        system::PALLET_INDEX => name_of::<system::Error>(error),
-        arceon_pallet_staking::PALLET_INDEX => name_of::<arceon_pallet_staking::Error>(error),
-        arceon_runtime::sudo::PALLET_INDEX => name_of::<arceon_runtime::sudo::Error>(error),
-        arceon_pallet_areas::PALLET_INDEX => name_of::<arceon_pallet_areas::Error>(error),
-        arceon_pallet_players::PALLET_INDEX => name_of::<arceon_pallet_players::Error>(error),
-        arceon_pallet_npcs::PALLET_INDEX => name_of::<arceon_pallet_npcs::Error>(error),
-        arceon_pallet_structures::PALLET_INDEX => name_of::<arceon_pallet_structures::Error>(error),
-        arceon_pallet_fastlane::PALLET_INDEX => name_of::<arceon_pallet_fastlane::Error>(error),
-        _ => None,
-    }
+    arceon_runtime::module_error_name(pallet, error)
 }
 
 /// Renders a module error as `Balances.InsufficientBalance`, or
 /// `Module { index: 9, error: 3 }` when the pallet or variant is unknown.
 pub fn render_module_error(module: &ModuleError) -> String {
-    match (
-        pallet_name(module.index),
-        module_error_name(module.index, module.error),
-    ) {
-        (Some(pallet), Some(name)) => format!("{pallet}.{name}"),
-        (Some(pallet), None) => format!("{pallet}.Error#{}", module.error),
-        _ => format!(
-            "Module {{ index: {}, error: {} }}",
-            module.index, module.error
-        ),
-    }
+    arceon_runtime::module_error_text(module.index, module.error)
 }
 
 /// Renders a dispatch error: `Balances.InsufficientBalance`, `BadOrigin`,
@@ -210,6 +184,7 @@ mod tests {
     use super::*;
     use arceon_primitives::{Keyring, ARCM};
     use arceon_support::{DispatchClass, Pays, TokenError, Weight};
+    use codec::Decode;
 
     #[test]
     fn renders_a_transfer_with_ss58_and_arcm() {

@@ -1,0 +1,1318 @@
+//! The node's fast lanes: drives one [`arceon_fastlane::Lane`] per area whose committee
+//! holds one of this node's Aura session keys, and follows every other area's certified
+//! batches as an observer.
+//!
+//! One thread owns every lane and the lane view of the world ([`Overlay`]: the best
+//! block's state plus every lane batch this node knows that is not in it yet). It takes
+//! submissions (RPC, or forwarded by peers), member messages, validated certified
+//! batches and a 1 ms tick, and carries out the lanes' outputs in order:
+//! - `Persist`: the batch is written to RocksDB (one synced write for all batches of a
+//!   round, before any later message leaves: group commit, durable before signing);
+//! - `Send`: a proposal goes to the member's peer as a `Request::Lane`, whose response is
+//!   the member's vote; a vote answers the proposal request it was made for;
+//! - `Certified`: the batch joins the pool block authors include from, is gossiped on
+//!   the `lanes` topic and goes to `fastlane_subscribeArea` subscribers;
+//! - `Receipt` / `Rejected`: the submitter's answer.
+//!
+//! Peers prove which session keys they hold with a signed identity exchanged when they
+//! connect (`Hello`), so a member's messages are only taken from its own connection.
+//! Gossiped certified batches are checked in full (committee, certificate, body, player
+//! signatures) on their own thread before they are forwarded or used.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arceon_client::keystore::Keystore;
+use arceon_client::{Client, State};
+use arceon_fastlane::{
+    ClientId, Committee, Lane, LaneConfig, LaneError, LaneMessage, LaneState, MemberIndex, Output,
+};
+use arceon_network::{
+    MessageId, NetworkHandle, NetworkPeerId as PeerId, Request, Response, Topic, Verdict,
+};
+use arceon_pallet_areas::{self as areas, AreaId, Position};
+use arceon_pallet_fastlane::{
+    self as fastlane, Batch, Certificate, CertifiedBatch, LaneHead, Outcome, Receipt,
+    SignedLaneAction,
+};
+use arceon_pallet_system as system;
+use arceon_primitives::{sr25519, AccountId32, BlockNumber, H256};
+use arceon_rpc::fastlane::{FastLaneApi, LaneConfirmation, LaneSubmitError};
+use arceon_support::{BackendError, DispatchError, Ext, StateRead, StorageChanges};
+use codec::{Decode, DecodeAll, Encode};
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use sp_core::Pair as _;
+use tokio::sync::{broadcast, oneshot};
+
+/// Prefix of the message a node signs to prove it holds a session key.
+const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
+/// How long a forwarded submission or a proposal waits for its answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// The lane thread's tick.
+const TICK: Duration = Duration::from_millis(1);
+/// Events waiting for the lane thread; more are refused (`Overloaded`).
+const EVENT_QUEUE: usize = 65_536;
+/// Gossiped batches waiting for validation; more are ignored.
+const GOSSIP_QUEUE: usize = 4_096;
+/// The most batches beyond the chain this node keeps per area.
+const MAX_KNOWN_PER_AREA: usize = 4_096;
+/// How often the lanes' state is published for RPC and metrics.
+const PUBLISH_EVERY: Duration = Duration::from_millis(20);
+/// Certified batches buffered for slow area subscribers.
+const SUBSCRIBER_BUFFER: usize = 4_096;
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Lane traffic between nodes (inside `Request::Lane` / `Response::Lane`).
+#[derive(Debug, Clone, Encode, Decode)]
+enum Wire {
+    /// Which session keys do you hold?
+    #[codec(index = 0)]
+    Hello,
+    /// Keys with signatures of `IDENTITY_TAG ++ genesis ++ responder peer id`.
+    #[codec(index = 1)]
+    Identity(Vec<([u8; 32], [u8; 64])>),
+    /// A member message for an area's lane.
+    #[codec(index = 2)]
+    Member {
+        /// The area.
+        area: AreaId,
+        /// The message.
+        message: LaneMessage,
+    },
+    /// No message in answer (no vote).
+    #[codec(index = 3)]
+    Nothing,
+    /// A forwarded submission.
+    #[codec(index = 4)]
+    Submit(SignedLaneAction),
+    /// The receipt of a forwarded submission.
+    #[codec(index = 5)]
+    Receipt(Receipt),
+    /// A forwarded submission refused by a rule (pallet index, error index).
+    #[codec(index = 6)]
+    Rejected(u8, u8),
+    /// A forwarded submission the lane could not take.
+    #[codec(index = 7)]
+    Unavailable(String),
+}
+
+fn rejection_text(error: &LaneError) -> LaneSubmitError {
+    match error {
+        LaneError::Rule(DispatchError::Module(module)) => LaneSubmitError::Rejected(
+            arceon_runtime::module_error_text(module.index, module.error),
+        ),
+        LaneError::Rule(other) => LaneSubmitError::Rejected(format!("{other:?}")),
+        LaneError::NotPrimary => LaneSubmitError::Unavailable("not the area's primary".into()),
+        LaneError::Overloaded => LaneSubmitError::Unavailable("lane overloaded".into()),
+    }
+}
+
+type SubmitReply = oneshot::Sender<Result<Receipt, LaneSubmitError>>;
+
+enum Event {
+    Submit {
+        action: SignedLaneAction,
+        reply: SubmitReply,
+    },
+    Member {
+        area: AreaId,
+        from: Vec<[u8; 32]>,
+        message: LaneMessage,
+        reply: Option<SyncSender<Option<LaneMessage>>>,
+    },
+    Certified(CertifiedBatch),
+}
+
+/// What the lane thread shares with RPC, authoring and the network side.
+#[derive(Default)]
+struct Shared {
+    /// Certified batches not in the best block, by (area, height).
+    certified: BTreeMap<(AreaId, u64), CertifiedBatch>,
+    /// Lanes this node serves: committee, view, tip, pending actions, own index.
+    lanes: HashMap<AreaId, LaneInfo>,
+    /// Session key -> peer holding it.
+    key_peers: HashMap<[u8; 32], PeerId>,
+    /// Peer -> session keys it proved.
+    peer_keys: HashMap<PeerId, Vec<[u8; 32]>>,
+    /// Committees at the best block (area -> version, keys), for routing and checks.
+    committees: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
+    /// What lane batches beyond the chain say of each player: next nonce, area, position.
+    players: HashMap<AccountId32, PlayerView>,
+}
+
+/// A player as the latest lane batches this node knows leave it.
+#[derive(Debug, Clone, Copy)]
+struct PlayerView {
+    nonce: u64,
+    area: Option<AreaId>,
+    position: Option<Position>,
+}
+
+/// The most players whose lane view is kept beyond the chain.
+const MAX_PLAYER_VIEWS: usize = 1_000_000;
+
+impl Shared {
+    /// Follows a batch's actions in the players' views.
+    fn note_batch(&mut self, batch: &Batch) {
+        for (signed, outcome) in batch.actions.iter().zip(&batch.outcomes) {
+            let who = &signed.action.player;
+            if self.players.len() >= MAX_PLAYER_VIEWS && !self.players.contains_key(who) {
+                continue;
+            }
+            let view = self.players.entry(who.clone()).or_insert(PlayerView {
+                nonce: 0,
+                area: None,
+                position: None,
+            });
+            view.nonce = view.nonce.max(signed.action.nonce.saturating_add(1));
+            match outcome {
+                Outcome::Moved { area, position } => {
+                    view.area = Some(*area);
+                    view.position = Some(*position);
+                }
+                Outcome::Crossed { to, position, .. } => {
+                    view.area = Some(*to);
+                    view.position = Some(*position);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct LaneInfo {
+    version: u64,
+    view: u32,
+    tip: u64,
+    pending: usize,
+    me: MemberIndex,
+}
+
+/// The node's fast lanes; see the module docs.
+pub struct LaneService {
+    client: Arc<Client>,
+    genesis: H256,
+    keystore: Keystore,
+    net: Mutex<Option<NetworkHandle>>,
+    events: SyncSender<Event>,
+    gossip: SyncSender<(PeerId, MessageId, Vec<u8>)>,
+    shared: Mutex<Shared>,
+    batches: broadcast::Sender<Arc<CertifiedBatch>>,
+    runtime: tokio::runtime::Handle,
+    stop: Arc<AtomicBool>,
+    metrics: Arc<crate::Metrics>,
+}
+
+impl LaneService {
+    /// Starts the lane thread and the gossip validator. Must run inside tokio.
+    pub fn start(
+        client: Arc<Client>,
+        keystore: Keystore,
+        metrics: Arc<crate::Metrics>,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<Arc<LaneService>> {
+        let (events, event_rx) = std::sync::mpsc::sync_channel(EVENT_QUEUE);
+        let (gossip, gossip_rx) = std::sync::mpsc::sync_channel(GOSSIP_QUEUE);
+        let service = Arc::new(LaneService {
+            genesis: client.genesis_hash(),
+            client,
+            keystore,
+            net: Mutex::new(None),
+            events,
+            gossip,
+            shared: Mutex::new(Shared::default()),
+            batches: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            runtime: tokio::runtime::Handle::current(),
+            stop,
+            metrics,
+        });
+        let worker = service.clone();
+        std::thread::Builder::new()
+            .name("fastlane".into())
+            .spawn(move || Worker::new(worker).run(event_rx))?;
+        let validator = service.clone();
+        std::thread::Builder::new()
+            .name("fastlane-gossip".into())
+            .spawn(move || validator.gossip_worker(gossip_rx))?;
+        Ok(service)
+    }
+
+    /// Connects the lanes to the network.
+    pub fn set_network(&self, net: NetworkHandle) {
+        *self.net.lock() = Some(net);
+    }
+
+    fn network(&self) -> Option<NetworkHandle> {
+        self.net.lock().clone()
+    }
+
+    /// The node's Aura session keys among `keys`, with their pairs.
+    fn own_pair(&self, key: &[u8; 32]) -> Option<sr25519::Pair> {
+        self.keystore
+            .pair("aura", &sr25519::Public::from_raw(*key))
+            .ok()
+            .flatten()
+    }
+
+    /// Certified batches not in `parent`'s chain yet, per area in lane order, for a
+    /// block author.
+    pub fn batches_for_block(&self) -> Vec<CertifiedBatch> {
+        self.shared.lock().certified.values().cloned().collect()
+    }
+
+    /// A peer connected: learn which session keys it holds.
+    pub fn on_peer_connected(self: &Arc<Self>, peer: PeerId) {
+        let Some(net) = self.network() else {
+            return;
+        };
+        let genesis = self.genesis;
+        let service = self.clone();
+        self.runtime.spawn(async move {
+            let request = Request::Lane(Wire::Hello.encode());
+            let Ok(Response::Lane(bytes)) = net.request(peer, request).await else {
+                return;
+            };
+            let Ok(Wire::Identity(keys)) = Wire::decode_all(&mut &bytes[..]) else {
+                return;
+            };
+            let mut message = IDENTITY_TAG.to_vec();
+            message.extend_from_slice(genesis.as_bytes());
+            message.extend_from_slice(&peer.to_bytes());
+            let proven: Vec<[u8; 32]> = keys
+                .into_iter()
+                .take(16)
+                .filter(|(key, signature)| fastlane::sigcache::verify(&message, signature, key))
+                .map(|(key, _)| key)
+                .collect();
+            let mut shared = service.shared.lock();
+            for key in &proven {
+                shared.key_peers.insert(*key, peer);
+            }
+            shared.peer_keys.insert(peer, proven);
+        });
+    }
+
+    /// A peer disconnected.
+    pub fn on_peer_disconnected(&self, peer: &PeerId) {
+        let mut shared = self.shared.lock();
+        if let Some(keys) = shared.peer_keys.remove(peer) {
+            for key in keys {
+                if shared.key_peers.get(&key) == Some(peer) {
+                    shared.key_peers.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// A gossiped certified batch: validated on the gossip thread (a full queue ignores
+    /// it).
+    pub fn on_gossip(&self, source: PeerId, id: MessageId, data: Vec<u8>) {
+        if let Err(e) = self.gossip.try_send((source, id, data)) {
+            let (std::sync::mpsc::TrySendError::Full((source, id, _))
+            | std::sync::mpsc::TrySendError::Disconnected((source, id, _))) = e;
+            if let Some(net) = self.network() {
+                net.validation_result(id, source, Verdict::Ignore);
+            }
+        }
+    }
+
+    fn gossip_worker(&self, queue: Receiver<(PeerId, MessageId, Vec<u8>)>) {
+        while let Ok((source, id, data)) = queue.recv() {
+            let verdict = match CertifiedBatch::decode_all(&mut &data[..]) {
+                Ok(certified) => match self.check_certified(&certified) {
+                    Ok(true) => {
+                        let _ = self.events.try_send(Event::Certified(certified));
+                        Verdict::Accept
+                    }
+                    Ok(false) => Verdict::Ignore,
+                    Err(()) => Verdict::Reject,
+                },
+                Err(_) => Verdict::Reject,
+            };
+            if let Some(net) = self.network() {
+                if verdict == Verdict::Reject {
+                    net.report(
+                        source,
+                        arceon_network::Reputation::bad("invalid certified lane batch"),
+                    );
+                }
+                net.validation_result(id, source, verdict);
+            }
+        }
+    }
+
+    /// Checks a gossiped certified batch against the best block's committees:
+    /// `Ok(true)` valid and new, `Ok(false)` stale or not checkable, `Err` invalid.
+    fn check_certified(&self, certified: &CertifiedBatch) -> Result<bool, ()> {
+        let batch = &certified.batch;
+        let header = &batch.header;
+        if header.genesis != self.genesis
+            || batch.actions.is_empty()
+            || batch.actions.len() > fastlane::types::MAX_BATCH_ACTIONS
+            || !batch.body_matches()
+        {
+            return Err(());
+        }
+        let committee = self.shared.lock().committees.get(&header.area).cloned();
+        let Some((version, keys)) = committee else {
+            return Ok(false);
+        };
+        if version != header.version {
+            return Ok(false);
+        }
+        if self
+            .shared
+            .lock()
+            .certified
+            .contains_key(&(header.area, header.height))
+        {
+            return Ok(false);
+        }
+        fastlane::verify_certificate(header, &certified.certificate, &keys).map_err(|_| ())?;
+        if !fastlane::verify_actions(&batch.actions) {
+            return Err(());
+        }
+        Ok(true)
+    }
+
+    /// Answers a peer's `Request::Lane` (runs on a blocking thread: it may wait for the
+    /// lane thread).
+    pub fn answer(&self, peer: PeerId, bytes: &[u8]) -> Response {
+        let Ok(wire) = Wire::decode_all(&mut &bytes[..]) else {
+            return Response::Refused("undecodable lane request".into());
+        };
+        let reply = match wire {
+            Wire::Hello => Wire::Identity(self.identity()),
+            Wire::Member { area, message } => {
+                let from = self
+                    .shared
+                    .lock()
+                    .peer_keys
+                    .get(&peer)
+                    .cloned()
+                    .unwrap_or_default();
+                if from.is_empty() {
+                    return Response::Refused("unknown lane peer".into());
+                }
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let event = Event::Member {
+                    area,
+                    from,
+                    message,
+                    reply: Some(tx),
+                };
+                if self.events.try_send(event).is_err() {
+                    return Response::Refused("lane busy".into());
+                }
+                match rx.recv_timeout(ANSWER_TIMEOUT) {
+                    Ok(Some(message)) => Wire::Member { area, message },
+                    _ => Wire::Nothing,
+                }
+            }
+            Wire::Submit(action) => {
+                let (tx, rx) = oneshot::channel();
+                let event = Event::Submit { action, reply: tx };
+                if self.events.try_send(event).is_err() {
+                    return Response::Lane(Wire::Unavailable("lane busy".into()).encode());
+                }
+                let answer = self
+                    .runtime
+                    .block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, rx).await });
+                match answer {
+                    Ok(Ok(Ok(receipt))) => Wire::Receipt(receipt),
+                    Ok(Ok(Err(LaneSubmitError::Rejected(text)))) => {
+                        Wire::Unavailable(format!("rejected: {text}"))
+                    }
+                    Ok(Ok(Err(LaneSubmitError::Unavailable(text)))) => Wire::Unavailable(text),
+                    _ => Wire::Unavailable("no answer from the lane".into()),
+                }
+            }
+            _ => return Response::Refused("not a lane request".into()),
+        };
+        Response::Lane(reply.encode())
+    }
+
+    /// This node's session keys with signatures binding them to its peer id.
+    fn identity(&self) -> Vec<([u8; 32], [u8; 64])> {
+        let Some(net) = self.network() else {
+            return Vec::new();
+        };
+        let mut message = IDENTITY_TAG.to_vec();
+        message.extend_from_slice(self.genesis.as_bytes());
+        message.extend_from_slice(&net.local_peer_id().to_bytes());
+        let keys: Vec<[u8; 32]> = {
+            let shared = self.shared.lock();
+            shared
+                .committees
+                .values()
+                .flat_map(|(_, keys)| keys.iter().copied())
+                .collect()
+        };
+        let mut seen = std::collections::HashSet::new();
+        keys.into_iter()
+            .filter(|key| seen.insert(*key))
+            .filter_map(|key| self.own_pair(&key))
+            .map(|pair| (pair.public().0, pair.sign(&message).0))
+            .collect()
+    }
+
+    /// Submits an action: to this node's lane when it is the area's primary, else
+    /// forwarded to the primary's peer.
+    async fn submit_action(
+        self: Arc<Self>,
+        action: SignedLaneAction,
+    ) -> Result<Receipt, LaneSubmitError> {
+        let area = action.action.area;
+        let local_primary = self.shared.lock().lanes.get(&area).is_some_and(|lane| {
+            usize::from(lane.me) == lane.view as usize % lane_size(&self, area)
+        });
+        if local_primary {
+            let (tx, rx) = oneshot::channel();
+            self.events
+                .try_send(Event::Submit { action, reply: tx })
+                .map_err(|_| LaneSubmitError::Unavailable("lane overloaded".into()))?;
+            return match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                Ok(Ok(result)) => result,
+                _ => Err(LaneSubmitError::Unavailable(
+                    "no answer from the lane".into(),
+                )),
+            };
+        }
+        let (primary_key, peer) = {
+            let shared = self.shared.lock();
+            let Some((_, keys)) = shared.committees.get(&area) else {
+                return Err(LaneSubmitError::Rejected(
+                    arceon_runtime::module_error_text(
+                        fastlane::PALLET_INDEX,
+                        fastlane::Error::NoCommittee as u8,
+                    ),
+                ));
+            };
+            let view = shared.lanes.get(&area).map_or(0, |lane| lane.view) as usize;
+            let Some(key) = keys.get(view % keys.len().max(1)).copied() else {
+                return Err(LaneSubmitError::Unavailable("empty committee".into()));
+            };
+            (key, shared.key_peers.get(&key).copied())
+        };
+        let Some(peer) = peer else {
+            return Err(LaneSubmitError::Unavailable(format!(
+                "the primary of area {area} (0x{}) is not connected",
+                hex::encode(primary_key)
+            )));
+        };
+        let Some(net) = self.network() else {
+            return Err(LaneSubmitError::Unavailable(
+                "the network is not running".into(),
+            ));
+        };
+        let response = net
+            .request(peer, Request::Lane(Wire::Submit(action).encode()))
+            .await
+            .map_err(|e| LaneSubmitError::Unavailable(format!("forwarding failed: {e}")))?;
+        let Response::Lane(bytes) = response else {
+            return Err(LaneSubmitError::Unavailable("the primary refused".into()));
+        };
+        match Wire::decode_all(&mut &bytes[..]) {
+            Ok(Wire::Receipt(receipt)) => Ok(receipt),
+            Ok(Wire::Rejected(pallet, error)) => Err(LaneSubmitError::Rejected(
+                arceon_runtime::module_error_text(pallet, error),
+            )),
+            Ok(Wire::Unavailable(text)) => match text.strip_prefix("rejected: ") {
+                Some(name) => Err(LaneSubmitError::Rejected(name.to_string())),
+                None => Err(LaneSubmitError::Unavailable(text)),
+            },
+            _ => Err(LaneSubmitError::Unavailable(
+                "bad answer from the primary".into(),
+            )),
+        }
+    }
+}
+
+fn lane_size(service: &LaneService, area: AreaId) -> usize {
+    service
+        .shared
+        .lock()
+        .committees
+        .get(&area)
+        .map_or(1, |(_, keys)| keys.len().max(1))
+}
+
+/// The RPC side of the lanes.
+pub struct RpcLanes(pub Arc<LaneService>);
+
+impl FastLaneApi for RpcLanes {
+    fn submit(
+        &self,
+        action: SignedLaneAction,
+    ) -> BoxFuture<'static, Result<LaneConfirmation, LaneSubmitError>> {
+        let service = self.0.clone();
+        Box::pin(async move {
+            let area = action.action.area;
+            let receipt = service.clone().submit_action(action).await?;
+            let committee = service
+                .shared
+                .lock()
+                .committees
+                .get(&area)
+                .map(|(_, keys)| keys.clone())
+                .unwrap_or_default();
+            Ok(LaneConfirmation { receipt, committee })
+        })
+    }
+
+    fn lane_state(&self, area: AreaId) -> Result<Value, String> {
+        let service = &self.0;
+        let best = service.client.best().1;
+        let state = service.client.state_at(&best).map_err(|e| e.to_string())?;
+        let mut ext = Ext::new(&state);
+        let authority = areas::authority(&mut ext, area)
+            .ok_or_else(|| format!("area {area} has no committee"))?;
+        let head = fastlane::lane_head(&mut ext, area);
+        let keys = fastlane::committee_keys(&mut ext, area)
+            .map(|(_, keys)| keys)
+            .unwrap_or_default();
+        let shared = service.shared.lock();
+        let lane = shared.lanes.get(&area);
+        let certified = shared.certified.range((area, 0)..=(area, u64::MAX)).count();
+        let members: Vec<Value> = authority
+            .members()
+            .iter()
+            .enumerate()
+            .map(|(i, who)| {
+                json!({
+                    "account": arceon_primitives::to_ss58(who),
+                    "key": keys.get(i).map(|k| format!("0x{}", hex::encode(k))),
+                })
+            })
+            .collect();
+        let view = lane.map_or(0, |lane| lane.view);
+        Ok(json!({
+            "area": area,
+            "version": authority.version,
+            "view": view,
+            "primary": arceon_primitives::to_ss58(&authority.primary),
+            "committee": members,
+            "quorum": fastlane::quorum(members.len()),
+            "height": head.height,
+            "headHash": format!("{:?}", head.hash),
+            "headTimeMs": head.time_ms,
+            "laneTip": lane.map(|lane| lane.tip),
+            "laneVersion": lane.map(|lane| lane.version),
+            "pending": lane.map_or(0, |lane| lane.pending),
+            "certifiedNotInBlock": certified,
+            "role": match lane {
+                Some(lane) if usize::from(lane.me) == view as usize % members.len().max(1) => "primary",
+                Some(_) => "replica",
+                None => "observer",
+            },
+        }))
+    }
+
+    fn subscribe_batches(&self) -> broadcast::Receiver<Arc<CertifiedBatch>> {
+        self.0.batches.subscribe()
+    }
+
+    fn player(&self, who: &AccountId32) -> Result<Value, String> {
+        let service = &self.0;
+        let best = service.client.best().1;
+        let state = service.client.state_at(&best).map_err(|e| e.to_string())?;
+        let mut ext = Ext::new(&state);
+        let Some(player) = arceon_pallet_players::player(&mut ext, who) else {
+            return Ok(Value::Null);
+        };
+        let record = fastlane::player_lane(&mut ext, who);
+        let seen = service.shared.lock().players.get(who).copied();
+        let nonce = record
+            .map_or(0, |r| r.nonce)
+            .max(seen.map_or(0, |view| view.nonce));
+        let area = seen.and_then(|view| view.area).unwrap_or(player.area);
+        let position = seen
+            .and_then(|view| view.position)
+            .unwrap_or(player.position);
+        let version = areas::authority(&mut ext, area).map(|authority| authority.version);
+        Ok(json!({
+            "account": arceon_primitives::to_ss58(who),
+            "joined": record.is_some(),
+            "nonce": nonce,
+            "area": area,
+            "version": version,
+            "x": position.x,
+            "y": position.y,
+            "genesis": format!("{:?}", service.genesis),
+        }))
+    }
+}
+
+/// The lane view of the world: the best block's state under layers of lane writes.
+struct Overlay {
+    genesis: H256,
+    base: Option<State>,
+    /// Values read from the base (valid until the base changes).
+    reads: parking_lot::Mutex<HashMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// Lane writes; the last layer is the open checkpoint.
+    layers: Vec<StorageChanges>,
+}
+
+struct View<'a> {
+    overlay: &'a Overlay,
+}
+
+impl StateRead for View<'_> {
+    fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        for layer in self.overlay.layers.iter().rev() {
+            if let Some(value) = layer.get(key) {
+                return Ok(value.clone());
+            }
+        }
+        if let Some(value) = self.overlay.reads.lock().get(key) {
+            return Ok(value.clone());
+        }
+        let value = match &self.overlay.base {
+            Some(base) => StateRead::storage(base, key)?,
+            None => None,
+        };
+        self.overlay
+            .reads
+            .lock()
+            .insert(key.to_vec(), value.clone());
+        Ok(value)
+    }
+
+    fn next_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
+        // The smallest key after `key` that is live in the layers or the base.
+        let mut after = key.to_vec();
+        loop {
+            let from_base = match &self.overlay.base {
+                Some(base) => StateRead::next_key(base, &after)?,
+                None => None,
+            };
+            let from_layers = self
+                .overlay
+                .layers
+                .iter()
+                .filter_map(|layer| {
+                    layer
+                        .range::<[u8], _>((
+                            std::ops::Bound::Excluded(after.as_slice()),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .next()
+                        .map(|(k, _)| k.clone())
+                })
+                .min();
+            let candidate = match (from_base, from_layers) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => return Ok(None),
+            };
+            if self.storage(&candidate)?.is_some() {
+                return Ok(Some(candidate));
+            }
+            after = candidate;
+        }
+    }
+}
+
+impl Overlay {
+    fn new(genesis: H256) -> Self {
+        Overlay {
+            genesis,
+            base: None,
+            reads: parking_lot::Mutex::new(HashMap::new()),
+            layers: vec![StorageChanges::new()],
+        }
+    }
+
+    /// Starts over on `state` (block `number`), executing as block `number + 1`.
+    fn reset(&mut self, state: State, number: BlockNumber) {
+        self.base = Some(state);
+        self.reads.lock().clear();
+        let mut first = StorageChanges::new();
+        first.insert(
+            system::Number::key(),
+            Some(number.saturating_add(1).encode()),
+        );
+        self.layers = vec![first];
+    }
+
+    fn merge(&mut self, changes: StorageChanges) {
+        if let Some(top) = self.layers.last_mut() {
+            top.extend(changes);
+        }
+    }
+
+    /// Applies a batch known to be certified (an observer following another lane).
+    fn apply_batch(&mut self, batch: &Batch) -> bool {
+        self.checkpoint();
+        let committee = Committee {
+            area: batch.header.area,
+            version: batch.header.version,
+            keys: Vec::new(),
+        };
+        for (action, outcome) in batch.actions.iter().zip(&batch.outcomes) {
+            match self.execute(&committee, batch.header.time_ms, action) {
+                Ok(result) if result == *outcome => {}
+                _ => {
+                    self.rollback();
+                    return false;
+                }
+            }
+        }
+        self.commit();
+        true
+    }
+
+    fn with_ext<R>(&self, f: impl FnOnce(&mut Ext) -> R) -> (R, StorageChanges) {
+        let view = View { overlay: self };
+        let mut ext = Ext::new(&view);
+        let result = f(&mut ext);
+        (result, ext.into_changes())
+    }
+}
+
+impl LaneState for Overlay {
+    fn execute(
+        &mut self,
+        committee: &Committee,
+        time_ms: u64,
+        action: &SignedLaneAction,
+    ) -> Result<Outcome, DispatchError> {
+        let genesis = self.genesis;
+        let (result, changes) = self.with_ext(|ext| {
+            fastlane::apply_action(
+                ext,
+                &action.action,
+                &genesis,
+                committee.area,
+                committee.version,
+                time_ms,
+            )
+        });
+        if result.is_ok() {
+            self.merge(changes);
+        }
+        result
+    }
+
+    fn checkpoint(&mut self) {
+        self.layers.push(StorageChanges::new());
+    }
+
+    fn commit(&mut self) {
+        if self.layers.len() > 1 {
+            if let Some(top) = self.layers.pop() {
+                self.merge(top);
+            }
+        }
+    }
+
+    fn rollback(&mut self) {
+        if self.layers.len() > 1 {
+            self.layers.pop();
+        }
+    }
+}
+
+/// A lane batch this node knows that is not in the best block.
+struct Known {
+    batch: Batch,
+    certificate: Option<Certificate>,
+    /// Applied to the overlay.
+    applied: bool,
+}
+
+/// The lane thread.
+struct Worker {
+    service: Arc<LaneService>,
+    lanes: HashMap<AreaId, Lane>,
+    overlay: Overlay,
+    best: H256,
+    known: BTreeMap<(AreaId, u64), Known>,
+    /// Per area: the height the overlay has applied up to.
+    applied: HashMap<AreaId, u64>,
+    /// Per area: the chain's lane head at the best block.
+    heads: HashMap<AreaId, LaneHead>,
+    clients: HashMap<ClientId, (SubmitReply, Instant)>,
+    next_client: ClientId,
+    /// Which session keys this node holds (refreshed on every new best block).
+    own_keys: HashMap<[u8; 32], Option<sr25519::Pair>>,
+    /// When each area's last certified batch was learned (batch interval metric).
+    last_certified: HashMap<AreaId, Instant>,
+    to_persist: Vec<Batch>,
+}
+
+impl Worker {
+    fn new(service: Arc<LaneService>) -> Self {
+        Worker {
+            overlay: Overlay::new(service.genesis),
+            service,
+            lanes: HashMap::new(),
+            best: H256::zero(),
+            known: BTreeMap::new(),
+            applied: HashMap::new(),
+            heads: HashMap::new(),
+            clients: HashMap::new(),
+            next_client: 0,
+            own_keys: HashMap::new(),
+            last_certified: HashMap::new(),
+            to_persist: Vec::new(),
+        }
+    }
+
+    fn run(mut self, events: Receiver<Event>) {
+        let mut last_publish = Instant::now();
+        while !self.service.stop.load(Ordering::SeqCst) {
+            self.follow_chain();
+            match events.recv_timeout(TICK) {
+                Ok(event) => {
+                    self.handle(event);
+                    // Take what else is waiting before ticking.
+                    for _ in 0..1024 {
+                        match events.try_recv() {
+                            Ok(event) => self.handle(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let now = unix_ms();
+            let areas: Vec<AreaId> = self.lanes.keys().copied().collect();
+            for area in areas {
+                if let Some(lane) = self.lanes.get_mut(&area) {
+                    let outputs = lane.tick(now);
+                    self.carry_out(area, outputs, None);
+                }
+            }
+            self.flush();
+            if last_publish.elapsed() >= PUBLISH_EVERY {
+                self.publish_info();
+                last_publish = Instant::now();
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Submit { action, reply } => {
+                let area = action.action.area;
+                let Some(lane) = self.lanes.get_mut(&area) else {
+                    let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
+                        "this node does not serve area {area}"
+                    ))));
+                    return;
+                };
+                let client = self.next_client;
+                self.next_client += 1;
+                self.clients.insert(client, (reply, Instant::now()));
+                let outputs = lane.submit(&mut self.overlay, client, action, unix_ms());
+                self.carry_out(area, outputs, None);
+            }
+            Event::Member {
+                area,
+                from,
+                message,
+                reply,
+            } => {
+                let Some(lane) = self.lanes.get_mut(&area) else {
+                    return;
+                };
+                let Some(index) = lane
+                    .committee()
+                    .keys
+                    .iter()
+                    .position(|key| from.contains(key))
+                else {
+                    return;
+                };
+                let outputs = lane.on_message(&mut self.overlay, index as MemberIndex, message);
+                self.carry_out(area, outputs, reply.map(|r| (index as MemberIndex, r)));
+            }
+            Event::Certified(certified) => self.learn_certified(certified),
+        }
+    }
+
+    /// Carries out a lane's outputs in order. `inbound` is the member whose request
+    /// produced them, with the channel its answer goes back on.
+    fn carry_out(
+        &mut self,
+        area: AreaId,
+        outputs: Vec<Output>,
+        inbound: Option<(MemberIndex, SyncSender<Option<LaneMessage>>)>,
+    ) {
+        let mut inbound = inbound;
+        for output in outputs {
+            match output {
+                Output::Persist(batch) => {
+                    let key = (batch.header.area, batch.header.height);
+                    self.applied.insert(area, batch.header.height);
+                    self.service.shared.lock().note_batch(&batch);
+                    self.to_persist.push(batch.clone());
+                    self.known.insert(
+                        key,
+                        Known {
+                            batch,
+                            certificate: None,
+                            applied: true,
+                        },
+                    );
+                }
+                Output::Send { to, message } => {
+                    self.flush();
+                    match inbound.take() {
+                        Some((from, reply)) if from == to => {
+                            let _ = reply.send(Some(message));
+                        }
+                        other => {
+                            inbound = other;
+                            self.send(area, to, message);
+                        }
+                    }
+                }
+                Output::Certified(certified) => {
+                    self.flush();
+                    self.certified(certified, true);
+                }
+                Output::Receipt { client, receipt } => {
+                    if let Some((reply, started)) = self.clients.remove(&client) {
+                        self.service
+                            .metrics
+                            .observe_lane_receipt(area, started.elapsed());
+                        let _ = reply.send(Ok(receipt));
+                    }
+                }
+                Output::Rejected { client, error } => {
+                    if let Some((reply, _)) = self.clients.remove(&client) {
+                        let _ = reply.send(Err(rejection_text(&error)));
+                    }
+                }
+            }
+        }
+        // A request that produced no answer gets an empty one.
+        if let Some((_, reply)) = inbound {
+            let _ = reply.send(None);
+        }
+    }
+
+    /// Writes the batches persisted this round in one synced write.
+    fn flush(&mut self) {
+        if self.to_persist.is_empty() {
+            return;
+        }
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = self
+            .to_persist
+            .drain(..)
+            .map(|batch| {
+                let key = (b"lane:", batch.header.area, batch.header.height).encode();
+                (key, batch.encode())
+            })
+            .collect();
+        let changes: Vec<(&[u8], Option<&[u8]>)> = entries
+            .iter()
+            .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
+            .collect();
+        if let Err(e) = self.service.client.db().aux_put(&changes) {
+            log::error!("fast lane: cannot persist batches: {e}");
+        }
+    }
+
+    /// Sends a member message to its peer; a vote in the answer comes back as an event.
+    fn send(&self, area: AreaId, to: MemberIndex, message: LaneMessage) {
+        let Some(lane) = self.lanes.get(&area) else {
+            return;
+        };
+        let Some(key) = lane.committee().keys.get(usize::from(to)).copied() else {
+            return;
+        };
+        let Some(peer) = self.service.shared.lock().key_peers.get(&key).copied() else {
+            log::debug!("fast lane {area}: member {to} is not connected");
+            return;
+        };
+        let Some(net) = self.service.network() else {
+            return;
+        };
+        let events = self.service.events.clone();
+        self.service.runtime.spawn(async move {
+            let request = Request::Lane(Wire::Member { area, message }.encode());
+            if let Ok(Response::Lane(bytes)) = net.request(peer, request).await {
+                if let Ok(Wire::Member {
+                    area: answered,
+                    message,
+                }) = Wire::decode_all(&mut &bytes[..])
+                {
+                    if answered == area {
+                        let _ = events.try_send(Event::Member {
+                            area,
+                            from: vec![key],
+                            message,
+                            reply: None,
+                        });
+                    }
+                }
+            }
+        });
+    }
+
+    /// A certified batch this node produced (`own`) or learned: pool it for blocks,
+    /// gossip it, tell subscribers, and follow it in the overlay.
+    fn certified(&mut self, certified: CertifiedBatch, own: bool) {
+        let header = &certified.batch.header;
+        let key = (header.area, header.height);
+        if let Some(known) = self.known.get_mut(&key) {
+            known.certificate = Some(certified.certificate.clone());
+        }
+        let now = Instant::now();
+        let interval = self
+            .last_certified
+            .insert(header.area, now)
+            .map(|before| now.duration_since(before));
+        self.service
+            .metrics
+            .observe_lane_batch(header.area, header.count as usize, interval);
+        self.service
+            .shared
+            .lock()
+            .certified
+            .insert(key, certified.clone());
+        if own {
+            if let Some(net) = self.service.network() {
+                net.publish(Topic::Lanes, certified.encode());
+            }
+        }
+        let _ = self.service.batches.send(Arc::new(certified));
+    }
+
+    fn learn_certified(&mut self, certified: CertifiedBatch) {
+        let header = certified.batch.header.clone();
+        let key = (header.area, header.height);
+        let head = self.heads.get(&header.area).map_or(0, |h| h.height);
+        if header.height <= head {
+            return;
+        }
+        let already = self
+            .known
+            .get(&key)
+            .is_some_and(|known| known.batch.header.hash() == header.hash());
+        if !already {
+            self.service.shared.lock().note_batch(&certified.batch);
+            let per_area = self
+                .known
+                .range((header.area, 0)..=(header.area, u64::MAX))
+                .count();
+            if per_area >= MAX_KNOWN_PER_AREA {
+                return;
+            }
+            self.known.insert(
+                key,
+                Known {
+                    batch: certified.batch.clone(),
+                    certificate: Some(certified.certificate.clone()),
+                    applied: false,
+                },
+            );
+        }
+        self.certified(certified, false);
+        self.apply_known(header.area);
+        // A member that missed the proposals continues after the certified batch.
+        if let Some(lane) = self.lanes.get_mut(&header.area) {
+            let tip = self.applied.get(&header.area).copied().unwrap_or(0);
+            if let Some(known) = self.known.get(&(header.area, tip)) {
+                lane.on_included(&LaneHead {
+                    height: tip,
+                    hash: known.batch.header.hash(),
+                    time_ms: known.batch.header.time_ms,
+                });
+            }
+        }
+    }
+
+    /// Applies the known batches of `area` that follow what the overlay has, in order.
+    fn apply_known(&mut self, area: AreaId) {
+        loop {
+            let next = self
+                .applied
+                .get(&area)
+                .copied()
+                .unwrap_or_else(|| self.heads.get(&area).map_or(0, |h| h.height))
+                + 1;
+            let Some(known) = self.known.get_mut(&(area, next)) else {
+                return;
+            };
+            if !known.applied {
+                if !self.overlay.apply_batch(&known.batch) {
+                    log::warn!(
+                        "fast lane {area}: certified batch {next} does not apply on this node's view"
+                    );
+                    return;
+                }
+                known.applied = true;
+            }
+            self.applied.insert(area, next);
+        }
+    }
+
+    /// On a new best block: rebuilds the overlay, drops what the block included, and
+    /// refreshes the lanes this node serves.
+    fn follow_chain(&mut self) {
+        let (number, best) = self.service.client.best();
+        if best == self.best {
+            return;
+        }
+        let Ok(state) = self.service.client.state_at(&best) else {
+            return;
+        };
+        self.best = best;
+        let mut ext = Ext::new(&state);
+        let mut committees = HashMap::new();
+        let mut heads = HashMap::new();
+        for area in areas::all_areas(&mut ext) {
+            if !area.active {
+                continue;
+            }
+            if let Ok((version, keys)) = fastlane::committee_keys(&mut ext, area.id) {
+                committees.insert(area.id, (version, keys));
+            }
+            heads.insert(area.id, fastlane::lane_head(&mut ext, area.id));
+        }
+        drop(ext);
+        self.heads = heads;
+        // Batches now in the chain leave the pools.
+        let heads = &self.heads;
+        self.known
+            .retain(|(area, height), _| *height > heads.get(area).map_or(0, |h| h.height));
+        self.service
+            .shared
+            .lock()
+            .certified
+            .retain(|(area, height), _| *height > heads.get(area).map_or(0, |h| h.height));
+        // Lanes: one per area whose committee holds one of our keys.
+        self.own_keys.clear();
+        for (_, keys) in committees.values() {
+            for key in keys {
+                if !self.own_keys.contains_key(key) {
+                    let pair = self.service.own_pair(key);
+                    self.own_keys.insert(*key, pair);
+                }
+            }
+        }
+        for (area, (version, keys)) in &committees {
+            let me = keys
+                .iter()
+                .position(|key| self.own_keys.get(key).is_some_and(Option::is_some));
+            let current = self
+                .lanes
+                .get(area)
+                .is_some_and(|lane| lane.committee().version == *version);
+            match me {
+                Some(index) if !current => {
+                    let Some(pair) = keys
+                        .get(index)
+                        .and_then(|k| self.own_keys.get(k).cloned().flatten())
+                    else {
+                        continue;
+                    };
+                    let head = self.heads.get(area).cloned().unwrap_or_default();
+                    let tip = self.latest_known(*area).unwrap_or(head);
+                    log::info!(
+                        "fast lane {area}: serving as member {index} of {} (version {version})",
+                        keys.len()
+                    );
+                    self.lanes.insert(
+                        *area,
+                        Lane::new(
+                            self.service.genesis,
+                            Committee {
+                                area: *area,
+                                version: *version,
+                                keys: keys.clone(),
+                            },
+                            index as MemberIndex,
+                            pair,
+                            tip,
+                            LaneConfig::default(),
+                        ),
+                    );
+                }
+                None => {
+                    self.lanes.remove(area);
+                }
+                _ => {}
+            }
+        }
+        self.lanes.retain(|area, _| committees.contains_key(area));
+        self.service.shared.lock().committees = committees;
+        // The overlay: the new best state plus every known batch beyond it, in order.
+        self.overlay.reset(state, number);
+        self.applied.clear();
+        for known in self.known.values_mut() {
+            known.applied = false;
+        }
+        let areas: Vec<AreaId> = self
+            .known
+            .keys()
+            .map(|(area, _)| *area)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for area in areas {
+            self.apply_known(area);
+        }
+        let lanes: Vec<AreaId> = self.lanes.keys().copied().collect();
+        for area in lanes {
+            let head = self.heads.get(&area).cloned().unwrap_or_default();
+            if let Some(lane) = self.lanes.get_mut(&area) {
+                lane.on_included(&head);
+                let outputs = lane.replay_open(&mut self.overlay);
+                self.carry_out(area, outputs, None);
+            }
+        }
+    }
+
+    fn latest_known(&self, area: AreaId) -> Option<LaneHead> {
+        self.known
+            .range((area, 0)..=(area, u64::MAX))
+            .next_back()
+            .map(|(_, known)| LaneHead {
+                height: known.batch.header.height,
+                hash: known.batch.header.hash(),
+                time_ms: known.batch.header.time_ms,
+            })
+    }
+
+    fn publish_info(&self) {
+        let mut shared = self.service.shared.lock();
+        shared.lanes = self
+            .lanes
+            .iter()
+            .map(|(area, lane)| {
+                (
+                    *area,
+                    LaneInfo {
+                        version: lane.committee().version,
+                        view: lane.view(),
+                        tip: lane.tip().height,
+                        pending: lane.pending(),
+                        me: lane.me(),
+                    },
+                )
+            })
+            .collect();
+        for (area, lane) in &self.lanes {
+            self.service.metrics.set_lane_pending(*area, lane.pending());
+        }
+    }
+}
