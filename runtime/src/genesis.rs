@@ -103,6 +103,9 @@ pub struct GenesisConfig {
     /// NPCs and spawn rules.
     #[serde(default)]
     pub npcs: npcs::GenesisConfig,
+    /// Players acting through the fast lanes from genesis.
+    #[serde(default)]
+    pub fast_lane: arceon_pallet_fastlane::genesis::GenesisConfig,
 }
 
 /// Why a genesis configuration cannot be built.
@@ -123,6 +126,9 @@ pub enum GenesisError {
     /// The world map is invalid.
     #[error("areas: {0}")]
     Areas(#[from] areas::GenesisError),
+    /// The fast-lane configuration is invalid.
+    #[error("fastLane: {0}")]
+    FastLane(#[from] arceon_pallet_fastlane::genesis::GenesisError),
     /// The players configuration is invalid.
     #[error("players: {0}")]
     Players(#[from] players::GenesisError),
@@ -192,6 +198,7 @@ impl GenesisConfig {
         self.players.build(&mut ext)?;
         self.structures.build(&mut ext)?;
         self.npcs.build(&mut ext)?;
+        self.fast_lane.build(&mut ext)?;
         let candidates = crate::world::committee_candidates(&mut ext);
         areas::rebalance(&mut ext, &candidates, 0);
         if let Some(fault) = ext.take_fault() {

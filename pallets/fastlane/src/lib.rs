@@ -26,6 +26,7 @@
 //! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
+pub mod genesis;
 pub mod sigcache;
 pub mod types;
 
@@ -41,8 +42,8 @@ use arceon_support::{
 use codec::{Decode, Encode};
 
 pub use types::{
-    entry_hash, merkle_proof, merkle_root, quorum, verify_merkle, ActionKind, Batch,
-    BatchHeader, Certificate, CertifiedBatch, LaneAction, Outcome, Receipt, SignedLaneAction,
+    entry_hash, merkle_proof, merkle_root, quorum, verify_merkle, ActionKind, Batch, BatchHeader,
+    Certificate, CertifiedBatch, LaneAction, Outcome, Receipt, SignedLaneAction,
 };
 
 /// This pallet's index in the runtime.
@@ -475,7 +476,13 @@ pub fn check_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<(), Erro
 
 /// Checks and executes a certified batch: [`check_batch`], every player signature, then
 /// every action, whose result must equal its certified outcome. Advances the lane head.
+/// All or nothing: when an action fails or differs from its outcome, the actions before
+/// it are rolled back too (a batch is never half in the chain, whoever calls this).
 pub fn apply_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
+    ext.transactional(|ext| execute_batch(ext, certified))
+}
+
+fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     check_batch(ext, certified)?;
     let batch = &certified.batch;
     if !verify_actions(&batch.actions) {
