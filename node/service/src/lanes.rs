@@ -475,9 +475,17 @@ impl LaneService {
         action: SignedLaneAction,
     ) -> Result<Receipt, LaneSubmitError> {
         let area = action.action.area;
-        let local_primary = self.shared.lock().lanes.get(&area).is_some_and(|lane| {
-            usize::from(lane.me) == lane.view as usize % lane_size(&self, area)
-        });
+        let local_primary = {
+            let shared = self.shared.lock();
+            let size = shared
+                .committees
+                .get(&area)
+                .map_or(1, |(_, keys)| keys.len().max(1));
+            shared
+                .lanes
+                .get(&area)
+                .is_some_and(|lane| usize::from(lane.me) == lane.view as usize % size)
+        };
         if local_primary {
             let (tx, rx) = oneshot::channel();
             self.events
@@ -538,15 +546,6 @@ impl LaneService {
             )),
         }
     }
-}
-
-fn lane_size(service: &LaneService, area: AreaId) -> usize {
-    service
-        .shared
-        .lock()
-        .committees
-        .get(&area)
-        .map_or(1, |(_, keys)| keys.len().max(1))
 }
 
 /// The RPC side of the lanes.

@@ -274,6 +274,16 @@ impl WalletClient {
             .map_err(|e| self.map_error(method, e))
     }
 
+    /// Subscribes with positional `args` to `method` (unsubscribed by `unsubscribe`).
+    pub async fn subscribe_raw(
+        &self,
+        method: &str,
+        args: Vec<Value>,
+        unsubscribe: &str,
+    ) -> Result<Subscription<Value>, WalletError> {
+        self.subscribe(method, args, unsubscribe).await
+    }
+
     async fn subscribe(
         &self,
         method: &str,

@@ -72,6 +72,7 @@ pub mod amount;
 pub mod client;
 pub mod error;
 pub mod keys;
+pub mod lane;
 pub mod render;
 pub mod sign;
 pub mod status;

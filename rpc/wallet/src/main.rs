@@ -120,6 +120,42 @@ enum Command {
         #[command(subcommand)]
         command: NpcCommand,
     },
+    /// Play through the fast lanes: receipts in milliseconds, then the block and its
+    /// finality. The first action joins the lanes (one extrinsic) if needed.
+    Play {
+        #[command(subcommand)]
+        command: PlayCommand,
+        /// Stop once the action is confirmed by the lane (do not wait for blocks).
+        #[arg(long, global = true)]
+        confirmed_only: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlayCommand {
+    /// Join the fast lanes (from then on world extrinsics of this player are refused).
+    Join,
+    /// Walk to (X, Y), in world units (10 units per second of lane time).
+    Move {
+        /// East-west coordinate, world units (e.g. 12.5).
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+    },
+    /// Gather a resource of the area the player stands in.
+    Gather {
+        /// Resource id.
+        resource: u32,
+    },
+    /// Craft a recipe from the inventory.
+    Craft {
+        /// Recipe id.
+        recipe: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,6 +426,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             world::parse_session_keys(keys)?;
         }
+        Command::Play { command, .. } => {
+            pair_from_suri(&cli.suri)?;
+            if let PlayCommand::Move { x, y } = command {
+                world::parse_units(x)?;
+                world::parse_units(y)?;
+            }
+        }
         Command::Player { .. }
         | Command::Build { .. }
         | Command::Stake { .. }
@@ -482,6 +525,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Watch { count } => watch(&client, count).await?,
         Command::Player { command } => player(&client, &cli.suri, command).await?,
+        Command::Play {
+            command,
+            confirmed_only,
+            wait,
+        } => play(&client, &cli.suri, command, confirmed_only, wait).await?,
         Command::Build { command } => build(&client, &cli.suri, command).await?,
         Command::Stake { command } => stake(&client, &cli.suri, command).await?,
         Command::Area { command } => match command {
@@ -572,6 +620,131 @@ async fn player(client: &WalletClient, suri: &str, command: PlayerCommand) -> an
             }
             print_json(&value);
             Ok(())
+        }
+    }
+}
+
+/// `play`: joins the lanes if needed, signs the lane action, and follows it from the
+/// lane's receipt (checked against the committee here) to its block and finality.
+async fn play(
+    client: &WalletClient,
+    suri: &str,
+    command: PlayCommand,
+    confirmed_only: bool,
+    wait: WaitArgs,
+) -> anyhow::Result<()> {
+    use arceon_pallet_fastlane::ActionKind;
+    use arceon_wallet::lane;
+    let pair = pair_from_suri(suri)?;
+    let who = account_of(&pair);
+    let Some(mut player) = client.lane_player(&who).await? else {
+        bail!(
+            "{} has no player: register one first (`arceon-wallet player register NAME`)",
+            to_ss58(&who)
+        );
+    };
+    if !player.joined {
+        println!("joining the fast lanes");
+        let tx = TxArgs {
+            tip: "0".into(),
+            no_wait: false,
+            wait: WaitArgs {
+                until: Until::InBlock,
+                timeout: wait.timeout,
+            },
+        };
+        send(client, suri, world::join_lanes_call(), tx).await?;
+        player = client
+            .lane_player(&who)
+            .await?
+            .context("the player vanished")?;
+        if !player.joined {
+            bail!("the join is in a block but the node does not show the player joined yet");
+        }
+    }
+    let kind = match command {
+        PlayCommand::Join => {
+            println!("{} plays through the fast lanes", to_ss58(&who));
+            return Ok(());
+        }
+        PlayCommand::Move { x, y } => ActionKind::Move {
+            x: world::parse_units(&x)?,
+            y: world::parse_units(&y)?,
+        },
+        PlayCommand::Gather { resource } => ActionKind::Gather { resource },
+        PlayCommand::Craft { recipe } => ActionKind::Craft { recipe },
+    };
+    let (version, keys) = client.lane_committee(player.area).await?;
+    let action = lane::sign_action(&pair, &player, kind);
+    println!(
+        "action {} (area {}, lane nonce {})",
+        hash_hex(&action.hash()),
+        player.area,
+        player.nonce
+    );
+    let mut updates = client.watch_action(&action).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.timeout);
+    loop {
+        let update = match tokio::time::timeout_at(deadline, updates.next()).await {
+            Err(_) => bail!("no final status within {} s", wait.timeout),
+            Ok(None) => bail!("the node closed the subscription"),
+            Ok(Some(Err(e))) => bail!("bad update from the node: {e}"),
+            Ok(Some(Ok(update))) => update,
+        };
+        if let Some(confirmed) = update.get("confirmed") {
+            let checked = lane::check_receipt(confirmed, &action, version, &keys)
+                .context("the lane's receipt does not check out")?;
+            let latency = confirmed
+                .get("latencyMs")
+                .and_then(Value::as_f64)
+                .unwrap_or_default();
+            let signers: Vec<String> = checked
+                .signers
+                .iter()
+                .map(|i| {
+                    keys.get(usize::from(*i))
+                        .map(|k| to_ss58(&AccountId32::new(*k)))
+                        .unwrap_or_default()
+                })
+                .collect();
+            let header = &checked.receipt.header;
+            println!(
+                "confirmed in {latency:.1} ms: area {} height {} index {} batch {}",
+                header.area,
+                header.height,
+                checked.receipt.index,
+                hash_hex(&header.hash())
+            );
+            println!(
+                "signed by {} of {} members (quorum {}): {}",
+                signers.len(),
+                checked.members,
+                arceon_pallet_fastlane::quorum(checked.members),
+                signers.join(", ")
+            );
+            println!(
+                "outcome {}",
+                lane::describe_outcome(&checked.receipt.outcome)
+            );
+            if confirmed_only {
+                return Ok(());
+            }
+        } else if let Some(rejected) = update.get("rejected") {
+            let error = rejected
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            bail!("rejected: {error}");
+        } else if let Some(hash) = update.get("inBlock").and_then(Value::as_str) {
+            println!("inBlock {hash}");
+            if wait.until == Until::InBlock {
+                return Ok(());
+            }
+        } else if let Some(hash) = update.get("finalized").and_then(Value::as_str) {
+            println!("finalized {hash}");
+            return Ok(());
+        } else if let Some(reason) = update.get("dropped") {
+            bail!("dropped: {reason}");
         }
     }
 }

@@ -49,6 +49,18 @@ pub fn parse_units(text: &str) -> Result<Coord, WalletError> {
     Ok(if negative { -value } else { value })
 }
 
+/// Milli-units as world units with three decimals (`12.500`, `-0.250`).
+pub fn format_units(value: Coord) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let abs = value.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1_000, abs % 1_000)
+}
+
+/// `FastLane.join`: act through the fast lanes from now on.
+pub fn join_lanes_call() -> Call {
+    Call::FastLane(arceon_pallet_fastlane::Call::Join)
+}
+
 /// `Players.register(name)`.
 pub fn register_call(name: &str) -> Result<Call, WalletError> {
     if name.is_empty() || name.len() > arceon_pallet_players::MAX_NAME_LEN {
