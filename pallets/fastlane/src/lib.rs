@@ -10,8 +10,9 @@
 //! - the certificate: [`types::quorum`] distinct members of that committee, each signing
 //!   the header with its Aura session key;
 //! - the body: count and entries root, and every player signature (batched, through the
-//!   node's verified-signature cache, [`sigcache`]);
-//! then it executes the actions in order with the players pallet's own rules, paced by
+//!   node's verified-signature cache, [`sigcache`]).
+//!
+//! Then it executes the actions in order with the players pallet's own rules, paced by
 //! lane time instead of blocks, and requires every result to equal the outcome the
 //! committee certified. A batch that fails any of this is not valid in a block: a
 //! receipt is a promise that the including block produces exactly its outcome.
@@ -161,6 +162,9 @@ pub enum Event {
 }
 
 /// Fast-lane calls.
+// The batch is held inline, as clients and block authors build it: a call lives only
+// while its extrinsic is checked and applied.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Call {
     /// Act through the fast lanes from now on (signed, index 0).

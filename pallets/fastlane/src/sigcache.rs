@@ -70,11 +70,14 @@ pub fn verify(message: &[u8], signature: &[u8; 64], public: &[u8]) -> bool {
     valid
 }
 
+/// One signature to check: message, sr25519 signature, public key.
+pub type SignatureItem = (Vec<u8>, [u8; 64], [u8; 32]);
+
 /// Verifies many signatures at once (schnorrkel batch verification for those not yet
 /// cached) and remembers them. Returns `true` only if every one is valid; a failed batch
 /// is checked one by one so the valid ones are still remembered.
-pub fn verify_all(items: &[(Vec<u8>, [u8; 64], [u8; 32])]) -> bool {
-    let pending: Vec<(&(Vec<u8>, [u8; 64], [u8; 32]), [u8; 32])> = items
+pub fn verify_all(items: &[SignatureItem]) -> bool {
+    let pending: Vec<(&SignatureItem, [u8; 32])> = items
         .iter()
         .map(|item| (item, key(&item.0, &item.1, &item.2)))
         .filter(|(_, id)| !contains(id))

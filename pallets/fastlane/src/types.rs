@@ -18,7 +18,7 @@
 //!              | 0x02 Craft   { recipe u32 }
 //! ```
 //!
-//! A 96-byte move is therefore `genesis ++ area ++ version ++ player ++ nonce ++ 00 ++ x
+//! A 101-byte move is therefore `genesis ++ area ++ version ++ player ++ nonce ++ 00 ++ x
 //! ++ y`. The player signs `ACTION_TAG ++ SCALE(LaneAction)` with sr25519 (context
 //! `substrate`, as every Substrate signature). `ACTION_TAG` starts with `a` (0x61), which
 //! is no pallet's index, and a lane message is longer than 32 bytes: a lane signature is
@@ -394,7 +394,7 @@ pub fn verify_merkle(root: &H256, leaf: H256, index: usize, count: usize, proof:
             let Some(other) = path.next() else {
                 return false;
             };
-            node = if at % 2 == 0 {
+            node = if at.is_multiple_of(2) {
                 hash_pair(&node, other)
             } else {
                 hash_pair(other, &node)

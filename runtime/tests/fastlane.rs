@@ -1,0 +1,1261 @@
+//! Fast-lane batches through real blocks. Players join by signed extrinsic; a committee
+//! (the area's `Areas.Authorities` members, signing with their Aura session keys)
+//! sequences their signed actions into a certified batch, which a block author includes
+//! as an unsigned `FastLane::submit_batch` and an importer re-executes. Every way a batch
+//! can be wrong makes the author refuse it (the state stays as it was) and makes a block
+//! that carries it invalid.
+//!
+//! The chain: five validators with session keys distinct from their accounts, committees
+//! of four (quorum three), two areas side by side, 1-second slots numbered from
+//! [`GENESIS_SLOT`] so that lane times are realistic unix milliseconds.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use arceon_pallet_areas::{self as areas, AreaAuthority, AreaId, Bounds, Position, UNIT};
+use arceon_pallet_balances as balances;
+use arceon_pallet_fastlane::{
+    self as fastlane, merkle_root, types, ActionKind, Batch, BatchHeader, Certificate,
+    CertifiedBatch, LaneAction, LaneHead, Outcome, PlayerLane, SignedLaneAction,
+};
+use arceon_pallet_players as players;
+use arceon_pallet_staking::{self as staking, Perbill, StakerStatus};
+use arceon_primitives::{
+    blake2_256,
+    keyring::{numbered_pair, Keyring},
+    sr25519, AccountId32, Block, Digest, DigestItem, Era, Header, InvalidTransaction, SignedExtra,
+    TransactionSource, TransactionValidityError, ARCM, AURA_ENGINE_ID, H256,
+};
+use arceon_runtime::{
+    aura, execute_block, executive::sign_extrinsic, genesis::genesis_block, genesis::AuraConfig,
+    pallet_name, validate_transaction, world, ApplyExtrinsicResult, BlockBuilder, BlockError, Call,
+    EventRecord, Extrinsic, GenesisConfig, RuntimeEvent,
+};
+use arceon_state::{ordered_trie_root, MemoryNodeStore, StateDelta, TrieState};
+use arceon_support::Ext;
+use codec::{Decode, Encode};
+use sp_core::Pair as _;
+
+// ---------------------------------------------------------------------------------------
+// The test chain.
+// ---------------------------------------------------------------------------------------
+
+const ENDOWMENT: u128 = 1_000 * ARCM;
+const VALIDATOR_BOND: u128 = 100 * ARCM;
+/// Side of an area: 200 world units.
+const SIDE: i64 = 200 * UNIT;
+/// Where players spawn: the centre of the meadow.
+const SPAWN: Position = Position::new(SIDE / 2, SIDE / 2);
+const MEADOW: AreaId = 0;
+const FOREST: AreaId = 1;
+const WOOD: u32 = 1;
+/// Wood one gather yields.
+const WOOD_YIELD: u32 = 2;
+const PLANK: u32 = 101;
+const RECIPE_PLANK: u32 = 1;
+const SLOT_MS: u64 = 1_000;
+/// The slot the chain starts after: slot `s` starts at unix time `s` seconds.
+const GENESIS_SLOT: u64 = 1_750_000_000;
+
+fn account(pair: &sr25519::Pair) -> AccountId32 {
+    AccountId32::from(pair.public())
+}
+
+/// A validator's Aura session key: not its account key, so a certificate signed with the
+/// account would not pass.
+fn aura_pair(stash: &sr25519::Pair) -> sr25519::Pair {
+    let mut seed = b"aura".to_vec();
+    seed.extend_from_slice(stash.public().as_ref());
+    sr25519::Pair::from_seed(&blake2_256(&seed))
+}
+
+fn grandpa_pair(stash: &sr25519::Pair) -> sp_core::ed25519::Pair {
+    sp_core::ed25519::Pair::from_seed(&blake2_256(stash.public().as_ref()))
+}
+
+/// Validators (bonded, with session keys) and players (registered at genesis).
+struct Keys {
+    validators: Vec<sr25519::Pair>,
+    players: Vec<sr25519::Pair>,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        Keys {
+            validators: vec![
+                Keyring::Alice.pair(),
+                Keyring::Bob.pair(),
+                Keyring::Charlie.pair(),
+                Keyring::Dave.pair(),
+                Keyring::Eve.pair(),
+            ],
+            players: vec![Keyring::Ferdie.pair(), numbered_pair(0), numbered_pair(1)],
+        }
+    }
+}
+
+fn area(id: AreaId, column: i64, resources: Vec<areas::ResourceNode>) -> areas::AreaConfig {
+    areas::AreaConfig {
+        id,
+        name: format!("area {id}"),
+        bounds: Bounds::new(column * SIDE, 0, (column + 1) * SIDE, SIDE),
+        neighbours: None,
+        capacity: 1_000,
+        resources,
+    }
+}
+
+fn config(keys: &Keys) -> GenesisConfig {
+    let everyone = || keys.validators.iter().chain(&keys.players);
+    GenesisConfig {
+        aura: AuraConfig {
+            authorities: vec![aura_pair(&keys.validators[0]).public()],
+            slot_duration: SLOT_MS,
+        },
+        balances: balances::GenesisConfig {
+            balances: everyone().map(|pair| (account(pair), ENDOWMENT)).collect(),
+        },
+        staking: staking::GenesisConfig {
+            stakers: keys
+                .validators
+                .iter()
+                .map(|pair| (account(pair), VALIDATOR_BOND, StakerStatus::Validator))
+                .collect(),
+            validator_count: 10,
+            min_validator_bond: 10 * ARCM,
+            min_nominator_bond: ARCM,
+            era_length: 1_000,
+            sessions_per_era: 2,
+            bonding_duration: 3,
+            slash_defer_duration: 1,
+            era_payout: 100 * ARCM,
+            slash_fraction_equivocation: Perbill::from_percent(10),
+        },
+        session: staking::session::GenesisConfig {
+            keys: keys
+                .validators
+                .iter()
+                .map(|pair| {
+                    let session = arceon_primitives::SessionKeys {
+                        aura: aura_pair(pair).public(),
+                        grandpa: grandpa_pair(pair).public(),
+                    };
+                    (account(pair), account(pair), session)
+                })
+                .collect(),
+        },
+        areas: areas::GenesisConfig {
+            areas: vec![
+                area(
+                    MEADOW,
+                    0,
+                    vec![areas::ResourceNode {
+                        resource: WOOD,
+                        amount: 500,
+                        max: 500,
+                        regen_per_block: 1,
+                        last_update: 0,
+                    }],
+                ),
+                area(FOREST, 1, vec![]),
+            ],
+            starting_area: Some(MEADOW),
+            committee_size: 4,
+            split_threshold: 10_000,
+            merge_threshold: 1_000,
+        },
+        players: players::GenesisConfig {
+            resources: vec![players::ResourceInfo {
+                id: WOOD,
+                name: "Wood".into(),
+                min_level: 1,
+                yield_per_gather: WOOD_YIELD,
+            }],
+            recipes: vec![players::Recipe {
+                id: RECIPE_PLANK,
+                name: "Plank".into(),
+                inputs: vec![(WOOD, 2)],
+                output: (PLANK, 1),
+                min_level: 1,
+                xp: 10,
+            }],
+            max_actions_per_block: 4,
+            max_actions_per_era: 1_000,
+            players: keys
+                .players
+                .iter()
+                .enumerate()
+                .map(|(i, pair)| (account(pair), format!("player{i}")))
+                .collect(),
+        },
+        ..Default::default()
+    }
+}
+
+/// The best block.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    number: u32,
+    hash: H256,
+    root: H256,
+    slot: u64,
+}
+
+/// A block built on the best block (committed or not).
+struct Produced {
+    block: Block,
+    results: Vec<ApplyExtrinsicResult>,
+    events: Vec<RuntimeEvent>,
+}
+
+impl Produced {
+    fn assert_all_ok(&self) {
+        for (index, result) in self.results.iter().enumerate() {
+            assert!(
+                matches!(result, Ok(Ok(()))),
+                "block {} extrinsic {index}: {result:?}",
+                self.block.header.number
+            );
+        }
+    }
+}
+
+struct Chain {
+    store: MemoryNodeStore,
+    genesis_hash: H256,
+    best: Best,
+    /// Each validator's Aura session key pair, by its stash account.
+    aura_of: HashMap<AccountId32, sr25519::Pair>,
+    /// Each Aura pair by its public key, to seal blocks.
+    sealers: HashMap<[u8; 32], sr25519::Pair>,
+}
+
+impl Chain {
+    fn new(keys: &Keys) -> Chain {
+        let storage = config(keys).build_storage().expect("genesis builds");
+        let (header, delta) = genesis_block(&storage);
+        let store = MemoryNodeStore::from_delta(&delta).expect("store");
+        let aura_of: HashMap<AccountId32, sr25519::Pair> = keys
+            .validators
+            .iter()
+            .map(|pair| (account(pair), aura_pair(pair)))
+            .collect();
+        let sealers = aura_of
+            .values()
+            .map(|pair| (pair.public().0, pair.clone()))
+            .collect();
+        let chain = Chain {
+            store,
+            genesis_hash: header.hash(),
+            best: Best {
+                number: 0,
+                hash: header.hash(),
+                root: header.state_root,
+                slot: GENESIS_SLOT,
+            },
+            aura_of,
+            sealers,
+        };
+        chain.assert_invariants();
+        chain
+    }
+
+    fn state(&self) -> TrieState<&MemoryNodeStore> {
+        TrieState::new(&self.store, self.best.root)
+    }
+
+    /// Runs `f` on a read context over the best state (its writes are dropped).
+    fn read<R>(&self, f: impl FnOnce(&mut Ext) -> R) -> R {
+        let state = self.state();
+        let mut ext = Ext::new(&state);
+        let result = f(&mut ext);
+        assert_eq!(ext.take_fault(), None, "state read fault");
+        result
+    }
+
+    fn assert_invariants(&self) {
+        assert_eq!(
+            self.read(world::check_invariants),
+            Ok(()),
+            "world invariants broken at block {}",
+            self.best.number
+        );
+    }
+
+    /// Signs `calls` in order, numbering each signer's nonces from its current one.
+    fn signed(&self, calls: Vec<(&sr25519::Pair, Call)>) -> Vec<Vec<u8>> {
+        let mut next: HashMap<AccountId32, u32> = HashMap::new();
+        calls
+            .into_iter()
+            .map(|(pair, call)| {
+                let who = account(pair);
+                let nonce = *next.entry(who.clone()).or_insert_with(|| {
+                    self.read(|ext| arceon_pallet_system::account_nonce(ext, &who))
+                });
+                next.insert(who, nonce + 1);
+                let extra = SignedExtra {
+                    era: Era::Immortal,
+                    nonce,
+                    tip: 0,
+                };
+                sign_extrinsic(call, pair, extra, self.genesis_hash, self.genesis_hash).encode()
+            })
+            .collect()
+    }
+
+    fn digest(slot: u64) -> Digest {
+        Digest {
+            logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, slot.encode())],
+        }
+    }
+
+    /// A block builder for block `best + 1` at `slot`.
+    fn builder<'a>(
+        &self,
+        state: &'a TrieState<&'a MemoryNodeStore>,
+        slot: u64,
+    ) -> BlockBuilder<'a, &'a MemoryNodeStore> {
+        BlockBuilder::new(
+            state,
+            self.best.hash,
+            self.best.number + 1,
+            Self::digest(slot),
+            self.genesis_hash,
+        )
+        .expect("block initializes")
+    }
+
+    /// Appends the Aura seal of `slot`'s author, as the node does.
+    fn seal(&self, header: &mut Header) {
+        let slot = header.digest.aura_slot().expect("slot");
+        let authorities = self.read(aura::authorities);
+        let author = aura::slot_author(&authorities, slot).expect("authorities");
+        let pair = &self.sealers[&author.0];
+        let signature = pair.sign(header.hash().as_bytes());
+        header
+            .digest
+            .logs
+            .push(DigestItem::Seal(AURA_ENGINE_ID, signature.0.to_vec()));
+    }
+
+    /// Builds block `best + 1` at `slot` with `xts`, without committing it.
+    fn build_at(&self, slot: u64, xts: Vec<Vec<u8>>) -> (Produced, StateDelta) {
+        let state = self.state();
+        let mut builder = self.builder(&state, slot);
+        let results = xts
+            .into_iter()
+            .map(|xt| builder.apply_extrinsic(xt))
+            .collect();
+        let built = builder.finalize().expect("block finalizes");
+        let events = built
+            .events
+            .iter()
+            .map(|record| EventRecord::decode(&mut &record[..]).expect("event").event)
+            .collect();
+        let mut header = built.header;
+        self.seal(&mut header);
+        let block = Block {
+            header,
+            extrinsics: built.extrinsics,
+        };
+        (
+            Produced {
+                block,
+                results,
+                events,
+            },
+            built.delta,
+        )
+    }
+
+    /// Imports `block` on the best state as a node would: re-executes it.
+    fn import(&self, block: &Block) -> Result<H256, BlockError> {
+        execute_block(&self.state(), block, self.genesis_hash).map(|executed| executed.delta.root)
+    }
+
+    /// Makes a built block the best block, after importing it once more.
+    fn commit(&mut self, produced: &Produced, delta: &StateDelta) {
+        let header = &produced.block.header;
+        assert_eq!(
+            self.import(&produced.block),
+            Ok(header.state_root),
+            "it imports"
+        );
+        self.store.apply(delta).expect("delta applies");
+        self.best = Best {
+            number: header.number,
+            hash: header.hash(),
+            root: header.state_root,
+            slot: header.digest.aura_slot().expect("slot"),
+        };
+        self.assert_invariants();
+    }
+
+    /// Builds, imports and commits the next block (next slot) with `xts`.
+    fn produce(&mut self, xts: Vec<Vec<u8>>) -> Produced {
+        let (produced, delta) = self.build_at(self.next_slot(), xts);
+        self.commit(&produced, &delta);
+        produced
+    }
+
+    fn next_slot(&self) -> u64 {
+        self.best.slot + 1
+    }
+
+    /// `block` with `extrinsics` instead of its own, its extrinsics root fixed and
+    /// re-sealed: only execution can tell it is wrong.
+    fn forge(&self, block: &Block, extrinsics: Vec<Vec<u8>>) -> Block {
+        let (mut header, _seal) = block.header.split_seal();
+        header.extrinsics_root = ordered_trie_root(&extrinsics);
+        self.seal(&mut header);
+        Block { header, extrinsics }
+    }
+
+    fn committee(&self, area: AreaId) -> AreaAuthority {
+        self.read(|ext| areas::authority(ext, area))
+            .expect("the area has a committee")
+    }
+
+    fn player(&self, pair: &sr25519::Pair) -> players::Player {
+        self.read(|ext| players::player(ext, &account(pair)))
+            .expect("registered")
+    }
+
+    fn lane_head(&self, area: AreaId) -> LaneHead {
+        self.read(|ext| fastlane::lane_head(ext, area))
+    }
+
+    fn player_lane(&self, pair: &sr25519::Pair) -> Option<PlayerLane> {
+        self.read(|ext| fastlane::player_lane(ext, &account(pair)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What a committee does.
+// ---------------------------------------------------------------------------------------
+
+fn walk_to(position: Position) -> ActionKind {
+    ActionKind::Move {
+        x: position.x,
+        y: position.y,
+    }
+}
+
+/// `player`'s signed lane action for `area`'s lane under its current committee.
+fn act(
+    chain: &Chain,
+    player: &sr25519::Pair,
+    area: AreaId,
+    nonce: u64,
+    kind: ActionKind,
+) -> SignedLaneAction {
+    let action = LaneAction {
+        genesis: chain.genesis_hash,
+        area,
+        version: chain.committee(area).version,
+        player: account(player),
+        nonce,
+        kind,
+    };
+    SignedLaneAction::sign(action, player)
+}
+
+/// Sets the header's count and entries root from the body.
+fn fix_body(batch: &mut Batch) {
+    batch.header.count = batch.actions.len() as u32;
+    batch.header.entries_root = merkle_root(&batch.entries());
+}
+
+/// A batch of `area`'s lane at `height` after `parent`, with the outcomes the committee
+/// certifies.
+fn batch_of(
+    chain: &Chain,
+    area: AreaId,
+    (height, parent): (u64, H256),
+    time_ms: u64,
+    actions: Vec<SignedLaneAction>,
+    outcomes: Vec<Outcome>,
+) -> Batch {
+    let mut batch = Batch {
+        header: BatchHeader {
+            genesis: chain.genesis_hash,
+            area,
+            version: chain.committee(area).version,
+            view: 0,
+            height,
+            parent,
+            time_ms,
+            entries_root: H256::zero(),
+            count: 0,
+        },
+        actions,
+        outcomes,
+    };
+    fix_body(&mut batch);
+    batch
+}
+
+/// What `area`'s primary seals: `actions` executed at lane time `time_ms` with the
+/// pallets' rules on the best state plus the lane's batches `pending` (certified, not
+/// yet in a block), following the batch `parent` at `height`.
+fn sequence(
+    chain: &Chain,
+    area: AreaId,
+    pending: &[&Batch],
+    link: (u64, H256),
+    time_ms: u64,
+    actions: Vec<SignedLaneAction>,
+) -> Batch {
+    let version = chain.committee(area).version;
+    let genesis = chain.genesis_hash;
+    let outcomes = chain.read(|ext| {
+        for batch in pending {
+            for signed in &batch.actions {
+                let time = batch.header.time_ms;
+                fastlane::apply_action(ext, &signed.action, &genesis, area, version, time)
+                    .expect("pending batches execute");
+            }
+        }
+        actions
+            .iter()
+            .map(|signed| {
+                fastlane::apply_action(ext, &signed.action, &genesis, area, version, time_ms)
+                    .expect("the primary sequences only actions that execute")
+            })
+            .collect()
+    });
+    batch_of(chain, area, link, time_ms, actions, outcomes)
+}
+
+/// `batch` with the signatures of committee members `signers` (indices, primary first),
+/// each with its Aura session key.
+fn certify(chain: &Chain, batch: Batch, signers: &[u8]) -> CertifiedBatch {
+    let members = chain.committee(batch.header.area).members();
+    let message = batch.header.signing_message();
+    let signatures = signers
+        .iter()
+        .map(|index| {
+            let member = &members[usize::from(*index)];
+            (*index, chain.aura_of[member].sign(&message).0)
+        })
+        .collect();
+    CertifiedBatch {
+        batch,
+        certificate: Certificate { signatures },
+    }
+}
+
+/// The first three members: a quorum of four.
+const QUORUM: &[u8] = &[0, 1, 2];
+
+fn submit(certified: &CertifiedBatch) -> Vec<u8> {
+    Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::SubmitBatch {
+        batch: certified.clone(),
+    }))
+    .encode()
+}
+
+fn join() -> Call {
+    Call::FastLane(fastlane::Call::Join)
+}
+
+/// Start of `slot`, unix ms.
+fn slot_start(slot: u64) -> u64 {
+    slot * SLOT_MS
+}
+
+fn invalid(error: InvalidTransaction) -> TransactionValidityError {
+    TransactionValidityError::Invalid(error)
+}
+
+fn custom(error: fastlane::Error) -> TransactionValidityError {
+    invalid(InvalidTransaction::Custom(error as u8))
+}
+
+type LaneWorld = (
+    Vec<LaneHead>,
+    Vec<Option<PlayerLane>>,
+    Vec<Option<players::Player>>,
+);
+
+/// What a lane batch can change: both lanes' heads, the players' lane records and the
+/// players themselves.
+fn lane_world(ext: &mut Ext, keys: &Keys) -> LaneWorld {
+    let heads = [MEADOW, FOREST]
+        .iter()
+        .map(|area| fastlane::lane_head(ext, *area))
+        .collect();
+    let lanes = keys
+        .players
+        .iter()
+        .map(|pair| fastlane::player_lane(ext, &account(pair)))
+        .collect();
+    let players: Vec<Option<players::Player>> = keys
+        .players
+        .iter()
+        .map(|pair| players::player(ext, &account(pair)))
+        .collect();
+    (heads, lanes, players)
+}
+
+/// `bad` is refused by the author of the next block with `expected`, which leaves the
+/// block's state exactly as it was; and a block whose author included `good` (which
+/// imports) but that carries `bad` instead does not import.
+fn assert_refused(
+    chain: &Chain,
+    keys: &Keys,
+    good: &CertifiedBatch,
+    bad: &CertifiedBatch,
+    expected: TransactionValidityError,
+    case: &str,
+) {
+    let slot = chain.next_slot();
+    let (empty, _) = chain.build_at(slot, vec![]);
+
+    // The author refuses it; nothing it checked or executed stays.
+    let state = chain.state();
+    let mut builder = chain.builder(&state, slot);
+    let before = lane_world(builder.ext(), keys);
+    let events_before = builder.ext().events().len();
+    assert_eq!(
+        builder.apply_extrinsic(submit(bad)),
+        Err(expected),
+        "{case}: the author's verdict"
+    );
+    assert_eq!(
+        lane_world(builder.ext(), keys),
+        before,
+        "{case}: state changed"
+    );
+    assert_eq!(
+        builder.ext().events().len(),
+        events_before,
+        "{case}: events"
+    );
+    assert_eq!(builder.extrinsic_count(), 0, "{case}: kept in the block");
+    let built = builder.finalize().expect("block finalizes");
+    assert_eq!(
+        built.header.state_root, empty.block.header.state_root,
+        "{case}: the block's state differs from an empty block's"
+    );
+    assert!(built.extrinsics.is_empty());
+
+    // The importer: the honest block imports, the one carrying `bad` does not.
+    let (carrying, _) = chain.build_at(slot, vec![submit(good)]);
+    carrying.assert_all_ok();
+    assert_eq!(
+        chain.import(&carrying.block),
+        Ok(carrying.block.header.state_root),
+        "{case}: the block with the good batch imports"
+    );
+    let forged = chain.forge(&carrying.block, vec![submit(bad)]);
+    assert_eq!(
+        chain.import(&forged),
+        Err(BlockError::InvalidExtrinsic {
+            index: 0,
+            error: expected
+        }),
+        "{case}: the importer's verdict"
+    );
+}
+
+/// Block 1: `joining` join the lanes.
+fn joined_chain(keys: &Keys, joining: &[&sr25519::Pair]) -> Chain {
+    let mut chain = Chain::new(keys);
+    let calls = joining.iter().map(|pair| (*pair, join())).collect();
+    let produced = chain.produce(chain.signed(calls));
+    produced.assert_all_ok();
+    for pair in joining {
+        assert!(produced
+            .events
+            .contains(&RuntimeEvent::FastLane(fastlane::Event::Joined {
+                who: account(pair)
+            })));
+        assert_eq!(chain.player_lane(pair), Some(PlayerLane::default()));
+    }
+    chain
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn lane_messages_are_no_call_and_their_tags_no_pallet_index() {
+    let mut indices = 0;
+    for index in 0..=u8::MAX {
+        if pallet_name(index).is_some() {
+            indices += 1;
+            assert!(index < 64, "pallet index {index}");
+            assert_ne!(index, types::ACTION_TAG[0]);
+            assert_ne!(index, types::BATCH_TAG[0]);
+        }
+    }
+    assert!(indices >= 12, "every pallet has a name");
+    assert_eq!(
+        pallet_name(fastlane::PALLET_INDEX),
+        Some("FastLane"),
+        "the fastlane pallet"
+    );
+    let action = LaneAction {
+        genesis: H256::repeat_byte(1),
+        area: MEADOW,
+        version: 1,
+        player: account(&Keyring::Ferdie.pair()),
+        nonce: 0,
+        kind: walk_to(SPAWN),
+    };
+    let message = action.signing_message();
+    assert!(message.starts_with(types::ACTION_TAG));
+    assert!(Call::decode(&mut &message[..]).is_err());
+    assert_ne!(message.len(), 32, "not an extrinsic payload's hash");
+}
+
+#[test]
+fn certified_batches_enter_blocks_and_import() {
+    let keys = Keys::new();
+    let [ferdie, rook, wren] = [&keys.players[0], &keys.players[1], &keys.players[2]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook]);
+    assert_eq!(chain.lane_head(MEADOW), LaneHead::default());
+    // A lane-bound player no longer moves by extrinsic; one outside the lanes still does.
+    let step = Position::new(SPAWN.x + UNIT, SPAWN.y);
+    let produced = chain.produce(chain.signed(vec![
+        (
+            ferdie,
+            Call::Players(players::Call::MoveTo {
+                x: step.x,
+                y: step.y,
+            }),
+        ),
+        (
+            wren,
+            Call::Players(players::Call::MoveTo {
+                x: step.x,
+                y: step.y,
+            }),
+        ),
+    ]));
+    assert_eq!(
+        produced.results,
+        vec![Ok(Err(players::Error::InFastLane.into())), Ok(Ok(()))]
+    );
+    assert_eq!(chain.player(ferdie).position, SPAWN);
+    assert_eq!(chain.player(wren).position, step);
+
+    // Height 1: Ferdie walks five units east, Rook gathers.
+    let slot = chain.next_slot();
+    let t1 = slot_start(slot) + 250;
+    let ferdie_at = Position::new(SPAWN.x + 5 * UNIT, SPAWN.y);
+    let first = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![
+            act(&chain, ferdie, MEADOW, 0, walk_to(ferdie_at)),
+            act(
+                &chain,
+                rook,
+                MEADOW,
+                0,
+                ActionKind::Gather { resource: WOOD },
+            ),
+        ],
+    );
+    assert_eq!(
+        first.outcomes,
+        vec![
+            Outcome::Moved {
+                area: MEADOW,
+                position: ferdie_at
+            },
+            Outcome::Gathered {
+                resource: WOOD,
+                amount: WOOD_YIELD
+            }
+        ]
+    );
+    let first = certify(&chain, first, QUORUM);
+    let pool = validate_transaction(
+        &chain.state(),
+        chain.best.hash,
+        TransactionSource::External,
+        &submit(&first),
+        chain.genesis_hash,
+    )
+    .expect("the pool takes a certified batch");
+    assert_eq!(pool.provides, vec![(b"fastlane", MEADOW, 1u64).encode()]);
+
+    let produced = chain.produce(vec![submit(&first)]);
+    produced.assert_all_ok();
+    let first_hash = first.batch.header.hash();
+    assert!(produced
+        .events
+        .contains(&RuntimeEvent::FastLane(fastlane::Event::BatchIncluded {
+            area: MEADOW,
+            height: 1,
+            hash: first_hash,
+            count: 2,
+        })));
+    assert_eq!(
+        chain.lane_head(MEADOW),
+        LaneHead {
+            height: 1,
+            hash: first_hash,
+            time_ms: t1
+        }
+    );
+    assert_eq!(chain.lane_head(FOREST), LaneHead::default());
+    assert_eq!(chain.player(ferdie).position, ferdie_at);
+    assert_eq!(chain.player(rook).inventory, vec![(WOOD, WOOD_YIELD)]);
+    assert_eq!(
+        chain.player_lane(ferdie),
+        Some(PlayerLane {
+            nonce: 1,
+            last_ms: t1
+        })
+    );
+
+    // Heights 2 and 3 in one block: Ferdie walks on twice within a second at walking
+    // speed, Rook crafts a plank from the wood it gathered.
+    let slot = chain.next_slot();
+    let (t2, t3) = (slot_start(slot) + 100, slot_start(slot) + 200);
+    let ferdie_then = Position::new(ferdie_at.x, ferdie_at.y + 3 * UNIT);
+    let ferdie_last = Position::new(ferdie_then.x + UNIT, ferdie_then.y);
+    let second = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (2, first_hash),
+        t2,
+        vec![act(&chain, ferdie, MEADOW, 1, walk_to(ferdie_then))],
+    );
+    let third = sequence(
+        &chain,
+        MEADOW,
+        &[&second],
+        (3, second.header.hash()),
+        t3,
+        vec![
+            act(&chain, ferdie, MEADOW, 2, walk_to(ferdie_last)),
+            act(
+                &chain,
+                rook,
+                MEADOW,
+                1,
+                ActionKind::Craft {
+                    recipe: RECIPE_PLANK,
+                },
+            ),
+        ],
+    );
+    assert_eq!(
+        third.outcomes[1],
+        Outcome::Crafted {
+            recipe: RECIPE_PLANK,
+            output: PLANK,
+            amount: 1
+        }
+    );
+    let (second, third) = (
+        certify(&chain, second, &[0, 1, 3]),
+        certify(&chain, third, &[0, 1, 2, 3]),
+    );
+    let produced = chain.produce(vec![submit(&second), submit(&third)]);
+    produced.assert_all_ok();
+    assert_eq!(chain.player(ferdie).position, ferdie_last);
+    assert_eq!(chain.player(rook).inventory, vec![(PLANK, 1)]);
+    assert_eq!(
+        chain.lane_head(MEADOW),
+        LaneHead {
+            height: 3,
+            hash: third.batch.header.hash(),
+            time_ms: t3
+        }
+    );
+    assert_eq!(chain.player_lane(ferdie).map(|lane| lane.nonce), Some(3));
+    assert_eq!(chain.player_lane(rook).map(|lane| lane.nonce), Some(2));
+    let included: Vec<u64> = produced
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            RuntimeEvent::FastLane(fastlane::Event::BatchIncluded { height, .. }) => Some(*height),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(included, vec![2, 3]);
+}
+
+#[test]
+fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
+    let keys = Keys::new();
+    let [ferdie, rook, wren] = [&keys.players[0], &keys.players[1], &keys.players[2]];
+    let chain = joined_chain(&keys, &[ferdie, rook]);
+    let slot = chain.next_slot();
+    let time = slot_start(slot) + 300;
+    let to = Position::new(SPAWN.x + 2 * UNIT, SPAWN.y);
+    let actions = |chain: &Chain| {
+        vec![
+            act(chain, ferdie, MEADOW, 0, walk_to(to)),
+            act(
+                chain,
+                rook,
+                MEADOW,
+                0,
+                ActionKind::Gather { resource: WOOD },
+            ),
+        ]
+    };
+    let batch = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        time,
+        actions(&chain),
+    );
+    let good = certify(&chain, batch.clone(), QUORUM);
+    let committee = chain.committee(MEADOW);
+    assert_eq!(committee.members().len(), 4);
+    let stranger = keys
+        .validators
+        .iter()
+        .find(|pair| !committee.members().contains(&account(pair)))
+        .expect("five validators, four members");
+
+    // The certificate.
+    let mut forged = good.clone();
+    forged.certificate.signatures[1].1[7] ^= 0x10;
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &forged,
+        invalid(InvalidTransaction::BadProof),
+        "a forged member signature",
+    );
+
+    let under_signed = certify(&chain, batch.clone(), &[0, 2]);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &under_signed,
+        invalid(InvalidTransaction::BadProof),
+        "two signatures of four",
+    );
+
+    let mut outsider = good.clone();
+    outsider.certificate.signatures[2].1 =
+        aura_pair(stranger).sign(&batch.header.signing_message()).0;
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &outsider,
+        invalid(InvalidTransaction::BadProof),
+        "a validator outside the committee signs",
+    );
+    let mut beyond = good.clone();
+    beyond.certificate.signatures.push((
+        4,
+        aura_pair(stranger).sign(&batch.header.signing_message()).0,
+    ));
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &beyond,
+        invalid(InvalidTransaction::BadProof),
+        "a fifth member",
+    );
+
+    let mut account_keys = good.clone();
+    for (index, signature) in &mut account_keys.certificate.signatures {
+        let member = &committee.members()[usize::from(*index)];
+        let stash = keys
+            .validators
+            .iter()
+            .find(|pair| account(pair) == *member)
+            .expect("a validator");
+        *signature = stash.sign(&batch.header.signing_message()).0;
+    }
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &account_keys,
+        invalid(InvalidTransaction::BadProof),
+        "signed with the stash keys, not the session keys",
+    );
+
+    // The hash chain.
+    let mut orphan = batch.clone();
+    orphan.header.parent = H256::repeat_byte(9);
+    let orphan = certify(&chain, orphan, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &orphan,
+        invalid(InvalidTransaction::Stale),
+        "a first batch with a parent",
+    );
+
+    let second = sequence(
+        &chain,
+        MEADOW,
+        &[&batch],
+        (2, batch.header.hash()),
+        time + 100,
+        vec![act(
+            &chain,
+            ferdie,
+            MEADOW,
+            1,
+            walk_to(Position::new(to.x + UNIT, to.y)),
+        )],
+    );
+    let second = certify(&chain, second, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &second,
+        invalid(InvalidTransaction::Stale),
+        "height 2 before height 1",
+    );
+
+    // Lane time: within MAX_BATCH_AGE_MS before the slot's start and MAX_DRIFT_MS after
+    // its end, both ends included.
+    let at = |time_ms: u64| {
+        let batch = sequence(
+            &chain,
+            MEADOW,
+            &[],
+            (1, H256::zero()),
+            time_ms,
+            actions(&chain),
+        );
+        certify(&chain, batch, QUORUM)
+    };
+    let latest = slot_start(slot) + SLOT_MS + fastlane::MAX_DRIFT_MS;
+    assert_refused(
+        &chain,
+        &keys,
+        &at(latest),
+        &at(latest + 1),
+        custom(fastlane::Error::BadTime),
+        "too far in the future",
+    );
+    let earliest = slot_start(slot) - fastlane::MAX_BATCH_AGE_MS;
+    assert_refused(
+        &chain,
+        &keys,
+        &at(earliest),
+        &at(earliest - 1),
+        custom(fastlane::Error::BadTime),
+        "older than the window",
+    );
+
+    // The body.
+    let mut other_outcome = batch.clone();
+    other_outcome.outcomes[0] = Outcome::Moved {
+        area: MEADOW,
+        position: Position::new(to.x, to.y + 1),
+    };
+    fix_body(&mut other_outcome);
+    let other_outcome = certify(&chain, other_outcome, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &other_outcome,
+        custom(fastlane::Error::OutcomeMismatch),
+        "a certified outcome execution does not give",
+    );
+
+    let mut other_amount = batch.clone();
+    other_amount.outcomes[1] = Outcome::Gathered {
+        resource: WOOD,
+        amount: WOOD_YIELD + 1,
+    };
+    fix_body(&mut other_amount);
+    let other_amount = certify(&chain, other_amount, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &other_amount,
+        custom(fastlane::Error::OutcomeMismatch),
+        "more wood than a gather yields",
+    );
+
+    let mut impostor = batch.clone();
+    impostor.actions[0].signature = wren.sign(&impostor.actions[0].action.signing_message()).0;
+    fix_body(&mut impostor);
+    let impostor = certify(&chain, impostor, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &impostor,
+        custom(fastlane::Error::BadSignature),
+        "a move Ferdie did not sign",
+    );
+
+    let mut stranger_action = batch.clone();
+    stranger_action
+        .actions
+        .push(act(&chain, wren, MEADOW, 0, walk_to(SPAWN)));
+    stranger_action.outcomes.push(Outcome::Moved {
+        area: MEADOW,
+        position: SPAWN,
+    });
+    fix_body(&mut stranger_action);
+    let stranger_action = certify(&chain, stranger_action, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &stranger_action,
+        custom(fastlane::Error::OutcomeMismatch),
+        "a player who never joined",
+    );
+
+    let mut unsealed = good.clone();
+    unsealed.batch.outcomes.swap(0, 1);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &unsealed,
+        custom(fastlane::Error::BadBody),
+        "outcomes that are not the certified ones",
+    );
+
+    // None of it reached the chain; the good batch still goes in.
+    assert_eq!(chain.lane_head(MEADOW), LaneHead::default());
+    assert_eq!(chain.player(ferdie).position, SPAWN);
+}
+
+#[test]
+fn a_batch_must_follow_the_last_included_one() {
+    let keys = Keys::new();
+    let [ferdie, rook] = [&keys.players[0], &keys.players[1]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook]);
+    let t1 = slot_start(chain.next_slot()) + 500;
+    let first = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![act(
+            &chain,
+            ferdie,
+            MEADOW,
+            0,
+            walk_to(Position::new(SPAWN.x, SPAWN.y + UNIT)),
+        )],
+    );
+    let first = certify(&chain, first, QUORUM);
+    chain.produce(vec![submit(&first)]).assert_all_ok();
+    let head = chain.lane_head(MEADOW);
+    assert_eq!(head.height, 1);
+
+    let t2 = slot_start(chain.next_slot()) + 500;
+    // Ferdie walks back to the spawn point.
+    let next = |chain: &Chain, parent: H256, time_ms: u64, nonce: u64| {
+        let action = act(chain, ferdie, MEADOW, nonce, walk_to(SPAWN));
+        let outcome = Outcome::Moved {
+            area: MEADOW,
+            position: SPAWN,
+        };
+        let batch = batch_of(
+            chain,
+            MEADOW,
+            (2, parent),
+            time_ms,
+            vec![action],
+            vec![outcome],
+        );
+        certify(chain, batch, QUORUM)
+    };
+    let good = next(&chain, head.hash, t2, 1);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &first,
+        invalid(InvalidTransaction::Stale),
+        "the same batch again",
+    );
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &next(&chain, H256::repeat_byte(3), t2, 1),
+        invalid(InvalidTransaction::Stale),
+        "a parent that is not the lane head",
+    );
+    let mut fork = first.batch.clone();
+    fork.header.time_ms += 1;
+    let fork = certify(&chain, fork, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &next(&chain, fork.batch.header.hash(), t2, 1),
+        invalid(InvalidTransaction::Stale),
+        "following another batch of height 1",
+    );
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &next(&chain, head.hash, t1, 1),
+        custom(fastlane::Error::BadTime),
+        "lane time not after the head's",
+    );
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &next(&chain, head.hash, t2, 0),
+        custom(fastlane::Error::OutcomeMismatch),
+        "a replayed nonce",
+    );
+    let third = sequence(
+        &chain,
+        MEADOW,
+        &[&good.batch],
+        (3, good.batch.header.hash()),
+        t2 + 100,
+        vec![act(
+            &chain,
+            rook,
+            MEADOW,
+            0,
+            ActionKind::Gather { resource: WOOD },
+        )],
+    );
+    let third = certify(&chain, third, QUORUM);
+    assert_refused(
+        &chain,
+        &keys,
+        &good,
+        &third,
+        invalid(InvalidTransaction::Stale),
+        "height 3 before height 2",
+    );
+
+    // In order, both go in, in one block.
+    chain
+        .produce(vec![submit(&good), submit(&third)])
+        .assert_all_ok();
+    assert_eq!(chain.lane_head(MEADOW).height, 3);
+    assert_eq!(chain.player(ferdie).position, SPAWN);
+    assert_eq!(chain.player(rook).inventory, vec![(WOOD, WOOD_YIELD)]);
+}
