@@ -659,7 +659,7 @@ fn assert_refused(
     );
 }
 
-/// Block 1: `joining` join the lanes.
+/// Block 1: `joining` join the lanes; blocks 2 to 11 are empty.
 fn joined_chain(keys: &Keys, joining: &[&sr25519::Pair]) -> Chain {
     let mut chain = Chain::new(keys);
     let calls = joining.iter().map(|pair| (*pair, join())).collect();
@@ -671,7 +671,14 @@ fn joined_chain(keys: &Keys, joining: &[&sr25519::Pair]) -> Chain {
             .contains(&RuntimeEvent::FastLane(fastlane::Event::Joined {
                 who: account(pair)
             })));
-        assert_eq!(chain.player_lane(pair), Some(PlayerLane::default()));
+        // The lane clock starts at the joining block's slot: no idle time is banked.
+        let record = chain.player_lane(pair).expect("joined");
+        assert_eq!(record.nonce, 0);
+        assert!(record.last_ms > 0, "the join records its slot: {record:?}");
+    }
+    // Ten empty slots: the joined players' first moves get the whole idle allowance.
+    for _ in 0..10 {
+        chain.produce(Vec::new()).assert_all_ok();
     }
     chain
 }
@@ -1029,6 +1036,7 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
 
     // Lane time: within MAX_BATCH_AGE_MS before the slot's start and MAX_DRIFT_MS after
     // its end, both ends included.
+    // (A gather: a move's reach depends on the time since the player joined.)
     let at = |time_ms: u64| {
         let batch = sequence(
             &chain,
@@ -1036,7 +1044,13 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
             &[],
             (1, H256::zero()),
             time_ms,
-            actions(&chain),
+            vec![act(
+                &chain,
+                rook,
+                MEADOW,
+                0,
+                ActionKind::Gather { resource: WOOD },
+            )],
         );
         certify(&chain, batch, QUORUM)
     };

@@ -452,7 +452,7 @@ impl LaneService {
         let mut message = IDENTITY_TAG.to_vec();
         message.extend_from_slice(self.genesis.as_bytes());
         message.extend_from_slice(&net.local_peer_id().to_bytes());
-        let keys: Vec<[u8; 32]> = {
+        let mut keys: Vec<[u8; 32]> = {
             let shared = self.shared.lock();
             shared
                 .committees
@@ -460,6 +460,16 @@ impl LaneService {
                 .flat_map(|(_, keys)| keys.iter().copied())
                 .collect()
         };
+        // Before the lanes have read their committees: the validators' keys.
+        let best = self.client.best().1;
+        if let Ok(state) = self.client.state_at(&best) {
+            let mut ext = Ext::new(&state);
+            keys.extend(
+                arceon_pallet_staking::session::authoring_set(&mut ext)
+                    .into_iter()
+                    .map(|(_, keys)| keys.aura.0),
+            );
+        }
         let mut seen = std::collections::HashSet::new();
         keys.into_iter()
             .filter(|key| seen.insert(*key))
@@ -1189,6 +1199,21 @@ impl Worker {
         }
         drop(ext);
         self.heads = heads;
+        // Peers whose identity we do not know yet (they answered before their lanes
+        // started, or the exchange failed) are asked again.
+        if let Some(net) = self.service.network() {
+            let unknown: Vec<PeerId> = {
+                let shared = self.service.shared.lock();
+                net.peers()
+                    .into_iter()
+                    .map(|peer| peer.peer_id)
+                    .filter(|peer| shared.peer_keys.get(peer).is_none_or(Vec::is_empty))
+                    .collect()
+            };
+            for peer in unknown {
+                self.service.on_peer_connected(peer);
+            }
+        }
         // Batches now in the chain leave the pools.
         let heads = &self.heads;
         self.known

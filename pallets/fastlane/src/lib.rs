@@ -254,7 +254,17 @@ pub fn join(ext: &mut Ext, who: &AccountId32) -> DispatchResult {
     if PlayerLanes::contains_key(ext, who) {
         return Err(Error::AlreadyJoined.into());
     }
-    PlayerLanes::insert(ext, who, &PlayerLane::default());
+    // The lane clock starts at the joining block's slot: a player cannot bank idle time
+    // from before it joined (its on-chain moves already used that time).
+    let joined_at = Clock::get_or_default(ext).slot_start_ms;
+    PlayerLanes::insert(
+        ext,
+        who,
+        &PlayerLane {
+            nonce: 0,
+            last_ms: joined_at,
+        },
+    );
     players::bind_to_lanes(ext, who);
     deposit_event(ext, &Event::Joined { who: who.clone() });
     Ok(())
@@ -280,14 +290,16 @@ pub fn committee_keys(ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>
         return Err(Error::NoCommittee);
     }
     let era = staking::active_era_index(ext);
+    // Only a chain without session keys (no staking) signs with the accounts themselves.
+    let sessions = !staking::session::Validators::get_or_default(ext).is_empty();
     let keys = members
         .iter()
-        .map(|member| {
-            staking::ErasSessionKeys::get(ext, &era, member)
-                .map(|keys| keys.aura.0)
-                .unwrap_or_else(|| *<AccountId32 as AsRef<[u8; 32]>>::as_ref(member))
+        .map(|member| match staking::ErasSessionKeys::get(ext, &era, member) {
+            Some(keys) => Ok(keys.aura.0),
+            None if !sessions => Ok(*<AccountId32 as AsRef<[u8; 32]>>::as_ref(member)),
+            None => Err(Error::NoCommittee),
         })
-        .collect();
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok((authority.version, keys))
 }
 
@@ -381,7 +393,8 @@ pub fn check_action(
     if player.area != area {
         return Err(Error::NotInArea.into());
     }
-    if record.last_ms != 0 && time_ms < record.last_ms.saturating_add(MIN_ACTION_INTERVAL_MS) {
+    let acted = record.nonce > 0;
+    if acted && time_ms < record.last_ms.saturating_add(MIN_ACTION_INTERVAL_MS) {
         return Err(Error::TooSoon.into());
     }
     Ok(record)

@@ -123,10 +123,26 @@ fn world() -> MemoryState {
         .collect()
 }
 
+/// When the players of [`join_all`] joined: long enough before `T0` that their first
+/// lane move has the whole idle allowance.
+const JOINED_MS: u64 = T0 - MAX_IDLE_MS;
+
+/// A player's lane record right after [`join_all`].
+fn joined() -> PlayerLane {
+    PlayerLane {
+        nonce: 0,
+        last_ms: JOINED_MS,
+    }
+}
+
+/// Joins the players in a block whose slot starts at [`JOINED_MS`], then moves the
+/// clock back to `T0`.
 fn join_all(ext: &mut Ext, pairs: &[sr25519::Pair]) {
+    note_clock(ext, JOINED_MS / SLOT_MS, SLOT_MS);
     for pair in pairs {
         join(ext, &who(pair)).expect("registered players join");
     }
+    note_clock(ext, T0 / SLOT_MS, SLOT_MS);
 }
 
 fn units(x: i64, y: i64) -> Position {
@@ -454,9 +470,13 @@ fn only_a_registered_player_joins_and_only_once() {
     let alice_id = who(&alice());
     let joined = Call::Join.dispatch(&mut ext, Origin::Signed(alice_id.clone()));
     assert_eq!(joined, Ok(()));
+    // The lane clock starts at the joining block's slot: no idle time is banked.
     assert_eq!(
         player_lane(&mut ext, &alice_id),
-        Some(PlayerLane::default())
+        Some(PlayerLane {
+            nonce: 0,
+            last_ms: T0 / SLOT_MS * SLOT_MS,
+        })
     );
     assert!(players::in_lane(&mut ext, &alice_id));
     // The record ends with the event and its (empty) topics.
@@ -590,7 +610,7 @@ fn actions_for_another_chain_lane_or_committee_are_refused() {
     refused(&mut ext, Error::WrongVersion, |ext| {
         apply_action(ext, &good, &GENESIS, WEST, VERSION - 1, T0)
     });
-    assert_eq!(lane_of(&mut ext, &alice()), PlayerLane::default());
+    assert_eq!(lane_of(&mut ext, &alice()), joined());
     assert!(apply(&mut ext, &good, T0).is_ok());
 }
 
@@ -614,7 +634,7 @@ fn a_player_acts_only_in_the_lane_of_its_area() {
     refused(&mut ext, Error::NotInArea, |ext| {
         apply_in(ext, EAST, &east, T0)
     });
-    assert_eq!(lane_of(&mut ext, &alice()), PlayerLane::default());
+    assert_eq!(lane_of(&mut ext, &alice()), joined());
 }
 
 #[test]

@@ -1,0 +1,492 @@
+//! Fast lanes end to end on four real validators and a full node: wallet moves
+//! confirmed by a quorum of committee signatures in milliseconds and then finalized,
+//! the same through `fastlane_submitAndWatchAction` over a plain WebSocket, typed
+//! rejections that sequence nothing, forwarding from a node outside the committee, a
+//! border crossing followed by actions in the next area before any block, and area
+//! subscriptions with and without an interest radius, on a committee member and on a
+//! node outside every committee.
+
+mod common;
+#[path = "common/net.rs"]
+mod net;
+#[path = "common/ws.rs"]
+mod ws;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use arceon_pallet_fastlane::{ActionKind, LaneAction, SignedLaneAction};
+use arceon_primitives::keyring::Keyring;
+use arceon_primitives::{from_hex, sr25519, to_hex, to_ss58, AccountId32, H256};
+use codec::Encode;
+use common::{binary, Node};
+use net::*;
+use serde_json::{json, Value};
+use sp_core::Pair as _;
+use ws::WebSocket;
+
+const VALIDATORS: usize = 4;
+/// The full node that holds no session key: outside every committee.
+const OBSERVER: usize = 4;
+
+fn walker() -> sr25519::Pair {
+    sr25519::Pair::from_string("//Walker", None).expect("dev key")
+}
+
+fn account(pair: &sr25519::Pair) -> AccountId32 {
+    AccountId32::from(pair.public())
+}
+
+/// The local chain with Eve, Ferdie and Walker registered and joined to the lanes.
+fn lane_spec(dir: &Path) -> PathBuf {
+    let out = Command::new(binary("arceon-node"))
+        .args(["build-spec", "--chain", "local"])
+        .output()
+        .expect("build-spec");
+    assert!(out.status.success());
+    let mut spec: Value = serde_json::from_slice(&out.stdout).expect("spec json");
+    let players = [
+        (Keyring::Eve.account(), "eve"),
+        (Keyring::Ferdie.account(), "ferdie"),
+        (account(&walker()), "walker"),
+    ];
+    let config = &mut spec["genesis"]["runtimeGenesis"]["config"];
+    config["players"]["players"] = json!(players
+        .iter()
+        .map(|(who, name)| json!([to_ss58(who), name]))
+        .collect::<Vec<_>>());
+    config["fastLane"] = json!({
+        "joined": players.iter().map(|(who, _)| to_ss58(who)).collect::<Vec<_>>()
+    });
+    let path = dir.join("lanes.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&spec).expect("json")).expect("write spec");
+    path
+}
+
+/// What `fastlane_player` says of `who`.
+fn lane_player(node: &Node, who: &AccountId32) -> Value {
+    node.rpc("fastlane_player", json!([to_ss58(who)]))
+}
+
+fn genesis(node: &Node) -> H256 {
+    let text = node.rpc("chain_getBlockHash", json!([0]));
+    let bytes = from_hex(text.as_str().expect("hash")).expect("hex");
+    H256::from_slice(&bytes)
+}
+
+/// A signed action of `pair`'s player at its current nonce, area and committee version.
+fn action(node: &Node, pair: &sr25519::Pair, kind: ActionKind) -> SignedLaneAction {
+    let player = lane_player(node, &account(pair));
+    SignedLaneAction::sign(
+        LaneAction {
+            genesis: genesis(node),
+            area: player["area"].as_u64().expect("area") as u32,
+            version: player["version"].as_u64().expect("version"),
+            player: account(pair),
+            nonce: player["nonce"].as_u64().expect("nonce"),
+            kind,
+        },
+        pair,
+    )
+}
+
+fn hex_of(action: &SignedLaneAction) -> String {
+    to_hex(&action.encode())
+}
+
+fn units(v: f64) -> i64 {
+    (v * 1000.0).round() as i64
+}
+
+/// Submits through `fastlane_submitAction`; the error message when refused.
+fn submit(node: &Node, action: &SignedLaneAction) -> Result<Value, String> {
+    node.try_rpc("fastlane_submitAction", json!([hex_of(action)]))
+        .map_err(|e| e["message"].as_str().unwrap_or_default().to_string())
+}
+
+/// The committee of `area` as (accounts, keys).
+fn committee(node: &Node, area: u32) -> (Vec<String>, Vec<String>) {
+    let state = node.rpc("fastlane_laneState", json!([area]));
+    let members = state["committee"].as_array().expect("committee").clone();
+    (
+        members
+            .iter()
+            .map(|m| m["account"].as_str().expect("account").to_string())
+            .collect(),
+        members
+            .iter()
+            .map(|m| m["key"].as_str().expect("key").to_string())
+            .collect(),
+    )
+}
+
+fn chain_position(node: &Node, who: &AccountId32) -> (i64, i64, u64) {
+    let player = node.rpc("arceon_player", json!([to_ss58(who)]));
+    (
+        player["position"]["x"].as_i64().expect("x"),
+        player["position"]["y"].as_i64().expect("y"),
+        player["area"].as_u64().expect("area"),
+    )
+}
+
+/// Waits a short while (actions of one player are at least 50 ms of lane time apart).
+fn pace() {
+    std::thread::sleep(Duration::from_millis(120));
+}
+
+#[test]
+fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = lane_spec(dir.path());
+    let mut net = Net::new(&spec.display().to_string(), VALIDATORS + 1, |i| {
+        if i < VALIDATORS {
+            vec![format!("--{}", NAMES[i])]
+        } else {
+            Vec::new()
+        }
+    });
+    net.start_all();
+    net.wait("finality and lanes", Duration::from_secs(90), |net| {
+        net.running().iter().all(|n| finalized(n) >= 2)
+            && (0..VALIDATORS).all(|i| {
+                net.node(i)
+                    .try_rpc("fastlane_laneState", json!([0]))
+                    .is_ok()
+            })
+    });
+    // Every area's committee has three of the four validators.
+    let (members, keys) = committee(net.node(0), 0);
+    assert_eq!(members.len(), 3, "committee of area 0: {members:?}");
+    let validators: Vec<String> = [
+        Keyring::Alice,
+        Keyring::Bob,
+        Keyring::Charlie,
+        Keyring::Dave,
+    ]
+    .iter()
+    .map(|k| to_ss58(&k.account()))
+    .collect();
+    let outsider = (0..VALIDATORS)
+        .find(|i| !members.contains(&validators[*i]))
+        .expect("one validator is outside area 0's committee");
+    // Peers exchange identities when they connect; give the lanes a moment to know
+    // every member.
+    net.wait("lane peers", Duration::from_secs(30), |net| {
+        let eve = Keyring::Eve.pair();
+        let probe = action(
+            net.node(outsider),
+            &eve,
+            ActionKind::Move {
+                x: units(100.0),
+                y: units(100.0),
+            },
+        );
+        // A wrong nonce is refused by the primary itself: proof the route works.
+        let mut stale = probe.action.clone();
+        stale.nonce += 1000;
+        let stale = SignedLaneAction::sign(stale, &eve);
+        let result = submit(net.node(outsider), &stale);
+        eprintln!("probe through node {outsider}: {result:?}");
+        result.is_err_and(|e| e.contains("FutureNonce"))
+    });
+
+    // 1. A wallet move: confirmed by a quorum in milliseconds, then in a block, then final.
+    let (ok, out) = wallet(net.node(0), "//Eve", &["play", "move", "101", "100"]);
+    assert!(ok, "wallet play move failed:\n{out}");
+    assert!(out.contains("confirmed in "), "{out}");
+    assert!(out.contains("signed by 2 of 3 members (quorum 2)"), "{out}");
+    assert!(
+        out.contains("outcome moved to (101.000, 100.000) in area 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("inBlock 0x") && out.contains("finalized 0x"),
+        "{out}"
+    );
+    println!("wallet:\n{out}");
+    let eve = Keyring::Eve.account();
+    assert_eq!(
+        chain_position(net.node(2), &eve),
+        (units(101.0), units(100.0), 0)
+    );
+
+    // 2. The same through a plain WebSocket client.
+    let ferdie = Keyring::Ferdie.pair();
+    let first = action(
+        net.node(1),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.5),
+            y: units(100.0),
+        },
+    );
+    let mut socket = WebSocket::open(net.node(1), None).expect("websocket");
+    let answer = socket.call("fastlane_submitAndWatchAction", json!([hex_of(&first)]));
+    assert!(!answer["result"].is_null(), "subscription id: {answer}");
+    let mut updates = Vec::new();
+    while !updates.iter().any(|u: &Value| u.get("finalized").is_some()) {
+        let message = socket.recv_json();
+        let update = message["params"]["result"].clone();
+        assert!(update.get("rejected").is_none(), "{update}");
+        updates.push(update);
+        assert!(updates.len() < 10, "too many updates: {updates:?}");
+    }
+    let confirmed = &updates[0]["confirmed"];
+    assert_eq!(
+        confirmed["outcome"]["moved"]["x"],
+        json!(units(100.5)),
+        "{confirmed}"
+    );
+    let signatures = confirmed["signatures"].as_array().expect("signatures");
+    assert_eq!(signatures.len(), 2);
+    for signature in signatures {
+        assert!(keys.contains(&signature["key"].as_str().expect("key").to_string()));
+    }
+    assert!(updates[1].get("inBlock").is_some(), "{updates:?}");
+    println!(
+        "websocket: confirmed in {} ms, then {} updates",
+        confirmed["latencyMs"],
+        updates.len() - 1
+    );
+    assert_eq!(
+        chain_position(net.node(3), &account(&ferdie)),
+        (units(100.5), units(100.0), 0)
+    );
+
+    // 3. Refusals, each typed, none sequenced.
+    pace();
+    let before = lane_player(net.node(0), &account(&ferdie));
+    let tip_before = net.node(0).rpc("fastlane_laneState", json!([0]))["height"].clone();
+    let far = action(
+        net.node(0),
+        &ferdie,
+        ActionKind::Move {
+            x: units(180.0),
+            y: units(100.0),
+        },
+    );
+    assert_eq!(submit(net.node(0), &far).unwrap_err(), "Players.TooFast");
+    let mut forged = action(
+        net.node(0),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.6),
+            y: units(100.0),
+        },
+    );
+    forged.signature[10] ^= 0x40;
+    assert_eq!(
+        submit(net.node(0), &forged).unwrap_err(),
+        "FastLane.BadSignature"
+    );
+    assert_eq!(
+        submit(net.node(0), &first).unwrap_err(),
+        "FastLane.StaleNonce"
+    );
+    let mut other_version = action(
+        net.node(0),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.6),
+            y: units(100.0),
+        },
+    )
+    .action;
+    other_version.version += 1;
+    let other_version = SignedLaneAction::sign(other_version, &ferdie);
+    assert_eq!(
+        submit(net.node(0), &other_version).unwrap_err(),
+        "FastLane.WrongVersion"
+    );
+    let mut elsewhere = action(
+        net.node(0),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.6),
+            y: units(100.0),
+        },
+    )
+    .action;
+    elsewhere.area = 1;
+    elsewhere.version = net.node(0).rpc("fastlane_laneState", json!([1]))["version"]
+        .as_u64()
+        .expect("version");
+    let elsewhere = SignedLaneAction::sign(elsewhere, &ferdie);
+    assert_eq!(
+        submit(net.node(0), &elsewhere).unwrap_err(),
+        "FastLane.NotInArea"
+    );
+    let after = lane_player(net.node(0), &account(&ferdie));
+    assert_eq!(
+        before["nonce"], after["nonce"],
+        "a refused action took a nonce"
+    );
+    assert_eq!(
+        (after["x"].clone(), after["y"].clone()),
+        (before["x"].clone(), before["y"].clone())
+    );
+    let state = net.node(0).rpc("fastlane_laneState", json!([0]));
+    assert_eq!(state["pending"], json!(0), "{state}");
+    assert_eq!(
+        state["height"], tip_before,
+        "a refused action reached the chain"
+    );
+
+    // 4. A node outside the committee forwards to the primary and returns the receipt.
+    let forwarded = action(
+        net.node(outsider),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.7),
+            y: units(100.0),
+        },
+    );
+    let receipt = submit(net.node(outsider), &forwarded).expect("forwarded submission");
+    assert_eq!(
+        receipt["signatures"].as_array().map(Vec::len),
+        Some(2),
+        "{receipt}"
+    );
+    assert_eq!(receipt["outcome"]["moved"]["x"], json!(units(100.7)));
+    println!(
+        "forwarded through node {outsider}: {} ms",
+        receipt["latencyMs"]
+    );
+
+    // 5. Subscriptions: everything of area 0 on a member and on the observer; only what
+    // happens near (105, 100) with a 1.2-unit radius.
+    let subscriber = |node: usize, params: Value| {
+        let mut socket = WebSocket::open(net.node(node), None).expect("websocket");
+        let answer = socket.call("fastlane_subscribeArea", params);
+        assert!(!answer["result"].is_null(), "{answer}");
+        socket.set_timeout(Duration::from_secs(5));
+        socket
+    };
+    let member_node = (0..VALIDATORS)
+        .find(|i| members.contains(&validators[*i]))
+        .expect("a member");
+    let mut all_member = subscriber(member_node, json!([0]));
+    let mut all_observer = subscriber(OBSERVER, json!([0]));
+    let mut near = subscriber(
+        member_node,
+        json!([0, {"x": units(105.0), "y": units(100.0), "radius": 1200}]),
+    );
+    let eve_pair = Keyring::Eve.pair();
+    for x in [102.0, 103.0, 104.0, 105.0] {
+        pace();
+        let step = action(
+            net.node(2),
+            &eve_pair,
+            ActionKind::Move {
+                x: units(x),
+                y: units(100.0),
+            },
+        );
+        submit(net.node(2), &step).unwrap_or_else(|e| panic!("move to {x}: {e}"));
+    }
+    let seen = |socket: &mut WebSocket, expected: usize| -> Vec<i64> {
+        let mut xs = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while xs.len() < expected && Instant::now() < deadline {
+            let Some(message) = socket.try_recv_json() else {
+                continue;
+            };
+            for item in message["params"]["result"]["actions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if item["player"] == json!(to_ss58(&eve)) {
+                    xs.push(item["outcome"]["moved"]["x"].as_i64().expect("x"));
+                }
+            }
+        }
+        xs
+    };
+    let all_xs = vec![units(102.0), units(103.0), units(104.0), units(105.0)];
+    assert_eq!(seen(&mut all_member, 4), all_xs);
+    assert_eq!(
+        seen(&mut all_observer, 4),
+        all_xs,
+        "the observer node's subscription"
+    );
+    let near_xs = seen(&mut near, 3);
+    assert_eq!(
+        near_xs,
+        vec![units(104.0), units(105.0)],
+        "only moves near (105, 100)"
+    );
+
+    // 6. Walking into the next area and acting there before any block includes it.
+    let walker = walker();
+    net.node(0)
+        .wait_for("a fresh block", Duration::from_secs(10), {
+            let start = best(net.node(0));
+            move |n| best(n) > start
+        });
+    let crossing = action(
+        net.node(0),
+        &walker,
+        ActionKind::Move {
+            x: units(200.0),
+            y: units(100.0),
+        },
+    );
+    let crossed = submit(net.node(0), &crossing).expect("the crossing");
+    assert_eq!(crossed["outcome"]["crossed"]["to"], json!(1), "{crossed}");
+    let crossing_height = crossed["height"].as_u64().expect("height");
+    let started = Instant::now();
+    let mut next = None;
+    while next.is_none() && started.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(60));
+        let step = action(
+            net.node(0),
+            &walker,
+            ActionKind::Move {
+                x: units(200.5),
+                y: units(100.0),
+            },
+        );
+        match submit(net.node(0), &step) {
+            Ok(receipt) => next = Some(receipt),
+            Err(e) if e.contains("NotInArea") || e.contains("TooSoon") => {}
+            Err(e) => panic!("acting in area 1 after the crossing: {e}"),
+        }
+    }
+    let next = next.expect("area 1's lane took the walker");
+    assert_eq!(next["area"], json!(1));
+    let included = net.node(0).rpc("fastlane_laneState", json!([0]))["height"]
+        .as_u64()
+        .expect("height");
+    assert!(
+        included < crossing_height,
+        "the crossing was already in a block (lane 0 at {included}, crossing {crossing_height}): \
+         the next area did not need to wait for it"
+    );
+    println!(
+        "crossed into area 1 and acted there {} ms later, before any block",
+        started.elapsed().as_millis()
+    );
+
+    // Everything receipted ends up final, with the receipted outcomes, on every node.
+    net.wait(
+        "the walker's moves finalized",
+        Duration::from_secs(30),
+        |net| {
+            let hash = net.node(1).rpc("chain_getFinalizedHead", json!([]));
+            net.node(1)
+                .try_rpc("arceon_player", json!([to_ss58(&account(&walker)), hash]))
+                .is_ok_and(|p| p["position"]["x"] == json!(units(200.5)) && p["area"] == json!(1))
+        },
+    );
+    net.wait("eve's moves finalized", Duration::from_secs(30), |net| {
+        let hash = net.node(3).rpc("chain_getFinalizedHead", json!([]));
+        net.node(3)
+            .try_rpc("arceon_player", json!([to_ss58(&eve), hash]))
+            .is_ok_and(|p| p["position"]["x"] == json!(units(105.0)))
+    });
+    let height = assert_finalized_agree(&net);
+    println!("all nodes agree up to finalized #{height}");
+}
