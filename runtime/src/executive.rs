@@ -518,11 +518,18 @@ pub fn execute_block<S: NodeStore>(
             let valid = verify_in_parallel(&items);
             (valid, started.elapsed())
         });
-        let optimistic = apply_all(builder, &decoded, &block.extrinsics, |index| match &signers
-            [index]
-        {
-            Some(checked) => Signature::Verified(checked.clone()),
-            None => Signature::Verify,
+        // Lane player signatures are in `items` too: the optimistic run takes them as
+        // valid, and a failure re-runs the block checking each one.
+        let optimistic = arceon_pallet_fastlane::sigcache::with_player_signatures_assumed(|| {
+            apply_all(
+                builder,
+                &decoded,
+                &block.extrinsics,
+                |index| match &signers[index] {
+                    Some(checked) => Signature::Verified(checked.clone()),
+                    None => Signature::Verify,
+                },
+            )
         });
         let (valid, took) = verifier.join().unwrap_or((false, started.elapsed()));
         (optimistic, valid, took)
@@ -605,6 +612,18 @@ fn signature_batch<S: NodeStore>(
             _ => None,
         };
         signers.push(entry);
+        // The player signatures of certified lane batches.
+        if let crate::Call::FastLane(arceon_pallet_fastlane::Call::SubmitBatch { batch }) =
+            &xt.function
+        {
+            for signed in &batch.batch.actions {
+                items.push((
+                    signed.action.signing_message(),
+                    signed.signature,
+                    signed.action.player.clone(),
+                ));
+            }
+        }
     }
     (items, signers)
 }

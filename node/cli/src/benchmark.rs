@@ -32,6 +32,11 @@ pub enum Workload {
     /// `Players.move_to` by registered players, each a few units per block inside one
     /// large area (every move passes the physics and rate-limit checks).
     Moves,
+    /// The same moves as fast-lane actions: certified lane batches (up to 256 moves
+    /// each, one committee signature, every player signature checked) as blocks carry
+    /// them. The verified-signature cache is emptied before the import, so every player
+    /// signature is verified again, as on a node outside the committee.
+    LaneMoves,
 }
 
 /// Options of `benchmark import`.
@@ -79,6 +84,9 @@ fn progress(label: &str, done: u64, total: u64, started: Instant) {
 }
 
 fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
+    if args.workload == Workload::LaneMoves {
+        return prepare_lane_moves(args);
+    }
     anyhow::ensure!(args.accounts >= 2, "need at least two accounts");
     anyhow::ensure!(args.blocks >= 1, "need at least one block");
     let started = Instant::now();
@@ -255,6 +263,185 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
     })
 }
 
+/// Moves per lane batch in the lane-moves workload.
+const LANE_BATCH: usize = 256;
+
+/// The lane-moves workload: the dev chain (Alice validates and is the committee of every
+/// area) with one large area, every account a player joined to the lanes, and blocks
+/// of certified batches in which each player moves once.
+fn prepare_lane_moves(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
+    use arceon_pallet_fastlane::{
+        self as fastlane, ActionKind, Batch, BatchHeader, Certificate, CertifiedBatch, LaneAction,
+        Outcome, SignedLaneAction,
+    };
+    anyhow::ensure!(args.blocks >= 1, "need at least one block");
+    anyhow::ensure!(
+        args.extrinsics <= args.accounts,
+        "the lane-moves workload needs at least as many players as moves per block"
+    );
+    let started = Instant::now();
+    eprintln!("deriving {} player keys", args.accounts);
+    let keys: Vec<sr25519::Pair> = (0..args.accounts)
+        .map(|i| {
+            let pair = numbered_pair(i);
+            progress("keys", i as u64 + 1, args.accounts as u64, started);
+            pair
+        })
+        .collect();
+    let alice = Keyring::Alice.pair();
+    let spec = arceon_chain_spec::ChainSpec::load("dev")?;
+    let arceon_chain_spec::Genesis::RuntimeGenesis(runtime) = spec.genesis else {
+        anyhow::bail!("the dev chain spec has no runtime genesis");
+    };
+    let mut config = runtime.config;
+    config.areas = bench_world(args.accounts);
+    config.players = arceon_pallet_players::GenesisConfig {
+        players: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.public().into(), format!("player{i}")))
+            .collect(),
+        ..Default::default()
+    };
+    config.fast_lane.joined = keys.iter().map(|k| k.public().into()).collect();
+    config.npcs = Default::default();
+    let storage = config.build_storage()?;
+    let (header, delta) = genesis_block(&storage);
+    let genesis = GenesisBlock {
+        hash: header.hash(),
+        header,
+        state: delta,
+        storage,
+    };
+    let mut store = MemoryNodeStore::from_delta(&genesis.state)?;
+    let version = {
+        let state = TrieState::new(&store, genesis.header.state_root);
+        let mut ext = arceon_support::Ext::new(&state);
+        let authority = arceon_pallet_areas::authority(&mut ext, 0)
+            .context("the benchmark area has no committee")?;
+        anyhow::ensure!(
+            authority.members() == vec![arceon_primitives::AccountId32::from(alice.public())],
+            "the benchmark committee is Alice alone"
+        );
+        authority.version
+    };
+
+    eprintln!(
+        "building {} blocks of {} lane moves in batches of {LANE_BATCH}",
+        args.blocks, args.extrinsics
+    );
+    let spawn = bench_world(args.accounts)
+        .areas
+        .first()
+        .map(|area| area.bounds.centre())
+        .unwrap_or_default();
+    let mut positions = vec![spawn; keys.len()];
+    let mut nonces = vec![0u64; keys.len()];
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut parent = (genesis.hash, genesis.header.state_root);
+    let mut lane = (0u64, H256::zero());
+    let mut blocks = Vec::with_capacity(args.blocks as usize);
+    let mut samples = Vec::new();
+    let mut player = 0usize;
+    for number in 1..=args.blocks {
+        // Slot `number`: lane times inside the block's slot.
+        let slot_start = u64::from(number) * 1000;
+        let mut moves = Vec::with_capacity(args.extrinsics as usize);
+        for _ in 0..args.extrinsics {
+            player = (player + 1) % keys.len();
+            let position = &mut positions[player];
+            let step = 5 * arceon_pallet_areas::UNIT;
+            position.x = (position.x + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+            position.y = (position.y + rng.gen_range(-step..=step)).clamp(step, BENCH_SIDE - step);
+            let action = SignedLaneAction::sign(
+                LaneAction {
+                    genesis: genesis.hash,
+                    area: 0,
+                    version,
+                    player: keys[player].public().into(),
+                    nonce: nonces[player],
+                    kind: ActionKind::Move {
+                        x: position.x,
+                        y: position.y,
+                    },
+                },
+                &keys[player],
+            );
+            nonces[player] += 1;
+            if samples.len() < 1_000 {
+                samples.push((
+                    action.action.signing_message(),
+                    sr25519::Signature::from_raw(action.signature),
+                    keys[player].public(),
+                ));
+            }
+            let outcome = Outcome::Moved {
+                area: 0,
+                position: arceon_pallet_areas::Position::new(position.x, position.y),
+            };
+            moves.push((action, outcome));
+        }
+        let mut extrinsics = Vec::new();
+        for (i, chunk) in moves.chunks(LANE_BATCH).enumerate() {
+            let mut batch = Batch {
+                header: BatchHeader {
+                    genesis: genesis.hash,
+                    area: 0,
+                    version,
+                    view: 0,
+                    height: lane.0 + 1,
+                    parent: lane.1,
+                    time_ms: slot_start + 1 + i as u64,
+                    entries_root: H256::zero(),
+                    count: chunk.len() as u32,
+                },
+                actions: chunk.iter().map(|(a, _)| a.clone()).collect(),
+                outcomes: chunk.iter().map(|(_, o)| *o).collect(),
+            };
+            batch.header.entries_root = fastlane::merkle_root(&batch.entries());
+            lane = (batch.header.height, batch.header.hash());
+            let signature = alice.sign(&batch.header.signing_message()).0;
+            let certified = CertifiedBatch {
+                batch,
+                certificate: Certificate {
+                    signatures: vec![(0, signature)],
+                },
+            };
+            let xt = arceon_runtime::Extrinsic::new_unsigned(Call::FastLane(
+                fastlane::Call::SubmitBatch { batch: certified },
+            ));
+            extrinsics.push(xt.encode());
+        }
+        let state = TrieState::new(&store, parent.1);
+        let digest = Digest {
+            logs: vec![DigestItem::PreRuntime(
+                AURA_ENGINE_ID,
+                (number as u64).encode(),
+            )],
+        };
+        let mut builder = BlockBuilder::new(&state, parent.0, number, digest, genesis.hash)?;
+        for xt in extrinsics {
+            match builder.apply_extrinsic(xt) {
+                Ok(Ok(())) => {}
+                other => anyhow::bail!("a benchmark lane batch was not applied: {other:?}"),
+            }
+        }
+        let built = builder.finalize()?;
+        store.apply(&built.delta)?;
+        let block = seal(built.header, built.extrinsics, &alice);
+        parent = (block.header.hash(), block.header.state_root);
+        blocks.push(block);
+        progress("blocks", number as u64, args.blocks as u64, started);
+    }
+    // Building verified every player signature once; the import must do it again.
+    arceon_pallet_fastlane::sigcache::clear();
+    Ok(Prepared {
+        genesis,
+        blocks,
+        samples,
+    })
+}
+
 /// Side of the moves workload's single area, milli-units (10 km).
 const BENCH_SIDE: i64 = 10_000 * arceon_pallet_areas::UNIT;
 
@@ -289,6 +476,22 @@ fn single_core_verify_rate(
         );
     }
     Ok(count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The lane actions in `block`'s batches.
+fn lane_moves_in(block: &Block) -> u64 {
+    use codec::Decode;
+    block
+        .extrinsics
+        .iter()
+        .filter_map(|xt| arceon_runtime::Extrinsic::decode(&mut &xt[..]).ok())
+        .map(|xt| match xt.function {
+            Call::FastLane(arceon_pallet_fastlane::Call::SubmitBatch { batch }) => {
+                batch.batch.actions.len() as u64
+            }
+            _ => 0,
+        })
+        .sum()
 }
 
 fn dir_size(path: &std::path::Path) -> u64 {
@@ -332,7 +535,10 @@ pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
         signature_time += imported.signature_time;
         execution_time += imported.execution_time;
         store_time += imported.store_time;
-        extrinsics += block.extrinsics.len() as u64;
+        extrinsics += match args.workload {
+            Workload::LaneMoves => lane_moves_in(block),
+            _ => block.extrinsics.len() as u64,
+        };
         progress("imported", i as u64 + 1, total, started);
     }
     client.db().flush()?;
@@ -352,6 +558,9 @@ pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
     eprintln!("measuring single-core sr25519 verification");
     let verify_rate = single_core_verify_rate(&prepared.samples, args.verify_samples)?;
     let import_rate = extrinsics as f64 / elapsed;
+    if args.workload == Workload::LaneMoves {
+        println!("(lane moves: the extrinsics below are moves inside certified batches)");
+    }
     let blocks_rate = total as f64 / elapsed;
     println!("blocks imported:          {total}");
     println!("extrinsics imported:      {extrinsics}");

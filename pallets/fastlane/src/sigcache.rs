@@ -51,6 +51,38 @@ fn remember(id: [u8; 32]) {
     }
 }
 
+thread_local! {
+    /// Set while a block importer executes optimistically with every player signature of
+    /// the block's lane batches being verified on other threads (see
+    /// [`with_player_signatures_assumed`]).
+    static ASSUMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with lane player signatures taken as valid on this thread. Only for an
+/// importer that verifies them all elsewhere at the same time and, if any fails,
+/// executes the block again without this (so the failing batch is found and refused).
+pub fn with_player_signatures_assumed<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ASSUMED.with(|assumed| assumed.set(self.0));
+        }
+    }
+    let _reset = Reset(ASSUMED.with(|assumed| assumed.replace(true)));
+    f()
+}
+
+/// Whether player signatures are being verified elsewhere (see
+/// [`with_player_signatures_assumed`]).
+pub fn player_signatures_assumed() -> bool {
+    ASSUMED.with(|assumed| assumed.get())
+}
+
+/// Forgets every verified signature (benchmarks measuring cold verification).
+pub fn clear() {
+    *CACHE.lock() = None;
+}
+
 /// Whether `signature` is `public`'s sr25519 signature of `message`, from the cache or
 /// by verifying it (and remembering it when it verifies).
 pub fn verify(message: &[u8], signature: &[u8; 64], public: &[u8]) -> bool {
