@@ -107,6 +107,9 @@ pub enum LaneError {
     NotPrimary,
     /// Too many actions are waiting; try again shortly.
     Overloaded,
+    /// The lane moved past the batch the action was sequenced in before it was
+    /// certified (another batch holds its height); submit it again.
+    Superseded,
 }
 
 impl From<LaneRuleError> for LaneError {
@@ -516,17 +519,25 @@ impl Lane {
                 signatures: flight.votes.into_iter().take(quorum).collect(),
             };
             let entries = flight.batch.entries();
+            // The certified batch goes out before any receipt: whatever a player was
+            // promised is already on its way to block authors.
+            let certified = CertifiedBatch {
+                batch: flight.batch,
+                certificate: certificate.clone(),
+            };
+            out.push(Output::Certified(certified.clone()));
+            let flight_batch = certified.batch;
             for (index, client) in flight.clients.iter().enumerate() {
                 let (Some(action), Some(outcome)) = (
-                    flight.batch.actions.get(index),
-                    flight.batch.outcomes.get(index),
+                    flight_batch.actions.get(index),
+                    flight_batch.outcomes.get(index),
                 ) else {
                     continue;
                 };
                 out.push(Output::Receipt {
                     client: *client,
                     receipt: Receipt {
-                        header: flight.batch.header.clone(),
+                        header: flight_batch.header.clone(),
                         certificate: certificate.clone(),
                         index: index as u32,
                         action_hash: action.hash(),
@@ -535,10 +546,6 @@ impl Lane {
                     },
                 });
             }
-            out.push(Output::Certified(CertifiedBatch {
-                batch: flight.batch,
-                certificate,
-            }));
         }
     }
 
@@ -691,11 +698,38 @@ impl Lane {
 
     /// The chain included the lane up to `head`: a member that fell behind (it missed
     /// proposals) continues from there.
-    pub fn on_included(&mut self, head: &LaneHead) {
-        if head.height > self.tip.height {
+    ///
+    /// Batches this member sealed at those heights that never got their certificate were
+    /// superseded by the chain's: their actions are refused (`Superseded`), to be
+    /// submitted again.
+    pub fn on_included(&mut self, head: &LaneHead) -> Vec<Output> {
+        let mut out = Vec::new();
+        if head.height > self.tip.height
+            || (head.height == self.tip.height && head.hash != self.tip.hash)
+        {
             self.tip = head.clone();
-            self.buffered.retain(|height, _| *height > head.height);
         }
+        self.buffered.retain(|height, _| *height > head.height);
+        let mut superseded = Vec::new();
+        while let Some(entry) = self.in_flight.first_entry() {
+            if *entry.key() > head.height {
+                break;
+            }
+            superseded.push(entry.remove());
+        }
+        for flight in superseded {
+            let included = flight.batch.header.height == head.height
+                && flight.batch.header.hash() == head.hash;
+            if !included {
+                for client in flight.clients {
+                    out.push(Output::Rejected {
+                        client,
+                        error: LaneError::Superseded,
+                    });
+                }
+            }
+        }
+        out
     }
 }
 

@@ -384,3 +384,54 @@ fn only_the_primary_sequences() {
     );
     assert_eq!(net.lanes[0].committee().quorum(), 2);
 }
+
+#[test]
+fn a_batch_the_chain_superseded_refuses_its_actions_and_the_lane_follows_the_chain() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    // The primary seals a batch at height 1 that nobody votes for.
+    net.lanes[0].submit(
+        &mut net.states[0],
+        7,
+        action(genesis, &player(1), 0, 5),
+        1_000,
+    );
+    let sealed = net.lanes[0].tick(1_005);
+    assert!(matches!(sealed.first(), Some(Output::Persist(_))));
+    assert_eq!(net.lanes[0].pending(), 1);
+    // Another batch holds height 1 in the chain.
+    let head = LaneHead {
+        height: 1,
+        hash: H256::repeat_byte(0xee),
+        time_ms: 990,
+    };
+    let out = net.lanes[0].on_included(&head);
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 7,
+            error: LaneError::Superseded
+        }]
+    );
+    assert_eq!(net.lanes[0].pending(), 0);
+    assert_eq!(net.lanes[0].tip(), &head);
+    // The next batch follows the chain's.
+    net.lanes[0].submit(
+        &mut net.states[0],
+        8,
+        action(genesis, &player(2), 0, 5),
+        2_000,
+    );
+    let next = net.lanes[0].tick(2_005);
+    let Some(Output::Persist(batch)) = next.first() else {
+        panic!("no batch: {next:?}");
+    };
+    assert_eq!((batch.header.height, batch.header.parent), (2, head.hash));
+    // A batch the chain included as it was sealed is no loss.
+    let included = LaneHead {
+        height: 2,
+        hash: batch.header.hash(),
+        time_ms: batch.header.time_ms,
+    };
+    assert!(net.lanes[0].on_included(&included).is_empty());
+}

@@ -107,6 +107,16 @@ enum Wire {
     Unavailable(String),
 }
 
+/// The database key of a persisted lane batch.
+fn batch_key(area: AreaId, height: u64) -> Vec<u8> {
+    (b"lane:", area, height).encode()
+}
+
+/// The database key of the last batch persisted for an area.
+fn tip_key(area: AreaId) -> Vec<u8> {
+    (b"lane-tip:", area).encode()
+}
+
 fn rejection_text(error: &LaneError) -> LaneSubmitError {
     match error {
         LaneError::Rule(DispatchError::Module(module)) => LaneSubmitError::Rejected(
@@ -115,6 +125,9 @@ fn rejection_text(error: &LaneError) -> LaneSubmitError {
         LaneError::Rule(other) => LaneSubmitError::Rejected(format!("{other:?}")),
         LaneError::NotPrimary => LaneSubmitError::Unavailable("not the area's primary".into()),
         LaneError::Overloaded => LaneSubmitError::Unavailable("lane overloaded".into()),
+        LaneError::Superseded => LaneSubmitError::Unavailable(
+            "the lane moved past the action's batch before it was certified: submit again".into(),
+        ),
     }
 }
 
@@ -860,6 +873,10 @@ struct Worker {
     own_keys: HashMap<[u8; 32], Option<sr25519::Pair>>,
     /// When each area's last certified batch was learned (batch interval metric).
     last_certified: HashMap<AreaId, Instant>,
+    /// Batches written to the database and not yet pruned.
+    persisted: std::collections::BTreeSet<(AreaId, u64)>,
+    /// The finalized block persisted batches were last pruned at.
+    pruned_at: H256,
     to_persist: Vec<Batch>,
 }
 
@@ -877,6 +894,8 @@ impl Worker {
             next_client: 0,
             own_keys: HashMap::new(),
             last_certified: HashMap::new(),
+            persisted: std::collections::BTreeSet::new(),
+            pruned_at: H256::zero(),
             to_persist: Vec::new(),
         }
     }
@@ -1022,20 +1041,113 @@ impl Worker {
         if self.to_persist.is_empty() {
             return;
         }
-        let entries: Vec<(Vec<u8>, Vec<u8>)> = self
-            .to_persist
-            .drain(..)
-            .map(|batch| {
-                let key = (b"lane:", batch.header.area, batch.header.height).encode();
-                (key, batch.encode())
-            })
-            .collect();
+        let mut tips: BTreeMap<AreaId, LaneHead> = BTreeMap::new();
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(self.to_persist.len());
+        for batch in self.to_persist.drain(..) {
+            let header = &batch.header;
+            let tip = LaneHead {
+                height: header.height,
+                hash: header.hash(),
+                time_ms: header.time_ms,
+            };
+            if tips.get(&header.area).is_none_or(|t| t.height < tip.height) {
+                tips.insert(header.area, tip);
+            }
+            self.persisted.insert((header.area, header.height));
+            entries.push((batch_key(header.area, header.height), batch.encode()));
+        }
+        for (area, tip) in tips {
+            entries.push((tip_key(area), tip.encode()));
+        }
         let changes: Vec<(&[u8], Option<&[u8]>)> = entries
             .iter()
             .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
             .collect();
         if let Err(e) = self.service.client.db().aux_put(&changes) {
             log::error!("fast lane: cannot persist batches: {e}");
+        }
+    }
+
+    /// The batches this node persisted for `area` beyond the chain's `head` (a restart:
+    /// the lane continues after them rather than signing a second batch at their
+    /// heights). They join the known batches.
+    fn restore(&mut self, area: AreaId, head: &LaneHead) -> Option<LaneHead> {
+        let db = self.service.client.db();
+        let tip = db
+            .aux_get(&tip_key(area))
+            .ok()
+            .flatten()
+            .and_then(|bytes| LaneHead::decode(&mut &bytes[..]).ok())?;
+        if tip.height <= head.height {
+            return None;
+        }
+        let mut last = None;
+        for height in head.height + 1..=tip.height.min(head.height + MAX_KNOWN_PER_AREA as u64) {
+            let Some(batch) = db
+                .aux_get(&batch_key(area, height))
+                .ok()
+                .flatten()
+                .and_then(|bytes| Batch::decode(&mut &bytes[..]).ok())
+            else {
+                break;
+            };
+            last = Some(LaneHead {
+                height,
+                hash: batch.header.hash(),
+                time_ms: batch.header.time_ms,
+            });
+            self.persisted.insert((area, height));
+            self.known.entry((area, height)).or_insert(Known {
+                batch,
+                certificate: None,
+                applied: false,
+            });
+        }
+        if let Some(last) = &last {
+            log::info!(
+                "fast lane {area}: continuing after batch {} persisted before a restart",
+                last.height
+            );
+        }
+        last
+    }
+
+    /// Deletes persisted batches the finalized chain holds.
+    fn prune_persisted(&mut self) {
+        let finalized = self.service.client.finalized().1;
+        if finalized == self.pruned_at || self.persisted.is_empty() {
+            return;
+        }
+        self.pruned_at = finalized;
+        let Ok(state) = self.service.client.state_at(&finalized) else {
+            return;
+        };
+        let mut ext = Ext::new(&state);
+        let areas: std::collections::BTreeSet<AreaId> =
+            self.persisted.iter().map(|(area, _)| *area).collect();
+        let mut gone = Vec::new();
+        for area in areas {
+            let head = fastlane::lane_head(&mut ext, area).height;
+            gone.extend(
+                self.persisted
+                    .range((area, 0)..=(area, head))
+                    .copied()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        if gone.is_empty() {
+            return;
+        }
+        let keys: Vec<Vec<u8>> = gone.iter().map(|(a, h)| batch_key(*a, *h)).collect();
+        let changes: Vec<(&[u8], Option<&[u8]>)> =
+            keys.iter().map(|k| (k.as_slice(), None)).collect();
+        match self.service.client.db().aux_put(&changes) {
+            Ok(()) => {
+                for entry in gone {
+                    self.persisted.remove(&entry);
+                }
+            }
+            Err(e) => log::warn!("fast lane: cannot prune persisted batches: {e}"),
         }
     }
 
@@ -1136,15 +1248,17 @@ impl Worker {
         }
         self.certified(certified, false);
         self.apply_known(header.area);
-        // A member that missed the proposals continues after the certified batch.
+        // A replica that missed the proposals continues after the certified batch (the
+        // primary's own batches come back to it through gossip too: nothing to do).
+        let applied = self.applied.get(&header.area).copied().unwrap_or(0);
         if let Some(lane) = self.lanes.get_mut(&header.area) {
-            let tip = self.applied.get(&header.area).copied().unwrap_or(0);
-            if let Some(known) = self.known.get(&(header.area, tip)) {
-                lane.on_included(&LaneHead {
-                    height: tip,
-                    hash: known.batch.header.hash(),
-                    time_ms: known.batch.header.time_ms,
+            if !lane.is_primary() && applied >= header.height && header.height > lane.tip().height {
+                let outputs = lane.on_included(&LaneHead {
+                    height: header.height,
+                    hash: header.hash(),
+                    time_ms: header.time_ms,
                 });
+                self.carry_out(header.area, outputs, None);
             }
         }
     }
@@ -1250,7 +1364,8 @@ impl Worker {
                         continue;
                     };
                     let head = self.heads.get(area).cloned().unwrap_or_default();
-                    let tip = self.latest_known(*area).unwrap_or(head);
+                    let restored = self.restore(*area, &head);
+                    let tip = self.latest_known(*area).or(restored).unwrap_or(head);
                     log::info!(
                         "fast lane {area}: serving as member {index} of {} (version {version})",
                         keys.len()
@@ -1299,11 +1414,12 @@ impl Worker {
         for area in lanes {
             let head = self.heads.get(&area).cloned().unwrap_or_default();
             if let Some(lane) = self.lanes.get_mut(&area) {
-                lane.on_included(&head);
-                let outputs = lane.replay_open(&mut self.overlay);
+                let mut outputs = lane.on_included(&head);
+                outputs.extend(lane.replay_open(&mut self.overlay));
                 self.carry_out(area, outputs, None);
             }
         }
+        self.prune_persisted();
     }
 
     fn latest_known(&self, area: AreaId) -> Option<LaneHead> {
