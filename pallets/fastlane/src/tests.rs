@@ -1199,3 +1199,61 @@ fn a_certified_batch_executes_and_a_failing_one_writes_nothing() {
     assert_eq!(stands(&mut ext, &alice()), (WEST, alice_on));
     assert_eq!(lane_head(&mut ext, WEST).height, 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// What players outside the lanes can and cannot do to a receipt.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn gathers_outside_the_lanes_cannot_empty_what_a_lane_gather_was_promised() {
+    let state = world();
+    let mut ext = Ext::new(&state);
+    join_all(&mut ext, &[alice()]);
+    let wood = |ext: &mut Ext| areas::resource_amount(ext, WEST, WOOD, BLOCK);
+    let deposit = wood(&mut ext);
+    assert!(deposit >= WOOD_YIELD, "the west deposit holds wood");
+    // Bob (not in the lanes) gathers through an extrinsic, then the rest of the deposit
+    // goes the same way.
+    let gathered =
+        players::Call::Gather { resource: WOOD }.dispatch(&mut ext, Origin::Signed(who(&bob())));
+    assert_eq!(gathered, Ok(()));
+    let left = wood(&mut ext);
+    areas::take_resource(&mut ext, WEST, WOOD, left, BLOCK).expect("the rest is taken");
+    assert_eq!(wood(&mut ext), 0);
+    // Alice's lane gather draws from the lane stock, which Bob never touched.
+    assert_eq!(
+        apply(
+            &mut ext,
+            &action(&alice(), 0, ActionKind::Gather { resource: WOOD }),
+            T0
+        ),
+        Ok(Outcome::Gathered {
+            resource: WOOD,
+            amount: WOOD_YIELD
+        })
+    );
+    let stock = players::LaneStock::get(&mut ext, &WEST, &WOOD).expect("the lane stock is used");
+    assert_eq!(stock.amount, deposit - WOOD_YIELD);
+}
+
+#[test]
+fn a_lane_crossing_is_not_refused_for_the_capacity_of_the_area_entered() {
+    let state = world();
+    let mut ext = Ext::new(&state);
+    join_all(&mut ext, &[alice()]);
+    // The east area is full (registrations and extrinsic moves of others can fill it
+    // between a receipt and its block).
+    let capacity = areas::active_area(&mut ext, EAST).expect("east").capacity;
+    players::AreaPopulation::insert(&mut ext, &EAST, &capacity);
+    let edge = Position::new(SIDE - 60 * UNIT, SPAWN.y);
+    assert!(apply(&mut ext, &action(&alice(), 0, walk_to(edge)), T0).is_ok());
+    let over = Position::new(SIDE + UNIT, SPAWN.y);
+    assert_eq!(
+        apply(&mut ext, &action(&alice(), 1, walk_to(over)), T0 + 7_000),
+        Ok(Outcome::Crossed {
+            from: WEST,
+            to: EAST,
+            position: over
+        })
+    );
+}

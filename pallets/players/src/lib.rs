@@ -207,6 +207,10 @@ storage! { pallet "Players";
     /// their moves, gathers, crafts and structure actions come only from certified lane
     /// batches, so no extrinsic can contradict a receipt they hold.
     pub LaneBound: map Blake2_128Concat, AccountId32 => ();
+    /// Each area deposit's stock for fast-lane gathers, apart from the deposit extrinsic
+    /// gathers draw from (same size and regeneration; full until first used), so that a
+    /// gather by a player outside the lanes can never empty what a lane receipt promised.
+    pub LaneStock: double_map Twox64Concat, AreaId, Twox64Concat, ResourceId => areas::ResourceNode;
 }
 
 /// Default actions per player per block.
@@ -887,12 +891,15 @@ pub fn move_to(ext: &mut Ext, who: &AccountId32, target: Position) -> DispatchRe
     count_action(ext, who, now)?;
     let elapsed = now.saturating_sub(player.last_move);
     let reach = u128::from(MAX_SPEED_PER_BLOCK.unsigned_abs()).saturating_mul(u128::from(elapsed));
-    walk(ext, who, player, target, reach, now).map(|_| ())
+    walk(ext, who, player, target, reach, now, true).map(|_| ())
 }
 
 /// Walks `who` to `target` for a fast-lane move: `reach` (milli-units) is what the lane
 /// allows for the lane time elapsed since the player's previous lane action; no per-block
-/// rate limit applies (the lane has its own). Returns the area left and the area entered.
+/// rate limit applies (the lane has its own), nor the capacity of the area entered (which
+/// registrations and extrinsic moves of other players can fill between a receipt and its
+/// block; capacity is a load measure, and splits follow load). Returns the area left and
+/// the area entered.
 pub fn lane_move(
     ext: &mut Ext,
     who: &AccountId32,
@@ -901,7 +908,7 @@ pub fn lane_move(
 ) -> Result<(AreaId, AreaId), DispatchError> {
     let now = current_block(ext);
     let player = registered(ext, who)?;
-    walk(ext, who, player, target, reach, now)
+    walk(ext, who, player, target, reach, now, false)
 }
 
 /// The checks and writes of a move, once the rate limit and reach are settled.
@@ -912,13 +919,14 @@ fn walk(
     target: Position,
     reach: u128,
     now: BlockNumber,
+    check_capacity: bool,
 ) -> Result<(AreaId, AreaId), DispatchError> {
     if player.position.distance_squared(&target) > reach.saturating_mul(reach) {
         return Err(Error::TooFast.into());
     }
     let current = areas::active_area(ext, player.area)?;
     let to = areas::area_for_move(ext, &current, &target).ok_or(Error::NotAdjacent)?;
-    if to != current.id {
+    if to != current.id && check_capacity {
         let capacity = areas::active_area(ext, to)?.capacity;
         if AreaPopulation::get_or_default(ext, &to) >= capacity {
             return Err(Error::AreaFull.into());
@@ -954,15 +962,19 @@ pub fn gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> Dispatc
     let now = current_block(ext);
     let player = registered(ext, who)?;
     count_action(ext, who, now)?;
-    gather_with(ext, who, player, resource, now).map(|_| ())
+    gather_with(ext, who, player, resource, now, false).map(|_| ())
 }
 
-/// A fast-lane gather: the rules of [`gather`] without the per-block rate limit.
-/// Returns the units gathered.
-pub fn lane_gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> Result<u32, DispatchError> {
+/// A fast-lane gather: the rules of [`gather`] without the per-block rate limit, drawing
+/// from the deposit's lane stock ([`LaneStock`]). Returns the units gathered.
+pub fn lane_gather(
+    ext: &mut Ext,
+    who: &AccountId32,
+    resource: ResourceId,
+) -> Result<u32, DispatchError> {
     let now = current_block(ext);
     let player = registered(ext, who)?;
-    gather_with(ext, who, player, resource, now)
+    gather_with(ext, who, player, resource, now, true)
 }
 
 fn gather_with(
@@ -971,10 +983,11 @@ fn gather_with(
     mut player: Player,
     resource: ResourceId,
     now: BlockNumber,
+    lane: bool,
 ) -> Result<u32, DispatchError> {
     let info = Resources::get(ext, &resource).ok_or(Error::UnknownResource)?;
     let area = areas::active_area(ext, player.area)?;
-    let deposit = area
+    let deposit = *area
         .resources
         .iter()
         .find(|node| node.resource == resource)
@@ -983,12 +996,37 @@ fn gather_with(
         return Err(Error::SkillTooLow.into());
     }
     let amount = info.yield_per_gather;
-    if deposit.amount_at(now) < amount {
+    let stock = if lane {
+        LaneStock::get(ext, &area.id, &resource)
+            .map(|stock| areas::ResourceNode {
+                max: deposit.max,
+                regen_per_block: deposit.regen_per_block,
+                ..stock
+            })
+            .unwrap_or(areas::ResourceNode {
+                amount: deposit.max,
+                last_update: now,
+                ..deposit
+            })
+    } else {
+        deposit
+    };
+    let available = stock.amount_at(now);
+    if available < amount {
         return Err(Error::ResourceDepleted.into());
     }
     add_items(&mut player, &[(resource, amount)])?;
     spend_energy(ext, who, &mut player, GATHER_ENERGY, now)?;
-    areas::take_resource(ext, area.id, resource, amount, now)?;
+    if lane {
+        let left = areas::ResourceNode {
+            amount: available - amount,
+            last_update: now,
+            ..stock
+        };
+        LaneStock::insert(ext, &area.id, &resource, &left);
+    } else {
+        areas::take_resource(ext, area.id, resource, amount, now)?;
+    }
     add_xp(&mut player, SKILL_GATHERING, GATHER_XP);
     Players::insert(ext, who, &player);
     areas::note_action(ext, area.id);
