@@ -334,7 +334,7 @@ async fn subscribe_area<A: ChainApi>(
     let sink = pending.accept().await?;
     // Where each player was last seen, so a gather or craft is placed at its player.
     let mut positions: HashMap<AccountId32, Position> = HashMap::new();
-    const MAX_TRACKED: usize = 100_000;
+    const MAX_TRACKED: usize = 20_000;
     loop {
         tokio::select! {
             _ = sink.closed() => return Ok(()),

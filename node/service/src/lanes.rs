@@ -162,6 +162,8 @@ struct Shared {
     committees: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
     /// What lane batches beyond the chain say of each player: next nonce, area, position.
     players: HashMap<AccountId32, PlayerView>,
+    /// Each lane's height at the best block: gossip at or below it is old news.
+    heads: HashMap<AreaId, u64>,
 }
 
 /// A player as the latest lane batches this node knows leave it.
@@ -385,13 +387,15 @@ impl LaneService {
         if version != header.version {
             return Ok(false);
         }
-        if self
-            .shared
-            .lock()
-            .certified
-            .contains_key(&(header.area, header.height))
         {
-            return Ok(false);
+            let shared = self.shared.lock();
+            let included = shared
+                .heads
+                .get(&header.area)
+                .is_some_and(|head| header.height <= *head);
+            if included || shared.certified.contains_key(&(header.area, header.height)) {
+                return Ok(false);
+            }
         }
         fastlane::verify_certificate(header, &certified.certificate, &keys).map_err(|_| ())?;
         if !fastlane::verify_actions(&batch.actions) {
@@ -1393,7 +1397,15 @@ impl Worker {
             }
         }
         self.lanes.retain(|area, _| committees.contains_key(area));
-        self.service.shared.lock().committees = committees;
+        {
+            let mut shared = self.service.shared.lock();
+            shared.committees = committees;
+            shared.heads = self
+                .heads
+                .iter()
+                .map(|(area, head)| (*area, head.height))
+                .collect();
+        }
         // The overlay: the new best state plus every known batch beyond it, in order.
         self.overlay.reset(state, number);
         self.applied.clear();
