@@ -9,7 +9,9 @@
 //! - junk gossip: blocks with unknown parents, blocks from future slots, badly signed
 //!   transactions, as fast as it can;
 //! - warp: a fifth node warp-syncs while the attacker claims the highest finalized block,
-//!   relays an honest warp proof and then serves junk state.
+//!   relays an honest warp proof and then serves junk state;
+//! - fast lanes: certified batches with forged committee signatures gossiped, undecodable
+//!   lane requests and member messages from a peer that holds no committee key.
 //!
 //! During every attack blocks keep coming at the slot rate, finality advances, the
 //! attacker is dropped, and each victim's peak RSS stays within 100 MiB of its peak
@@ -489,6 +491,71 @@ fn junk_gossip_attack(attacker: &Attacker, best: u32) {
     std::thread::sleep(Duration::from_millis(100));
 }
 
+/// Lane batches that look certified but whose certificate no member signed, and lane
+/// requests no member would send.
+fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
+    use arceon_pallet_fastlane::{
+        merkle_root, ActionKind, Batch, BatchHeader, Certificate, CertifiedBatch, LaneAction,
+        Outcome, SignedLaneAction,
+    };
+    let mut rng = rand::thread_rng();
+    for _ in 0..10 {
+        let player = sp_core::sr25519::Pair::generate().0;
+        let action = SignedLaneAction::sign(
+            LaneAction {
+                genesis,
+                area: 0,
+                version,
+                player: player.public().into(),
+                nonce: 0,
+                kind: ActionKind::Move { x: 1, y: 1 },
+            },
+            &player,
+        );
+        let mut batch = Batch {
+            header: BatchHeader {
+                genesis,
+                area: 0,
+                version,
+                view: 0,
+                height: rng.gen_range(1..1_000_000),
+                parent: random_hash(),
+                time_ms: rng.gen(),
+                entries_root: H256::zero(),
+                count: 1,
+            },
+            actions: vec![action],
+            outcomes: vec![Outcome::Moved {
+                area: 0,
+                position: arceon_pallet_areas::Position::new(1, 1),
+            }],
+        };
+        batch.header.entries_root = merkle_root(&batch.entries());
+        let mut signature = [0u8; 64];
+        rng.fill_bytes(&mut signature);
+        let forged = CertifiedBatch {
+            batch,
+            certificate: Certificate {
+                signatures: vec![(0, signature), (1, signature)],
+            },
+        };
+        attacker.net.publish(Topic::Lanes, forged.encode());
+    }
+    let mut junk = vec![0u8; 512];
+    rng.fill_bytes(&mut junk);
+    for peer in attacker.net.peers() {
+        let net = attacker.net.clone();
+        let junk = junk.clone();
+        // An undecodable request, then a "vote" (wire variant 2) from a stranger.
+        let member = [vec![2u8], 0u32.encode(), vec![1u8], junk.clone()].concat();
+        tokio::spawn(async move {
+            let _ = net.request(peer.peer_id, Request::Lane(junk)).await;
+            let _ = net.request(peer.peer_id, Request::Lane(member)).await;
+        });
+    }
+    std::thread::sleep(Duration::from_millis(200));
+}
+
 #[test]
 fn four_validators_survive_hostile_peers() {
     let _serial = serial();
@@ -584,6 +651,34 @@ fn four_validators_survive_hostile_peers() {
     });
     assert_survived("junk-gossip", &phase, &baseline, secs);
     assert_dropped(&net, &validators, &id, "junk-gossip");
+    drop(attacker);
+
+    // 9. Fast lanes: forged certificates, junk lane requests, strangers' member messages.
+    let attacker = start_attacker(
+        &rt,
+        genesis,
+        boot_addresses(&net, &validators),
+        Behaviour::Quiet,
+    );
+    let id = attacker.peer_id();
+    let version = net.node(0).rpc("fastlane_laneState", json!([0]))["version"]
+        .as_u64()
+        .expect("area 0 has a committee");
+    std::thread::sleep(Duration::from_secs(2));
+    let phase = observe(&net, &validators, secs, || {
+        let _guard = rt.enter();
+        lane_attack(&attacker, genesis, version)
+    });
+    assert_survived("lanes", &phase, &baseline, secs);
+    assert_dropped(&net, &validators, &id, "lanes");
+    for i in validators {
+        let state = net.node(i).rpc("fastlane_laneState", json!([0]));
+        assert_eq!(
+            state["certifiedNotInBlock"],
+            json!(0),
+            "victim {i} took a forged batch: {state}"
+        );
+    }
     drop(attacker);
 
     if report_only() {

@@ -408,6 +408,12 @@ impl LaneService {
     /// lane thread).
     pub fn answer(&self, peer: PeerId, bytes: &[u8]) -> Response {
         let Ok(wire) = Wire::decode_all(&mut &bytes[..]) else {
+            if let Some(net) = self.network() {
+                net.report(
+                    peer,
+                    arceon_network::Reputation::bad("undecodable lane request"),
+                );
+            }
             return Response::Refused("undecodable lane request".into());
         };
         let reply = match wire {
@@ -421,6 +427,17 @@ impl LaneService {
                     .cloned()
                     .unwrap_or_default();
                 if from.is_empty() {
+                    // Members prove their keys when they connect; a stranger's member
+                    // messages are never taken (and cost it, when they keep coming).
+                    if let Some(net) = self.network() {
+                        net.report(
+                            peer,
+                            arceon_network::Reputation::with_value(
+                                -5,
+                                "lane message from a peer that holds no committee key",
+                            ),
+                        );
+                    }
                     return Response::Refused("unknown lane peer".into());
                 }
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
