@@ -103,6 +103,9 @@ pub struct Player {
     pub inventory: Vec<(ItemId, u32)>,
     /// The block the player registered in.
     pub registered_at: BlockNumber,
+    /// Recent action counts, for the per-block and per-era rate limits (kept in the
+    /// player, so an action writes one storage item rather than two).
+    pub actions: ActionCounter,
 }
 
 impl Player {
@@ -190,8 +193,6 @@ storage! { pallet "Players";
     pub Resources: map Twox64Concat, ResourceId => ResourceInfo;
     /// Crafting recipes.
     pub Recipes: map Twox64Concat, RecipeId => Recipe;
-    /// Each player's recent action counts.
-    pub Actions: map Blake2_128Concat, AccountId32 => ActionCounter;
     /// The most actions per player per block.
     pub MaxActionsPerBlock: value u32;
     /// The most actions per player per era.
@@ -533,29 +534,38 @@ pub fn in_lane(ext: &mut Ext, who: &AccountId32) -> bool {
 
 /// Counts one action of `who` at block `now` against the per-block and per-era limits,
 /// failing (and counting nothing) when either is reached. Every player action of every
-/// pallet goes through here.
+/// pallet goes through here (or through [`tally`] on a player it already holds).
 pub fn count_action(ext: &mut Ext, who: &AccountId32, now: BlockNumber) -> DispatchResult {
+    let mut player = registered(ext, who)?;
+    tally(ext, &mut player.actions, now)?;
+    Players::insert(ext, who, &player);
+    Ok(())
+}
+
+/// Counts one action at block `now` in `counter`, or fails with `RateLimitedBlock` /
+/// `RateLimitedEra` and leaves it as it was.
+pub fn tally(ext: &mut Ext, counter: &mut ActionCounter, now: BlockNumber) -> DispatchResult {
     let era = CurrentEra::get_or_default(ext);
     let per_block = MaxActionsPerBlock::get(ext).unwrap_or(DEFAULT_MAX_ACTIONS_PER_BLOCK);
     let per_era = MaxActionsPerEra::get(ext).unwrap_or(DEFAULT_MAX_ACTIONS_PER_ERA);
-    let mut counter = Actions::get_or_default(ext, who);
-    if counter.block != now {
-        counter.block = now;
-        counter.in_block = 0;
+    let mut next = *counter;
+    if next.block != now {
+        next.block = now;
+        next.in_block = 0;
     }
-    if counter.era != era {
-        counter.era = era;
-        counter.in_era = 0;
+    if next.era != era {
+        next.era = era;
+        next.in_era = 0;
     }
-    if counter.in_block >= per_block {
+    if next.in_block >= per_block {
         return Err(Error::RateLimitedBlock.into());
     }
-    if counter.in_era >= per_era {
+    if next.in_era >= per_era {
         return Err(Error::RateLimitedEra.into());
     }
-    counter.in_block += 1;
-    counter.in_era += 1;
-    Actions::insert(ext, who, &counter);
+    next.in_block += 1;
+    next.in_era += 1;
+    *counter = next;
     Ok(())
 }
 
@@ -834,6 +844,27 @@ fn insert_new_player(
     position: Position,
     now: BlockNumber,
 ) {
+    insert_counted_player(
+        ext,
+        who,
+        name,
+        area,
+        position,
+        now,
+        ActionCounter::default(),
+    );
+}
+
+/// [`insert_new_player`] with the player's first action already counted.
+fn insert_counted_player(
+    ext: &mut Ext,
+    who: &AccountId32,
+    name: Vec<u8>,
+    area: AreaId,
+    position: Position,
+    now: BlockNumber,
+    actions: ActionCounter,
+) {
     let player = Player {
         name: name.clone(),
         area,
@@ -844,6 +875,7 @@ fn insert_new_player(
         skills: Vec::new(),
         inventory: Vec::new(),
         registered_at: now,
+        actions,
     };
     Players::insert(ext, who, &player);
     PlayersInArea::insert(ext, &area, who, &());
@@ -863,13 +895,14 @@ pub fn register(ext: &mut Ext, who: &AccountId32, name: Vec<u8>) -> DispatchResu
     if NameOwner::contains_key(ext, &name) {
         return Err(Error::NameTaken.into());
     }
-    count_action(ext, who, now)?;
+    let mut actions = ActionCounter::default();
+    tally(ext, &mut actions, now)?;
     let (area, position) = areas::spawn_point(ext)?;
     let capacity = areas::active_area(ext, area)?.capacity;
     if AreaPopulation::get_or_default(ext, &area) >= capacity {
         return Err(Error::AreaFull.into());
     }
-    insert_new_player(ext, who, name.clone(), area, position, now);
+    insert_counted_player(ext, who, name.clone(), area, position, now, actions);
     areas::note_action(ext, area);
     deposit_event(
         ext,
@@ -887,8 +920,8 @@ pub fn register(ext: &mut Ext, who: &AccountId32, name: Vec<u8>) -> DispatchResu
 /// last move, within the current area or into an active neighbour with room.
 pub fn move_to(ext: &mut Ext, who: &AccountId32, target: Position) -> DispatchResult {
     let now = current_block(ext);
-    let player = registered(ext, who)?;
-    count_action(ext, who, now)?;
+    let mut player = registered(ext, who)?;
+    tally(ext, &mut player.actions, now)?;
     let elapsed = now.saturating_sub(player.last_move);
     let reach = u128::from(MAX_SPEED_PER_BLOCK.unsigned_abs()).saturating_mul(u128::from(elapsed));
     walk(ext, who, player, target, reach, now, true).map(|_| ())
@@ -960,8 +993,8 @@ fn walk(
 /// Gathers one yield of `resource` from the deposit of `who`'s area.
 pub fn gather(ext: &mut Ext, who: &AccountId32, resource: ResourceId) -> DispatchResult {
     let now = current_block(ext);
-    let player = registered(ext, who)?;
-    count_action(ext, who, now)?;
+    let mut player = registered(ext, who)?;
+    tally(ext, &mut player.actions, now)?;
     gather_with(ext, who, player, resource, now, false).map(|_| ())
 }
 
@@ -1045,8 +1078,8 @@ fn gather_with(
 /// Crafts `recipe`: consumes its inputs from `who`'s inventory and adds its output.
 pub fn craft(ext: &mut Ext, who: &AccountId32, recipe: RecipeId) -> DispatchResult {
     let now = current_block(ext);
-    let player = registered(ext, who)?;
-    count_action(ext, who, now)?;
+    let mut player = registered(ext, who)?;
+    tally(ext, &mut player.actions, now)?;
     craft_with(ext, who, player, recipe, now).map(|_| ())
 }
 

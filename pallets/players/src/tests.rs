@@ -1577,6 +1577,7 @@ proptest! {
             skills: vec![],
             inventory: vec![],
             registered_at: 0,
+            actions: ActionCounter::default(),
         };
         for (add, items) in ops {
             let before = holder.inventory.clone();

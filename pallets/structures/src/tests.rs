@@ -346,7 +346,10 @@ fn place_builds_pays_and_indexes() {
     assert_eq!(NextStructureId::get(&mut ext), Some(1));
     // One action counted for the player and one noted in the area's load.
     assert_eq!(
-        players::Actions::get_or_default(&mut ext, &alice()).in_block,
+        players::player(&mut ext, &alice())
+            .expect("registered")
+            .actions
+            .in_block,
         1
     );
     assert_eq!(areas::Load::get_or_default(&mut ext, &MEADOW), 1);
