@@ -97,6 +97,9 @@ pub struct GenesisConfig {
     /// Resources, recipes, rate limits and pre-registered players.
     #[serde(default)]
     pub players: players::GenesisConfig,
+    /// Players registered at block 0 at chosen points of chosen areas.
+    #[serde(default)]
+    pub player_placement: players::PlacementConfig,
     /// Structure kinds.
     #[serde(default)]
     pub structures: structures::GenesisConfig,
@@ -196,6 +199,7 @@ impl GenesisConfig {
         grandpa::set_genesis_authorities(&mut ext, &voters);
         self.areas.build(&mut ext)?;
         self.players.build(&mut ext)?;
+        self.player_placement.build(&mut ext)?;
         self.structures.build(&mut ext)?;
         self.npcs.build(&mut ext)?;
         self.fast_lane.build(&mut ext)?;

@@ -1370,15 +1370,31 @@ pub enum GenesisError {
     /// The areas genesis has no active starting area to spawn players in.
     #[error("players cannot spawn: {0}")]
     NoSpawnPoint(DispatchError),
-    /// The starting area cannot hold every genesis player.
-    #[error("starting area {area} holds {capacity} players but genesis places {requested}")]
+    /// An area cannot hold every genesis player placed in it.
+    #[error("area {area} holds {capacity} players but genesis places {requested}")]
     AreaFull {
-        /// The starting area.
+        /// The starting area, or the area of placed players.
         area: AreaId,
         /// Its capacity.
         capacity: u32,
         /// Players it would hold.
         requested: usize,
+    },
+    /// A player is placed in an area that does not exist or is not active.
+    #[error("player {who} is placed in area {area}, which is not an active area")]
+    PlacedInInactiveArea {
+        /// The player.
+        who: AccountId32,
+        /// The area.
+        area: AreaId,
+    },
+    /// A player is placed outside its area's bounds.
+    #[error("player {who} is placed outside the bounds of area {area}")]
+    PlacedOutsideArea {
+        /// The player.
+        who: AccountId32,
+        /// The area.
+        area: AreaId,
     },
 }
 
@@ -1476,6 +1492,82 @@ impl arceon_support::BuildGenesis for GenesisConfig {
             for (who, name) in &self.players {
                 insert_new_player(ext, who, name.as_bytes().to_vec(), area, position, now);
             }
+        }
+        Ok(())
+    }
+}
+
+/// Genesis placement: players registered at block 0 at a chosen point of a chosen area,
+/// where [`GenesisConfig::players`] all spawn at the starting area's spawn point (a world
+/// that starts populated, e.g. the fast-lane benchmark's 10,000 players over 64 areas).
+/// Built after the areas and players genesis, with the same checks as registration:
+/// accounts and names unused (also by the players genesis), names valid, each area
+/// active, each point inside its area and each area within its capacity. Nothing is
+/// written when any placement is refused.
+///
+/// ```json
+/// { "players": [["5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "alice", 3, 150000, 20000]] }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlacementConfig {
+    /// `(account, name, area, x, y)`: the player and where it stands (milli-units).
+    #[serde(default)]
+    pub players: Vec<(AccountId32, String, AreaId, areas::Coord, areas::Coord)>,
+}
+
+impl PlacementConfig {
+    /// Checks every placement, then registers the players where they are placed.
+    pub fn build(&self, ext: &mut Ext) -> Result<(), GenesisError> {
+        let mut accounts = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        // Area -> (bounds, capacity, players placed in it).
+        let mut placed: BTreeMap<AreaId, (Bounds, u32, usize)> = BTreeMap::new();
+        for (who, name, area, x, y) in &self.players {
+            if Players::contains_key(ext, who) || !accounts.insert(who) {
+                return Err(GenesisError::DuplicatePlayer(who.clone()));
+            }
+            validate_name(name.as_bytes()).map_err(|_| GenesisError::InvalidName(name.clone()))?;
+            if NameOwner::contains_key(ext, &name.as_bytes().to_vec())
+                || !names.insert(name.as_str())
+            {
+                return Err(GenesisError::NameTaken(name.clone()));
+            }
+            let entry = match placed.entry(*area) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let found = areas::active_area(ext, *area).map_err(|_| {
+                        GenesisError::PlacedInInactiveArea {
+                            who: who.clone(),
+                            area: *area,
+                        }
+                    })?;
+                    entry.insert((found.bounds, found.capacity, 0))
+                }
+            };
+            if !entry.0.contains(&Position::new(*x, *y)) {
+                return Err(GenesisError::PlacedOutsideArea {
+                    who: who.clone(),
+                    area: *area,
+                });
+            }
+            entry.2 = entry.2.saturating_add(1);
+        }
+        for (area, (_, capacity, count)) in &placed {
+            let population = AreaPopulation::get_or_default(ext, area);
+            let requested = count.saturating_add(population as usize);
+            if requested > *capacity as usize {
+                return Err(GenesisError::AreaFull {
+                    area: *area,
+                    capacity: *capacity,
+                    requested,
+                });
+            }
+        }
+        let now = current_block(ext);
+        for (who, name, area, x, y) in &self.players {
+            let position = Position::new(*x, *y);
+            insert_new_player(ext, who, name.as_bytes().to_vec(), *area, position, now);
         }
         Ok(())
     }

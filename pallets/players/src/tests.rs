@@ -485,6 +485,130 @@ fn genesis_config_reads_camel_case_json() {
     .is_err());
 }
 
+#[test]
+fn placement_genesis_puts_players_where_asked_within_capacity() {
+    let nothing = MemoryState::new();
+    let mut before = Ext::new(&nothing);
+    build_areas(&mut before);
+    config(&[(alice(), "alice")])
+        .build(&mut before)
+        .expect("players genesis");
+    let base = state_from(before.into_changes());
+    let place = |who: AccountId32, name: &str, area: AreaId, at: Position| {
+        (who, name.to_string(), area, at.x, at.y)
+    };
+    let placement = PlacementConfig {
+        players: vec![
+            place(bob(), "bob", EAST, units(250, 10)),
+            place(charlie(), "charlie", ISLAND, units(1_099, 99)),
+            place(dave(), "dave", WEST, units(0, 0)),
+        ],
+    };
+    let mut ext = Ext::new(&base);
+    placement.build(&mut ext).expect("valid placement");
+    let mut state = base.clone();
+    for (key, value) in ext.into_changes() {
+        match value {
+            Some(value) => state.insert(key, value),
+            None => state.remove(&key),
+        };
+    }
+    let mut ext = Ext::new(&state);
+    assert_eq!(get(&mut ext, &bob()).area, EAST);
+    assert_eq!(get(&mut ext, &bob()).position, units(250, 10));
+    assert_eq!(get(&mut ext, &charlie()).area, ISLAND);
+    assert_eq!(get(&mut ext, &dave()).position, units(0, 0));
+    assert_eq!(get(&mut ext, &alice()).position, SPAWN);
+    assert_eq!(residents(&mut ext, WEST), sorted(vec![alice(), dave()]));
+    assert_eq!(population(&mut ext, EAST), 1);
+    assert_eq!(PlayerCount::get(&mut ext), Some(4));
+    check(&mut ext);
+    // A placed player plays like any other: it walks on from where it was placed.
+    set_block(&mut ext, 1);
+    ok(&mut ext, &bob(), move_call(units(255, 10)));
+    check(&mut ext);
+
+    let who_else = Keyring::Eve.account();
+    let cases: Vec<(Vec<_>, GenesisError)> = vec![
+        (
+            vec![place(alice(), "alicia", EAST, units(250, 10))],
+            GenesisError::DuplicatePlayer(alice()),
+        ),
+        (
+            vec![
+                place(bob(), "bob", EAST, units(250, 10)),
+                place(bob(), "bobby", EAST, units(251, 10)),
+            ],
+            GenesisError::DuplicatePlayer(bob()),
+        ),
+        (
+            vec![place(bob(), "alice", EAST, units(250, 10))],
+            GenesisError::NameTaken("alice".into()),
+        ),
+        (
+            vec![place(bob(), "", EAST, units(250, 10))],
+            GenesisError::InvalidName("".into()),
+        ),
+        (
+            vec![place(bob(), "bob", 99, units(250, 10))],
+            GenesisError::PlacedInInactiveArea {
+                who: bob(),
+                area: 99,
+            },
+        ),
+        (
+            // The east edge belongs to the next area, not this one.
+            vec![place(bob(), "bob", MIDDLE, units(200, 10))],
+            GenesisError::PlacedOutsideArea {
+                who: bob(),
+                area: MIDDLE,
+            },
+        ),
+        (
+            vec![
+                place(bob(), "bob", MIDDLE, units(150, 10)),
+                place(charlie(), "charlie", MIDDLE, units(150, 20)),
+                place(who_else, "eve", MIDDLE, units(150, 30)),
+            ],
+            GenesisError::AreaFull {
+                area: MIDDLE,
+                capacity: 2,
+                requested: 3,
+            },
+        ),
+        (
+            // The players genesis already put alice in the west area (capacity 4).
+            Keyring::ALL[1..5]
+                .iter()
+                .map(|k| place(k.account(), k.name(), WEST, units(10, 10)))
+                .collect(),
+            GenesisError::AreaFull {
+                area: WEST,
+                capacity: 4,
+                requested: 5,
+            },
+        ),
+    ];
+    for (players, expected) in cases {
+        let mut ext = Ext::new(&base);
+        assert_eq!(PlacementConfig { players }.build(&mut ext), Err(expected));
+        assert!(
+            ext.changes().is_empty(),
+            "a rejected placement wrote storage"
+        );
+    }
+
+    let json = r#"{"players": [["5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "alice", 2, 250000, -5]]}"#;
+    let parsed: PlacementConfig = serde_json::from_str(json).expect("valid json");
+    assert_eq!(
+        parsed.players,
+        vec![(alice(), "alice".to_string(), EAST, 250_000, -5)]
+    );
+    let empty: PlacementConfig = serde_json::from_str("{}").expect("all fields default");
+    assert_eq!(empty, PlacementConfig::default());
+    assert!(serde_json::from_str::<PlacementConfig>(r#"{"placed": []}"#).is_err());
+}
+
 // ---------------------------------------------------------------- register
 
 #[test]

@@ -1,0 +1,1096 @@
+//! `arceon-loadgen run`: plays the spec's players against running nodes.
+//!
+//! Each rate of the sweep is an open-loop Poisson process: arrival times are drawn
+//! first, and at each one a random player that is free (nothing in flight, its last
+//! send and its last batch's lane time at least `--min-interval-ms` ago) acts. The
+//! latency of an action is counted from its arrival time, so a generator or node that
+//! falls behind shows up in the figures instead of slowing the offered load down.
+//!
+//! Players are *wanderers* (small moves inside their area, some gathers and crafts) or
+//! *walkers* (standing next to a border at the start: every action crosses it, the next
+//! one submitted to the lane the player just entered). A player learns its nonce, area
+//! and position from its receipts; after a failure it asks the node (`fastlane_player`).
+//!
+//! After each rate: wait until the chain's lane heads cover every receipt, wait for
+//! finality, read the finalized blocks' certified batches and count the receipted
+//! actions that are not there with the receipted batch hash, action and outcome
+//! (`lost`), then compare every player's on-chain nonce and position with what its
+//! receipts said.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use arceon_pallet_areas::{AreaId, Bounds, Coord, Position, UNIT};
+use arceon_pallet_fastlane::{
+    ActionKind, CertifiedBatch, LaneAction, Outcome, Receipt, SignedLaneAction,
+};
+use arceon_primitives::{sr25519, to_hex, to_ss58, AccountId32, H256};
+use clap::{Args, ValueEnum};
+use codec::{DecodeAll, Encode};
+use futures::StreamExt;
+use jsonrpsee::core::client::{Error as RpcError, SubscriptionClientT};
+use parking_lot::{Mutex, RwLock};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::chain::{self, AreaInfo, Rpc};
+use crate::keys;
+use crate::spec::{PLANK_RECIPE, PLANK_WOOD, WALKER_BAND, WOOD};
+use crate::stats::{self, RateStats};
+
+/// JSON-RPC error code of a lane rejection (`Players.TooFast` ...).
+const LANE_REJECTED: i32 = 1030;
+/// Shortest and longest wanderer step (milli-units): under the 0.5 units a player may
+/// walk in the lanes' 50 ms minimum interval.
+const STEP: (Coord, Coord) = (100, 400);
+/// How far inside its area a wanderer stays, so that it never crosses by accident.
+const INSET: Coord = UNIT;
+/// Random players tried per arrival before it counts as skipped.
+const PICK_TRIES: usize = 32;
+/// Rejections after which the player re-reads its state from the node.
+const RESYNC_ON: [&str; 5] = [
+    "FastLane.StaleNonce",
+    "FastLane.FutureNonce",
+    "FastLane.NotInArea",
+    "FastLane.WrongArea",
+    "FastLane.WrongVersion",
+];
+
+/// Which connection a player's actions go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Route {
+    /// The player's own connection, to whichever node it is (most forward to the primary).
+    Any,
+    /// A connection to the node that is the primary of the player's area.
+    Primary,
+}
+
+/// Options of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// WebSocket RPC endpoints of the nodes (`ws://127.0.0.1:9971,...`); connections are
+    /// spread over them.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub rpc: Vec<String>,
+    /// Players `//player/0..N` (as in the spec).
+    #[arg(long, default_value_t = 10_000)]
+    pub players: u32,
+    /// WebSocket connections.
+    #[arg(long, default_value_t = 1_000)]
+    pub connections: usize,
+    /// Connections that also hold an area subscription with an interest radius.
+    #[arg(long, default_value_t = 1_000)]
+    pub subscribers: usize,
+    /// Interest radius of the subscriptions (milli-units).
+    #[arg(long, default_value_t = 10_000)]
+    pub radius: i64,
+    /// Offered rates (actions per second), in order.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![250.0, 500.0, 1000.0, 2000.0, 3000.0])]
+    pub rates: Vec<f64>,
+    /// Seconds of load per rate.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Most seconds to wait after a rate for its batches to be in finalized blocks.
+    #[arg(long, default_value_t = 90)]
+    pub settle: u64,
+    /// Least time between two actions of one player (ms; the lanes allow one per 50 ms).
+    #[arg(long, default_value_t = 60)]
+    pub min_interval_ms: u64,
+    /// Percentage of wanderer actions that gather wood.
+    #[arg(long, default_value_t = 3.0)]
+    pub gather_pct: f64,
+    /// Percentage of wanderer actions that craft a plank (when the player has the wood).
+    #[arg(long, default_value_t = 1.0)]
+    pub craft_pct: f64,
+    /// How long one submission may take before it counts as failed (ms).
+    #[arg(long, default_value_t = 5_000)]
+    pub timeout_ms: u64,
+    /// Receipt p99 a rate must stay under to count for the ceiling (ms).
+    #[arg(long, default_value_t = 25.0)]
+    pub target_p99_ms: f64,
+    /// Which connection an action goes through.
+    #[arg(long, value_enum, default_value_t = Route::Any)]
+    pub route: Route,
+    /// Worker threads of the generator.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Seed of the arrivals and of the players' choices.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+/// How a player plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Small moves inside its area, some gathers and crafts.
+    Wanderer,
+    /// Crosses the border at `border` (a vertical line `x = border` when `vertical`)
+    /// back and forth.
+    Walker { vertical: bool, border: Coord },
+}
+
+/// What the generator believes about a player.
+#[derive(Debug, Clone)]
+struct PlayerState {
+    nonce: u64,
+    area: AreaId,
+    position: Position,
+    wood: u32,
+    /// An action or a state read is in flight.
+    busy: bool,
+    /// The state is unknown until read from the node again.
+    stale: bool,
+    /// Unix ms before which it must not send.
+    ready_at_ms: u64,
+    /// Not joined or never readable: never plays.
+    retired: bool,
+}
+
+/// A receipted action, to find in the chain later.
+#[derive(Debug, Clone)]
+struct ReceiptRecord {
+    area: AreaId,
+    height: u64,
+    index: u32,
+    batch: H256,
+    action: H256,
+    outcome: Outcome,
+}
+
+/// An action about to be sent.
+struct Plan {
+    player: usize,
+    action: LaneAction,
+    crossing: bool,
+    connection: usize,
+}
+
+/// Deliveries to subscribers, matched with receipts by (batch hash, index).
+enum Fan {
+    Receipted {
+        at: Instant,
+        rate: usize,
+    },
+    /// Delivered before its submitter had the receipt (counted as 0 ms once it does).
+    Early(u32),
+}
+
+/// Receipts waiting for a best block that holds their batch.
+#[derive(Default)]
+struct Inclusion {
+    /// Lane heights in the latest best block seen.
+    heights: HashMap<AreaId, u64>,
+    /// That block's number.
+    best: u32,
+    /// (area, height, arrival, rate).
+    pending: Vec<(AreaId, u64, Instant, usize)>,
+}
+
+struct Bench {
+    args: RunArgs,
+    genesis: H256,
+    pairs: Vec<sr25519::Pair>,
+    accounts: Vec<AccountId32>,
+    roles: Vec<Role>,
+    players: Vec<Mutex<PlayerState>>,
+    connections: Vec<Rpc>,
+    areas: RwLock<BTreeMap<AreaId, AreaInfo>>,
+    /// Node index of each area's primary.
+    primaries: RwLock<HashMap<AreaId, usize>>,
+    rates: Vec<Mutex<RateStats>>,
+    records: Vec<Mutex<Vec<ReceiptRecord>>>,
+    fanout: Mutex<HashMap<(H256, u32), Fan>>,
+    deliveries: AtomicU64,
+    inclusion: Mutex<Inclusion>,
+    in_flight: AtomicUsize,
+    refreshing_areas: AtomicBool,
+}
+
+impl Bench {
+    fn nodes(&self) -> usize {
+        self.args.rpc.len().max(1)
+    }
+
+    /// The connection player `player` sends an action for `area` through.
+    fn connection_for(&self, player: usize, area: AreaId) -> usize {
+        let count = self.connections.len();
+        let own = player % count;
+        if self.args.route == Route::Any {
+            return own;
+        }
+        let nodes = self.nodes();
+        let Some(node) = self.primaries.read().get(&area).copied() else {
+            return own;
+        };
+        // Connection c goes to node c % nodes.
+        let per_node = count / nodes;
+        if per_node == 0 {
+            return own;
+        }
+        let candidate = (player % per_node) * nodes + node;
+        if candidate < count {
+            candidate
+        } else {
+            own
+        }
+    }
+
+    /// Picks a free player and what it does, and marks it busy.
+    fn pick(&self, rng: &mut StdRng) -> Option<Plan> {
+        let now_ms = unix_ms();
+        for _ in 0..PICK_TRIES {
+            let index = rng.gen_range(0..self.players.len());
+            let mut player = self.players[index].lock();
+            if player.busy || player.stale || player.retired || now_ms < player.ready_at_ms {
+                continue;
+            }
+            let Some(area) = self.areas.read().get(&player.area).cloned() else {
+                continue;
+            };
+            let role = self.roles[index];
+            let (kind, crossing) = self.choose(role, &player, &area.bounds, rng);
+            let action = LaneAction {
+                genesis: self.genesis,
+                area: player.area,
+                version: area.version,
+                player: self.accounts[index].clone(),
+                nonce: player.nonce,
+                kind,
+            };
+            player.busy = true;
+            let connection = self.connection_for(index, player.area);
+            return Some(Plan {
+                player: index,
+                action,
+                crossing,
+                connection,
+            });
+        }
+        None
+    }
+
+    fn choose(
+        &self,
+        role: Role,
+        player: &PlayerState,
+        bounds: &Bounds,
+        rng: &mut StdRng,
+    ) -> (ActionKind, bool) {
+        let Position { x, y } = player.position;
+        if let Role::Walker { vertical, border } = role {
+            let (x, y) = if vertical {
+                (2 * border - x, y)
+            } else {
+                (x, 2 * border - y)
+            };
+            return (ActionKind::Move { x, y }, true);
+        }
+        let roll = rng.gen_range(0.0..100.0);
+        if roll < self.args.gather_pct {
+            return (ActionKind::Gather { resource: WOOD }, false);
+        }
+        if roll < self.args.gather_pct + self.args.craft_pct && player.wood >= PLANK_WOOD {
+            return (
+                ActionKind::Craft {
+                    recipe: PLANK_RECIPE,
+                },
+                false,
+            );
+        }
+        let angle = rng.gen_range(0.0..std::f64::consts::TAU);
+        let step = rng.gen_range(STEP.0..=STEP.1) as f64;
+        let clamp = |value: f64, min: Coord, max: Coord| {
+            (value.round() as Coord).clamp(min + INSET, max - INSET - 1)
+        };
+        let target_x = clamp(x as f64 + step * angle.cos(), bounds.min_x, bounds.max_x);
+        let target_y = clamp(y as f64 + step * angle.sin(), bounds.min_y, bounds.max_y);
+        (
+            ActionKind::Move {
+                x: target_x,
+                y: target_y,
+            },
+            false,
+        )
+    }
+
+    /// Sends one action and books its answer.
+    async fn act(self: Arc<Self>, plan: Plan, arrival: Instant, rate: usize) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let signed = SignedLaneAction::sign(plan.action.clone(), &self.pairs[plan.player]);
+        let hash = signed.hash();
+        let hex = to_hex(&signed.encode());
+        let sent_ms = unix_ms();
+        self.rates[rate].lock().sent += 1;
+        let answer: Result<Value, RpcError> = chain::call(
+            &self.connections[plan.connection],
+            "fastlane_submitAction",
+            vec![Value::from(hex)],
+        )
+        .await;
+        let now = Instant::now();
+        let latency = millis(now.saturating_duration_since(arrival));
+        match answer {
+            Ok(value) => self.on_receipt(&plan, hash, &value, latency, sent_ms, arrival, rate),
+            Err(RpcError::Call(object)) if object.code() == LANE_REJECTED => {
+                let name = object.message().to_string();
+                RateStats::count(&mut self.rates[rate].lock().rejected, &name);
+                if RESYNC_ON.contains(&name.as_str()) {
+                    if name == "FastLane.WrongVersion" {
+                        self.clone().refresh_areas();
+                    }
+                    self.clone().resync(plan.player);
+                } else {
+                    let mut player = self.players[plan.player].lock();
+                    player.busy = false;
+                    player.ready_at_ms = unix_ms() + self.args.min_interval_ms;
+                }
+            }
+            Err(error) => {
+                let kind = match &error {
+                    RpcError::Call(object) => {
+                        // "the primary of area 3 (0x...) is not connected" -> its start.
+                        let message: String = object
+                            .message()
+                            .split(" (")
+                            .next()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(48)
+                            .collect();
+                        format!("{}[{message}]", object.code())
+                    }
+                    RpcError::RequestTimeout => "timeout".to_string(),
+                    RpcError::Transport(_) | RpcError::RestartNeeded(_) => "transport".into(),
+                    _ => "other".to_string(),
+                };
+                RateStats::count(&mut self.rates[rate].lock().failed, &kind);
+                // The action may still have been sequenced: ask the node.
+                self.clone().resync(plan.player);
+            }
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_receipt(
+        self: &Arc<Self>,
+        plan: &Plan,
+        hash: H256,
+        value: &Value,
+        latency: f64,
+        sent_ms: u64,
+        arrival: Instant,
+        rate: usize,
+    ) {
+        let now = Instant::now();
+        let receipt = value
+            .get("receipt")
+            .and_then(|r| chain::parse_bytes(r).ok())
+            .and_then(|bytes| Receipt::decode_all(&mut &bytes[..]).ok());
+        let Some(receipt) = receipt.filter(|r| r.action_hash == hash && r.entry_proven()) else {
+            self.rates[rate].lock().bad_receipts += 1;
+            self.clone().resync(plan.player);
+            return;
+        };
+        let header = &receipt.header;
+        let batch = header.hash();
+        {
+            let mut player = self.players[plan.player].lock();
+            player.nonce = plan.action.nonce + 1;
+            match receipt.outcome {
+                Outcome::Moved { area, position } => {
+                    player.area = area;
+                    player.position = position;
+                }
+                Outcome::Crossed { to, position, .. } => {
+                    player.area = to;
+                    player.position = position;
+                }
+                Outcome::Gathered { resource, amount } => {
+                    if resource == WOOD {
+                        player.wood = player.wood.saturating_add(amount);
+                    }
+                }
+                Outcome::Crafted { recipe, .. } => {
+                    if recipe == PLANK_RECIPE {
+                        player.wood = player.wood.saturating_sub(PLANK_WOOD);
+                    }
+                }
+            }
+            player.ready_at_ms = sent_ms.max(header.time_ms) + self.args.min_interval_ms;
+            player.busy = false;
+        }
+        {
+            let mut stats = self.rates[rate].lock();
+            stats.receipt.push(latency);
+            if plan.crossing {
+                stats.border.push(latency);
+            }
+        }
+        self.records[rate].lock().push(ReceiptRecord {
+            area: header.area,
+            height: header.height,
+            index: receipt.index,
+            batch,
+            action: hash,
+            outcome: receipt.outcome,
+        });
+        let early = match self
+            .fanout
+            .lock()
+            .insert((batch, receipt.index), Fan::Receipted { at: now, rate })
+        {
+            Some(Fan::Early(count)) => count,
+            _ => 0,
+        };
+        if early > 0 {
+            let mut stats = self.rates[rate].lock();
+            for _ in 0..early {
+                stats.fanout.push(0.0);
+            }
+        }
+        let included_already = {
+            let mut inclusion = self.inclusion.lock();
+            let included = inclusion
+                .heights
+                .get(&header.area)
+                .is_some_and(|h| *h >= header.height);
+            if !included {
+                inclusion
+                    .pending
+                    .push((header.area, header.height, arrival, rate));
+            }
+            included
+        };
+        if included_already {
+            self.rates[rate]
+                .lock()
+                .included
+                .push(millis(now.saturating_duration_since(arrival)));
+        }
+    }
+
+    /// Re-reads a player's nonce, area and position from the node (`fastlane_player`).
+    fn resync(self: Arc<Self>, index: usize) {
+        {
+            let mut player = self.players[index].lock();
+            player.stale = true;
+            player.busy = true;
+        }
+        tokio::spawn(async move {
+            for attempt in 0..20u32 {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                let connection = &self.connections[index % self.connections.len()];
+                let who = Value::from(to_ss58(&self.accounts[index]));
+                let Ok(view) = chain::call::<Value>(connection, "fastlane_player", vec![who]).await
+                else {
+                    continue;
+                };
+                let Some((nonce, area, position)) = lane_view(&view) else {
+                    continue;
+                };
+                let mut player = self.players[index].lock();
+                player.nonce = nonce;
+                player.area = area;
+                player.position = position;
+                player.stale = false;
+                player.busy = false;
+                player.ready_at_ms = unix_ms() + self.args.min_interval_ms;
+                return;
+            }
+            eprintln!("player {index}: state unreadable after 20 attempts; it stops playing");
+            self.players[index].lock().retired = true;
+        });
+    }
+
+    /// Re-reads the committees' versions (after a `WrongVersion`), once at a time.
+    fn refresh_areas(self: Arc<Self>) {
+        if self.refreshing_areas.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::spawn(async move {
+            if let Ok(areas) = chain::areas(&self.connections[0]).await {
+                *self.areas.write() = areas;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.refreshing_areas.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Books a subscription notification.
+    fn on_area_update(&self, update: &Value) {
+        let now = Instant::now();
+        let Some(batch) = update
+            .get("batchHash")
+            .and_then(|h| chain::parse_hash(h).ok())
+        else {
+            return;
+        };
+        let Some(actions) = update.get("actions").and_then(Value::as_array) else {
+            return;
+        };
+        let mut samples: Vec<(usize, f64)> = Vec::new();
+        {
+            let mut fanout = self.fanout.lock();
+            for action in actions {
+                let Some(index) = action.get("index").and_then(Value::as_u64) else {
+                    continue;
+                };
+                self.deliveries.fetch_add(1, Ordering::Relaxed);
+                let key = (batch, index as u32);
+                match fanout.get_mut(&key) {
+                    Some(Fan::Receipted { at, rate }) => {
+                        samples.push((*rate, millis(now.saturating_duration_since(*at))))
+                    }
+                    Some(Fan::Early(count)) => *count += 1,
+                    None => {
+                        fanout.insert(key, Fan::Early(1));
+                    }
+                }
+            }
+        }
+        for (rate, ms) in samples {
+            self.rates[rate].lock().fanout.push(ms);
+        }
+    }
+
+    /// Books a new best block's lane heights.
+    fn on_best_block(&self, number: u32, heights: HashMap<AreaId, u64>, seen: Instant) {
+        let mut done: Vec<(usize, f64)> = Vec::new();
+        {
+            let mut inclusion = self.inclusion.lock();
+            inclusion.best = number;
+            inclusion.pending.retain(|(area, height, arrival, rate)| {
+                if heights.get(area).is_some_and(|h| h >= height) {
+                    done.push((*rate, millis(seen.saturating_duration_since(*arrival))));
+                    false
+                } else {
+                    true
+                }
+            });
+            inclusion.heights = heights;
+        }
+        for (rate, ms) in done {
+            self.rates[rate].lock().included.push(ms);
+        }
+    }
+}
+
+/// A joined player's next lane nonce, area and position, as a node sees them.
+type LaneView = (u64, AreaId, Position);
+
+/// The [`LaneView`] in a `fastlane_player` answer (`None` unless joined).
+fn lane_view(view: &Value) -> Option<LaneView> {
+    if view.get("joined").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let nonce = view.get("nonce")?.as_u64()?;
+    let area = view.get("area")?.as_u64()? as AreaId;
+    let x = view.get("x")?.as_i64()?;
+    let y = view.get("y")?.as_i64()?;
+    Some((nonce, area, Position::new(x, y)))
+}
+
+/// A walker when the player stands within [`WALKER_BAND`] of an edge with another area
+/// right across it.
+fn role_of(area: AreaId, position: Position, areas: &BTreeMap<AreaId, AreaInfo>) -> Role {
+    let Some(own) = areas.get(&area) else {
+        return Role::Wanderer;
+    };
+    let b = own.bounds;
+    let Position { x, y } = position;
+    let edges = [
+        (true, b.max_x, b.max_x - x),
+        (true, b.min_x, x - b.min_x),
+        (false, b.max_y, b.max_y - y),
+        (false, b.min_y, y - b.min_y),
+    ];
+    for (vertical, border, distance) in edges {
+        if !(1..=WALKER_BAND).contains(&distance) {
+            continue;
+        }
+        let across = if vertical {
+            Position::new(2 * border - x, y)
+        } else {
+            Position::new(x, 2 * border - y)
+        };
+        let other = areas
+            .iter()
+            .any(|(id, info)| *id != area && info.bounds.contains(&across));
+        if other {
+            return Role::Walker { vertical, border };
+        }
+    }
+    Role::Wanderer
+}
+
+/// Connects `count` connections, connection `c` to `urls[c % urls.len()]`.
+async fn connect_all(urls: &[String], count: usize, timeout: Duration) -> anyhow::Result<Vec<Rpc>> {
+    let results: Vec<(usize, anyhow::Result<Rpc>)> = futures::stream::iter((0..count).map(|c| {
+        let url = urls[c % urls.len()].clone();
+        async move { (c, chain::connect(&url, timeout).await) }
+    }))
+    .buffer_unordered(64)
+    .collect()
+    .await;
+    let mut sorted: Vec<Option<Rpc>> = (0..count).map(|_| None).collect();
+    for (c, result) in results {
+        sorted[c] = Some(result.with_context(|| format!("connection {c}"))?);
+    }
+    sorted
+        .into_iter()
+        .map(|c| c.context("a connection is missing"))
+        .collect()
+}
+
+/// Which node is each area's primary (`role` in `fastlane_laneState` on each node).
+async fn find_primaries(
+    connections: &[Rpc],
+    nodes: usize,
+    areas: &[AreaId],
+) -> HashMap<AreaId, usize> {
+    let mut primaries = HashMap::new();
+    for (node, connection) in connections.iter().enumerate().take(nodes) {
+        for area in areas {
+            let state: Result<Value, _> =
+                chain::call(connection, "fastlane_laneState", vec![json!(area)]).await;
+            if let Ok(state) = state {
+                if state.get("role").and_then(Value::as_str) == Some("primary") {
+                    primaries.insert(*area, node);
+                }
+            }
+        }
+    }
+    primaries
+}
+
+/// Follows new best blocks and their lane heads.
+async fn watch_heads(bench: Arc<Bench>, rpc: Rpc) {
+    let areas: Vec<AreaId> = bench.areas.read().keys().copied().collect();
+    let subscription = rpc
+        .subscribe::<Value, _>(
+            "chain_subscribeNewHeads",
+            chain::params(vec![]),
+            "chain_unsubscribeNewHeads",
+        )
+        .await;
+    let mut subscription = match subscription {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot follow new heads: {e}; included_p99_ms will be na");
+            return;
+        }
+    };
+    while let Some(item) = subscription.next().await {
+        let seen = Instant::now();
+        let Ok(value) = item else {
+            continue;
+        };
+        let Ok(header) = chain::parse_header(&value) else {
+            continue;
+        };
+        match chain::lane_heights(&rpc, &areas, header.hash()).await {
+            Ok(heights) => bench.on_best_block(header.number, heights, seen),
+            Err(e) => eprintln!("lane heads of #{}: {e:#}", header.number),
+        }
+    }
+    eprintln!("the new-heads subscription ended");
+}
+
+/// Holds an area subscription and books its deliveries.
+async fn subscribe(bench: Arc<Bench>, connection: usize, area: AreaId, point: Position) -> bool {
+    let filter = json!({"x": point.x, "y": point.y, "radius": bench.args.radius});
+    let subscription = bench.connections[connection]
+        .subscribe::<Value, _>(
+            "fastlane_subscribeArea",
+            chain::params(vec![json!(area), filter]),
+            "fastlane_unsubscribeArea",
+        )
+        .await;
+    let Ok(mut subscription) = subscription else {
+        return false;
+    };
+    tokio::spawn(async move {
+        while let Some(item) = subscription.next().await {
+            if let Ok(update) = item {
+                bench.on_area_update(&update);
+            }
+        }
+    });
+    true
+}
+
+/// What the chain says about one rate's receipts.
+#[derive(Debug, Default)]
+struct Verdict {
+    lost: u64,
+    not_in_chain: u64,
+    mismatched: u64,
+    state_mismatches: u64,
+    finalized: u32,
+}
+
+/// Checks a rate's receipts against the finalized blocks after `from`, and every
+/// player's on-chain state against what the generator believes.
+async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow::Result<Verdict> {
+    let rpc = &bench.connections[0];
+    let (finalized, finalized_hash) = chain::finalized(rpc).await?;
+    let mut included: HashMap<(AreaId, u64), CertifiedBatch> = HashMap::new();
+    for number in from.saturating_add(1)..=finalized {
+        let hash = chain::block_hash(rpc, number)
+            .await?
+            .with_context(|| format!("no block #{number}"))?;
+        for certified in chain::included_batches(rpc, hash).await? {
+            let header = &certified.batch.header;
+            included.insert((header.area, header.height), certified);
+        }
+    }
+    let mut verdict = Verdict {
+        finalized,
+        ..Verdict::default()
+    };
+    for record in bench.records[rate].lock().iter() {
+        match included.get(&(record.area, record.height)) {
+            None => {
+                verdict.lost += 1;
+                verdict.not_in_chain += 1;
+            }
+            Some(certified) => {
+                let batch = &certified.batch;
+                let index = record.index as usize;
+                let same = batch.header.hash() == record.batch
+                    && batch.actions.get(index).map(SignedLaneAction::hash) == Some(record.action)
+                    && batch.outcomes.get(index) == Some(&record.outcome);
+                if !same {
+                    verdict.lost += 1;
+                    verdict.mismatched += 1;
+                }
+            }
+        }
+    }
+    if settled {
+        let states = chain::player_states(rpc, &bench.accounts, finalized_hash).await?;
+        let mut shown = 0;
+        for (index, (lane, player)) in states.iter().enumerate() {
+            let local = bench.players[index].lock().clone();
+            if local.stale || local.retired {
+                continue;
+            }
+            let chain_view = match (lane, player) {
+                (Some(lane), Some(player)) => Some((lane.nonce, player.area, player.position)),
+                _ => None,
+            };
+            if chain_view != Some((local.nonce, local.area, local.position)) {
+                verdict.state_mismatches += 1;
+                if shown < 5 {
+                    shown += 1;
+                    eprintln!(
+                        "player {index}: chain {chain_view:?}, receipts say ({}, {}, {:?})",
+                        local.nonce, local.area, local.position
+                    );
+                }
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+/// `run`: see the module docs.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.rpc.is_empty(), "--rpc names no node");
+    anyhow::ensure!(args.connections >= 1, "at least one connection");
+    anyhow::ensure!(
+        args.subscribers <= args.connections,
+        "--subscribers cannot exceed --connections"
+    );
+    anyhow::ensure!(
+        args.rates.iter().all(|r| *r > 0.0),
+        "rates must be positive"
+    );
+    let started = Instant::now();
+    let timeout = Duration::from_millis(args.timeout_ms);
+    eprintln!("deriving {} player keys", args.players);
+    let pairs = keys::player_pairs(args.players)?;
+    let accounts: Vec<AccountId32> = pairs.iter().map(keys::account).collect();
+    eprintln!(
+        "connecting {} WebSocket connections to {} nodes",
+        args.connections,
+        args.rpc.len()
+    );
+    let connections = connect_all(&args.rpc, args.connections, timeout).await?;
+    let heads_rpc = chain::connect(&args.rpc[0], Duration::from_secs(30)).await?;
+    let genesis = chain::block_hash(&connections[0], 0)
+        .await?
+        .context("the node has no genesis block")?;
+    let areas = chain::areas(&connections[0]).await?;
+    anyhow::ensure!(!areas.is_empty(), "the chain has no area with a committee");
+    let area_ids: Vec<AreaId> = areas.keys().copied().collect();
+    let primaries = find_primaries(&connections, args.rpc.len(), &area_ids).await;
+    eprintln!(
+        "{} areas; primaries known for {} of them",
+        areas.len(),
+        primaries.len()
+    );
+
+    eprintln!("reading the players' lane state");
+    let views: Vec<(usize, Option<LaneView>)> =
+        futures::stream::iter((0..accounts.len()).map(|i| {
+            let rpc = &connections[i % connections.len()];
+            let who = Value::from(to_ss58(&accounts[i]));
+            async move {
+                let view: Option<Value> = chain::call(rpc, "fastlane_player", vec![who]).await.ok();
+                (i, view.as_ref().and_then(lane_view))
+            }
+        }))
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    let mut states: Vec<Option<LaneView>> = vec![None; accounts.len()];
+    for (i, view) in views {
+        states[i] = view;
+    }
+    let retired = states.iter().filter(|s| s.is_none()).count();
+    anyhow::ensure!(
+        retired < accounts.len(),
+        "no player has joined the fast lanes: was the node started with the benchmark spec?"
+    );
+    let roles: Vec<Role> = states
+        .iter()
+        .map(|s| match s {
+            Some((_, area, position)) => role_of(*area, *position, &areas),
+            None => Role::Wanderer,
+        })
+        .collect();
+    let walkers = roles.iter().filter(|r| **r != Role::Wanderer).count();
+    eprintln!(
+        "{} players ({walkers} walkers at borders, {retired} not playable)",
+        accounts.len()
+    );
+    let players = states
+        .iter()
+        .map(|s| {
+            let (nonce, area, position) = s.unwrap_or((0, 0, Position::new(0, 0)));
+            Mutex::new(PlayerState {
+                nonce,
+                area,
+                position,
+                wood: 0,
+                busy: false,
+                stale: false,
+                ready_at_ms: 0,
+                retired: s.is_none(),
+            })
+        })
+        .collect();
+    let bench = Arc::new(Bench {
+        genesis,
+        pairs,
+        accounts,
+        roles,
+        players,
+        connections,
+        areas: RwLock::new(areas),
+        primaries: RwLock::new(primaries),
+        rates: args.rates.iter().map(|_| Mutex::default()).collect(),
+        records: args.rates.iter().map(|_| Mutex::default()).collect(),
+        fanout: Mutex::new(HashMap::new()),
+        deliveries: AtomicU64::new(0),
+        inclusion: Mutex::new(Inclusion::default()),
+        in_flight: AtomicUsize::new(0),
+        refreshing_areas: AtomicBool::new(false),
+        args,
+    });
+
+    // Each subscription watches around a player, where it stands; the players are
+    // spread evenly over the population, so areas are watched as much as they are used.
+    let subscriptions: Vec<bool> = futures::stream::iter((0..bench.args.subscribers).map(|c| {
+        let bench = bench.clone();
+        let watched = c * bench.players.len() / bench.args.subscribers.max(1);
+        let (area, position) = {
+            let player = bench.players[watched % bench.players.len()].lock();
+            (player.area, player.position)
+        };
+        async move { subscribe(bench, c, area, position).await }
+    }))
+    .buffer_unordered(64)
+    .collect()
+    .await;
+    let subscribed = subscriptions.iter().filter(|ok| **ok).count();
+    eprintln!(
+        "{subscribed} area subscriptions with radius {} (setup took {:.1} s)",
+        bench.args.radius,
+        started.elapsed().as_secs_f64()
+    );
+    tokio::spawn(watch_heads(bench.clone(), heads_rpc));
+    // Let the head watcher see a first block.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bench.inclusion.lock().best == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut ceiling: f64 = 0.0;
+    let player_count = bench.players.len();
+    for (rate_index, rate) in bench.args.rates.clone().into_iter().enumerate() {
+        let from = chain::best_number(&bench.connections[0]).await?;
+        eprintln!(
+            "rate {rate}/s for {} s (from block #{from})",
+            bench.args.duration
+        );
+        let duration = Duration::from_secs(bench.args.duration);
+        let mut rng = StdRng::seed_from_u64(bench.args.seed ^ ((rate_index as u64) << 32));
+        let start = Instant::now();
+        let end = start + duration;
+        let mut next = start;
+        loop {
+            let uniform: f64 = rng.gen_range(f64::EPSILON..1.0);
+            next += Duration::from_secs_f64(-uniform.ln() / rate);
+            if next >= end {
+                break;
+            }
+            tokio::time::sleep_until(tokio::time::Instant::from_std(next)).await;
+            match bench.pick(&mut rng) {
+                Some(plan) => {
+                    tokio::spawn(bench.clone().act(plan, next, rate_index));
+                }
+                None => bench.rates[rate_index].lock().skipped += 1,
+            }
+        }
+        tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
+        // Answers still on their way.
+        let drain = Instant::now() + Duration::from_millis(bench.args.timeout_ms + 2_000);
+        while bench.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < drain {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Inclusion in a best block, then finality.
+        let settle_deadline = Instant::now() + Duration::from_secs(bench.args.settle);
+        let mut settled = false;
+        while Instant::now() < settle_deadline {
+            let (waiting, best) = {
+                let inclusion = bench.inclusion.lock();
+                let waiting = inclusion
+                    .pending
+                    .iter()
+                    .filter(|p| p.3 == rate_index)
+                    .count();
+                (waiting, inclusion.best)
+            };
+            if waiting == 0 {
+                let (finalized, _) = chain::finalized(&bench.connections[0]).await?;
+                if finalized >= best {
+                    settled = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let verdict = verify(&bench, rate_index, from, settled).await?;
+        bench.fanout.lock().clear();
+        let stats = bench.rates[rate_index].lock().clone();
+        let achieved = stats.receipt.len() as f64 / duration.as_secs_f64();
+        println!(
+            "RESULT players={player_count} rate={rate} actions_per_s={achieved:.0} receipt_p50_ms={} receipt_p99_ms={} border_p99_ms={} fanout_p99_ms={} included_p99_ms={} lost={}",
+            stats.receipt.show(0.5),
+            stats.receipt.show(0.99),
+            stats.border.show(0.99),
+            stats.fanout.show(0.99),
+            stats.included.show(0.99),
+            verdict.lost,
+        );
+        eprintln!(
+            "INFO rate={rate} sent={} receipts={} borders={} skipped={} rejected={} failed={} bad_receipts={} fanout_samples={} deliveries_total={} not_in_chain={} mismatched={} state_mismatches={} settled={settled} finalized=#{}",
+            stats.sent,
+            stats.receipt.len(),
+            stats.border.len(),
+            stats.skipped,
+            stats::show_counts(&stats.rejected),
+            stats::show_counts(&stats.failed),
+            stats.bad_receipts,
+            stats.fanout.len(),
+            bench.deliveries.load(Ordering::Relaxed),
+            verdict.not_in_chain,
+            verdict.mismatched,
+            verdict.state_mismatches,
+            verdict.finalized,
+        );
+        if stats
+            .receipt
+            .quantile(0.99)
+            .is_some_and(|p99| p99 < bench.args.target_p99_ms)
+        {
+            ceiling = ceiling.max(rate);
+        }
+    }
+    println!("RESULT ceiling_actions_per_s={ceiling}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(min_x: Coord, min_y: Coord) -> AreaInfo {
+        AreaInfo {
+            bounds: Bounds::new(min_x, min_y, min_x + 100 * UNIT, min_y + 100 * UNIT),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn players_next_to_a_border_with_an_area_beyond_walk_across_it() {
+        let mut areas = BTreeMap::new();
+        areas.insert(0, area(0, 0));
+        areas.insert(1, area(100 * UNIT, 0));
+        // Near the east border, area 1 beyond.
+        assert_eq!(
+            role_of(0, Position::new(100 * UNIT - 200, 5 * UNIT), &areas),
+            Role::Walker {
+                vertical: true,
+                border: 100 * UNIT
+            }
+        );
+        // Near the west border of area 1.
+        assert_eq!(
+            role_of(1, Position::new(100 * UNIT + 200, 50 * UNIT), &areas),
+            Role::Walker {
+                vertical: true,
+                border: 100 * UNIT
+            }
+        );
+        // Near the west edge of the world: nothing beyond.
+        assert_eq!(
+            role_of(0, Position::new(200, 50 * UNIT), &areas),
+            Role::Wanderer
+        );
+        // Inside.
+        assert_eq!(
+            role_of(0, Position::new(50 * UNIT, 50 * UNIT), &areas),
+            Role::Wanderer
+        );
+    }
+
+    #[test]
+    fn lane_views_need_a_joined_player() {
+        let view = json!({"joined": true, "nonce": 4, "area": 3, "version": 1, "x": 10, "y": -2});
+        assert_eq!(lane_view(&view), Some((4, 3, Position::new(10, -2))));
+        let view = json!({"joined": false, "nonce": 0, "area": 3, "x": 10, "y": 2});
+        assert_eq!(lane_view(&view), None);
+        assert_eq!(lane_view(&Value::Null), None);
+    }
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Fast-lane benchmark (issue 13): writes a chain spec with $PLAYERS players (default 10,000)
+# over $AREAS areas (64; one crowded area holds $CROWDED = 2,000 of them, 5% stand at a
+# border), starts 4 validators on it (scripts/testnet.sh, 127.0.0.1, in a temporary
+# directory), and runs arceon-loadgen: $CONNECTIONS WebSocket connections (1,000) over the
+# 4 nodes, $SUBSCRIBERS of them (1,000) with an area subscription of radius $RADIUS
+# milli-units, an open-loop Poisson stream of signed lane actions at each of $RATES
+# (250,500,1000,2000,3000 actions/s) for $DURATION seconds (20), then a check of every
+# receipt against the finalized blocks. Then it stops and deletes the network. Prints per
+# rate
+#   RESULT players=<n> rate=<offered/s> actions_per_s=<n> receipt_p50_ms=<n>
+#          receipt_p99_ms=<n> border_p99_ms=<n> fanout_p99_ms=<n> included_p99_ms=<n> lost=<n>
+# and last
+#   RESULT ceiling_actions_per_s=<highest rate with receipt p99 < 25 ms>
+# Details per rate go to stderr (INFO lines). $ROUTE=primary sends each action through a
+# connection to its area's primary instead of the player's own connection (any node).
+# Binaries: $ARCEON_NODE and $ARCEON_LOADGEN, else target/release (cargo build --release
+# --workspace first). KEEP=1 keeps the directory with the nodes' logs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLAYERS=${PLAYERS:-10000}
+AREAS=${AREAS:-64}
+CROWDED=${CROWDED:-2000}
+CONNECTIONS=${CONNECTIONS:-1000}
+SUBSCRIBERS=${SUBSCRIBERS:-1000}
+RADIUS=${RADIUS:-10000}
+RATES=${RATES:-250,500,1000,2000,3000}
+DURATION=${DURATION:-20}
+SETTLE=${SETTLE:-60}
+ROUTE=${ROUTE:-any}
+NODES=4
+export P2P_BASE=${P2P_BASE:-31800} RPC_BASE=${RPC_BASE:-10010} PROMETHEUS_BASE=${PROMETHEUS_BASE:-9720}
+
+if [ -n "${ARCEON_NODE:-}" ]; then
+    LOADGEN=${ARCEON_LOADGEN:-$(dirname "$ARCEON_NODE")/arceon-loadgen}
+else
+    ./scripts/ensure-deps.sh >&2
+    echo "==> cargo build --release --workspace" >&2
+    cargo build --release --workspace >&2
+    ARCEON_NODE=$PWD/target/release/arceon-node
+    LOADGEN=${ARCEON_LOADGEN:-$PWD/target/release/arceon-loadgen}
+fi
+export ARCEON_NODE
+[ -x "$LOADGEN" ] || { echo "no load generator at $LOADGEN" >&2; exit 1; }
+
+TESTNET_DIR=$(mktemp -d /tmp/arceon-bench-fastlane.XXXXXX)
+export TESTNET_DIR
+cleanup() {
+    ./scripts/testnet.sh stop >/dev/null 2>&1 || true
+    if [ -n "${KEEP:-}" ]; then
+        echo "kept $TESTNET_DIR" >&2
+    else
+        rm -rf "$TESTNET_DIR"
+    fi
+}
+trap cleanup EXIT
+# 1,000+ sockets in the generator and a few hundred per node.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+SPEC=$TESTNET_DIR/fastlane-spec.json
+"$LOADGEN" spec --out "$SPEC" --players "$PLAYERS" --areas "$AREAS" --crowded "$CROWDED" >&2
+CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 100))" \
+    ./scripts/testnet.sh start "$NODES" >&2
+
+rpc() {
+    curl -s --max-time 3 -H 'Content-Type: application/json' \
+        -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" \
+        "http://127.0.0.1:$((RPC_BASE + $1))" 2>/dev/null || true
+}
+ready() {
+    local i best peers
+    for i in $(seq 1 "$NODES"); do
+        best=$(rpc "$i" chain_getHeader | python3 -c 'import json,sys
+try: print(int(json.load(sys.stdin)["result"]["number"],16))
+except Exception: print(-1)')
+        peers=$(rpc "$i" system_health | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["result"]["peers"])
+except Exception: print(-1)')
+        [ "$best" -ge 3 ] && [ "$peers" -ge $((NODES - 1)) ] || return 1
+    done
+}
+echo "==> waiting for the validators to author, peer and serve their lanes" >&2
+DEADLINE=$(( $(date +%s) + 180 ))
+until ready; do
+    if [ "$(date +%s)" -gt "$DEADLINE" ]; then
+        echo "the network did not come up in 180 s" >&2
+        ./scripts/testnet.sh status "$NODES" >&2 || true
+        tail -n 20 "$TESTNET_DIR"/node*.log >&2 || true
+        exit 1
+    fi
+    sleep 1
+done
+
+URLS=$(for i in $(seq 1 "$NODES"); do printf 'ws://127.0.0.1:%s,' $((RPC_BASE + i)); done)
+RATE_COUNT=$(echo "$RATES" | tr ',' '\n' | grep -c .)
+LIMIT=$(( 300 + RATE_COUNT * (DURATION + SETTLE + 120) ))
+STATUS=0
+timeout --kill-after=10 "$LIMIT" "$LOADGEN" run --rpc "${URLS%,}" --players "$PLAYERS" \
+    --connections "$CONNECTIONS" --subscribers "$SUBSCRIBERS" --radius "$RADIUS" \
+    --rates "$RATES" --duration "$DURATION" --settle "$SETTLE" --route "$ROUTE" || STATUS=$?
+./scripts/testnet.sh status "$NODES" >&2 || true
+if [ "$STATUS" -ne 0 ]; then
+    echo "arceon-loadgen failed ($STATUS); last node log lines:" >&2
+    tail -n 20 "$TESTNET_DIR"/node*.log >&2 || true
+fi
+exit "$STATUS"
