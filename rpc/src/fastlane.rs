@@ -268,6 +268,7 @@ async fn watch_action<A: ChainApi>(
 }
 
 /// What an area subscription asked for.
+#[derive(Debug, Clone, Copy)]
 struct Interest {
     area: AreaId,
     point: Option<(Position, i64)>,
@@ -297,16 +298,156 @@ impl Interest {
         };
         Ok(Interest { area, point })
     }
+}
 
-    /// Whether an action at `position` in `area` is of interest.
-    fn wants(&self, area: AreaId, position: Option<Position>) -> bool {
-        match (&self.point, position) {
-            (None, _) => area == self.area,
-            (Some((point, radius)), Some(position)) => {
-                let r = u128::from(radius.unsigned_abs());
-                position.distance_squared(point) <= r * r
+/// Side of the grid cells radius subscriptions are indexed by (milli-units).
+const CELL: i64 = 50_000;
+/// Updates buffered for one slow subscriber; beyond that its updates are dropped.
+const SUBSCRIBER_QUEUE: usize = 1_024;
+/// The most player positions the hub remembers (to place gathers and crafts).
+const MAX_TRACKED: usize = 200_000;
+
+/// Routes certified batches to area subscriptions: one task reads every batch and wakes
+/// only the subscriptions an action concerns (by area, or by grid cell for those with a
+/// radius), instead of every subscription reading every batch.
+pub(crate) struct Hub {
+    state: parking_lot::Mutex<HubState>,
+}
+
+#[derive(Default)]
+struct HubState {
+    next: u64,
+    subscribers: HashMap<u64, (Interest, tokio::sync::mpsc::Sender<Value>)>,
+    by_area: HashMap<AreaId, Vec<u64>>,
+    by_cell: HashMap<(i64, i64), Vec<u64>>,
+    positions: HashMap<AccountId32, Position>,
+}
+
+fn cell_of(position: &Position) -> (i64, i64) {
+    (position.x.div_euclid(CELL), position.y.div_euclid(CELL))
+}
+
+impl Hub {
+    /// Starts the hub's routing task.
+    fn start(lanes: &Arc<dyn FastLaneApi>) -> Arc<Hub> {
+        let hub = Arc::new(Hub {
+            state: parking_lot::Mutex::new(HubState::default()),
+        });
+        let mut batches = lanes.subscribe_batches();
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            loop {
+                let certified = match batches.recv().await {
+                    Ok(certified) => certified,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                };
+                let Some(hub) = weak.upgrade() else { return };
+                hub.route(&certified);
             }
-            (Some(_), None) => false,
+        });
+        hub
+    }
+
+    fn subscribe(&self, interest: Interest) -> (u64, tokio::sync::mpsc::Receiver<Value>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(SUBSCRIBER_QUEUE);
+        let mut state = self.state.lock();
+        let id = state.next;
+        state.next += 1;
+        match interest.point {
+            None => state.by_area.entry(interest.area).or_default().push(id),
+            Some((point, radius)) => {
+                let (low_x, low_y) = cell_of(&Position::new(point.x - radius, point.y - radius));
+                let (high_x, high_y) = cell_of(&Position::new(point.x + radius, point.y + radius));
+                for cx in low_x..=high_x {
+                    for cy in low_y..=high_y {
+                        state.by_cell.entry((cx, cy)).or_default().push(id);
+                    }
+                }
+            }
+        }
+        state.subscribers.insert(id, (interest, tx));
+        (id, rx)
+    }
+
+    fn unsubscribe(&self, id: u64) {
+        let mut state = self.state.lock();
+        state.subscribers.remove(&id);
+        for ids in state.by_area.values_mut() {
+            ids.retain(|other| *other != id);
+        }
+        for ids in state.by_cell.values_mut() {
+            ids.retain(|other| *other != id);
+        }
+        state.by_area.retain(|_, ids| !ids.is_empty());
+        state.by_cell.retain(|_, ids| !ids.is_empty());
+    }
+
+    /// Sends each interested subscription the actions of `certified` it asked for.
+    fn route(&self, certified: &CertifiedBatch) {
+        let batch = &certified.batch;
+        let header = &batch.header;
+        let mut state = self.state.lock();
+        let mut updates: HashMap<u64, Vec<Value>> = HashMap::new();
+        for (index, (signed, outcome)) in batch.actions.iter().zip(&batch.outcomes).enumerate() {
+            let player = &signed.action.player;
+            let position = match outcome {
+                Outcome::Moved { position, .. } | Outcome::Crossed { position, .. } => {
+                    if state.positions.len() < MAX_TRACKED || state.positions.contains_key(player) {
+                        state.positions.insert(player.clone(), *position);
+                    }
+                    Some(*position)
+                }
+                _ => state.positions.get(player).copied(),
+            };
+            let mut wanted: Vec<u64> = state.by_area.get(&header.area).cloned().unwrap_or_default();
+            if let Some(position) = position {
+                for id in state.by_cell.get(&cell_of(&position)).into_iter().flatten() {
+                    let near = state
+                        .subscribers
+                        .get(id)
+                        .and_then(|(interest, _)| interest.point)
+                        .is_some_and(|(point, radius)| {
+                            let r = u128::from(radius.unsigned_abs());
+                            position.distance_squared(&point) <= r * r
+                        });
+                    if near {
+                        wanted.push(*id);
+                    }
+                }
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let item = json!({
+                "index": index,
+                "player": to_ss58(player),
+                "nonce": signed.action.nonce,
+                "action": kind_json(&signed.action.kind),
+                "outcome": outcome_json(outcome),
+            });
+            for id in wanted {
+                let items = updates.entry(id).or_default();
+                if !items.contains(&item) {
+                    items.push(item.clone());
+                }
+            }
+        }
+        let hash = format!("{:?}", header.hash());
+        for (id, actions) in updates {
+            let Some((_, tx)) = state.subscribers.get(&id) else {
+                continue;
+            };
+            let update = json!({
+                "area": header.area,
+                "height": header.height,
+                "batchHash": hash,
+                "timeMs": header.time_ms,
+                "actions": actions,
+            });
+            // A subscriber that does not keep up misses updates rather than holding
+            // memory for them.
+            let _ = tx.try_send(update);
         }
     }
 }
@@ -330,65 +471,24 @@ async fn subscribe_area<A: ChainApi>(
             return Ok(());
         }
     };
-    let mut batches = lanes.subscribe_batches();
+    let hub = ctx.lane_hub.get_or_init(|| Hub::start(&lanes)).clone();
     let sink = pending.accept().await?;
-    // Where each player was last seen, so a gather or craft is placed at its player.
-    let mut positions: HashMap<AccountId32, Position> = HashMap::new();
-    const MAX_TRACKED: usize = 20_000;
+    let (id, mut updates) = hub.subscribe(interest);
     loop {
         tokio::select! {
-            _ = sink.closed() => return Ok(()),
-            item = batches.recv() => match item {
-                Ok(certified) => {
-                    let batch = &certified.batch;
-                    let header = &batch.header;
-                    let mut actions = Vec::new();
-                    for (index, (signed, outcome)) in batch.actions.iter().zip(&batch.outcomes).enumerate() {
-                        let player = &signed.action.player;
-                        let position = match outcome {
-                            Outcome::Moved { position, .. } | Outcome::Crossed { position, .. } => {
-                                if positions.len() < MAX_TRACKED || positions.contains_key(player) {
-                                    positions.insert(player.clone(), *position);
-                                }
-                                Some(*position)
-                            }
-                            _ => positions.get(player).copied(),
-                        };
-                        let area = match outcome {
-                            Outcome::Crossed { to, .. } => *to,
-                            _ => header.area,
-                        };
-                        let wanted = interest.wants(area, position)
-                            || (interest.point.is_none() && header.area == interest.area);
-                        if wanted {
-                            actions.push(json!({
-                                "index": index,
-                                "player": to_ss58(player),
-                                "nonce": signed.action.nonce,
-                                "action": kind_json(&signed.action.kind),
-                                "outcome": outcome_json(outcome),
-                            }));
-                        }
-                    }
-                    if actions.is_empty() {
-                        continue;
-                    }
-                    let update = json!({
-                        "area": header.area,
-                        "height": header.height,
-                        "batchHash": format!("{:?}", header.hash()),
-                        "timeMs": header.time_ms,
-                        "actions": actions,
-                    });
+            _ = sink.closed() => break,
+            update = updates.recv() => match update {
+                Some(update) => {
                     if !send(&sink, &update).await {
-                        return Ok(());
+                        break;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return Ok(()),
+                None => break,
             },
         }
     }
+    hub.unsubscribe(id);
+    Ok(())
 }
 
 pub(crate) fn register<A: ChainApi>(

@@ -171,6 +171,8 @@ pub trait FinalityInfo: Send + Sync {
 pub(crate) struct Context<A: ChainApi> {
     pub deps: RpcDeps<A>,
     pub allow_unsafe: bool,
+    /// Routes certified lane batches to `fastlane_subscribeArea` subscriptions.
+    pub lane_hub: std::sync::OnceLock<Arc<fastlane::Hub>>,
 }
 
 impl<A: ChainApi> Context<A> {
@@ -218,7 +220,11 @@ pub(crate) fn module<A: ChainApi>(
     deps: RpcDeps<A>,
     allow_unsafe: bool,
 ) -> Result<RpcModule<Context<A>>, RpcError> {
-    let mut module = RpcModule::new(Context { deps, allow_unsafe });
+    let mut module = RpcModule::new(Context {
+        deps,
+        allow_unsafe,
+        lane_hub: std::sync::OnceLock::new(),
+    });
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     world::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;

@@ -228,6 +228,10 @@ pub struct LaneService {
     runtime: tokio::runtime::Handle,
     stop: Arc<AtomicBool>,
     metrics: Arc<crate::Metrics>,
+    /// When each peer was last asked for its identity.
+    asked: Mutex<HashMap<PeerId, Instant>>,
+    /// This service (for tasks started from `&self`).
+    me: Mutex<std::sync::Weak<LaneService>>,
 }
 
 impl LaneService {
@@ -252,7 +256,10 @@ impl LaneService {
             runtime: tokio::runtime::Handle::current(),
             stop,
             metrics,
+            asked: Mutex::new(HashMap::new()),
+            me: Mutex::new(std::sync::Weak::new()),
         });
+        *service.me.lock() = Arc::downgrade(&service);
         let worker = service.clone();
         std::thread::Builder::new()
             .name("fastlane".into())
@@ -317,6 +324,27 @@ impl LaneService {
             }
             shared.peer_keys.insert(peer, proven);
         });
+    }
+
+    /// Asks `peer` for its identity unless that was done in the last second.
+    fn hello_soon(&self, peer: PeerId) {
+        let now = Instant::now();
+        {
+            let mut asked = self.asked.lock();
+            if asked
+                .get(&peer)
+                .is_some_and(|at| now.duration_since(*at) < Duration::from_secs(1))
+            {
+                return;
+            }
+            if asked.len() > 4_096 {
+                asked.clear();
+            }
+            asked.insert(peer, now);
+        }
+        if let Some(service) = self.me.lock().upgrade() {
+            service.on_peer_connected(peer);
+        }
     }
 
     /// A peer disconnected.
@@ -427,17 +455,11 @@ impl LaneService {
                     .cloned()
                     .unwrap_or_default();
                 if from.is_empty() {
-                    // Members prove their keys when they connect; a stranger's member
-                    // messages are never taken (and cost it, when they keep coming).
-                    if let Some(net) = self.network() {
-                        net.report(
-                            peer,
-                            arceon_network::Reputation::with_value(
-                                -5,
-                                "lane message from a peer that holds no committee key",
-                            ),
-                        );
-                    }
+                    // Members prove their keys when they connect; a member message from a
+                    // peer whose identity is not known (yet) is never taken. It costs the
+                    // peer nothing: an honest member's proposal can overtake its identity
+                    // answer, and it is re-sent. Ask for the identity now.
+                    self.hello_soon(peer);
                     return Response::Refused("unknown lane peer".into());
                 }
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
