@@ -286,6 +286,25 @@ impl Lane {
                 .sum::<usize>()
     }
 
+    /// The lane time of the next [`Lane::tick`] that has work to do (sealing the open
+    /// batch, re-sending a proposal), if any.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let seal = self
+            .open
+            .as_ref()
+            .filter(|_| self.in_flight.len() < self.config.max_in_flight)
+            .map(|open| open.opened_ms.saturating_add(self.config.batch_interval_ms));
+        let resend = self
+            .in_flight
+            .values()
+            .map(|flight| flight.sent_ms.saturating_add(self.config.resend_ms))
+            .min();
+        match (seal, resend) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// A submission from `client` at lane time `now_ms`.
     pub fn submit(
         &mut self,

@@ -53,8 +53,10 @@ use tokio::sync::{broadcast, oneshot};
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
 /// How long a forwarded submission or a proposal waits for its answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
-/// The lane thread's tick.
+/// The lane thread's shortest wait.
 const TICK: Duration = Duration::from_millis(1);
+/// The lane thread's longest wait when no lane has work due.
+const IDLE_WAIT: Duration = Duration::from_millis(20);
 /// Events waiting for the lane thread; more are refused (`Overloaded`).
 const EVENT_QUEUE: usize = 65_536;
 /// Gossiped batches waiting for validation; more are ignored.
@@ -947,7 +949,18 @@ impl Worker {
         let mut last_publish = Instant::now();
         while !self.service.stop.load(Ordering::SeqCst) {
             self.follow_chain();
-            match events.recv_timeout(TICK) {
+            // Sleep until a lane has work due (or an event, or at most IDLE_WAIT: the
+            // chain is followed between events too).
+            let now = unix_ms();
+            let due = self
+                .lanes
+                .values()
+                .filter_map(Lane::next_deadline)
+                .min()
+                .map_or(IDLE_WAIT, |at| {
+                    Duration::from_millis(at.saturating_sub(now)).clamp(TICK, IDLE_WAIT)
+                });
+            match events.recv_timeout(due) {
                 Ok(event) => {
                     self.handle(event);
                     // Take what else is waiting before ticking.
