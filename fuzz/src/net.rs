@@ -114,6 +114,8 @@ pub fn inspect_response(response: &Response) {
                 let _ = check_catch_up(&catch_up);
             }
         }
-        Response::Status(_) | Response::Refused(_) => {}
+        // Lane answers are decoded by the lane service (votes, receipts, identities);
+        // see the lane gossip decoders.
+        Response::Status(_) | Response::Refused(_) | Response::Lane(_) => {}
     }
 }
