@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fast-lane benchmark (issue 13): writes a chain spec with $PLAYERS players (default 10,000)
-# over $AREAS areas (64; one crowded area holds $CROWDED = 2,000 of them, 5% stand at a
-# border), starts 4 validators on it (scripts/testnet.sh, 127.0.0.1, in a temporary
-# directory), and runs arceon-loadgen: $CONNECTIONS WebSocket connections (1,000) over the
-# 4 nodes, $SUBSCRIBERS of them (1,000) with an area subscription of radius $RADIUS
-# milli-units, an open-loop Poisson stream of signed lane actions at each of $RATES
-# (250,500,1000,2000,3000 actions/s) for $DURATION seconds (20), then a check of every
-# receipt against the finalized blocks. Then it stops and deletes the network. Prints per
-# rate
+# over $AREAS areas (64; one crowded area holds $CROWDED = 2,000 of them; $BORDER_PCT = 5%
+# stand at a border and walk across it), starts 4 validators on it (scripts/testnet.sh,
+# 127.0.0.1, in a temporary directory), and runs arceon-loadgen: $CONNECTIONS WebSocket
+# connections (1,000) over the 4 nodes, $SUBSCRIBERS of them (1,000) with an area
+# subscription of radius $RADIUS milli-units, an open-loop Poisson stream of signed lane
+# actions at each of $RATES (250,500,1000,2000,3000 actions/s) for $DURATION seconds (20),
+# then a check of every receipt against the finalized blocks (at most $SETTLE = 60 s of
+# waiting for them). Then it stops and deletes the network. Prints per rate
 #   RESULT players=<n> rate=<offered/s> actions_per_s=<n> receipt_p50_ms=<n>
 #          receipt_p99_ms=<n> border_p99_ms=<n> fanout_p99_ms=<n> included_p99_ms=<n> lost=<n>
 # and last
@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 PLAYERS=${PLAYERS:-10000}
 AREAS=${AREAS:-64}
 CROWDED=${CROWDED:-2000}
+BORDER_PCT=${BORDER_PCT:-5}
 CONNECTIONS=${CONNECTIONS:-1000}
 SUBSCRIBERS=${SUBSCRIBERS:-1000}
 RADIUS=${RADIUS:-10000}
@@ -58,7 +59,8 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 SPEC=$TESTNET_DIR/fastlane-spec.json
-"$LOADGEN" spec --out "$SPEC" --players "$PLAYERS" --areas "$AREAS" --crowded "$CROWDED" >&2
+"$LOADGEN" spec --out "$SPEC" --players "$PLAYERS" --areas "$AREAS" --crowded "$CROWDED" \
+    --border-pct "$BORDER_PCT" >&2
 CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 100))" \
     ./scripts/testnet.sh start "$NODES" >&2
 

@@ -106,11 +106,8 @@ pub fn layout(args: &SpecArgs) -> anyhow::Result<Layout> {
         .collect();
     let crowded = ((rows / 2) * cols + cols / 2).min(args.areas - 1);
     let others: Vec<AreaId> = (0..args.areas).filter(|id| *id != crowded).collect();
-    let walker_every = if args.border_pct > 0.0 {
-        ((100.0 / args.border_pct).round() as u32).max(1)
-    } else {
-        u32::MAX
-    };
+    let walker_every =
+        (args.border_pct > 0.0).then(|| ((100.0 / args.border_pct).round() as u32).max(1));
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut placements = Vec::with_capacity(args.players as usize);
     for index in 0..args.players {
@@ -124,7 +121,8 @@ pub fn layout(args: &SpecArgs) -> anyhow::Result<Layout> {
         let east = col + 1 < cols && area + 1 < args.areas;
         let west = col > 0;
         let y = rng.gen_range(bounds.min_y + MARGIN..bounds.max_y - MARGIN);
-        let x = if index % walker_every == 0 && (east || west) {
+        let walker = walker_every.is_some_and(|every| index % every == 0);
+        let x = if walker && (east || west) {
             if east && (!west || rng.gen_bool(0.5)) {
                 bounds.max_x - WALKER_OFFSET
             } else {
