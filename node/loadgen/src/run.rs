@@ -372,8 +372,11 @@ impl Bench {
                             .unwrap_or_default()
                             .chars()
                             .take(48)
-                            .map(|c| if c.is_ascii_digit() { '#' } else { c })
                             .collect();
+                        let message = match message.strip_prefix("the primary of area ") {
+                            Some(_) => "the primary of area N".to_string(),
+                            None => message,
+                        };
                         format!("{}[{message}]", object.code())
                     }
                     RpcError::RequestTimeout => "timeout".to_string(),
