@@ -257,6 +257,11 @@ fn include_lane_batches<S: arceon_state::NodeStore>(
             .or_default()
             .push_back(batch);
     }
+    // Batches the parent's chain already holds (the pool keeps them until finality).
+    for (area, queue) in lanes.iter_mut() {
+        let head = arceon_pallet_fastlane::lane_head(builder.ext(), *area).height;
+        queue.retain(|batch| batch.batch.header.height > head);
+    }
     let mut included = 0;
     loop {
         let mut progress = false;

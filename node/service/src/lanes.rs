@@ -290,8 +290,8 @@ impl LaneService {
             .flatten()
     }
 
-    /// Certified batches not in `parent`'s chain yet, per area in lane order, for a
-    /// block author.
+    /// Certified batches not in the finalized chain, per area in lane order, for a
+    /// block author (who skips those its parent already holds).
     pub fn batches_for_block(&self) -> Vec<CertifiedBatch> {
         self.shared.lock().certified.values().cloned().collect()
     }
@@ -344,7 +344,8 @@ impl LaneService {
             }
             asked.insert(peer, now);
         }
-        if let Some(service) = self.me.lock().upgrade() {
+        let service = self.me.lock().upgrade();
+        if let Some(service) = service {
             service.on_peer_connected(peer);
         }
     }
@@ -652,7 +653,10 @@ impl FastLaneApi for RpcLanes {
             .unwrap_or_default();
         let shared = service.shared.lock();
         let lane = shared.lanes.get(&area);
-        let certified = shared.certified.range((area, 0)..=(area, u64::MAX)).count();
+        let certified = shared
+            .certified
+            .range((area, head.height + 1)..=(area, u64::MAX))
+            .count();
         let members: Vec<Value> = authority
             .members()
             .iter()
@@ -918,6 +922,9 @@ struct Worker {
     own_keys: HashMap<[u8; 32], Option<sr25519::Pair>>,
     /// When each area's last certified batch was learned (batch interval metric).
     last_certified: HashMap<AreaId, Instant>,
+    /// Each lane's height at the finalized block (`final_at`).
+    final_heads: HashMap<AreaId, u64>,
+    final_at: H256,
     /// Batches written to the database and not yet pruned.
     persisted: std::collections::BTreeSet<(AreaId, u64)>,
     /// The finalized block persisted batches were last pruned at.
@@ -939,6 +946,8 @@ impl Worker {
             next_client: 0,
             own_keys: HashMap::new(),
             last_certified: HashMap::new(),
+            final_heads: HashMap::new(),
+            final_at: H256::zero(),
             persisted: std::collections::BTreeSet::new(),
             pruned_at: H256::zero(),
             to_persist: Vec::new(),
@@ -1168,6 +1177,24 @@ impl Worker {
         last
     }
 
+    /// Reads each lane's height at the finalized block when it changed.
+    fn follow_finality(&mut self) {
+        let finalized = self.service.client.finalized().1;
+        if finalized == self.final_at {
+            return;
+        }
+        let Ok(state) = self.service.client.state_at(&finalized) else {
+            return;
+        };
+        self.final_at = finalized;
+        let mut ext = Ext::new(&state);
+        let areas: Vec<AreaId> = self.heads.keys().copied().collect();
+        self.final_heads = areas
+            .into_iter()
+            .map(|area| (area, fastlane::lane_head(&mut ext, area).height))
+            .collect();
+    }
+
     /// Deletes persisted batches the finalized chain holds.
     fn prune_persisted(&mut self) {
         let finalized = self.service.client.finalized().1;
@@ -1384,15 +1411,18 @@ impl Worker {
                 self.service.on_peer_connected(peer);
             }
         }
-        // Batches now in the chain leave the pools.
-        let heads = &self.heads;
+        // Batches leave the pools once the finalized chain holds them: until then a
+        // reorg may drop the block that included them, and authors of the new best
+        // chain must still have them.
+        self.follow_finality();
+        let heads = &self.final_heads;
         self.known
-            .retain(|(area, height), _| *height > heads.get(area).map_or(0, |h| h.height));
+            .retain(|(area, height), _| *height > heads.get(area).copied().unwrap_or(0));
         self.service
             .shared
             .lock()
             .certified
-            .retain(|(area, height), _| *height > heads.get(area).map_or(0, |h| h.height));
+            .retain(|(area, height), _| *height > heads.get(area).copied().unwrap_or(0));
         // Lanes: one per area whose committee holds one of our keys.
         self.own_keys.clear();
         for (_, keys) in committees.values() {

@@ -231,7 +231,8 @@ impl NetworkBridge {
         while let Some(event) = events.recv().await {
             match event {
                 NetworkEvent::PeerConnected(peer) => {
-                    if let Some(lanes) = self.lanes.lock().clone() {
+                    let lanes = self.lanes.lock().clone();
+                    if let Some(lanes) = lanes {
                         lanes.on_peer_connected(peer);
                     }
                     let bridge = self.clone();
@@ -239,7 +240,8 @@ impl NetworkBridge {
                 }
                 NetworkEvent::PeerDisconnected(peer) => {
                     self.peers.lock().remove(&peer);
-                    if let Some(lanes) = self.lanes.lock().clone() {
+                    let lanes = self.lanes.lock().clone();
+                    if let Some(lanes) = lanes {
                         lanes.on_peer_disconnected(&peer);
                     }
                 }
@@ -313,10 +315,15 @@ impl NetworkBridge {
                     self.net.validation_result(id, source, Verdict::Ignore);
                 }
             }
-            Topic::Lanes => match self.lanes.lock().clone() {
-                Some(lanes) => lanes.on_gossip(source, id, data),
-                None => self.net.validation_result(id, source, Verdict::Ignore),
-            },
+            Topic::Lanes => {
+                // The guard must be gone before the lanes run: a match on
+                // `self.lanes.lock().clone()` would hold it through the arm.
+                let lanes = self.lanes.lock().clone();
+                match lanes {
+                    Some(lanes) => lanes.on_gossip(source, id, data),
+                    None => self.net.validation_result(id, source, Verdict::Ignore),
+                }
+            }
             Topic::Finality => {
                 if let Err(e) = self.finality_gossip.try_send((source, id, data)) {
                     let (std::sync::mpsc::TrySendError::Full((source, id, _))
@@ -408,24 +415,35 @@ impl NetworkBridge {
                 Ok(chunk) => Response::State(chunk),
                 Err(e) => Response::Refused(e),
             },
-            Request::WarpProof { from_set_id } => match self.finality.lock().clone() {
-                Some(finality) => match finality.warp_proof(from_set_id) {
-                    Ok(proof) => Response::WarpProof(proof),
-                    Err(e) => Response::Refused(e.to_string()),
-                },
-                None => Response::Refused("no finality gadget".into()),
-            },
-            Request::Lane(bytes) => match self.lanes.lock().clone() {
-                Some(lanes) => lanes.answer(peer, &bytes),
-                None => Response::Refused("no fast lanes".into()),
-            },
-            Request::Finality(bytes) => match self.finality.lock().clone() {
-                Some(finality) => match finality.on_request(&peer.to_base58(), &bytes) {
-                    Some(response) => Response::Finality(response),
-                    None => Response::Refused("finality request refused".into()),
-                },
-                None => Response::Refused("no finality gadget".into()),
-            },
+            Request::WarpProof { from_set_id } => {
+                let finality = self.finality.lock().clone();
+                match finality {
+                    Some(finality) => match finality.warp_proof(from_set_id) {
+                        Ok(proof) => Response::WarpProof(proof),
+                        Err(e) => Response::Refused(e.to_string()),
+                    },
+                    None => Response::Refused("no finality gadget".into()),
+                }
+            }
+            Request::Lane(bytes) => {
+                // Released before answering: an answer may wait for the lane thread, and
+                // the network loop takes this lock for every lane gossip message.
+                let lanes = self.lanes.lock().clone();
+                match lanes {
+                    Some(lanes) => lanes.answer(peer, &bytes),
+                    None => Response::Refused("no fast lanes".into()),
+                }
+            }
+            Request::Finality(bytes) => {
+                let finality = self.finality.lock().clone();
+                match finality {
+                    Some(finality) => match finality.on_request(&peer.to_base58(), &bytes) {
+                        Some(response) => Response::Finality(response),
+                        None => Response::Refused("finality request refused".into()),
+                    },
+                    None => Response::Refused("no finality gadget".into()),
+                }
+            }
         }
     }
 
@@ -680,7 +698,8 @@ impl NetworkBridge {
             }
             if let Some(justification) = data.justification {
                 if data.header.number > self.client.finalized().0 {
-                    if let Some(finality) = self.finality.lock().clone() {
+                    let finality = self.finality.lock().clone();
+                    if let Some(finality) = finality {
                         if let Err(e) = finality.import_justification(hash, &justification) {
                             // Not fatal: a node whose own authority set is behind (or a
                             // set change it has not followed yet) fails honest
