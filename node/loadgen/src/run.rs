@@ -159,6 +159,10 @@ struct PlayerState {
     ready_at_ms: u64,
     /// Not joined or never readable: never plays.
     retired: bool,
+    /// A submission got no answer, or a state read replaced what the receipts said:
+    /// an action may have been executed without a receipt, so the on-chain
+    /// comparison skips the player from then on.
+    uncertain: bool,
 }
 
 /// A receipted action, to find in the chain later.
@@ -495,6 +499,7 @@ impl Bench {
         {
             let mut player = self.players[index].lock();
             player.stale = true;
+            player.uncertain = true;
             player.busy = true;
         }
         tokio::spawn(async move {
@@ -749,6 +754,7 @@ struct Verdict {
     not_in_chain: u64,
     mismatched: u64,
     state_mismatches: u64,
+    uncertain: u64,
     finalized: u32,
 }
 
@@ -796,6 +802,10 @@ async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow:
         for (index, (lane, player)) in states.iter().enumerate() {
             let local = bench.players[index].lock().clone();
             if local.stale || local.retired {
+                continue;
+            }
+            if local.uncertain {
+                verdict.uncertain += 1;
                 continue;
             }
             let chain_view = match (lane, player) {
@@ -901,6 +911,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 stale: false,
                 ready_at_ms: 0,
                 retired: s.is_none(),
+                uncertain: false,
             })
         })
         .collect();
@@ -1035,7 +1046,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             lost,
         );
         eprintln!(
-            "INFO rate={rate} sent={} receipts={} borders={} skipped={} rejected={} failed={} bad_receipts={} fanout_samples={} deliveries_total={} not_in_chain={} mismatched={} state_mismatches={} settled={settled} finalized=#{}",
+            "INFO rate={rate} sent={} receipts={} borders={} skipped={} rejected={} failed={} bad_receipts={} fanout_samples={} deliveries_total={} not_in_chain={} mismatched={} state_mismatches={} uncertain_players={} settled={settled} finalized=#{}",
             stats.sent,
             stats.receipt.len(),
             stats.border.len(),
@@ -1048,6 +1059,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             verdict.not_in_chain,
             verdict.mismatched,
             verdict.state_mismatches,
+            verdict.uncertain,
             verdict.finalized,
         );
         if stats
