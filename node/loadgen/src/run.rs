@@ -758,13 +758,15 @@ struct Verdict {
     finalized: u32,
 }
 
-/// Checks a rate's receipts against the finalized blocks after `from`, and every
-/// player's on-chain state against what the generator believes.
-async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow::Result<Verdict> {
-    let rpc = &bench.connections[0];
-    let (finalized, finalized_hash) = chain::finalized(rpc).await?;
-    let mut included: HashMap<(AreaId, u64), CertifiedBatch> = HashMap::new();
-    for number in from.saturating_add(1)..=finalized {
+/// The certified batches in blocks `from + 1 ..= to` of the node's best chain, by (area,
+/// height).
+async fn included_between(
+    rpc: &Rpc,
+    from: u32,
+    to: u32,
+) -> anyhow::Result<HashMap<(AreaId, u64), CertifiedBatch>> {
+    let mut included = HashMap::new();
+    for number in from.saturating_add(1)..=to {
         let hash = chain::block_hash(rpc, number)
             .await?
             .with_context(|| format!("no block #{number}"))?;
@@ -773,16 +775,19 @@ async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow:
             included.insert((header.area, header.height), certified);
         }
     }
-    let mut verdict = Verdict {
-        finalized,
-        ..Verdict::default()
-    };
-    for record in bench.records[rate].lock().iter() {
+    Ok(included)
+}
+
+/// Receipts whose batch is not in `included` at all, and those whose (area, height) holds
+/// another batch, action or outcome than the receipt says.
+fn count_lost(
+    records: &[ReceiptRecord],
+    included: &HashMap<(AreaId, u64), CertifiedBatch>,
+) -> (u64, u64) {
+    let (mut not_in_chain, mut mismatched) = (0, 0);
+    for record in records {
         match included.get(&(record.area, record.height)) {
-            None => {
-                verdict.lost += 1;
-                verdict.not_in_chain += 1;
-            }
+            None => not_in_chain += 1,
             Some(certified) => {
                 let batch = &certified.batch;
                 let index = record.index as usize;
@@ -790,12 +795,28 @@ async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow:
                     && batch.actions.get(index).map(SignedLaneAction::hash) == Some(record.action)
                     && batch.outcomes.get(index) == Some(&record.outcome);
                 if !same {
-                    verdict.lost += 1;
-                    verdict.mismatched += 1;
+                    mismatched += 1;
                 }
             }
         }
     }
+    (not_in_chain, mismatched)
+}
+
+/// Checks a rate's receipts against the finalized blocks after `from`, and every
+/// player's on-chain state against what the generator believes.
+async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow::Result<Verdict> {
+    let rpc = &bench.connections[0];
+    let (finalized, finalized_hash) = chain::finalized(rpc).await?;
+    let included = included_between(rpc, from, finalized).await?;
+    let (not_in_chain, mismatched) = count_lost(&bench.records[rate].lock(), &included);
+    let mut verdict = Verdict {
+        finalized,
+        lost: not_in_chain + mismatched,
+        not_in_chain,
+        mismatched,
+        ..Verdict::default()
+    };
     if settled {
         let states = chain::player_states(rpc, &bench.accounts, finalized_hash).await?;
         let mut shown = 0;
@@ -825,6 +846,52 @@ async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow:
         }
     }
     Ok(verdict)
+}
+
+/// Receipts missing from the chain right after their rate may only be late: after the
+/// sweep, wait once more (at most `--settle`) for every receipted batch to be in a
+/// finalized block, then count again, over every block since the earliest such rate.
+/// Returns each rate's lost receipts (`None`: the chain could not be read).
+async fn final_check(bench: &Bench, outcomes: &[(f64, u32, Option<u64>)]) -> Vec<Option<u64>> {
+    let mut lost: Vec<Option<u64>> = outcomes.iter().map(|(_, _, lost)| *lost).collect();
+    let recheck: Vec<usize> = (0..outcomes.len())
+        .filter(|i| lost[*i] != Some(0))
+        .collect();
+    let Some(from) = recheck.iter().map(|i| outcomes[*i].1).min() else {
+        return lost;
+    };
+    let rpc = &bench.connections[0];
+    let deadline = Instant::now() + Duration::from_secs(bench.args.settle);
+    while Instant::now() < deadline {
+        let (waiting, best) = {
+            let inclusion = bench.inclusion.lock();
+            (inclusion.pending.len(), inclusion.best)
+        };
+        let finalized = chain::finalized(rpc).await;
+        if waiting == 0 && finalized.is_ok_and(|(number, _)| number >= best) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let included = match chain::finalized(rpc).await {
+        Ok((finalized, _)) => included_between(rpc, from, finalized).await,
+        Err(e) => Err(e),
+    };
+    match included {
+        Ok(included) => {
+            for index in recheck {
+                let (not_in_chain, mismatched) =
+                    count_lost(&bench.records[index].lock(), &included);
+                eprintln!(
+                    "INFO final check rate={}: not_in_chain={not_in_chain} mismatched={mismatched}",
+                    outcomes[index].0
+                );
+                lost[index] = Some(not_in_chain + mismatched);
+            }
+        }
+        Err(e) => eprintln!("final check: the chain cannot be read: {e:#}"),
+    }
+    lost
 }
 
 /// `run`: see the module docs.
@@ -963,6 +1030,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let mut ceiling: f64 = 0.0;
     let player_count = bench.players.len();
+    // (rate, its first block, receipts lost as of its own check) for the final check.
+    let mut outcomes: Vec<(f64, u32, Option<u64>)> = Vec::new();
     for (rate_index, rate) in bench.args.rates.clone().into_iter().enumerate() {
         // A node too busy to answer does not end the sweep: the head watcher knows a
         // recent best block too.
@@ -1029,22 +1098,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| eprintln!("cannot check rate {rate} against the chain: {e:#}"))
             .ok();
-        let lost = verdict
-            .as_ref()
-            .map_or("na".to_string(), |v| v.lost.to_string());
+        outcomes.push((rate, from, verdict.as_ref().map(|v| v.lost)));
         let verdict = verdict.unwrap_or_default();
         bench.fanout.lock().clear();
         let stats = bench.rates[rate_index].lock().clone();
-        let achieved = stats.receipt.len() as f64 / duration.as_secs_f64();
-        println!(
-            "RESULT players={player_count} rate={rate} actions_per_s={achieved:.0} receipt_p50_ms={} receipt_p99_ms={} border_p99_ms={} fanout_p99_ms={} included_p99_ms={} lost={}",
-            stats.receipt.show(0.5),
-            stats.receipt.show(0.99),
-            stats.border.show(0.99),
-            stats.fanout.show(0.99),
-            stats.included.show(0.99),
-            lost,
-        );
         eprintln!(
             "INFO rate={rate} sent={} receipts={} borders={} skipped={} rejected={} failed={} bad_receipts={} fanout_samples={} deliveries_total={} not_in_chain={} mismatched={} state_mismatches={} uncertain_players={} settled={settled} finalized=#{}",
             stats.sent,
@@ -1069,6 +1126,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         {
             ceiling = ceiling.max(rate);
         }
+    }
+    let lost = final_check(&bench, &outcomes).await;
+    for (index, (rate, _, _)) in outcomes.iter().enumerate() {
+        let stats = bench.rates[index].lock().clone();
+        let achieved = stats.receipt.len() as f64 / bench.args.duration.max(1) as f64;
+        println!(
+            "RESULT players={player_count} rate={rate} actions_per_s={achieved:.0} receipt_p50_ms={} receipt_p99_ms={} border_p99_ms={} fanout_p99_ms={} included_p99_ms={} lost={}",
+            stats.receipt.show(0.5),
+            stats.receipt.show(0.99),
+            stats.border.show(0.99),
+            stats.fanout.show(0.99),
+            stats.included.show(0.99),
+            lost[index].map_or("na".to_string(), |n| n.to_string()),
+        );
     }
     println!("RESULT ceiling_actions_per_s={ceiling}");
     Ok(())
