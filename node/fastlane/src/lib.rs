@@ -331,7 +331,13 @@ impl Lane {
         if !self.is_primary() {
             return Err(LaneError::NotPrimary);
         }
-        if self.pending() >= self.config.max_pending {
+        // The open batch never outgrows a batch: it is what the next proposal carries,
+        // and an oversized proposal would be refused by every replica's network layer.
+        let open_full = self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.actions.len() >= self.config.max_batch.min(MAX_BATCH_ACTIONS));
+        if open_full || self.pending() >= self.config.max_pending {
             return Err(LaneError::Overloaded);
         }
         let fields = &action.action;

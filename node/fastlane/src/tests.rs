@@ -435,3 +435,54 @@ fn a_batch_the_chain_superseded_refuses_its_actions_and_the_lane_follows_the_cha
     };
     assert!(net.lanes[0].on_included(&included).is_empty());
 }
+
+#[test]
+fn the_open_batch_never_outgrows_a_batch_while_proposals_await_votes() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let config = LaneConfig {
+        max_batch: 2,
+        max_in_flight: 1,
+        ..LaneConfig::default()
+    };
+    let committee = net.lanes[0].committee().clone();
+    let mut lane = Lane::new(
+        genesis,
+        committee,
+        0,
+        member(0),
+        LaneHead::default(),
+        config,
+    );
+    // One batch in flight (no votes delivered), then the open batch fills up.
+    lane.submit(
+        &mut net.states[0],
+        1,
+        action(genesis, &player(1), 0, 5),
+        1_000,
+    );
+    assert!(matches!(lane.tick(1_005).first(), Some(Output::Persist(_))));
+    for i in 2..=3u8 {
+        let out = lane.submit(
+            &mut net.states[0],
+            u64::from(i),
+            action(genesis, &player(i), 0, 5),
+            1_010,
+        );
+        assert!(out.is_empty(), "{out:?}");
+    }
+    let out = lane.submit(
+        &mut net.states[0],
+        4,
+        action(genesis, &player(4), 0, 5),
+        1_010,
+    );
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 4,
+            error: LaneError::Overloaded
+        }]
+    );
+    assert_eq!(lane.pending(), 3);
+}
