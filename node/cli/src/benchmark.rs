@@ -235,23 +235,7 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
             }
             extrinsics.push(xt.encode());
         }
-        let state = TrieState::new(&store, parent.1);
-        let digest = Digest {
-            logs: vec![DigestItem::PreRuntime(
-                AURA_ENGINE_ID,
-                (number as u64).encode(),
-            )],
-        };
-        let mut builder = BlockBuilder::new(&state, parent.0, number, digest, genesis.hash)?;
-        for xt in extrinsics {
-            match builder.apply_extrinsic(xt) {
-                Ok(Ok(())) => {}
-                other => anyhow::bail!("benchmark extrinsic was not applied: {other:?}"),
-            }
-        }
-        let built = builder.finalize()?;
-        store.apply(&built.delta)?;
-        let block = seal(built.header, built.extrinsics, &alice);
+        let block = build_block(&mut store, parent, number, genesis.hash, extrinsics, &alice)?;
         parent = (block.header.hash(), block.header.state_root);
         blocks.push(block);
         progress("blocks", number as u64, args.blocks as u64, started);
@@ -261,6 +245,35 @@ fn prepare(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
         blocks,
         samples,
     })
+}
+
+/// Builds, applies to `store` and seals (with `author`, slot `number`) block `number`
+/// on `parent` (hash, state root); every extrinsic must apply.
+fn build_block(
+    store: &mut MemoryNodeStore,
+    parent: (H256, H256),
+    number: u32,
+    genesis_hash: H256,
+    extrinsics: Vec<Vec<u8>>,
+    author: &sr25519::Pair,
+) -> anyhow::Result<Block> {
+    let state = TrieState::new(&*store, parent.1);
+    let digest = Digest {
+        logs: vec![DigestItem::PreRuntime(
+            AURA_ENGINE_ID,
+            u64::from(number).encode(),
+        )],
+    };
+    let mut builder = BlockBuilder::new(&state, parent.0, number, digest, genesis_hash)?;
+    for xt in extrinsics {
+        match builder.apply_extrinsic(xt) {
+            Ok(Ok(())) => {}
+            other => anyhow::bail!("a benchmark extrinsic was not applied: {other:?}"),
+        }
+    }
+    let built = builder.finalize()?;
+    store.apply(&built.delta)?;
+    Ok(seal(built.header, built.extrinsics, author))
 }
 
 /// Moves per lane batch in the lane-moves workload.
@@ -412,23 +425,7 @@ fn prepare_lane_moves(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
             ));
             extrinsics.push(xt.encode());
         }
-        let state = TrieState::new(&store, parent.1);
-        let digest = Digest {
-            logs: vec![DigestItem::PreRuntime(
-                AURA_ENGINE_ID,
-                (number as u64).encode(),
-            )],
-        };
-        let mut builder = BlockBuilder::new(&state, parent.0, number, digest, genesis.hash)?;
-        for xt in extrinsics {
-            match builder.apply_extrinsic(xt) {
-                Ok(Ok(())) => {}
-                other => anyhow::bail!("a benchmark lane batch was not applied: {other:?}"),
-            }
-        }
-        let built = builder.finalize()?;
-        store.apply(&built.delta)?;
-        let block = seal(built.header, built.extrinsics, &alice);
+        let block = build_block(&mut store, parent, number, genesis.hash, extrinsics, &alice)?;
         parent = (block.header.hash(), block.header.state_root);
         blocks.push(block);
         progress("blocks", number as u64, args.blocks as u64, started);
