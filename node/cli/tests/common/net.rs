@@ -130,11 +130,13 @@ impl Net {
         }
         let log = self.dir.path().join(format!("node{i}.log"));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let node = if wait {
+        let mut node = if wait {
             Node::start(&refs, log)
         } else {
             Node::spawn(&refs, log)
         };
+        // The base path lives in the test's directory: a member is killed as a crash.
+        node.hard = true;
         self.members[i].node = Some(node);
     }
 
