@@ -65,6 +65,10 @@ pub struct ImportBenchmark {
     /// Seed of the random transfer pattern.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Moves per certified batch in the lane-moves workload (1 to 256). Small batches
+    /// show the fixed cost of a batch: its extrinsic, certificate and lane head.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub lane_batch: u32,
 }
 
 struct Prepared {
@@ -276,9 +280,6 @@ fn build_block(
     Ok(seal(built.header, built.extrinsics, author))
 }
 
-/// Moves per lane batch in the lane-moves workload.
-const LANE_BATCH: usize = 256;
-
 /// The lane-moves workload: the dev chain (Alice validates and is the committee of every
 /// area) with one large area, every account a player joined to the lanes, and blocks
 /// of certified batches in which each player moves once.
@@ -340,8 +341,8 @@ fn prepare_lane_moves(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
     };
 
     eprintln!(
-        "building {} blocks of {} lane moves in batches of {LANE_BATCH}",
-        args.blocks, args.extrinsics
+        "building {} blocks of {} lane moves in batches of {}",
+        args.blocks, args.extrinsics, args.lane_batch
     );
     let spawn = bench_world(args.accounts)
         .areas
@@ -395,7 +396,7 @@ fn prepare_lane_moves(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
             moves.push((action, outcome));
         }
         let mut extrinsics = Vec::new();
-        for (i, chunk) in moves.chunks(LANE_BATCH).enumerate() {
+        for (i, chunk) in moves.chunks(args.lane_batch as usize).enumerate() {
             let mut batch = Batch {
                 header: BatchHeader {
                     genesis: genesis.hash,

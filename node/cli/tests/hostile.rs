@@ -546,8 +546,9 @@ fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
     for peer in attacker.net.peers() {
         let net = attacker.net.clone();
         let junk = junk.clone();
-        // An undecodable request, then a "vote" (wire variant 2) from a stranger.
-        let member = [vec![2u8], 0u32.encode(), vec![1u8], junk.clone()].concat();
+        // An undecodable request, then a bundle of one "vote" (wire variant 2, one
+        // message for area 0) from a stranger.
+        let member = [vec![2u8, 4u8], 0u32.encode(), vec![1u8], junk.clone()].concat();
         tokio::spawn(async move {
             let _ = net.request(peer.peer_id, Request::Lane(junk)).await;
             let _ = net.request(peer.peer_id, Request::Lane(member)).await;

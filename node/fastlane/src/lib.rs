@@ -43,6 +43,9 @@ use arceon_support::DispatchError;
 use codec::{Decode, Encode};
 use sp_core::{sr25519, Pair};
 
+/// A proposed batch with the primary's header signature.
+type Proposal = (Batch, [u8; 64]);
+
 /// Index of a member in its committee (primary first).
 pub type MemberIndex = u8;
 /// Whoever submitted an action, as the driver names it (an RPC call, a forwarding peer).
@@ -604,29 +607,56 @@ impl Lane {
             }
             return;
         }
-        if self.accept(state, batch, signature, out) {
-            // Proposals that were waiting for this one.
-            while let Some((batch, signature)) = self.buffered.remove(&(self.tip.height + 1)) {
-                if !self.accept(state, batch, signature, out) {
+        self.buffered.insert(header.height, (batch, signature));
+        self.accept_next(state, out);
+    }
+
+    /// Accepts the buffered proposals that follow the tip, in order. One whose actions do
+    /// not apply on this member's view stays buffered for [`Lane::retry`]: it may depend
+    /// on another lane's batch (a player crossing in) this member has not applied yet.
+    fn accept_next(&mut self, state: &mut dyn LaneState, out: &mut Vec<Output>) {
+        while let Some((batch, signature)) = self.buffered.remove(&(self.tip.height + 1)) {
+            match self.accept(state, batch, signature, out) {
+                Ok(()) => {}
+                Err(Some(waiting)) => {
+                    self.buffered.insert(self.tip.height + 1, *waiting);
                     break;
                 }
+                Err(None) => break,
             }
-            self.buffered.retain(|height, _| *height > self.tip.height);
         }
+        self.buffered.retain(|height, _| *height > self.tip.height);
+    }
+
+    /// Whether a replica holds a proposal for the next height that did not apply yet.
+    pub fn is_waiting(&self) -> bool {
+        !self.is_primary() && self.buffered.contains_key(&(self.tip.height + 1))
+    }
+
+    /// The driver applied batches of other lanes: tries the proposal that did not apply
+    /// again (see [`Lane::is_waiting`]).
+    pub fn retry(&mut self, state: &mut dyn LaneState) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.is_waiting() {
+            self.accept_next(state, &mut out);
+        }
+        out
     }
 
     /// Checks a next-height proposal in full, re-executes it, and persists and votes.
+    /// `Err(Some(proposal))`: well formed and signed, but its actions do not apply (yet)
+    /// on this member's view; `Err(None)`: invalid.
     fn accept(
         &mut self,
         state: &mut dyn LaneState,
         batch: Batch,
         signature: [u8; 64],
         out: &mut Vec<Output>,
-    ) -> bool {
+    ) -> Result<(), Option<Box<Proposal>>> {
         let header = &batch.header;
         let primary = self.view as usize % self.committee.keys.len().max(1);
         let Some(primary_key) = self.committee.keys.get(primary).copied() else {
-            return false;
+            return Err(None);
         };
         let shaped = header.height == self.tip.height.saturating_add(1)
             && header.parent == self.tip.hash
@@ -643,7 +673,7 @@ impl Lane {
             || !sigcache::verify(&header.signing_message(), &signature, &primary_key)
             || !arceon_pallet_fastlane::verify_actions(&batch.actions)
         {
-            return false;
+            return Err(None);
         }
         state.checkpoint();
         for (action, certified) in batch.actions.iter().zip(&batch.outcomes) {
@@ -651,7 +681,7 @@ impl Lane {
                 Ok(outcome) if outcome == *certified => {}
                 _ => {
                     state.rollback();
-                    return false;
+                    return Err(Some(Box::new((batch, signature))));
                 }
             }
         }
@@ -663,7 +693,7 @@ impl Lane {
         };
         out.push(Output::Persist(batch.clone()));
         self.vote(&batch, out);
-        true
+        Ok(())
     }
 
     fn vote(&self, batch: &Batch, out: &mut Vec<Output>) {

@@ -486,3 +486,53 @@ fn the_open_batch_never_outgrows_a_batch_while_proposals_await_votes() {
     );
     assert_eq!(lane.pending(), 3);
 }
+
+#[test]
+fn a_proposal_that_needs_another_lanes_batch_waits_on_the_replica_and_is_voted_once_it_applies() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let walker = player(7);
+    let who = AccountId32::from(walker.public());
+    // The primary saw the player cross in at x = 1000 (another lane's batch); replica 1
+    // has not applied that batch yet.
+    net.states[0].world.players.insert(who.clone(), (1_000, 0));
+    assert!(net.lanes[0]
+        .submit(
+            &mut net.states[0],
+            1,
+            action(genesis, &walker, 0, 1_050),
+            1_000
+        )
+        .is_empty());
+    let sealed = net.lanes[0].tick(1_010);
+    let proposal = sealed
+        .iter()
+        .find_map(|o| match o {
+            Output::Send { to: 1, message } => Some(message.clone()),
+            _ => None,
+        })
+        .expect("a proposal for replica 1");
+    let out = net.lanes[1].on_message(&mut net.states[1], 0, proposal);
+    assert!(out.is_empty(), "voted on what its view refuses: {out:?}");
+    assert!(net.lanes[1].is_waiting());
+    // Nothing changed on its view: a retry still does not vote, and the state is clean.
+    assert!(net.lanes[1].retry(&mut net.states[1]).is_empty());
+    assert!(!net.states[1].world.players.contains_key(&who));
+    // The crossing batch arrives: the waiting proposal is persisted and voted.
+    net.states[1].world.players.insert(who.clone(), (1_000, 0));
+    let out = net.lanes[1].retry(&mut net.states[1]);
+    assert!(matches!(out[0], Output::Persist(_)), "{out:?}");
+    assert!(
+        matches!(
+            out[1],
+            Output::Send {
+                to: 0,
+                message: LaneMessage::Vote { height: 1, .. }
+            }
+        ),
+        "{out:?}"
+    );
+    assert!(!net.lanes[1].is_waiting());
+    assert_eq!(net.lanes[1].tip().height, 1);
+    assert_eq!(net.states[1].world.players[&who], (1_050, 1));
+}

@@ -5,14 +5,18 @@
 //! One thread owns every lane and the lane view of the world ([`Overlay`]: the best
 //! block's state plus every lane batch this node knows that is not in it yet). It takes
 //! submissions (RPC, or forwarded by peers), member messages, validated certified
-//! batches and a 1 ms tick, and carries out the lanes' outputs in order:
+//! batches and a 1 ms tick, in rounds of at most [`ROUND`], and carries out the lanes'
+//! outputs in order:
 //! - `Persist`: the batch is written to RocksDB (one synced write for all batches of a
-//!   round, before any later message leaves: group commit, durable before signing);
-//! - `Send`: a proposal goes to the member's peer as a `Request::Lane`, whose response is
-//!   the member's vote; a vote answers the proposal request it was made for;
+//!   round, before any of the round's messages leaves: group commit, durable before
+//!   signing);
+//! - `Send`: at the end of the round, each peer gets all its member messages (proposals,
+//!   votes) in one one-way `Request::Lane` (`Members`); votes come back the same way;
 //! - `Certified`: the batch joins the pool block authors include from, is gossiped on
 //!   the `lanes` topic and goes to `fastlane_subscribeArea` subscribers;
-//! - `Receipt` / `Rejected`: the submitter's answer.
+//! - `Receipt` / `Rejected`: the submitter's answer. A node outside the committee
+//!   forwards a submission to the primary (`Forward`), which pushes the result back
+//!   (`Result`), so no stream waits for a receipt.
 //!
 //! Peers prove which session keys they hold with a signed identity exchanged when they
 //! connect (`Hello`), so a member's messages are only taken from its own connection.
@@ -55,6 +59,8 @@ const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The lane thread's shortest wait.
 const TICK: Duration = Duration::from_millis(1);
+/// The longest round of events the lane thread takes before ticking and sending.
+const ROUND: Duration = Duration::from_millis(2);
 /// The lane thread's longest wait when no lane has work due.
 const IDLE_WAIT: Duration = Duration::from_millis(20);
 /// Events waiting for the lane thread; more are refused (`Overloaded`).
@@ -75,7 +81,10 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Lane traffic between nodes (inside `Request::Lane` / `Response::Lane`).
+/// Lane traffic between nodes (inside `Request::Lane` / `Response::Lane`). Apart from
+/// the identity exchange, every request is one-way: it is answered with `Nothing` as soon
+/// as it is queued, and what it leads to (a vote, a forwarded submission's result) comes
+/// back as a request of its own. No stream waits for the lane thread.
 #[derive(Debug, Clone, Encode, Decode)]
 enum Wire {
     /// Which session keys do you hold?
@@ -84,30 +93,69 @@ enum Wire {
     /// Keys with signatures of `IDENTITY_TAG ++ genesis ++ responder peer id`.
     #[codec(index = 1)]
     Identity(Vec<([u8; 32], [u8; 64])>),
-    /// A member message for an area's lane.
+    /// Member messages for areas' lanes: everything one member has for another after a
+    /// round of the lane thread (proposals, votes), in one request.
     #[codec(index = 2)]
-    Member {
-        /// The area.
-        area: AreaId,
-        /// The message.
-        message: LaneMessage,
-    },
-    /// No message in answer (no vote).
+    Members(Vec<(AreaId, LaneMessage)>),
+    /// Queued (the answer to every one-way request).
     #[codec(index = 3)]
     Nothing,
-    /// A forwarded submission.
+    /// A submission forwarded to the area's primary; its result comes back as `Result`.
     #[codec(index = 4)]
-    Submit(SignedLaneAction),
-    /// The receipt of a forwarded submission.
+    Forward {
+        /// The forwarder's handle for the submission.
+        id: u64,
+        /// The action.
+        action: SignedLaneAction,
+    },
+    /// The result of a forwarded submission, pushed back to the forwarder.
     #[codec(index = 5)]
-    Receipt(Receipt),
-    /// A forwarded submission refused by a rule (pallet index, error index).
-    #[codec(index = 6)]
-    Rejected(u8, u8),
-    /// A forwarded submission the lane could not take.
-    #[codec(index = 7)]
+    Result {
+        /// The forwarder's handle.
+        id: u64,
+        /// The receipt, or why there is none.
+        result: Forwarded,
+    },
+}
+
+/// What became of a forwarded submission.
+#[derive(Debug, Clone, Encode, Decode)]
+enum Forwarded {
+    #[codec(index = 0)]
+    Receipt(Box<Receipt>),
+    /// Refused by a rule (the error's name, e.g. `Players.TooFast`).
+    #[codec(index = 1)]
+    Rejected(String),
+    /// The lane could not take it.
+    #[codec(index = 2)]
     Unavailable(String),
 }
+
+impl From<Result<Receipt, LaneSubmitError>> for Forwarded {
+    fn from(result: Result<Receipt, LaneSubmitError>) -> Self {
+        match result {
+            Ok(receipt) => Forwarded::Receipt(Box::new(receipt)),
+            Err(LaneSubmitError::Rejected(text)) => Forwarded::Rejected(text),
+            Err(LaneSubmitError::Unavailable(text)) => Forwarded::Unavailable(text),
+        }
+    }
+}
+
+impl From<Forwarded> for Result<Receipt, LaneSubmitError> {
+    fn from(forwarded: Forwarded) -> Self {
+        match forwarded {
+            Forwarded::Receipt(receipt) => Ok(*receipt),
+            Forwarded::Rejected(text) => Err(LaneSubmitError::Rejected(text)),
+            Forwarded::Unavailable(text) => Err(LaneSubmitError::Unavailable(text)),
+        }
+    }
+}
+
+/// Member messages packed into one request up to this many encoded bytes (the network
+/// refuses requests over 64 KiB; one full proposal is under 48 KiB).
+const BUNDLE_BYTES: usize = 48 * 1024;
+/// Forwarded submissions awaiting their result; more are refused.
+const MAX_FORWARDS: usize = 65_536;
 
 /// The database key of a persisted lane batch.
 fn batch_key(area: AreaId, height: u64) -> Vec<u8> {
@@ -144,7 +192,6 @@ enum Event {
         area: AreaId,
         from: Vec<[u8; 32]>,
         message: LaneMessage,
-        reply: Option<SyncSender<Option<LaneMessage>>>,
     },
     Certified(CertifiedBatch),
 }
@@ -234,6 +281,9 @@ pub struct LaneService {
     asked: Mutex<HashMap<PeerId, Instant>>,
     /// This service (for tasks started from `&self`).
     me: Mutex<std::sync::Weak<LaneService>>,
+    /// Submissions this node forwarded, by handle: the primary's peer and the waiter.
+    forwards: Mutex<HashMap<u64, (PeerId, SubmitReply)>>,
+    next_forward: std::sync::atomic::AtomicU64,
 }
 
 impl LaneService {
@@ -260,6 +310,8 @@ impl LaneService {
             metrics,
             asked: Mutex::new(HashMap::new()),
             me: Mutex::new(std::sync::Weak::new()),
+            forwards: Mutex::new(HashMap::new()),
+            next_forward: std::sync::atomic::AtomicU64::new(0),
         });
         *service.me.lock() = Arc::downgrade(&service);
         let worker = service.clone();
@@ -449,7 +501,7 @@ impl LaneService {
         };
         let reply = match wire {
             Wire::Hello => Wire::Identity(self.identity()),
-            Wire::Member { area, message } => {
+            Wire::Members(messages) => {
                 let from = self
                     .shared
                     .lock()
@@ -465,38 +517,49 @@ impl LaneService {
                     self.hello_soon(peer);
                     return Response::Refused("unknown lane peer".into());
                 }
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                let event = Event::Member {
-                    area,
-                    from,
-                    message,
-                    reply: Some(tx),
-                };
-                if self.events.try_send(event).is_err() {
-                    return Response::Refused("lane busy".into());
+                for (area, message) in messages {
+                    let event = Event::Member {
+                        area,
+                        from: from.clone(),
+                        message,
+                    };
+                    // A full queue drops the rest: proposals are re-sent, votes repeated.
+                    if self.events.try_send(event).is_err() {
+                        return Response::Refused("lane busy".into());
+                    }
                 }
-                match rx.recv_timeout(ANSWER_TIMEOUT) {
-                    Ok(Some(message)) => Wire::Member { area, message },
-                    _ => Wire::Nothing,
-                }
+                Wire::Nothing
             }
-            Wire::Submit(action) => {
+            Wire::Forward { id, action } => {
                 let (tx, rx) = oneshot::channel();
                 let event = Event::Submit { action, reply: tx };
-                if self.events.try_send(event).is_err() {
-                    return Response::Lane(Wire::Unavailable("lane busy".into()).encode());
-                }
-                let answer = self
-                    .runtime
-                    .block_on(async { tokio::time::timeout(ANSWER_TIMEOUT, rx).await });
-                match answer {
-                    Ok(Ok(Ok(receipt))) => Wire::Receipt(receipt),
-                    Ok(Ok(Err(LaneSubmitError::Rejected(text)))) => {
-                        Wire::Unavailable(format!("rejected: {text}"))
+                let queued = self.events.try_send(event).is_ok();
+                let Some(net) = self.network() else {
+                    return Response::Refused("the network is not running".into());
+                };
+                self.runtime.spawn(async move {
+                    let result = if queued {
+                        match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                            Ok(Ok(result)) => result.into(),
+                            _ => Forwarded::Unavailable("no answer from the lane".into()),
+                        }
+                    } else {
+                        Forwarded::Unavailable("lane overloaded".into())
+                    };
+                    let request = Request::Lane(Wire::Result { id, result }.encode());
+                    let _ = net.request(peer, request).await;
+                });
+                Wire::Nothing
+            }
+            Wire::Result { id, result } => {
+                let mut forwards = self.forwards.lock();
+                // Only the peer the submission went to can answer it.
+                if forwards.get(&id).is_some_and(|(to, _)| *to == peer) {
+                    if let Some((_, reply)) = forwards.remove(&id) {
+                        let _ = reply.send(result.into());
                     }
-                    Ok(Ok(Err(LaneSubmitError::Unavailable(text)))) => Wire::Unavailable(text),
-                    _ => Wire::Unavailable("no answer from the lane".into()),
                 }
+                Wire::Nothing
             }
             _ => return Response::Refused("not a lane request".into()),
         };
@@ -594,26 +657,38 @@ impl LaneService {
                 "the network is not running".into(),
             ));
         };
-        let response = net
-            .request(peer, Request::Lane(Wire::Submit(action).encode()))
-            .await
-            .map_err(|e| LaneSubmitError::Unavailable(format!("forwarding failed: {e}")))?;
-        let Response::Lane(bytes) = response else {
-            return Err(LaneSubmitError::Unavailable("the primary refused".into()));
-        };
-        match Wire::decode_all(&mut &bytes[..]) {
-            Ok(Wire::Receipt(receipt)) => Ok(receipt),
-            Ok(Wire::Rejected(pallet, error)) => Err(LaneSubmitError::Rejected(
-                arceon_runtime::module_error_text(pallet, error),
-            )),
-            Ok(Wire::Unavailable(text)) => match text.strip_prefix("rejected: ") {
-                Some(name) => Err(LaneSubmitError::Rejected(name.to_string())),
-                None => Err(LaneSubmitError::Unavailable(text)),
-            },
-            _ => Err(LaneSubmitError::Unavailable(
-                "bad answer from the primary".into(),
-            )),
+        let id = self.next_forward.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut forwards = self.forwards.lock();
+            if forwards.len() >= MAX_FORWARDS {
+                return Err(LaneSubmitError::Unavailable(
+                    "too many forwarded submissions waiting".into(),
+                ));
+            }
+            forwards.insert(id, (peer, tx));
         }
+        let sent = net
+            .request(peer, Request::Lane(Wire::Forward { id, action }.encode()))
+            .await;
+        let result = match sent {
+            Ok(Response::Lane(bytes))
+                if matches!(Wire::decode_all(&mut &bytes[..]), Ok(Wire::Nothing)) =>
+            {
+                match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                    Ok(Ok(result)) => result,
+                    _ => Err(LaneSubmitError::Unavailable(
+                        "no answer from the primary".into(),
+                    )),
+                }
+            }
+            Ok(_) => Err(LaneSubmitError::Unavailable("the primary refused".into())),
+            Err(e) => Err(LaneSubmitError::Unavailable(format!(
+                "forwarding failed: {e}"
+            ))),
+        };
+        self.forwards.lock().remove(&id);
+        result
     }
 }
 
@@ -930,6 +1005,12 @@ struct Worker {
     /// The finalized block persisted batches were last pruned at.
     pruned_at: H256,
     to_persist: Vec<Batch>,
+    /// Member messages of this round, per peer, sent once the round is durable.
+    outbox: HashMap<PeerId, Vec<(AreaId, LaneMessage)>>,
+    /// Areas whose next known batch did not apply on the view.
+    blocked: std::collections::BTreeSet<AreaId>,
+    /// The view applied batches since the last [`Worker::settle`].
+    progress: bool,
 }
 
 impl Worker {
@@ -951,6 +1032,9 @@ impl Worker {
             persisted: std::collections::BTreeSet::new(),
             pruned_at: H256::zero(),
             to_persist: Vec::new(),
+            outbox: HashMap::new(),
+            blocked: std::collections::BTreeSet::new(),
+            progress: false,
         }
     }
 
@@ -971,9 +1055,11 @@ impl Worker {
                 });
             match events.recv_timeout(due) {
                 Ok(event) => {
+                    let round = Instant::now();
                     self.handle(event);
-                    // Take what else is waiting before ticking.
-                    for _ in 0..1024 {
+                    // Take what else is waiting before ticking, for a round of at most
+                    // ROUND: its messages leave together after one synced write.
+                    while round.elapsed() < ROUND {
                         match events.try_recv() {
                             Ok(event) => self.handle(event),
                             Err(_) => break,
@@ -988,10 +1074,11 @@ impl Worker {
             for area in areas {
                 if let Some(lane) = self.lanes.get_mut(&area) {
                     let outputs = lane.tick(now);
-                    self.carry_out(area, outputs, None);
+                    self.carry_out(area, outputs);
                 }
             }
-            self.flush();
+            self.settle();
+            self.release();
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish_info();
                 last_publish = Instant::now();
@@ -1013,13 +1100,12 @@ impl Worker {
                 self.next_client += 1;
                 self.clients.insert(client, (reply, Instant::now()));
                 let outputs = lane.submit(&mut self.overlay, client, action, unix_ms());
-                self.carry_out(area, outputs, None);
+                self.carry_out(area, outputs);
             }
             Event::Member {
                 area,
                 from,
                 message,
-                reply,
             } => {
                 let Some(lane) = self.lanes.get_mut(&area) else {
                     return;
@@ -1033,26 +1119,21 @@ impl Worker {
                     return;
                 };
                 let outputs = lane.on_message(&mut self.overlay, index as MemberIndex, message);
-                self.carry_out(area, outputs, reply.map(|r| (index as MemberIndex, r)));
+                self.carry_out(area, outputs);
             }
             Event::Certified(certified) => self.learn_certified(certified),
         }
     }
 
-    /// Carries out a lane's outputs in order. `inbound` is the member whose request
-    /// produced them, with the channel its answer goes back on.
-    fn carry_out(
-        &mut self,
-        area: AreaId,
-        outputs: Vec<Output>,
-        inbound: Option<(MemberIndex, SyncSender<Option<LaneMessage>>)>,
-    ) {
-        let mut inbound = inbound;
+    /// Carries out a lane's outputs in order. Member messages wait in the outbox until
+    /// the end of the round ([`Worker::release`]), after the round's batches are durable.
+    fn carry_out(&mut self, area: AreaId, outputs: Vec<Output>) {
         for output in outputs {
             match output {
                 Output::Persist(batch) => {
                     let key = (batch.header.area, batch.header.height);
                     self.applied.insert(area, batch.header.height);
+                    self.progress = true;
                     self.service.shared.lock().note_batch(&batch);
                     self.to_persist.push(batch.clone());
                     self.known.insert(
@@ -1064,20 +1145,9 @@ impl Worker {
                         },
                     );
                 }
-                Output::Send { to, message } => {
-                    self.flush();
-                    match inbound.take() {
-                        Some((from, reply)) if from == to => {
-                            let _ = reply.send(Some(message));
-                        }
-                        other => {
-                            inbound = other;
-                            self.send(area, to, message);
-                        }
-                    }
-                }
+                Output::Send { to, message } => self.queue_send(area, to, message),
                 Output::Certified(certified) => {
-                    self.flush();
+                    // Certified after its proposal left, so after its persist was durable.
                     self.certified(certified, true);
                 }
                 Output::Receipt { client, receipt } => {
@@ -1095,9 +1165,57 @@ impl Worker {
                 }
             }
         }
-        // A request that produced no answer gets an empty one.
-        if let Some((_, reply)) = inbound {
-            let _ = reply.send(None);
+    }
+
+    /// Queues a member message for its member's peer.
+    fn queue_send(&mut self, area: AreaId, to: MemberIndex, message: LaneMessage) {
+        let Some(lane) = self.lanes.get(&area) else {
+            return;
+        };
+        let Some(key) = lane.committee().keys.get(usize::from(to)).copied() else {
+            return;
+        };
+        let Some(peer) = self.service.shared.lock().key_peers.get(&key).copied() else {
+            log::debug!("fast lane {area}: member {to} is not connected");
+            return;
+        };
+        self.outbox.entry(peer).or_default().push((area, message));
+    }
+
+    /// Ends a round: makes the round's batches durable (one synced write), then sends
+    /// each peer its member messages in as few requests as fit.
+    fn release(&mut self) {
+        self.flush();
+        if self.outbox.is_empty() {
+            return;
+        }
+        let Some(net) = self.service.network() else {
+            self.outbox.clear();
+            return;
+        };
+        for (peer, messages) in self.outbox.drain() {
+            let mut bundles: Vec<Vec<(AreaId, LaneMessage)>> = Vec::new();
+            let mut size = 0usize;
+            for (area, message) in messages {
+                let bytes = message.encoded_size() + 8;
+                match bundles.last_mut() {
+                    Some(bundle) if size + bytes <= BUNDLE_BYTES => {
+                        size += bytes;
+                        bundle.push((area, message));
+                    }
+                    _ => {
+                        size = bytes;
+                        bundles.push(vec![(area, message)]);
+                    }
+                }
+            }
+            for bundle in bundles {
+                let net = net.clone();
+                let request = Request::Lane(Wire::Members(bundle).encode());
+                self.service.runtime.spawn(async move {
+                    let _ = net.request(peer, request).await;
+                });
+            }
         }
     }
 
@@ -1234,43 +1352,6 @@ impl Worker {
         }
     }
 
-    /// Sends a member message to its peer; a vote in the answer comes back as an event.
-    fn send(&self, area: AreaId, to: MemberIndex, message: LaneMessage) {
-        let Some(lane) = self.lanes.get(&area) else {
-            return;
-        };
-        let Some(key) = lane.committee().keys.get(usize::from(to)).copied() else {
-            return;
-        };
-        let Some(peer) = self.service.shared.lock().key_peers.get(&key).copied() else {
-            log::debug!("fast lane {area}: member {to} is not connected");
-            return;
-        };
-        let Some(net) = self.service.network() else {
-            return;
-        };
-        let events = self.service.events.clone();
-        self.service.runtime.spawn(async move {
-            let request = Request::Lane(Wire::Member { area, message }.encode());
-            if let Ok(Response::Lane(bytes)) = net.request(peer, request).await {
-                if let Ok(Wire::Member {
-                    area: answered,
-                    message,
-                }) = Wire::decode_all(&mut &bytes[..])
-                {
-                    if answered == area {
-                        let _ = events.try_send(Event::Member {
-                            area,
-                            from: vec![key],
-                            message,
-                            reply: None,
-                        });
-                    }
-                }
-            }
-        });
-    }
-
     /// A certified batch this node produced (`own`) or learned: pool it for blocks,
     /// gossip it, tell subscribers, and follow it in the overlay.
     fn certified(&mut self, certified: CertifiedBatch, own: bool) {
@@ -1341,13 +1422,16 @@ impl Worker {
                     hash: header.hash(),
                     time_ms: header.time_ms,
                 });
-                self.carry_out(header.area, outputs, None);
+                self.carry_out(header.area, outputs);
             }
         }
     }
 
     /// Applies the known batches of `area` that follow what the overlay has, in order.
+    /// A batch that does not apply waits (`blocked`): it may depend on another lane's
+    /// batch (a player crossing in) that has not arrived; [`Worker::settle`] retries it.
     fn apply_known(&mut self, area: AreaId) {
+        self.blocked.remove(&area);
         loop {
             let next = self
                 .applied
@@ -1360,14 +1444,40 @@ impl Worker {
             };
             if !known.applied {
                 if !self.overlay.apply_batch(&known.batch) {
-                    log::warn!(
-                        "fast lane {area}: certified batch {next} does not apply on this node's view"
+                    log::debug!(
+                        "fast lane {area}: certified batch {next} does not apply on this node's view yet"
                     );
+                    self.blocked.insert(area);
                     return;
                 }
                 known.applied = true;
+                self.progress = true;
             }
             self.applied.insert(area, next);
+        }
+    }
+
+    /// After the view moved on (batches applied): applies the certified batches and
+    /// votes on the proposals that were waiting for another lane's batch, until nothing
+    /// more applies. Each pass must apply something, so this ends.
+    fn settle(&mut self) {
+        while std::mem::take(&mut self.progress) {
+            let blocked: Vec<AreaId> = self.blocked.iter().copied().collect();
+            for area in blocked {
+                self.apply_known(area);
+            }
+            let waiting: Vec<AreaId> = self
+                .lanes
+                .iter()
+                .filter(|(_, lane)| lane.is_waiting())
+                .map(|(area, _)| *area)
+                .collect();
+            for area in waiting {
+                if let Some(lane) = self.lanes.get_mut(&area) {
+                    let outputs = lane.retry(&mut self.overlay);
+                    self.carry_out(area, outputs);
+                }
+            }
         }
     }
 
@@ -1501,16 +1611,19 @@ impl Worker {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        self.blocked.clear();
         for area in areas {
             self.apply_known(area);
         }
+        // Batches that wait for another area's, applied after it.
+        self.settle();
         let lanes: Vec<AreaId> = self.lanes.keys().copied().collect();
         for area in lanes {
             let head = self.heads.get(&area).cloned().unwrap_or_default();
             if let Some(lane) = self.lanes.get_mut(&area) {
                 let mut outputs = lane.on_included(&head);
                 outputs.extend(lane.replay_open(&mut self.overlay));
-                self.carry_out(area, outputs, None);
+                self.carry_out(area, outputs);
             }
         }
         self.prune_persisted();
