@@ -227,7 +227,14 @@ pub struct Lane {
     open: Option<Open>,
     in_flight: BTreeMap<u64, InFlight>,
     buffered: BTreeMap<u64, (Batch, [u8; 64])>,
+    /// Replica: the header hashes this member voted for beyond the chain's lane head, so
+    /// a re-sent proposal whose vote was lost is answered again (bounded by
+    /// [`MAX_VOTED`]).
+    voted: BTreeMap<u64, H256>,
 }
+
+/// The most recent votes a replica remembers for re-sent proposals.
+const MAX_VOTED: usize = 256;
 
 impl Lane {
     /// A lane for `committee` where this node is member `me` signing with `pair`,
@@ -251,6 +258,7 @@ impl Lane {
             open: None,
             in_flight: BTreeMap::new(),
             buffered: BTreeMap::new(),
+            voted: BTreeMap::new(),
         }
     }
 
@@ -595,8 +603,9 @@ impl Lane {
             && !self.is_primary();
         if !current || header.height <= self.tip.height {
             // Stale or not ours. A re-sent proposal we already voted on is answered
-            // again, in case our vote was lost.
-            if current && header.height == self.tip.height && header.hash() == self.tip.hash {
+            // again, in case our vote was lost: the primary certifies in height order, so
+            // one lost vote below our tip would otherwise stall the lane for good.
+            if current && self.voted.get(&header.height) == Some(&header.hash()) {
                 self.vote(&batch, out);
             }
             return;
@@ -706,8 +715,12 @@ impl Lane {
         signature
     }
 
-    fn vote(&self, batch: &Batch, out: &mut Vec<Output>) {
+    fn vote(&mut self, batch: &Batch, out: &mut Vec<Output>) {
         let header = &batch.header;
+        self.voted.insert(header.height, header.hash());
+        while self.voted.len() > MAX_VOTED {
+            self.voted.pop_first();
+        }
         let primary = (self.view as usize % self.committee.keys.len().max(1)) as MemberIndex;
         out.push(Output::Send {
             to: primary,
@@ -775,6 +788,7 @@ impl Lane {
             self.tip = head.clone();
         }
         self.buffered.retain(|height, _| *height > head.height);
+        self.voted.retain(|height, _| *height > head.height);
         let mut superseded = Vec::new();
         while let Some(entry) = self.in_flight.first_entry() {
             if *entry.key() > head.height {

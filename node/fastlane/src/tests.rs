@@ -368,6 +368,45 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
         })
         .count();
     assert_eq!(again, 6, "two batches to three replicas");
+    // Replica 1's votes were lost. Its tip is height 2, yet a re-sent proposal at height
+    // 1 is voted again: without that vote the primary could never certify height 1.
+    let resent_first = resent
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Send {
+                to: 1,
+                message: message @ LaneMessage::Propose { .. },
+            } => match &message {
+                LaneMessage::Propose { batch, .. } if batch.header.height == 1 => Some(message),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("height 1 re-sent to replica 1");
+    let revote = net.lanes[1].on_message(&mut net.states[1], 0, resent_first);
+    assert!(
+        matches!(
+            revote.as_slice(),
+            [Output::Send {
+                to: 0,
+                message: LaneMessage::Vote { height: 1, .. }
+            }]
+        ),
+        "{revote:?}"
+    );
+    assert_eq!(net.lanes[1].tip().height, 2, "nothing re-executed");
+    // A different batch at a height it voted for gets no vote.
+    let LaneMessage::Propose { mut batch, .. } = proposals[0].clone() else {
+        unreachable!()
+    };
+    batch.header.time_ms += 1;
+    let signature = member(0).sign(&batch.header.signing_message()).0;
+    let forged = net.lanes[1].on_message(
+        &mut net.states[1],
+        0,
+        LaneMessage::Propose { batch, signature },
+    );
+    assert!(forged.is_empty(), "voted for a second batch at height 1");
 }
 
 #[test]

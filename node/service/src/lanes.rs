@@ -67,6 +67,8 @@ const IDLE_WAIT: Duration = Duration::from_millis(20);
 const EVENT_QUEUE: usize = 65_536;
 /// Gossiped batches waiting for validation; more are ignored.
 const GOSSIP_QUEUE: usize = 4_096;
+/// Submissions waiting for their player's crossing to be certified; more are refused.
+const MAX_DEFERRED: usize = 16_384;
 /// The most batches beyond the chain this node keeps per area.
 const MAX_KNOWN_PER_AREA: usize = 4_096;
 /// How often the lanes' state is published for RPC and metrics.
@@ -1009,6 +1011,14 @@ struct Worker {
     outbox: HashMap<PeerId, Vec<(AreaId, LaneMessage)>>,
     /// Areas whose next known batch did not apply on the view.
     blocked: std::collections::BTreeSet<AreaId>,
+    /// Players whose last crossing is in a batch this node holds uncertified, with that
+    /// batch's (area, height). Their actions in the area they entered wait for its
+    /// certificate: a batch must never depend on one that may never be certified.
+    crossings: HashMap<AccountId32, (AreaId, u64)>,
+    /// Submissions waiting for the certificate of the batch holding their player's
+    /// crossing, by that batch.
+    deferred: BTreeMap<(AreaId, u64), Vec<(SignedLaneAction, SubmitReply)>>,
+    deferred_count: usize,
     /// The view applied batches since the last [`Worker::settle`].
     progress: bool,
 }
@@ -1035,6 +1045,9 @@ impl Worker {
             outbox: HashMap::new(),
             blocked: std::collections::BTreeSet::new(),
             progress: false,
+            crossings: HashMap::new(),
+            deferred: BTreeMap::new(),
+            deferred_count: 0,
         }
     }
 
@@ -1090,6 +1103,21 @@ impl Worker {
         match event {
             Event::Submit { action, reply } => {
                 let area = action.action.area;
+                if let Some(batch) = self.crossings.get(&action.action.player).copied() {
+                    if batch.0 != area {
+                        if self.deferred_count >= MAX_DEFERRED {
+                            let _ = reply
+                                .send(Err(LaneSubmitError::Unavailable("lane overloaded".into())));
+                            return;
+                        }
+                        self.deferred_count += 1;
+                        self.deferred
+                            .entry(batch)
+                            .or_default()
+                            .push((action, reply));
+                        return;
+                    }
+                }
                 let Some(lane) = self.lanes.get_mut(&area) else {
                     let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
                         "this node does not serve area {area}"
@@ -1134,6 +1162,11 @@ impl Worker {
                     let key = (batch.header.area, batch.header.height);
                     self.applied.insert(area, batch.header.height);
                     self.progress = true;
+                    for (signed, outcome) in batch.actions.iter().zip(&batch.outcomes) {
+                        if matches!(outcome, Outcome::Crossed { .. }) {
+                            self.crossings.insert(signed.action.player.clone(), key);
+                        }
+                    }
                     self.service.shared.lock().note_batch(&batch);
                     self.to_persist.push(batch.clone());
                     self.known.insert(
@@ -1360,6 +1393,7 @@ impl Worker {
         if let Some(known) = self.known.get_mut(&key) {
             known.certificate = Some(certified.certificate.clone());
         }
+        self.crossing_settled(key, &certified.batch);
         let now = Instant::now();
         let interval = self
             .last_certified
@@ -1379,6 +1413,29 @@ impl Worker {
             }
         }
         let _ = self.service.batches.send(Arc::new(certified));
+    }
+
+    /// The batch at `key` is certified or in the chain: its crossings are settled, and
+    /// the submissions that waited for it are taken now.
+    fn crossing_settled(&mut self, key: (AreaId, u64), batch: &Batch) {
+        for (signed, outcome) in batch.actions.iter().zip(&batch.outcomes) {
+            if matches!(outcome, Outcome::Crossed { .. })
+                && self.crossings.get(&signed.action.player) == Some(&key)
+            {
+                self.crossings.remove(&signed.action.player);
+            }
+        }
+        self.release_deferred(key);
+    }
+
+    fn release_deferred(&mut self, key: (AreaId, u64)) {
+        let Some(waiting) = self.deferred.remove(&key) else {
+            return;
+        };
+        self.deferred_count = self.deferred_count.saturating_sub(waiting.len());
+        for (action, reply) in waiting {
+            self.handle(Event::Submit { action, reply });
+        }
     }
 
     fn learn_certified(&mut self, certified: CertifiedBatch) {
@@ -1625,6 +1682,20 @@ impl Worker {
                 outputs.extend(lane.replay_open(&mut self.overlay));
                 self.carry_out(area, outputs);
             }
+        }
+        // Crossings in batches at or below the chain's lane heads are settled: included,
+        // or superseded by another batch (then the player never crossed).
+        let heads = &self.heads;
+        let settled: Vec<(AreaId, u64)> = self
+            .deferred
+            .keys()
+            .filter(|(area, height)| heads.get(area).is_some_and(|h| h.height >= *height))
+            .copied()
+            .collect();
+        self.crossings
+            .retain(|_, (area, height)| heads.get(area).is_none_or(|h| h.height < *height));
+        for key in settled {
+            self.release_deferred(key);
         }
         self.prune_persisted();
     }
