@@ -15,8 +15,9 @@
 //! - `Certified`: the batch joins the pool block authors include from, is gossiped on
 //!   the `lanes` topic and goes to `fastlane_subscribeArea` subscribers;
 //! - `Receipt` / `Rejected`: the submitter's answer. A node outside the committee
-//!   forwards a submission to the primary (`Forward`), which pushes the result back
-//!   (`Result`), so no stream waits for a receipt.
+//!   forwards submissions to the primary (`Forwards`: what queues for a peer while a
+//!   request to it is in flight leaves together), which pushes the results back the same
+//!   way (`Results`), so no stream waits for a receipt.
 //!
 //! Peers prove which session keys they hold with a signed identity exchanged when they
 //! connect (`Hello`), so a member's messages are only taken from its own connection.
@@ -55,7 +56,7 @@ use tokio::sync::{broadcast, oneshot};
 
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
-/// How long a forwarded submission or a proposal waits for its answer.
+/// How long a submission (local or forwarded) waits for its receipt or refusal.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The lane thread's shortest wait.
 const TICK: Duration = Duration::from_millis(1);
@@ -102,22 +103,13 @@ enum Wire {
     /// Queued (the answer to every one-way request).
     #[codec(index = 3)]
     Nothing,
-    /// A submission forwarded to the area's primary; its result comes back as `Result`.
+    /// Submissions forwarded to the area's primary, each with the forwarder's handle;
+    /// their results come back in `Results`.
     #[codec(index = 4)]
-    Forward {
-        /// The forwarder's handle for the submission.
-        id: u64,
-        /// The action.
-        action: SignedLaneAction,
-    },
-    /// The result of a forwarded submission, pushed back to the forwarder.
+    Forwards(Vec<(u64, SignedLaneAction)>),
+    /// Results of forwarded submissions, pushed back to the forwarder by handle.
     #[codec(index = 5)]
-    Result {
-        /// The forwarder's handle.
-        id: u64,
-        /// The receipt, or why there is none.
-        result: Forwarded,
-    },
+    Results(Vec<(u64, Forwarded)>),
 }
 
 /// What became of a forwarded submission.
@@ -156,6 +148,8 @@ impl From<Forwarded> for Result<Receipt, LaneSubmitError> {
 /// Member messages packed into one request up to this many encoded bytes (the network
 /// refuses requests over 64 KiB; one full proposal is under 48 KiB).
 const BUNDLE_BYTES: usize = 48 * 1024;
+/// Forwarded submissions and results queued for one peer; more are dropped.
+const MAX_MAIL: usize = 65_536;
 /// Forwarded submissions awaiting their result; more are refused.
 const MAX_FORWARDS: usize = 65_536;
 
@@ -286,6 +280,8 @@ pub struct LaneService {
     /// Submissions this node forwarded, by handle: the primary's peer and the waiter.
     forwards: Mutex<HashMap<u64, (PeerId, SubmitReply)>>,
     next_forward: std::sync::atomic::AtomicU64,
+    /// Forwarded submissions and results waiting to leave, per peer.
+    mailbox: Mutex<HashMap<PeerId, Mailbox>>,
 }
 
 impl LaneService {
@@ -314,6 +310,7 @@ impl LaneService {
             me: Mutex::new(std::sync::Weak::new()),
             forwards: Mutex::new(HashMap::new()),
             next_forward: std::sync::atomic::AtomicU64::new(0),
+            mailbox: Mutex::new(HashMap::new()),
         });
         *service.me.lock() = Arc::downgrade(&service);
         let worker = service.clone();
@@ -532,33 +529,37 @@ impl LaneService {
                 }
                 Wire::Nothing
             }
-            Wire::Forward { id, action } => {
-                let (tx, rx) = oneshot::channel();
-                let event = Event::Submit { action, reply: tx };
-                let queued = self.events.try_send(event).is_ok();
-                let Some(net) = self.network() else {
-                    return Response::Refused("the network is not running".into());
+            Wire::Forwards(submissions) => {
+                let Some(service) = self.me.lock().upgrade() else {
+                    return Response::Refused("the lanes are stopping".into());
                 };
-                self.runtime.spawn(async move {
-                    let result = if queued {
-                        match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
-                            Ok(Ok(result)) => result.into(),
-                            _ => Forwarded::Unavailable("no answer from the lane".into()),
-                        }
-                    } else {
-                        Forwarded::Unavailable("lane overloaded".into())
-                    };
-                    let request = Request::Lane(Wire::Result { id, result }.encode());
-                    let _ = net.request(peer, request).await;
-                });
+                for (id, action) in submissions {
+                    let (tx, rx) = oneshot::channel();
+                    let event = Event::Submit { action, reply: tx };
+                    let queued = self.events.try_send(event).is_ok();
+                    let service = service.clone();
+                    self.runtime.spawn(async move {
+                        let result = if queued {
+                            match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+                                Ok(Ok(result)) => result.into(),
+                                _ => Forwarded::Unavailable("no answer from the lane".into()),
+                            }
+                        } else {
+                            Forwarded::Unavailable("lane overloaded".into())
+                        };
+                        service.post(peer, Mail::Result(id, result));
+                    });
+                }
                 Wire::Nothing
             }
-            Wire::Result { id, result } => {
+            Wire::Results(results) => {
                 let mut forwards = self.forwards.lock();
-                // Only the peer the submission went to can answer it.
-                if forwards.get(&id).is_some_and(|(to, _)| *to == peer) {
-                    if let Some((_, reply)) = forwards.remove(&id) {
-                        let _ = reply.send(result.into());
+                for (id, result) in results {
+                    // Only the peer the submission went to can answer it.
+                    if forwards.get(&id).is_some_and(|(to, _)| *to == peer) {
+                        if let Some((_, reply)) = forwards.remove(&id) {
+                            let _ = reply.send(result.into());
+                        }
                     }
                 }
                 Wire::Nothing
@@ -654,11 +655,6 @@ impl LaneService {
                 hex::encode(primary_key)
             )));
         };
-        let Some(net) = self.network() else {
-            return Err(LaneSubmitError::Unavailable(
-                "the network is not running".into(),
-            ));
-        };
         let id = self.next_forward.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {
@@ -670,28 +666,145 @@ impl LaneService {
             }
             forwards.insert(id, (peer, tx));
         }
-        let sent = net
-            .request(peer, Request::Lane(Wire::Forward { id, action }.encode()))
-            .await;
-        let result = match sent {
-            Ok(Response::Lane(bytes))
-                if matches!(Wire::decode_all(&mut &bytes[..]), Ok(Wire::Nothing)) =>
-            {
-                match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
-                    Ok(Ok(result)) => result,
-                    _ => Err(LaneSubmitError::Unavailable(
-                        "no answer from the primary".into(),
-                    )),
-                }
-            }
-            Ok(_) => Err(LaneSubmitError::Unavailable("the primary refused".into())),
-            Err(e) => Err(LaneSubmitError::Unavailable(format!(
-                "forwarding failed: {e}"
-            ))),
+        self.post(peer, Mail::Forward(id, action));
+        let result = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            _ => Err(LaneSubmitError::Unavailable(
+                "no answer from the primary".into(),
+            )),
         };
         self.forwards.lock().remove(&id);
         result
     }
+
+    /// Queues a forwarded submission or a result for `peer`. Self-clocked, with no
+    /// timer: with no request to `peer` in flight it leaves at once; otherwise it waits
+    /// for that request to be answered and leaves with everything queued meanwhile. So
+    /// under load the requests grow, not their number.
+    fn post(&self, peer: PeerId, mail: Mail) {
+        let start = {
+            let mut boxes = self.mailbox.lock();
+            let mailbox = boxes.entry(peer).or_default();
+            if mailbox.queue.len() >= MAX_MAIL {
+                // The forwarder's wait times out instead.
+                return;
+            }
+            mailbox.queue.push(mail);
+            !std::mem::replace(&mut mailbox.busy, true)
+        };
+        if !start {
+            return;
+        }
+        let Some(service) = self.me.lock().upgrade() else {
+            return;
+        };
+        self.runtime.spawn(async move {
+            loop {
+                let mail = {
+                    let mut boxes = service.mailbox.lock();
+                    let Some(mailbox) = boxes.get_mut(&peer) else {
+                        return;
+                    };
+                    if mailbox.queue.is_empty() {
+                        boxes.remove(&peer);
+                        return;
+                    }
+                    std::mem::take(&mut mailbox.queue)
+                };
+                service.send_mail(peer, mail).await;
+            }
+        });
+    }
+
+    /// Sends queued mail to `peer` in as few requests as fit, and waits for them. The
+    /// submissions of a request that failed fail now, not at their timeout.
+    async fn send_mail(&self, peer: PeerId, mail: Vec<Mail>) {
+        let mut forwards: Vec<Vec<(u64, SignedLaneAction)>> = Vec::new();
+        let mut results: Vec<Vec<(u64, Forwarded)>> = Vec::new();
+        let (mut forward_bytes, mut result_bytes) = (0usize, 0usize);
+        for item in mail {
+            match item {
+                Mail::Forward(id, action) => {
+                    let size = action.encoded_size() + 8;
+                    match forwards.last_mut() {
+                        Some(bundle) if forward_bytes + size <= BUNDLE_BYTES => {
+                            forward_bytes += size;
+                            bundle.push((id, action));
+                        }
+                        _ => {
+                            forward_bytes = size;
+                            forwards.push(vec![(id, action)]);
+                        }
+                    }
+                }
+                Mail::Result(id, result) => {
+                    let size = result.encoded_size() + 8;
+                    match results.last_mut() {
+                        Some(bundle) if result_bytes + size <= BUNDLE_BYTES => {
+                            result_bytes += size;
+                            bundle.push((id, result));
+                        }
+                        _ => {
+                            result_bytes = size;
+                            results.push(vec![(id, result)]);
+                        }
+                    }
+                }
+            }
+        }
+        let Some(net) = self.network() else {
+            return;
+        };
+        let mut sends = Vec::new();
+        for bundle in forwards {
+            let ids: Vec<u64> = bundle.iter().map(|(id, _)| *id).collect();
+            let request = Request::Lane(Wire::Forwards(bundle).encode());
+            let net = net.clone();
+            sends.push(futures::future::Either::Left(async move {
+                (ids, net.request(peer, request).await)
+            }));
+        }
+        for bundle in results {
+            let request = Request::Lane(Wire::Results(bundle).encode());
+            let net = net.clone();
+            sends.push(futures::future::Either::Right(async move {
+                (Vec::new(), net.request(peer, request).await)
+            }));
+        }
+        for (ids, answer) in futures::future::join_all(sends).await {
+            if ids.is_empty() {
+                continue;
+            }
+            let failure = match answer {
+                Ok(Response::Lane(bytes))
+                    if matches!(Wire::decode_all(&mut &bytes[..]), Ok(Wire::Nothing)) =>
+                {
+                    continue
+                }
+                Ok(_) => "the primary refused".to_string(),
+                Err(e) => format!("forwarding failed: {e}"),
+            };
+            let mut forwards = self.forwards.lock();
+            for id in ids {
+                if let Some((_, reply)) = forwards.remove(&id) {
+                    let _ = reply.send(Err(LaneSubmitError::Unavailable(failure.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// What a node queues for a peer between lane requests.
+enum Mail {
+    Forward(u64, SignedLaneAction),
+    Result(u64, Forwarded),
+}
+
+/// A peer's queued mail; `busy` while a task is sending to it.
+#[derive(Default)]
+struct Mailbox {
+    queue: Vec<Mail>,
+    busy: bool,
 }
 
 /// The RPC side of the lanes.
