@@ -148,6 +148,27 @@ impl From<Forwarded> for Result<Receipt, LaneSubmitError> {
 /// Member messages packed into one request up to this many encoded bytes (the network
 /// refuses requests over 64 KiB; one full proposal is under 48 KiB).
 const BUNDLE_BYTES: usize = 48 * 1024;
+/// Packs `items`, in order, into bundles of at most [`BUNDLE_BYTES`] encoded bytes (an
+/// item that is larger alone gets a bundle of its own).
+fn bundles<T: Encode>(items: Vec<T>) -> Vec<Vec<T>> {
+    let mut bundles: Vec<Vec<T>> = Vec::new();
+    let mut size = 0usize;
+    for item in items {
+        let bytes = item.encoded_size();
+        match bundles.last_mut() {
+            Some(bundle) if size + bytes <= BUNDLE_BYTES => {
+                size += bytes;
+                bundle.push(item);
+            }
+            _ => {
+                size = bytes;
+                bundles.push(vec![item]);
+            }
+        }
+    }
+    bundles
+}
+
 /// Forwarded submissions and results queued for one peer; more are dropped.
 const MAX_MAIL: usize = 65_536;
 /// Forwarded submissions awaiting their result; more are refused.
@@ -719,39 +740,15 @@ impl LaneService {
     /// Sends queued mail to `peer` in as few requests as fit, and waits for them. The
     /// submissions of a request that failed fail now, not at their timeout.
     async fn send_mail(&self, peer: PeerId, mail: Vec<Mail>) {
-        let mut forwards: Vec<Vec<(u64, SignedLaneAction)>> = Vec::new();
-        let mut results: Vec<Vec<(u64, Forwarded)>> = Vec::new();
-        let (mut forward_bytes, mut result_bytes) = (0usize, 0usize);
+        let mut forwards = Vec::new();
+        let mut results = Vec::new();
         for item in mail {
             match item {
-                Mail::Forward(id, action) => {
-                    let size = action.encoded_size() + 8;
-                    match forwards.last_mut() {
-                        Some(bundle) if forward_bytes + size <= BUNDLE_BYTES => {
-                            forward_bytes += size;
-                            bundle.push((id, action));
-                        }
-                        _ => {
-                            forward_bytes = size;
-                            forwards.push(vec![(id, action)]);
-                        }
-                    }
-                }
-                Mail::Result(id, result) => {
-                    let size = result.encoded_size() + 8;
-                    match results.last_mut() {
-                        Some(bundle) if result_bytes + size <= BUNDLE_BYTES => {
-                            result_bytes += size;
-                            bundle.push((id, result));
-                        }
-                        _ => {
-                            result_bytes = size;
-                            results.push(vec![(id, result)]);
-                        }
-                    }
-                }
+                Mail::Forward(id, action) => forwards.push((id, action)),
+                Mail::Result(id, result) => results.push((id, result)),
             }
         }
+        let (forwards, results) = (bundles(forwards), bundles(results));
         let Some(net) = self.network() else {
             return;
         };
@@ -1340,22 +1337,7 @@ impl Worker {
             return;
         };
         for (peer, messages) in self.outbox.drain() {
-            let mut bundles: Vec<Vec<(AreaId, LaneMessage)>> = Vec::new();
-            let mut size = 0usize;
-            for (area, message) in messages {
-                let bytes = message.encoded_size() + 8;
-                match bundles.last_mut() {
-                    Some(bundle) if size + bytes <= BUNDLE_BYTES => {
-                        size += bytes;
-                        bundle.push((area, message));
-                    }
-                    _ => {
-                        size = bytes;
-                        bundles.push(vec![(area, message)]);
-                    }
-                }
-            }
-            for bundle in bundles {
+            for bundle in bundles(messages) {
                 let net = net.clone();
                 let request = Request::Lane(Wire::Members(bundle).encode());
                 self.service.runtime.spawn(async move {
@@ -1845,5 +1827,24 @@ impl Worker {
         for (area, lane) in &self.lanes {
             self.service.metrics.set_lane_pending(*area, lane.pending());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_keep_order_and_stay_under_the_request_limit() {
+        // 1,000 items of 1,004 encoded bytes: 48 per bundle under 48 KiB.
+        let items: Vec<(u32, Vec<u8>)> = (0..1_000u32).map(|i| (i, vec![0u8; 998])).collect();
+        let packed = bundles(items.clone());
+        assert_eq!(packed.len(), 21);
+        assert!(packed.iter().all(|b| b.encoded_size() <= BUNDLE_BYTES + 8));
+        assert_eq!(packed.concat(), items, "every item, in order");
+        // An item larger than a bundle travels alone.
+        let big = vec![vec![0u8; BUNDLE_BYTES + 1], vec![1u8]];
+        assert_eq!(bundles(big).len(), 2);
+        assert!(bundles(Vec::<u8>::new()).is_empty());
     }
 }
