@@ -98,6 +98,17 @@ fn outcome_json(outcome: &Outcome) -> Value {
             output,
             amount,
         } => json!({"crafted": {"recipe": recipe, "output": output, "amount": amount}}),
+        Outcome::Placed { kind, position } => {
+            json!({"placed": {"kind": kind, "x": position.x, "y": position.y}})
+        }
+        Outcome::Upgraded {
+            kind,
+            position,
+            level,
+        } => json!({"upgraded": {"kind": kind, "x": position.x, "y": position.y, "level": level}}),
+        Outcome::Demolished { kind, position } => {
+            json!({"demolished": {"kind": kind, "x": position.x, "y": position.y}})
+        }
     }
 }
 
@@ -106,6 +117,9 @@ fn kind_json(kind: &ActionKind) -> Value {
         ActionKind::Move { x, y } => json!({"move": {"x": x, "y": y}}),
         ActionKind::Gather { resource } => json!({"gather": {"resource": resource}}),
         ActionKind::Craft { recipe } => json!({"craft": {"recipe": recipe}}),
+        ActionKind::Place { kind, x, y } => json!({"place": {"kind": kind, "x": x, "y": y}}),
+        ActionKind::Upgrade { x, y } => json!({"upgrade": {"x": x, "y": y}}),
+        ActionKind::Demolish { x, y } => json!({"demolish": {"x": x, "y": y}}),
     }
 }
 
@@ -398,7 +412,10 @@ impl Hub {
                     }
                     Some(*position)
                 }
-                _ => state.positions.get(player).copied(),
+                // A structure action is seen where the structure stands.
+                _ => outcome
+                    .position()
+                    .or_else(|| state.positions.get(player).copied()),
             };
             let mut wanted: Vec<u64> = state.by_area.get(&header.area).cloned().unwrap_or_default();
             if let Some(position) = position {

@@ -20,6 +20,7 @@ use arceon_pallet_fastlane::{
 };
 use arceon_pallet_players as players;
 use arceon_pallet_staking::{self as staking, Perbill, StakerStatus};
+use arceon_pallet_structures as structures;
 use arceon_primitives::{
     blake2_256,
     keyring::{numbered_pair, Keyring},
@@ -53,6 +54,8 @@ const WOOD: u32 = 1;
 const WOOD_YIELD: u32 = 2;
 const PLANK: u32 = 101;
 const RECIPE_PLANK: u32 = 1;
+/// A 10 x 10 hut with a 4-unit claim: one plank, and two wood per upgrade.
+const HUT: u32 = 1;
 const SLOT_MS: u64 = 1_000;
 /// The slot the chain starts after: slot `s` starts at unix time `s` seconds.
 const GENESIS_SLOT: u64 = 1_750_000_000;
@@ -187,6 +190,19 @@ fn config(keys: &Keys) -> GenesisConfig {
                 .enumerate()
                 .map(|(i, pair)| (account(pair), format!("player{i}")))
                 .collect(),
+        },
+        structures: structures::GenesisConfig {
+            kinds: vec![structures::StructureKind {
+                id: HUT,
+                name: "Hut".into(),
+                width: 10 * UNIT,
+                height: 10 * UNIT,
+                claim_radius: 4 * UNIT,
+                cost: vec![(PLANK, 1)],
+                upgrade_cost: vec![(WOOD, 2)],
+                max_level: 2,
+            }],
+            max_per_area: 16,
         },
         ..Default::default()
     }
@@ -1272,4 +1288,195 @@ fn a_batch_must_follow_the_last_included_one() {
     assert_eq!(chain.lane_head(MEADOW).height, 3);
     assert_eq!(chain.player(ferdie).position, SPAWN);
     assert_eq!(chain.player(rook).inventory, vec![(WOOD, WOOD_YIELD)]);
+}
+
+#[test]
+fn structures_are_built_upgraded_and_demolished_through_the_lane() {
+    let keys = Keys::new();
+    let [ferdie, rook, wren] = [&keys.players[0], &keys.players[1], &keys.players[2]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook]);
+    let hut_at = Position::new(SPAWN.x + 3 * UNIT, SPAWN.y + 3 * UNIT);
+    let place = |x: i64, y: i64| {
+        Call::Structures(structures::Call::Place {
+            area: MEADOW,
+            position: Position::new(x, y),
+            kind: HUT,
+        })
+    };
+
+    // In an area with a committee nobody places by extrinsic: not a player outside the
+    // lanes (`LaneArea`), not a lane-bound one (`InFastLane`).
+    let produced = chain.produce(chain.signed(vec![
+        (wren, place(hut_at.x, hut_at.y)),
+        (ferdie, place(hut_at.x, hut_at.y)),
+    ]));
+    assert_eq!(
+        produced.results,
+        vec![
+            Ok(Err(structures::Error::LaneArea.into())),
+            Ok(Err(players::Error::InFastLane.into()))
+        ]
+    );
+
+    // Without a plank the primary refuses the placement: nothing to sequence.
+    let genesis = chain.genesis_hash;
+    let version = chain.committee(MEADOW).version;
+    let t0 = slot_start(chain.next_slot()) + 100;
+    let try_now = |chain: &Chain, pending: &[&Batch], signed: &SignedLaneAction, at: u64| {
+        chain.read(|ext| {
+            for batch in pending {
+                for action in &batch.actions {
+                    fastlane::apply_action(
+                        ext,
+                        &action.action,
+                        &genesis,
+                        MEADOW,
+                        version,
+                        batch.header.time_ms,
+                    )
+                    .expect("pending batches execute");
+                }
+            }
+            fastlane::apply_action(ext, &signed.action, &genesis, MEADOW, version, at)
+        })
+    };
+    let hut = ActionKind::Place {
+        kind: HUT,
+        x: hut_at.x,
+        y: hut_at.y,
+    };
+    assert_eq!(
+        try_now(&chain, &[], &act(&chain, ferdie, MEADOW, 0, hut), t0),
+        Err(structures::Error::InsufficientResources.into())
+    );
+
+    // Ferdie gathers twice and crafts a plank (one action per batch: 100 ms apart).
+    let gather = ActionKind::Gather { resource: WOOD };
+    let craft = ActionKind::Craft {
+        recipe: RECIPE_PLANK,
+    };
+    let mut batches: Vec<Batch> = Vec::new();
+    let next_link = |batches: &[Batch]| {
+        batches.last().map_or((1, H256::zero()), |last| {
+            (last.header.height + 1, last.header.hash())
+        })
+    };
+    let next_time = |batches: &[Batch]| t0 + 100 * batches.len() as u64;
+    let step = |chain: &Chain, batches: &mut Vec<Batch>, nonce: u64, kind: ActionKind| {
+        let pending: Vec<&Batch> = batches.iter().collect();
+        let batch = sequence(
+            chain,
+            MEADOW,
+            &pending,
+            next_link(batches),
+            next_time(batches),
+            vec![act(chain, ferdie, MEADOW, nonce, kind)],
+        );
+        batches.push(batch);
+    };
+    step(&chain, &mut batches, 0, gather);
+    step(&chain, &mut batches, 1, gather);
+    step(&chain, &mut batches, 2, gather);
+    step(&chain, &mut batches, 3, craft);
+    // The hut, then an upgrade named by a point of its footprint.
+    step(&chain, &mut batches, 4, hut);
+    let inside = ActionKind::Upgrade {
+        x: hut_at.x + 5 * UNIT,
+        y: hut_at.y + 9 * UNIT,
+    };
+    // Rook cannot upgrade Ferdie's hut, and nobody builds on it.
+    {
+        let pending: Vec<&Batch> = batches.iter().collect();
+        let time = next_time(&batches);
+        assert_eq!(
+            try_now(
+                &chain,
+                &pending,
+                &act(&chain, rook, MEADOW, 0, inside),
+                time
+            ),
+            Err(structures::Error::NotOwner.into())
+        );
+        assert_eq!(
+            try_now(&chain, &pending, &act(&chain, ferdie, MEADOW, 5, hut), time),
+            Err(structures::Error::Occupied.into())
+        );
+    }
+    step(&chain, &mut batches, 5, inside);
+    assert_eq!(
+        batches[4].outcomes,
+        vec![Outcome::Placed {
+            kind: HUT,
+            position: hut_at
+        }]
+    );
+    assert_eq!(
+        batches[5].outcomes,
+        vec![Outcome::Upgraded {
+            kind: HUT,
+            position: hut_at,
+            level: 2
+        }]
+    );
+
+    // The first three batches in one block, the next three in the next: each places,
+    // pays and upgrades exactly as certified.
+    let certified: Vec<CertifiedBatch> = batches
+        .iter()
+        .map(|batch| certify(&chain, batch.clone(), QUORUM))
+        .collect();
+    chain
+        .produce(certified[..3].iter().map(submit).collect())
+        .assert_all_ok();
+    let produced = chain.produce(certified[3..].iter().map(submit).collect());
+    produced.assert_all_ok();
+    assert!(produced.events.iter().any(|event| matches!(
+        event,
+        RuntimeEvent::Structures(structures::Event::Placed { owner, area: MEADOW, kind: HUT, position, .. })
+            if *owner == account(ferdie) && *position == hut_at
+    )));
+    let built = chain.read(|ext| structures::structures_of(ext, &account(ferdie), None, 10));
+    assert_eq!(built.len(), 1);
+    assert_eq!(
+        (built[0].kind, built[0].position, built[0].level),
+        (HUT, hut_at, 2)
+    );
+    // Six wood gathered: two became the plank the hut cost, two paid the upgrade.
+    assert_eq!(chain.player(ferdie).inventory, vec![(WOOD, 2)]);
+
+    // Demolished through the lane: half of what it cost comes back (one of the two wood
+    // of the upgrade; half a plank rounds down to none).
+    let time = slot_start(chain.next_slot()) + 100;
+    let demolish = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        next_link(&batches),
+        time,
+        vec![act(
+            &chain,
+            ferdie,
+            MEADOW,
+            6,
+            ActionKind::Demolish {
+                x: hut_at.x,
+                y: hut_at.y,
+            },
+        )],
+    );
+    assert_eq!(
+        demolish.outcomes,
+        vec![Outcome::Demolished {
+            kind: HUT,
+            position: hut_at
+        }]
+    );
+    chain
+        .produce(vec![submit(&certify(&chain, demolish, QUORUM))])
+        .assert_all_ok();
+    assert!(chain
+        .read(|ext| structures::structures_of(ext, &account(ferdie), None, 10))
+        .is_empty());
+    assert_eq!(chain.player(ferdie).inventory, vec![(WOOD, 3)]);
+    chain.assert_invariants();
 }

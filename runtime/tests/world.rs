@@ -8,6 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use arceon_pallet_areas::{self as areas, AreaAuthority, AreaId, Bounds, Position, UNIT};
 use arceon_pallet_balances as balances;
+use arceon_pallet_fastlane::{
+    self as fastlane, entry_hash, merkle_root, ActionKind, Batch, BatchHeader, Certificate,
+    CertifiedBatch, LaneAction, LaneHead, SignedLaneAction,
+};
 use arceon_pallet_npcs::{self as npcs, NpcKind};
 use arceon_pallet_players as players;
 use arceon_pallet_staking::{self as staking, Perbill, StakerStatus};
@@ -604,6 +608,90 @@ fn world_config(validators: &[&sr25519::Pair], keys: &Keys) -> GenesisConfig {
     }
 }
 
+fn join_lanes() -> Call {
+    Call::FastLane(fastlane::Call::Join)
+}
+
+/// `actions` of lane-bound players through `area`'s fast lane, as the block at the next
+/// slot would include them: one certified batch per action (a player acts at most once
+/// per batch), 100 ms of lane time apart from the start of that slot, each executed with
+/// the pallets' rules on the best state plus the batches before it and signed by every
+/// committee member (whose Aura keys are their accounts here).
+fn lane_batches(
+    chain: &Chain,
+    keys: &Keys,
+    area: AreaId,
+    actions: Vec<(&sr25519::Pair, ActionKind)>,
+) -> Vec<Vec<u8>> {
+    let genesis = chain.genesis_hash;
+    let committee = chain.committees()[&area].clone();
+    let version = committee.version;
+    let signers: HashMap<AccountId32, sr25519::Pair> = keys
+        .all()
+        .into_iter()
+        .map(|pair| (account(&pair), pair))
+        .collect();
+    let start_ms = (chain.best.slot + 1) * 1_000 + 100;
+    chain.read(|ext| {
+        let mut head = fastlane::lane_head(ext, area);
+        let mut batches = Vec::new();
+        for (i, (pair, kind)) in actions.into_iter().enumerate() {
+            let time_ms = start_ms + 100 * i as u64;
+            let player = account(pair);
+            let nonce = fastlane::player_lane(ext, &player).expect("joined").nonce;
+            let action = LaneAction {
+                genesis,
+                area,
+                version,
+                player,
+                nonce,
+                kind,
+            };
+            let outcome = fastlane::apply_action(ext, &action, &genesis, area, version, time_ms)
+                .expect("the lane sequences only actions that execute");
+            let signed = SignedLaneAction::sign(action, pair);
+            let header = BatchHeader {
+                genesis,
+                area,
+                version,
+                view: 0,
+                height: head.height + 1,
+                parent: head.hash,
+                time_ms,
+                entries_root: merkle_root(&[entry_hash(&signed.hash(), &outcome)]),
+                count: 1,
+            };
+            head = LaneHead {
+                height: header.height,
+                hash: header.hash(),
+                time_ms,
+            };
+            let message = header.signing_message();
+            let signatures = committee
+                .members()
+                .iter()
+                .enumerate()
+                .map(|(index, member)| (index as u8, signers[member].sign(&message).0))
+                .collect();
+            let certified = CertifiedBatch {
+                batch: Batch {
+                    header,
+                    actions: vec![signed],
+                    outcomes: vec![outcome],
+                },
+                certificate: Certificate { signatures },
+            };
+            batches.push(
+                Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::SubmitBatch {
+                    batch: certified,
+                }))
+                .encode(),
+            );
+        }
+        batches
+    })
+}
+
 fn register(name: &str) -> Call {
     Call::Players(players::Call::Register {
         name: name.as_bytes().to_vec(),
@@ -620,14 +708,6 @@ fn gather(resource: u32) -> Call {
 
 fn craft(recipe: u32) -> Call {
     Call::Players(players::Call::Craft { recipe })
-}
-
-fn place(area: AreaId, x: i64, y: i64, kind: u32) -> Call {
-    Call::Structures(structures::Call::Place {
-        area,
-        position: Position::new(x, y),
-        kind,
-    })
 }
 
 fn bond(value: u128) -> Call {
@@ -753,12 +833,23 @@ fn world_blocks_keep_invariants() {
         // Eve gathers wood twice, crafts two planks and builds a hut next to her.
         match n {
             2 | 3 => calls.push((&keys.eve, gather(WOOD))),
+            // Then she joins the fast lanes: areas with a committee (all of them here)
+            // are built on through their lane.
             4 => {
                 calls.push((&keys.eve, craft(RECIPE_PLANK)));
                 calls.push((&keys.eve, craft(RECIPE_PLANK)));
+                calls.push((&keys.eve, join_lanes()));
             }
-            5 => calls.push((&keys.eve, place(0, hut_at.x, hut_at.y, HUT))),
             _ => {}
+        }
+        let mut lane = Vec::new();
+        if n == 5 {
+            let hut = ActionKind::Place {
+                kind: HUT,
+                x: hut_at.x,
+                y: hut_at.y,
+            };
+            lane = lane_batches(&chain, &keys, 0, vec![(&keys.eve, hut)]);
         }
         // Ferdie walks east at full speed into Whisperwood (x >= 200 units at block 11),
         // then gathers there.
@@ -776,7 +867,9 @@ fn world_blocks_keep_invariants() {
         } else if n == 13 {
             calls.push((&keys.charlie, gather(STONE)));
         }
-        let produced = chain.produce(chain.signed(calls));
+        let mut xts = chain.signed(calls);
+        xts.extend(lane);
+        let produced = chain.produce(xts);
         if n == 2 {
             // Eve's gather, Ferdie's move, Charlie's sprint (rejected), Charlie's walk.
             let too_fast = produced
@@ -1567,6 +1660,7 @@ fn forced_split_moves_players_by_position() {
         (account(&keys.ferdie), "Ferdie".into()),
         (account(&keys.charlie), "Charlie".into()),
         (account(&keys.bob), "Bob".into()),
+        (account(&keys.dave), "Dave".into()),
     ];
     let (mid_x, mid_y) = (SPAWN.x, SPAWN.y);
     for (name, x, y) in [
@@ -1579,7 +1673,8 @@ fn forced_split_moves_players_by_position() {
     }
     let mut chain = Chain::new(&config, keys.all());
 
-    // Each player walks to a quadrant of the Meadow, places a marker, and keeps busy.
+    // Each player walks to a quadrant of the Meadow and keeps busy; Dave, through the
+    // fast lane, places a marker for each quadrant from the spawn point.
     // (x, y) offsets from the centre, in units, after two steps.
     let walkers: [(&sr25519::Pair, i64, i64); 4] = [
         (&keys.eve, -8, -8),
@@ -1598,7 +1693,10 @@ fn forced_split_moves_players_by_position() {
     ];
     for n in 1..=9i64 {
         let mut calls = Vec::new();
-        for (i, (pair, dx, dy)) in walkers.iter().enumerate() {
+        if n == 1 {
+            calls.push((&keys.dave, join_lanes()));
+        }
+        for (pair, dx, dy) in &walkers {
             let (x, y) = match n {
                 1 => (mid_x + dx * UNIT / 2, mid_y + dy * UNIT / 2),
                 _ => (
@@ -1607,11 +1705,19 @@ fn forced_split_moves_players_by_position() {
                 ),
             };
             calls.push((*pair, move_to(x, y)));
-            if n == 3 {
-                calls.push((*pair, place(0, markers[i].0, markers[i].1, MARKER)));
-            }
         }
-        chain.produce(chain.signed(calls)).assert_all_ok();
+        let mut xts = chain.signed(calls);
+        if n == 3 {
+            let places = markers
+                .iter()
+                .map(|&(x, y)| {
+                    let kind = ActionKind::Place { kind: MARKER, x, y };
+                    (&keys.dave, kind)
+                })
+                .collect();
+            xts.extend(lane_batches(&chain, &keys, 0, places));
+        }
+        chain.produce(xts).assert_all_ok();
     }
     let load = chain.read(|ext| areas::load(ext, 0));
     assert!(load >= 20, "load {load}");
@@ -1646,7 +1752,9 @@ fn forced_split_moves_players_by_position() {
         (&keys.charlie, nw),
         (&keys.bob, ne),
     ];
-    for (pair, area) in expected {
+    let placed = chain.read(|ext| structures::structures_of(ext, &account(&keys.dave), None, 10));
+    assert_eq!(placed.len(), markers.len());
+    for ((pair, area), (x, y)) in expected.into_iter().zip(markers) {
         let who = account(pair);
         assert_eq!(chain.player(&who).area, area);
         assert!(split.has(&RuntimeEvent::Players(players::Event::Migrated {
@@ -1655,8 +1763,11 @@ fn forced_split_moves_players_by_position() {
             to: area,
             position: before.players[&who].position,
         })));
-        let marker = &chain.read(|ext| structures::structures_of(ext, &who, None, 10))[0];
-        assert_eq!(marker.area, area, "{who}'s marker");
+        let marker = placed
+            .iter()
+            .find(|marker| marker.position == Position::new(x, y))
+            .expect("placed");
+        assert_eq!(marker.area, area, "the marker in {who}'s quadrant");
     }
     // The quadrants have committees; the Meadow no longer does.
     let committees = chain.committees();

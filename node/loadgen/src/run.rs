@@ -440,6 +440,8 @@ impl Bench {
                         player.wood = player.wood.saturating_sub(PLANK_WOOD);
                     }
                 }
+                // The load generator sends no structure actions.
+                Outcome::Placed { .. } | Outcome::Upgraded { .. } | Outcome::Demolished { .. } => {}
             }
             player.ready_at_ms = sent_ms.max(header.time_ms) + self.args.min_interval_ms;
             player.busy = false;

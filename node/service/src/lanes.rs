@@ -1179,6 +1179,9 @@ impl Worker {
             match events.recv_timeout(due) {
                 Ok(event) => {
                     let round = Instant::now();
+                    // A block imported while we waited may hold what the event relies
+                    // on (a player's join the submitter saw in the best block).
+                    self.follow_chain();
                     self.handle(event);
                     // Take what else is waiting before ticking, for a round of at most
                     // ROUND: its messages leave together after one synced write.

@@ -20,6 +20,9 @@
 //! A player opts into the lanes once with `join`; from then on its world actions
 //! (moves, gathers, crafts, structure actions) are refused as extrinsics
 //! (`Players.InFastLane`), so nothing on chain can contradict a receipt it holds.
+//! Structures are built through the lanes on ground only the area's lane can change (see
+//! the structures pallet: in an area with a committee, `place` extrinsics are refused and
+//! a lane places only where its claim touches grid cells wholly inside the area).
 //! Lane-time rules: a player acts at most once per [`MIN_ACTION_INTERVAL_MS`] of lane
 //! time, and walks at most `MAX_SPEED_PER_BLOCK` per second of lane time (up to
 //! [`MAX_IDLE_MS`] of accumulated time), so it can move several times a second.
@@ -34,6 +37,7 @@ pub mod types;
 use arceon_pallet_areas::{self as areas, AreaId, Position};
 use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
+use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
 use arceon_primitives::{AccountId32, H256};
 use arceon_support::{
@@ -186,8 +190,32 @@ pub mod weights {
     pub const JOIN: Weight = Weight::from_parts(30_000_000, 2_000);
     /// `submit_batch` without actions: header, committee, session keys, certificate.
     pub const BATCH_BASE: Weight = Weight::from_parts(200_000_000, 8_000);
-    /// Per action: its signature (batched) and the heaviest rule (a cross-area move).
+    /// Per action: its signature (batched) and the heaviest player rule (a cross-area
+    /// move).
     pub const PER_ACTION: Weight = Weight::from_parts(160_000_000, 20_000);
+    /// Per structure action on top of [`PER_ACTION`]: the structures pallet's weight of
+    /// a placement next to full cells (an upgrade or demolition weighs less).
+    pub const PER_STRUCTURE_ACTION: Weight = arceon_pallet_structures::weights::PLACE;
+
+    /// The weight one action adds to a batch.
+    pub fn action(kind: &crate::ActionKind) -> Weight {
+        use crate::ActionKind;
+        match kind {
+            ActionKind::Move { .. } | ActionKind::Gather { .. } | ActionKind::Craft { .. } => {
+                PER_ACTION
+            }
+            ActionKind::Place { .. } | ActionKind::Upgrade { .. } | ActionKind::Demolish { .. } => {
+                Weight::from_parts(
+                    PER_ACTION
+                        .ref_time
+                        .saturating_add(PER_STRUCTURE_ACTION.ref_time),
+                    PER_ACTION
+                        .proof_size
+                        .saturating_add(PER_STRUCTURE_ACTION.proof_size),
+                )
+            }
+        }
+    }
 }
 
 impl Call {
@@ -196,15 +224,17 @@ impl Call {
         match self {
             Call::Join => weights::JOIN,
             Call::SubmitBatch { batch } => {
-                let actions = batch.batch.actions.len() as u64;
-                Weight::from_parts(
-                    weights::BATCH_BASE
-                        .ref_time
-                        .saturating_add(weights::PER_ACTION.ref_time.saturating_mul(actions)),
-                    weights::BATCH_BASE
-                        .proof_size
-                        .saturating_add(weights::PER_ACTION.proof_size.saturating_mul(actions)),
-                )
+                batch
+                    .batch
+                    .actions
+                    .iter()
+                    .fold(weights::BATCH_BASE, |total, signed| {
+                        let action = weights::action(&signed.action.kind);
+                        Weight::from_parts(
+                            total.ref_time.saturating_add(action.ref_time),
+                            total.proof_size.saturating_add(action.proof_size),
+                        )
+                    })
             }
         }
     }
@@ -448,6 +478,26 @@ pub fn apply_action(
                     recipe,
                     output,
                     amount,
+                }
+            }
+            ActionKind::Place { kind, x, y } => {
+                let position = Position::new(x, y);
+                structures::lane_place(ext, who, area, position, kind)?;
+                Outcome::Placed { kind, position }
+            }
+            ActionKind::Upgrade { x, y } => {
+                let upgraded = structures::lane_upgrade(ext, who, area, &Position::new(x, y))?;
+                Outcome::Upgraded {
+                    kind: upgraded.kind,
+                    position: upgraded.position,
+                    level: upgraded.level,
+                }
+            }
+            ActionKind::Demolish { x, y } => {
+                let removed = structures::lane_demolish(ext, who, area, &Position::new(x, y))?;
+                Outcome::Demolished {
+                    kind: removed.kind,
+                    position: removed.position,
                 }
             }
         };

@@ -16,6 +16,9 @@
 //! ActionKind   = 0x00 Move    { x i64, y i64 }   target, milli-units
 //!              | 0x01 Gather  { resource u32 }
 //!              | 0x02 Craft   { recipe u32 }
+//!              | 0x03 Place   { kind u32, x i64, y i64 }   south-west corner
+//!              | 0x04 Upgrade { x i64, y i64 }   a point of the structure's footprint
+//!              | 0x05 Demolish { x i64, y i64 }  a point of the structure's footprint
 //! ```
 //!
 //! A 101-byte move is therefore `genesis ++ area ++ version ++ player ++ nonce ++ 00 ++ x
@@ -37,6 +40,9 @@
 //!         | 0x01 Crossed  { from u32, to u32, x i64, y i64 }
 //!         | 0x02 Gathered { resource u32, amount u32 }
 //!         | 0x03 Crafted  { recipe u32, output u32, amount u32 }
+//!         | 0x04 Placed   { kind u32, x i64, y i64 }   the new structure's corner
+//!         | 0x05 Upgraded { kind u32, x i64, y i64, level u8 }
+//!         | 0x06 Demolished { kind u32, x i64, y i64 }
 //! entry   = blake2_256(action hash ++ SCALE(Outcome))
 //! ```
 //!
@@ -66,6 +72,7 @@
 
 use arceon_pallet_areas::{AreaId, Position, ResourceId};
 use arceon_pallet_players::{ItemId, RecipeId};
+use arceon_pallet_structures::KindId;
 use arceon_primitives::{blake2_256, AccountId32, H256};
 use codec::{Decode, Encode};
 
@@ -100,6 +107,33 @@ pub enum ActionKind {
     Craft {
         /// Which recipe.
         recipe: RecipeId,
+    },
+    /// Place a structure with its south-west corner at `(x, y)`; its claim must touch
+    /// only grid cells wholly inside the area.
+    #[codec(index = 3)]
+    Place {
+        /// Which structure kind.
+        kind: KindId,
+        /// East-west coordinate of the corner.
+        x: i64,
+        /// North-south coordinate of the corner.
+        y: i64,
+    },
+    /// Raise by one level the player's structure whose footprint covers `(x, y)`.
+    #[codec(index = 4)]
+    Upgrade {
+        /// East-west coordinate of the point.
+        x: i64,
+        /// North-south coordinate of the point.
+        y: i64,
+    },
+    /// Demolish the player's structure whose footprint covers `(x, y)`.
+    #[codec(index = 5)]
+    Demolish {
+        /// East-west coordinate of the point.
+        x: i64,
+        /// North-south coordinate of the point.
+        y: i64,
     },
 }
 
@@ -201,6 +235,48 @@ pub enum Outcome {
         /// How many.
         amount: u32,
     },
+    /// Placed a structure.
+    #[codec(index = 4)]
+    Placed {
+        /// Its kind.
+        kind: KindId,
+        /// Its south-west corner.
+        position: Position,
+    },
+    /// Raised a structure's level.
+    #[codec(index = 5)]
+    Upgraded {
+        /// Its kind.
+        kind: KindId,
+        /// Its south-west corner.
+        position: Position,
+        /// Its new level.
+        level: u8,
+    },
+    /// Demolished a structure (half of what it cost went back to the player).
+    #[codec(index = 6)]
+    Demolished {
+        /// Its kind.
+        kind: KindId,
+        /// Its south-west corner.
+        position: Position,
+    },
+}
+
+impl Outcome {
+    /// Where in the world the action took effect, when it has a place of its own (a
+    /// move's destination, a structure's corner); gathers and crafts happen where the
+    /// player stands.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            Outcome::Moved { position, .. }
+            | Outcome::Crossed { position, .. }
+            | Outcome::Placed { position, .. }
+            | Outcome::Upgraded { position, .. }
+            | Outcome::Demolished { position, .. } => Some(*position),
+            Outcome::Gathered { .. } | Outcome::Crafted { .. } => None,
+        }
+    }
 }
 
 /// The Merkle leaf of one sequenced action.

@@ -12,6 +12,17 @@
 //! area edge or corner). Cells hold at most [`MAX_PER_CELL`] structures, which bounds the
 //! work of a placement.
 //!
+//! Fast lanes (see the fastlane pallet): in an area with a committee, new structures are
+//! placed only through the area's lane (`place` is refused there with `LaneArea`), and a
+//! lane places only on its *own ground*: the claim must touch only grid cells wholly
+//! inside the area ([`lane_place`], `NotLaneGround`). No other lane and no extrinsic can
+//! then change those cells, the area's structure count or the player's items between a
+//! lane's receipt and the block that executes it, so a receipt is never contradicted.
+//! Lane upgrades and demolitions name a structure by a point of its footprint, inside the
+//! area ([`lane_upgrade`], [`lane_demolish`]); a joined player's structures change only
+//! through the lanes (its `upgrade`, `demolish` and `transfer` extrinsics are refused with
+//! `Players.InFastLane`).
+//!
 //! Invariants: no two footprints overlap; every structure is listed in `StructuresInArea`
 //! under exactly its `area`, in `StructuresOf` under exactly its owner and in `Cells`
 //! under exactly the cells its claim touches; `AreaStructureCount` and `CellLoad` count
@@ -277,6 +288,13 @@ arceon_support::pallet_error! {
         InvalidLimit,
         /// Too many structures' claims already touch this spot's grid cells.
         Crowded,
+        /// The area has a fast-lane committee: structures are placed there through its
+        /// lane.
+        LaneArea,
+        /// Through a lane, the claim must touch only grid cells wholly inside the area.
+        NotLaneGround,
+        /// No structure covers that point of the area.
+        NoStructureHere,
     }
 }
 
@@ -284,7 +302,8 @@ arceon_support::pallet_error! {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Call {
     /// Place a structure of `kind` with its south-west corner at `position` in `area`
-    /// (signed, index 0).
+    /// (signed, index 0). Refused with `LaneArea` in an area with a fast-lane committee
+    /// (build through its lane there).
     #[codec(index = 0)]
     Place {
         /// The area the player stands in.
@@ -380,6 +399,9 @@ impl Call {
             } => {
                 let who = ensure_signed(origin)?;
                 players::ensure_not_in_lane(ext, &who)?;
+                if areas::authority(ext, area).is_some() {
+                    return Err(Error::LaneArea.into());
+                }
                 place(ext, &who, area, position, kind).map(|_| ())
             }
             Call::Upgrade { id } => {
@@ -394,6 +416,7 @@ impl Call {
             }
             Call::Transfer { id, to } => {
                 let who = ensure_signed(origin)?;
+                players::ensure_not_in_lane(ext, &who)?;
                 transfer(ext, &who, id, &to)
             }
             Call::SetKind { kind } => {
@@ -567,6 +590,51 @@ pub fn place(
     position: Position,
     kind_id: KindId,
 ) -> Result<StructureId, DispatchError> {
+    place_with(ext, who, area_id, position, kind_id, false)
+}
+
+/// A fast-lane placement: the rules of [`place`] without the per-block rate limit, and
+/// the claim must touch only cells wholly inside the area (`NotLaneGround`, checked after
+/// `TooFar`). Returns the new structure's id.
+pub fn lane_place(
+    ext: &mut Ext,
+    who: &AccountId32,
+    area_id: AreaId,
+    position: Position,
+    kind_id: KindId,
+) -> Result<StructureId, DispatchError> {
+    place_with(ext, who, area_id, position, kind_id, true)
+}
+
+/// The bounds of grid cell `cell` (saturating at the edges of the coordinate space).
+pub fn cell_bounds(cell: &CellId) -> Bounds {
+    let min_x = cell.0.saturating_mul(CELL_SIDE);
+    let min_y = cell.1.saturating_mul(CELL_SIDE);
+    Bounds::new(
+        min_x,
+        min_y,
+        min_x.saturating_add(CELL_SIDE),
+        min_y.saturating_add(CELL_SIDE),
+    )
+}
+
+/// Whether every cell `claim` touches lies wholly inside `area`: a lane's own ground.
+pub fn on_lane_ground(area: &Bounds, claim: &Bounds) -> bool {
+    let cells = cells_of(claim);
+    !cells.is_empty()
+        && cells
+            .iter()
+            .all(|cell| area.contains_bounds(&cell_bounds(cell)))
+}
+
+fn place_with(
+    ext: &mut Ext,
+    who: &AccountId32,
+    area_id: AreaId,
+    position: Position,
+    kind_id: KindId,
+    lane: bool,
+) -> Result<StructureId, DispatchError> {
     let player = players::registered(ext, who)?;
     let kind = Kinds::get(ext, &kind_id).ok_or(Error::UnknownKind)?;
     if player.area != area_id {
@@ -587,12 +655,15 @@ pub fn place(
     if distance_squared_to(&footprint, &player.position) > reach * reach {
         return Err(Error::TooFar.into());
     }
+    let claim = grown(&footprint, kind.claim_radius);
+    if lane && !on_lane_ground(&area.bounds, &claim) {
+        return Err(Error::NotLaneGround.into());
+    }
     let in_area = AreaStructureCount::get_or_default(ext, &area_id);
     if in_area >= max_per_area(ext) {
         return Err(Error::AreaLimitReached.into());
     }
     check_ground(ext, who, &footprint)?;
-    let claim = grown(&footprint, kind.claim_radius);
     let claim_cells = cells_of(&claim);
     if claim_cells.is_empty() {
         // Only a kind that escaped validation can get here.
@@ -604,7 +675,9 @@ pub fn place(
         }
     }
     let block = now(ext);
-    players::count_action(ext, who, block)?;
+    if !lane {
+        players::count_action(ext, who, block)?;
+    }
     players::take_items(ext, who, &kind.cost).map_err(|e| {
         map_players_error(
             e,
@@ -675,7 +748,49 @@ fn count_structure_action(ext: &mut Ext, who: &AccountId32, area: AreaId) -> Dis
 /// `UnknownStructure`, `NotOwner`, `MaxLevel`, rate limits (players' errors),
 /// `InsufficientResources`.
 pub fn upgrade(ext: &mut Ext, who: &AccountId32, id: StructureId) -> DispatchResult {
-    let mut structure = owned(ext, who, id)?;
+    let structure = owned(ext, who, id)?;
+    upgrade_with(ext, who, structure, false).map(|_| ())
+}
+
+/// The structure of area `area_id` whose footprint covers `point`, if `who` owns it:
+/// `OutsideArea` (the point is not in the area), `NoStructureHere`, `NotOwner`.
+fn owned_at(
+    ext: &mut Ext,
+    who: &AccountId32,
+    area_id: AreaId,
+    point: &Position,
+) -> Result<Structure, DispatchError> {
+    let area = areas::active_area(ext, area_id)?;
+    if !area.bounds.contains(point) {
+        return Err(Error::OutsideArea.into());
+    }
+    let structure = structure_at(ext, point).ok_or(Error::NoStructureHere)?;
+    if structure.owner != *who {
+        return Err(Error::NotOwner.into());
+    }
+    Ok(structure)
+}
+
+/// A fast-lane upgrade of `who`'s structure covering `point` in `area_id`: the rules of
+/// [`upgrade`] without the per-block rate limit (`OutsideArea`, `NoStructureHere`,
+/// `NotOwner` first). Returns the structure with its new level.
+pub fn lane_upgrade(
+    ext: &mut Ext,
+    who: &AccountId32,
+    area_id: AreaId,
+    point: &Position,
+) -> Result<Structure, DispatchError> {
+    let structure = owned_at(ext, who, area_id, point)?;
+    upgrade_with(ext, who, structure, true)
+}
+
+fn upgrade_with(
+    ext: &mut Ext,
+    who: &AccountId32,
+    mut structure: Structure,
+    lane: bool,
+) -> Result<Structure, DispatchError> {
+    let id = structure.id;
     let Some(kind) = Kinds::get(ext, &structure.kind) else {
         ext.record_fault(format!(
             "structure {id} has unknown kind {}",
@@ -686,7 +801,11 @@ pub fn upgrade(ext: &mut Ext, who: &AccountId32, id: StructureId) -> DispatchRes
     if structure.level >= kind.max_level {
         return Err(Error::MaxLevel.into());
     }
-    count_structure_action(ext, who, structure.area)?;
+    if lane {
+        areas::note_action(ext, structure.area);
+    } else {
+        count_structure_action(ext, who, structure.area)?;
+    }
     players::take_items(ext, who, &kind.upgrade_cost).map_err(|e| {
         map_players_error(
             e,
@@ -704,7 +823,7 @@ pub fn upgrade(ext: &mut Ext, who: &AccountId32, id: StructureId) -> DispatchRes
             level: structure.level,
         },
     );
-    Ok(())
+    Ok(structure)
 }
 
 /// Removes structure `id` and gives its owner half of everything spent on it (rounded
@@ -713,13 +832,36 @@ pub fn upgrade(ext: &mut Ext, who: &AccountId32, id: StructureId) -> DispatchRes
 pub fn demolish(ext: &mut Ext, who: &AccountId32, id: StructureId) -> DispatchResult {
     let structure = owned(ext, who, id)?;
     count_structure_action(ext, who, structure.area)?;
+    remove_with_refund(ext, who, structure).map(|_| ())
+}
+
+/// A fast-lane demolition of `who`'s structure covering `point` in `area_id`: the rules
+/// of [`demolish`] without the per-block rate limit (`OutsideArea`, `NoStructureHere`,
+/// `NotOwner` first). Returns the removed structure.
+pub fn lane_demolish(
+    ext: &mut Ext,
+    who: &AccountId32,
+    area_id: AreaId,
+    point: &Position,
+) -> Result<Structure, DispatchError> {
+    let structure = owned_at(ext, who, area_id, point)?;
+    areas::note_action(ext, structure.area);
+    remove_with_refund(ext, who, structure)
+}
+
+fn remove_with_refund(
+    ext: &mut Ext,
+    who: &AccountId32,
+    structure: Structure,
+) -> Result<Structure, DispatchError> {
+    let id = structure.id;
     let refund = refund_of(&structure.spent);
     players::give_items(ext, who, &refund)
         .map_err(|e| map_players_error(e, players::Error::InventoryFull, Error::InventoryFull))?;
     unindex(ext, &structure);
     Structures::remove(ext, &id);
     deposit_event(ext, &Event::Demolished { id, refund });
-    Ok(())
+    Ok(structure)
 }
 
 /// Removes `structure` from the area, owner and cell indexes.

@@ -1324,3 +1324,111 @@ proptest! {
         prop_assert_eq!(check_ground(&mut ext, &bob(), &footprint), expected);
     }
 }
+
+/// Gives `area` a one-member committee, as staking does on a chain with validators.
+fn give_committee(ext: &mut Ext, area: AreaId) {
+    areas::Authorities::insert(
+        ext,
+        &area,
+        &areas::AreaAuthority {
+            area_id: area,
+            primary: account(9),
+            replicas: vec![],
+            version: 1,
+            last_update: 1,
+        },
+    );
+}
+
+#[test]
+fn areas_with_a_committee_take_no_placement_by_extrinsic() {
+    let state = genesis();
+    let mut ext = Ext::new(&state);
+    give_committee(&mut ext, MEADOW);
+    let before = ext.changes().clone();
+    assert_eq!(
+        signed(&mut ext, &alice(), place_call(MEADOW, at(52, 52), HUT)),
+        Err(err(Error::LaneArea))
+    );
+    assert_eq!(ext.changes(), &before);
+    assert!(events(&ext).is_empty());
+    // The forest has no committee: placements there still work.
+    build(&mut ext, &charlie(), FOREST, at(112, 50), HUT);
+    // (The mock committee member is no staking candidate: drop it before the checks.)
+    areas::Authorities::remove(&mut ext, &MEADOW);
+    assert_ok(&mut ext);
+}
+
+#[test]
+fn lane_placements_stay_on_cells_wholly_inside_the_area() {
+    let state = genesis();
+    let mut ext = Ext::new(&state);
+    // The meadow is [0, 100) x [0, 100) units; cells are 32 units: cells 0..=2 lie wholly
+    // inside, cell 3 ([96, 128)) straddles the border with the forest.
+    assert!(on_lane_ground(
+        &Bounds::new(0, 0, u(100), u(100)),
+        &Bounds::new(u(60), u(60), u(95), u(95))
+    ));
+    assert!(!on_lane_ground(
+        &Bounds::new(0, 0, u(100), u(100)),
+        &Bounds::new(u(60), u(60), u(97), u(95))
+    ));
+    // A hut at (88, 60) claims up to 94: cell 2 at most, the lane's own ground. One at
+    // (91, 60) claims up to 97: cell 3, shared with the forest, is not.
+    move_player(&mut ext, &bob(), MEADOW, at(80, 60));
+    let before = ext.changes().clone();
+    assert_eq!(
+        ext.transactional(|ext| lane_place(ext, &bob(), MEADOW, at(91, 60), HUT)),
+        Err(err(Error::NotLaneGround))
+    );
+    assert_eq!(ext.changes(), &before);
+    let id = lane_place(&mut ext, &bob(), MEADOW, at(88, 60), HUT).expect("on lane ground");
+    assert_eq!(get(&mut ext, id).claim.max_x, u(94));
+    // No per-block rate limit counted: lanes pace players by lane time.
+    assert_eq!(
+        players::player(&mut ext, &bob())
+            .expect("registered")
+            .actions
+            .in_block,
+        0
+    );
+    // Upgrades and demolitions name the structure by a point of its footprint.
+    assert_eq!(
+        lane_upgrade(&mut ext, &bob(), MEADOW, &at(70, 60)),
+        Err(err(Error::NoStructureHere))
+    );
+    assert_eq!(
+        lane_upgrade(&mut ext, &alice(), MEADOW, &at(89, 61)),
+        Err(err(Error::NotOwner))
+    );
+    assert_eq!(
+        lane_upgrade(&mut ext, &bob(), FOREST, &at(89, 61)),
+        Err(err(Error::OutsideArea))
+    );
+    let upgraded = lane_upgrade(&mut ext, &bob(), MEADOW, &at(89, 61)).expect("upgrade");
+    assert_eq!((upgraded.id, upgraded.level), (id, 2));
+    let removed = lane_demolish(&mut ext, &bob(), MEADOW, &at(91, 63)).expect("demolish");
+    assert_eq!(removed.id, id);
+    assert_eq!(structure(&mut ext, id), None);
+    assert_ok(&mut ext);
+}
+
+#[test]
+fn lane_bound_owners_change_their_structures_only_through_the_lanes() {
+    let state = genesis();
+    let mut ext = Ext::new(&state);
+    let id = build(&mut ext, &alice(), MEADOW, at(52, 52), HUT);
+    players::bind_to_lanes(&mut ext, &alice());
+    for call in [
+        Call::Upgrade { id },
+        Call::Demolish { id },
+        Call::Transfer { id, to: bob() },
+    ] {
+        assert_rejected(
+            &mut ext,
+            Origin::Signed(alice()),
+            call,
+            players::Error::InFastLane.into(),
+        );
+    }
+}

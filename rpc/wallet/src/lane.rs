@@ -235,6 +235,25 @@ pub fn describe_outcome(outcome: &Outcome) -> String {
             output,
             amount,
         } => format!("crafted {amount} of item {output} with recipe {recipe}"),
+        Outcome::Placed { kind, position } => format!(
+            "built a structure of kind {kind} at ({}, {})",
+            units(position.x),
+            units(position.y)
+        ),
+        Outcome::Upgraded {
+            kind,
+            position,
+            level,
+        } => format!(
+            "upgraded the structure of kind {kind} at ({}, {}) to level {level}",
+            units(position.x),
+            units(position.y)
+        ),
+        Outcome::Demolished { kind, position } => format!(
+            "demolished the structure of kind {kind} at ({}, {})",
+            units(position.x),
+            units(position.y)
+        ),
     }
 }
 

@@ -156,6 +156,37 @@ enum PlayCommand {
         /// Recipe id.
         recipe: u32,
     },
+    /// Build a structure of KIND with its south-west corner at (X, Y), in world units
+    /// (its claim must lie on grid cells wholly inside the area).
+    Build {
+        /// Structure kind id.
+        kind: u32,
+        /// East-west coordinate of the corner, world units.
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate of the corner, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+    },
+    /// Upgrade your structure covering (X, Y), in world units.
+    Upgrade {
+        /// East-west coordinate of a point of the structure, world units.
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate of a point of the structure, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+    },
+    /// Demolish your structure covering (X, Y), in world units (half of what it cost
+    /// comes back).
+    Demolish {
+        /// East-west coordinate of a point of the structure, world units.
+        #[arg(allow_hyphen_values = true)]
+        x: String,
+        /// North-south coordinate of a point of the structure, world units.
+        #[arg(allow_hyphen_values = true)]
+        y: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -332,10 +363,10 @@ struct TxArgs {
 #[derive(Debug, Args)]
 struct WaitArgs {
     /// How far to follow the transaction.
-    #[arg(long, value_enum, default_value_t = Until::Finalized)]
+    #[arg(long, global = true, value_enum, default_value_t = Until::Finalized)]
     until: Until,
     /// Give up after this many seconds.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, global = true, default_value_t = 120)]
     timeout: u64,
 }
 
@@ -428,7 +459,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Play { command, .. } => {
             pair_from_suri(&cli.suri)?;
-            if let PlayCommand::Move { x, y } = command {
+            if let PlayCommand::Move { x, y }
+            | PlayCommand::Build { x, y, .. }
+            | PlayCommand::Upgrade { x, y }
+            | PlayCommand::Demolish { x, y } = command
+            {
                 world::parse_units(x)?;
                 world::parse_units(y)?;
             }
@@ -673,6 +708,19 @@ async fn play(
         },
         PlayCommand::Gather { resource } => ActionKind::Gather { resource },
         PlayCommand::Craft { recipe } => ActionKind::Craft { recipe },
+        PlayCommand::Build { kind, x, y } => ActionKind::Place {
+            kind,
+            x: world::parse_units(&x)?,
+            y: world::parse_units(&y)?,
+        },
+        PlayCommand::Upgrade { x, y } => ActionKind::Upgrade {
+            x: world::parse_units(&x)?,
+            y: world::parse_units(&y)?,
+        },
+        PlayCommand::Demolish { x, y } => ActionKind::Demolish {
+            x: world::parse_units(&x)?,
+            y: world::parse_units(&y)?,
+        },
     };
     let (version, keys) = client.lane_committee(player.area).await?;
     let action = lane::sign_action(&pair, &player, kind);

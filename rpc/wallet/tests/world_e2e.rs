@@ -364,35 +364,6 @@ fn player_plays_through_the_wallet() {
     let crafted = chain.json("//Bob", &["player", "show"]);
     assert_eq!(inventory(&crafted), vec![(1, 2), (101, 1)], "{crafted}");
 
-    // Build a hut (costs the plank) beside the player.
-    let (run, _) = chain.tx(
-        "//Bob",
-        &["build", "place", "0", "106", "101", "1"],
-        "Structures.Placed",
-    );
-    assert!(run.stdout.contains("kind: 1"), "{}", run.show());
-    let listed = chain.json("//Bob", &["build", "list", "0"]);
-    let over_rpc = chain.rpc("arceon_structuresInArea", json!([0]));
-    assert_eq!(listed, over_rpc);
-    let structures = listed["structures"].as_array().expect("structures");
-    assert_eq!(structures.len(), 1, "{listed}");
-    let hut = &structures[0];
-    assert_eq!(hut["owner"], bob.as_str(), "{hut}");
-    assert_eq!(hut["kind"], 1);
-    assert_eq!(hut["area"], 0);
-    assert_eq!(hut["level"], 1);
-    assert_eq!(hut["position"], position(106, 101));
-    assert_eq!(
-        hut["footprint"],
-        json!({"minX": 106_000, "minY": 101_000, "maxX": 116_000, "maxY": 111_000})
-    );
-    let built = chain.player(Keyring::Bob);
-    assert_eq!(
-        inventory(&built),
-        vec![(1, 2)],
-        "the plank was not spent: {built}"
-    );
-
     // Bob is listed in area 0, which counts him.
     let page = chain.rpc("arceon_playersInArea", json!([0]));
     let listed: Vec<&Value> = page["players"]
@@ -417,6 +388,64 @@ fn player_plays_through_the_wallet() {
         "700",
         "300",
         &[players::Error::TooFast, players::Error::NotAdjacent],
+    );
+
+    // Build a hut (costs the plank) beside the player. Every area of a chain with
+    // validators (the dev chain too) has a fast-lane committee, and structures are placed
+    // there through the lane only: the extrinsic is refused with a named error.
+    let refused = chain.wallet(
+        "//Bob",
+        &[
+            "build",
+            "place",
+            "0",
+            "106",
+            "101",
+            "1",
+            "--timeout",
+            TX_TIMEOUT,
+        ],
+    );
+    assert!(
+        !refused.success && refused.stderr.contains("Structures.LaneArea"),
+        "{}",
+        refused.show()
+    );
+    // Through the lane (the wallet joins the lanes first): confirmed, then in a block and
+    // finalized.
+    let run = chain.wallet(
+        "//Bob",
+        &["play", "build", "1", "106", "101", "--timeout", TX_TIMEOUT],
+    );
+    assert!(run.success, "{}", run.show());
+    for line in [
+        "confirmed in ",
+        "outcome built a structure of kind 1 at (106.000, 101.000)",
+        "inBlock 0x",
+        "finalized 0x",
+    ] {
+        assert!(run.stdout.contains(line), "no {line:?}:\n{}", run.show());
+    }
+    let listed = chain.json("//Bob", &["build", "list", "0"]);
+    let over_rpc = chain.rpc("arceon_structuresInArea", json!([0]));
+    assert_eq!(listed, over_rpc);
+    let structures = listed["structures"].as_array().expect("structures");
+    assert_eq!(structures.len(), 1, "{listed}");
+    let hut = &structures[0];
+    assert_eq!(hut["owner"], bob.as_str(), "{hut}");
+    assert_eq!(hut["kind"], 1);
+    assert_eq!(hut["area"], 0);
+    assert_eq!(hut["level"], 1);
+    assert_eq!(hut["position"], position(106, 101));
+    assert_eq!(
+        hut["footprint"],
+        json!({"minX": 106_000, "minY": 101_000, "maxX": 116_000, "maxY": 111_000})
+    );
+    let built = chain.player(Keyring::Bob);
+    assert_eq!(
+        inventory(&built),
+        vec![(1, 2)],
+        "the plank was not spent: {built}"
     );
 }
 
