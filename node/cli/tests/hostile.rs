@@ -11,7 +11,8 @@
 //! - warp: a fifth node warp-syncs while the attacker claims the highest finalized block,
 //!   relays an honest warp proof and then serves junk state;
 //! - fast lanes: certified batches with forged committee signatures gossiped, undecodable
-//!   lane requests and member messages from a peer that holds no committee key.
+//!   lane requests and member messages from a peer that holds no committee key;
+//! - lane streams: undecodable frames and a length prefix beyond the frame limit.
 //!
 //! During every attack blocks keep coming at the slot rate, finality advances, the
 //! attacker is dropped, and each victim's peak RSS stays within 100 MiB of its peak
@@ -557,6 +558,33 @@ fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
     std::thread::sleep(Duration::from_millis(200));
 }
 
+/// Lane streams (the members' one-way channel) carrying what no member sends: an
+/// undecodable frame, and a length prefix far beyond the frame limit.
+fn lane_stream_attack(attacker: &Attacker, genesis: H256) {
+    use futures::AsyncWriteExt as _;
+    let protocol = arceon_network::protocol::lane_protocol(&genesis);
+    let mut junk = vec![0u8; 512];
+    rand::thread_rng().fill_bytes(&mut junk);
+    junk[0] = 0xff;
+    let frame = [(junk.len() as u32).to_le_bytes().to_vec(), junk].concat();
+    for peer in attacker.net.peers() {
+        let mut control = attacker.net.streams();
+        let protocol = protocol.clone();
+        let frame = frame.clone();
+        tokio::spawn(async move {
+            if let Ok(mut stream) = control.open_stream(peer.peer_id, protocol.clone()).await {
+                let _ = stream.write_all(&frame).await;
+                let _ = stream.flush().await;
+            }
+            if let Ok(mut stream) = control.open_stream(peer.peer_id, protocol).await {
+                let _ = stream.write_all(&u32::MAX.to_le_bytes()).await;
+                let _ = stream.flush().await;
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(200));
+}
+
 #[test]
 fn four_validators_survive_hostile_peers() {
     let _serial = serial();
@@ -680,6 +708,23 @@ fn four_validators_survive_hostile_peers() {
             "victim {i} took a forged batch: {state}"
         );
     }
+    drop(attacker);
+
+    // 10. Lane streams: undecodable and oversized frames.
+    let attacker = start_attacker(
+        &rt,
+        genesis,
+        boot_addresses(&net, &validators),
+        Behaviour::Quiet,
+    );
+    let id = attacker.peer_id();
+    std::thread::sleep(Duration::from_secs(2));
+    let phase = observe(&net, &validators, secs, || {
+        let _guard = rt.enter();
+        lane_stream_attack(&attacker, genesis)
+    });
+    assert_survived("lane-streams", &phase, &baseline, secs);
+    assert_dropped(&net, &validators, &id, "lane-streams");
     drop(attacker);
 
     if report_only() {

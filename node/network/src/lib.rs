@@ -37,6 +37,8 @@ use tokio::sync::mpsc;
 pub use libp2p::gossipsub::MessageId;
 pub use libp2p::identity;
 pub use libp2p::{Multiaddr as Address, PeerId as NetworkPeerId};
+pub use libp2p::{Stream, StreamProtocol};
+pub use libp2p_stream::{Control as StreamControl, IncomingStreams, OpenStreamError};
 pub use protocol::{
     BlockData, BlocksRequest, Direction, FromBlock, Request, Response, StateChunk, StateRequest,
     Status,
@@ -259,6 +261,7 @@ pub struct NetworkHandle {
     local_peer_id: PeerId,
     commands: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
+    streams: libp2p_stream::Control,
 }
 
 impl NetworkHandle {
@@ -287,6 +290,13 @@ impl NetworkHandle {
     /// Number of connected peers.
     pub fn peer_count(&self) -> usize {
         self.shared.peers.read().len()
+    }
+
+    /// Opens and accepts long-lived streams of a protocol (one per peer and direction is
+    /// the caller's rule): for traffic too frequent for a request each. Streams of a
+    /// protocol nobody accepts are refused; each protocol has one acceptor.
+    pub fn streams(&self) -> libp2p_stream::Control {
+        self.streams.clone()
     }
 
     /// Gossips `data` on `topic`.
@@ -337,6 +347,7 @@ struct Behaviour {
     kad: kad::Behaviour<kad::store::MemoryStore>,
     gossip: gossipsub::Behaviour,
     sync: request_response::Behaviour<protocol::SyncCodec>,
+    streams: libp2p_stream::Behaviour,
 }
 
 /// Reads the ed25519 node key from `path` (32 raw bytes or 64 hex characters), creating
@@ -490,6 +501,7 @@ fn build_behaviour(config: &NetworkConfig, key: &Keypair) -> Result<Behaviour, N
         kad,
         gossip,
         sync,
+        streams: libp2p_stream::Behaviour::new(),
     })
 }
 
@@ -498,6 +510,7 @@ pub fn start(
     config: NetworkConfig,
 ) -> Result<(NetworkHandle, mpsc::Receiver<NetworkEvent>), NetworkError> {
     let behaviour = build_behaviour(&config, &config.keypair)?;
+    let streams = behaviour.streams.new_control();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair.clone())
         .with_tokio()
         .with_tcp(
@@ -553,6 +566,7 @@ pub fn start(
             local_peer_id,
             commands,
             shared,
+            streams,
         },
         event_rx,
     ))

@@ -167,6 +167,15 @@ pub fn sync_protocol(genesis: &H256) -> StreamProtocol {
     protocol_name(genesis, "sync/1")
 }
 
+/// The fast lanes' member stream: length-prefixed frames ([`read_frame`]) of at most
+/// [`MAX_LANE_FRAME_BYTES`], one long-lived stream per peer and direction.
+pub fn lane_protocol(genesis: &H256) -> StreamProtocol {
+    protocol_name(genesis, "lane/1")
+}
+
+/// The largest frame on a lane stream.
+pub const MAX_LANE_FRAME_BYTES: usize = 256 * 1024;
+
 /// `/arceon/<genesis hex>/<suffix>`.
 pub fn protocol_name(genesis: &H256, suffix: &str) -> StreamProtocol {
     let name = format!("/arceon/{}/{suffix}", hex::encode(genesis.as_bytes()));

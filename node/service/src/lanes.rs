@@ -11,13 +11,16 @@
 //!   round, before any of the round's messages leaves: group commit, durable before
 //!   signing);
 //! - `Send`: at the end of the round, each peer gets all its member messages (proposals,
-//!   votes) in one one-way `Request::Lane` (`Members`); votes come back the same way;
+//!   votes) in one frame (`Members`) on this node's long-lived lane stream to that peer
+//!   (`/arceon/<genesis>/lane/1`, length-prefixed frames, no answers); votes come back
+//!   on the peer's stream to us;
 //! - `Certified`: the batch joins the pool block authors include from, is gossiped on
 //!   the `lanes` topic and goes to `fastlane_subscribeArea` subscribers;
 //! - `Receipt` / `Rejected`: the submitter's answer. A node outside the committee
-//!   forwards submissions to the primary (`Forwards`: what queues for a peer while a
-//!   request to it is in flight leaves together), which pushes the results back the same
-//!   way (`Results`), so no stream waits for a receipt.
+//!   forwards submissions to the primary (`Forwards`), which pushes the results back the
+//!   same way (`Results`), so nothing waits for a receipt. A stream's writer sends what
+//!   queued while it was writing in one write: under load the writes grow, not their
+//!   number.
 //!
 //! Peers prove which session keys they hold with a signed identity exchanged when they
 //! connect (`Hello`), so a member's messages are only taken from its own connection.
@@ -35,8 +38,10 @@ use arceon_client::{Client, State};
 use arceon_fastlane::{
     ClientId, Committee, Lane, LaneConfig, LaneError, LaneMessage, LaneState, MemberIndex, Output,
 };
+use arceon_network::protocol::{lane_protocol, read_frame, MAX_LANE_FRAME_BYTES};
 use arceon_network::{
-    MessageId, NetworkHandle, NetworkPeerId as PeerId, Request, Response, Topic, Verdict,
+    MessageId, NetworkHandle, NetworkPeerId as PeerId, Request, Response, Stream, StreamControl,
+    StreamProtocol, Topic, Verdict,
 };
 use arceon_pallet_areas::{self as areas, AreaId, Position};
 use arceon_pallet_fastlane::{
@@ -84,10 +89,9 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Lane traffic between nodes (inside `Request::Lane` / `Response::Lane`). Apart from
-/// the identity exchange, every request is one-way: it is answered with `Nothing` as soon
-/// as it is queued, and what it leads to (a vote, a forwarded submission's result) comes
-/// back as a request of its own. No stream waits for the lane thread.
+/// Lane traffic between nodes: the identity exchange as a request (`Request::Lane` /
+/// `Response::Lane`), everything else one-way as frames on lane streams; what a frame
+/// leads to (a vote, a forwarded submission's result) comes back as a frame of its own.
 #[derive(Debug, Clone, Encode, Decode)]
 enum Wire {
     /// Which session keys do you hold?
@@ -100,9 +104,6 @@ enum Wire {
     /// round of the lane thread (proposals, votes), in one request.
     #[codec(index = 2)]
     Members(Vec<(AreaId, LaneMessage)>),
-    /// Queued (the answer to every one-way request).
-    #[codec(index = 3)]
-    Nothing,
     /// Submissions forwarded to the area's primary, each with the forwarder's handle;
     /// their results come back in `Results`.
     #[codec(index = 4)]
@@ -145,8 +146,8 @@ impl From<Forwarded> for Result<Receipt, LaneSubmitError> {
     }
 }
 
-/// Member messages packed into one request up to this many encoded bytes (the network
-/// refuses requests over 64 KiB; one full proposal is under 48 KiB).
+/// Member messages packed into one frame up to this many encoded bytes (one full
+/// proposal is under 48 KiB; a frame may hold [`MAX_LANE_FRAME_BYTES`]).
 const BUNDLE_BYTES: usize = 48 * 1024;
 /// Packs `items`, in order, into bundles of at most [`BUNDLE_BYTES`] encoded bytes (an
 /// item that is larger alone gets a bundle of its own).
@@ -169,8 +170,15 @@ fn bundles<T: Encode>(items: Vec<T>) -> Vec<Vec<T>> {
     bundles
 }
 
-/// Forwarded submissions and results queued for one peer; more are dropped.
-const MAX_MAIL: usize = 65_536;
+/// Frames queued for one peer's lane stream; more are dropped (proposals are re-sent,
+/// votes repeated, forwarded submissions time out).
+const LINK_QUEUE: usize = 8_192;
+/// The most peers with a lane stream (ours to them, or theirs to us) at once.
+const MAX_LINKS: usize = 1_024;
+/// A lane stream idle this long is closed; the next frame opens a new one.
+const LINK_IDLE: Duration = Duration::from_secs(60);
+/// The most bytes one write to a lane stream carries.
+const LINK_WRITE_BYTES: usize = 256 * 1024;
 /// Forwarded submissions awaiting their result; more are refused.
 const MAX_FORWARDS: usize = 65_536;
 
@@ -301,8 +309,10 @@ pub struct LaneService {
     /// Submissions this node forwarded, by handle: the primary's peer and the waiter.
     forwards: Mutex<HashMap<u64, (PeerId, SubmitReply)>>,
     next_forward: std::sync::atomic::AtomicU64,
-    /// Forwarded submissions and results waiting to leave, per peer.
-    mailbox: Mutex<HashMap<PeerId, Mailbox>>,
+    /// The frame queue of this node's lane stream to each peer.
+    links: Mutex<HashMap<PeerId, tokio::sync::mpsc::Sender<Vec<u8>>>>,
+    /// The reader of each peer's lane stream to this node (one per peer).
+    readers: Mutex<HashMap<PeerId, tokio::task::AbortHandle>>,
 }
 
 impl LaneService {
@@ -331,7 +341,8 @@ impl LaneService {
             me: Mutex::new(std::sync::Weak::new()),
             forwards: Mutex::new(HashMap::new()),
             next_forward: std::sync::atomic::AtomicU64::new(0),
-            mailbox: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
+            readers: Mutex::new(HashMap::new()),
         });
         *service.me.lock() = Arc::downgrade(&service);
         let worker = service.clone();
@@ -345,9 +356,118 @@ impl LaneService {
         Ok(service)
     }
 
-    /// Connects the lanes to the network.
-    pub fn set_network(&self, net: NetworkHandle) {
+    /// Connects the lanes to the network and takes peers' lane streams.
+    pub fn set_network(self: &Arc<Self>, net: NetworkHandle) {
+        match net.streams().accept(lane_protocol(&self.genesis)) {
+            Ok(mut incoming) => {
+                let service = self.clone();
+                self.runtime.spawn(async move {
+                    use futures::StreamExt as _;
+                    while let Some((peer, stream)) = incoming.next().await {
+                        service.read_link(peer, stream);
+                    }
+                });
+            }
+            Err(_) => log::error!("fast lanes: lane streams are already taken"),
+        }
         *self.net.lock() = Some(net);
+    }
+
+    /// Reads `peer`'s lane stream frame by frame until it ends. One stream per peer: a
+    /// new one replaces the old. An oversized or undecodable frame ends it and costs the
+    /// peer reputation.
+    fn read_link(self: &Arc<Self>, peer: PeerId, mut stream: Stream) {
+        let service = self.clone();
+        let task = self.runtime.spawn(async move {
+            loop {
+                match read_frame(&mut stream, MAX_LANE_FRAME_BYTES).await {
+                    Ok(frame) => {
+                        if !service.on_frame(peer, &frame) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        if e.kind() == std::io::ErrorKind::InvalidData {
+                            service.report_fatal(peer, "oversized lane frame");
+                        }
+                        return;
+                    }
+                }
+            }
+        });
+        let mut readers = self.readers.lock();
+        if readers.len() >= MAX_LINKS {
+            readers.retain(|_, reader| !reader.is_finished());
+        }
+        if let Some(old) = readers.insert(peer, task.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    /// Takes one frame of `peer`'s lane stream; false when it is not a lane message
+    /// (the stream is then dropped).
+    fn on_frame(&self, peer: PeerId, frame: &[u8]) -> bool {
+        match Wire::decode_all(&mut &frame[..]) {
+            Ok(wire @ (Wire::Members(_) | Wire::Forwards(_) | Wire::Results(_))) => {
+                self.take(peer, wire);
+                true
+            }
+            _ => {
+                self.report_fatal(peer, "undecodable lane frame");
+                false
+            }
+        }
+    }
+
+    fn report(&self, peer: PeerId, what: &'static str) {
+        if let Some(net) = self.network() {
+            net.report(peer, arceon_network::Reputation::bad(what));
+        }
+    }
+
+    /// Reports what no honest peer sends (a frame on a lane stream is always one of our
+    /// messages, within the limit): one strike bans.
+    fn report_fatal(&self, peer: PeerId, what: &'static str) {
+        if let Some(net) = self.network() {
+            net.report(peer, arceon_network::Reputation::fatal(what));
+        }
+    }
+
+    /// Sends `wire` to `peer` on this node's lane stream to it (opened when needed).
+    /// Never waits: a frame that does not fit the stream's queue is dropped.
+    fn send_wire(&self, peer: PeerId, wire: &Wire) {
+        let frame = wire.encode();
+        if frame.len() > MAX_LANE_FRAME_BYTES {
+            log::warn!("fast lanes: a {}-byte lane frame is too large", frame.len());
+            return;
+        }
+        let mut links = self.links.lock();
+        let frame = match links.get(&peer).map(|link| link.try_send(frame)) {
+            None => wire.encode(),
+            Some(Ok(())) | Some(Err(tokio::sync::mpsc::error::TrySendError::Full(_))) => return,
+            Some(Err(tokio::sync::mpsc::error::TrySendError::Closed(frame))) => {
+                links.remove(&peer);
+                frame
+            }
+        };
+        if links.len() >= MAX_LINKS {
+            links.retain(|_, link| !link.is_closed());
+            if links.len() >= MAX_LINKS {
+                return;
+            }
+        }
+        let Some(net) = self.network() else {
+            return;
+        };
+        let (link, frames) = tokio::sync::mpsc::channel(LINK_QUEUE);
+        let _ = link.try_send(frame);
+        links.insert(peer, link);
+        self.runtime.spawn(write_link(
+            net.streams(),
+            lane_protocol(&self.genesis),
+            peer,
+            frames,
+        ));
     }
 
     fn network(&self) -> Option<NetworkHandle> {
@@ -507,20 +627,22 @@ impl LaneService {
         Ok(true)
     }
 
-    /// Answers a peer's `Request::Lane` (runs on a blocking thread: it may wait for the
-    /// lane thread).
+    /// Answers a peer's `Request::Lane`: the identity exchange (the one-way messages
+    /// travel on lane streams, see [`LaneService::on_frame`]).
     pub fn answer(&self, peer: PeerId, bytes: &[u8]) -> Response {
-        let Ok(wire) = Wire::decode_all(&mut &bytes[..]) else {
-            if let Some(net) = self.network() {
-                net.report(
-                    peer,
-                    arceon_network::Reputation::bad("undecodable lane request"),
-                );
+        match Wire::decode_all(&mut &bytes[..]) {
+            Ok(Wire::Hello) => Response::Lane(Wire::Identity(self.identity()).encode()),
+            Ok(_) => Response::Refused("lane messages travel on lane streams".into()),
+            Err(_) => {
+                self.report(peer, "undecodable lane request");
+                Response::Refused("undecodable lane request".into())
             }
-            return Response::Refused("undecodable lane request".into());
-        };
-        let reply = match wire {
-            Wire::Hello => Wire::Identity(self.identity()),
+        }
+    }
+
+    /// Takes a one-way lane message from `peer`.
+    fn take(&self, peer: PeerId, wire: Wire) {
+        match wire {
             Wire::Members(messages) => {
                 let from = self
                     .shared
@@ -535,7 +657,7 @@ impl LaneService {
                     // peer nothing: an honest member's proposal can overtake its identity
                     // answer, and it is re-sent. Ask for the identity now.
                     self.hello_soon(peer);
-                    return Response::Refused("unknown lane peer".into());
+                    return;
                 }
                 for (area, message) in messages {
                     let event = Event::Member {
@@ -545,14 +667,13 @@ impl LaneService {
                     };
                     // A full queue drops the rest: proposals are re-sent, votes repeated.
                     if self.events.try_send(event).is_err() {
-                        return Response::Refused("lane busy".into());
+                        return;
                     }
                 }
-                Wire::Nothing
             }
             Wire::Forwards(submissions) => {
                 let Some(service) = self.me.lock().upgrade() else {
-                    return Response::Refused("the lanes are stopping".into());
+                    return;
                 };
                 for (id, action) in submissions {
                     let (tx, rx) = oneshot::channel();
@@ -568,10 +689,9 @@ impl LaneService {
                         } else {
                             Forwarded::Unavailable("lane overloaded".into())
                         };
-                        service.post(peer, Mail::Result(id, result));
+                        service.send_wire(peer, &Wire::Results(vec![(id, result)]));
                     });
                 }
-                Wire::Nothing
             }
             Wire::Results(results) => {
                 let mut forwards = self.forwards.lock();
@@ -583,11 +703,9 @@ impl LaneService {
                         }
                     }
                 }
-                Wire::Nothing
             }
-            _ => return Response::Refused("not a lane request".into()),
-        };
-        Response::Lane(reply.encode())
+            Wire::Hello | Wire::Identity(_) => {}
+        }
     }
 
     /// This node's session keys with signatures binding them to its peer id.
@@ -687,7 +805,7 @@ impl LaneService {
             }
             forwards.insert(id, (peer, tx));
         }
-        self.post(peer, Mail::Forward(id, action));
+        self.send_wire(peer, &Wire::Forwards(vec![(id, action)]));
         let result = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
             _ => Err(LaneSubmitError::Unavailable(
@@ -697,111 +815,54 @@ impl LaneService {
         self.forwards.lock().remove(&id);
         result
     }
+}
 
-    /// Queues a forwarded submission or a result for `peer`. Self-clocked, with no
-    /// timer: with no request to `peer` in flight it leaves at once; otherwise it waits
-    /// for that request to be answered and leaves with everything queued meanwhile. So
-    /// under load the requests grow, not their number.
-    fn post(&self, peer: PeerId, mail: Mail) {
-        let start = {
-            let mut boxes = self.mailbox.lock();
-            let mailbox = boxes.entry(peer).or_default();
-            if mailbox.queue.len() >= MAX_MAIL {
-                // The forwarder's wait times out instead.
-                return;
-            }
-            mailbox.queue.push(mail);
-            !std::mem::replace(&mut mailbox.busy, true)
-        };
-        if !start {
-            return;
-        }
-        let Some(service) = self.me.lock().upgrade() else {
+/// Writes frames queued for `peer` to this node's lane stream to it: what queued while a
+/// write was under way goes in the next write. The stream is opened on the first frame
+/// and again after an error (the frames of a failed write are lost: proposals are
+/// re-sent, votes repeated, forwarded submissions time out); the task ends when the
+/// link has been idle for [`LINK_IDLE`] or its queue is gone.
+async fn write_link(
+    mut control: StreamControl,
+    protocol: StreamProtocol,
+    peer: PeerId,
+    mut frames: tokio::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    use futures::AsyncWriteExt as _;
+    let mut stream: Option<Stream> = None;
+    let mut buffer = Vec::new();
+    loop {
+        let Ok(Some(first)) = tokio::time::timeout(LINK_IDLE, frames.recv()).await else {
             return;
         };
-        self.runtime.spawn(async move {
-            loop {
-                let mail = {
-                    let mut boxes = service.mailbox.lock();
-                    let Some(mailbox) = boxes.get_mut(&peer) else {
-                        return;
-                    };
-                    if mailbox.queue.is_empty() {
-                        boxes.remove(&peer);
-                        return;
-                    }
-                    std::mem::take(&mut mailbox.queue)
-                };
-                service.send_mail(peer, mail).await;
-            }
-        });
-    }
-
-    /// Sends queued mail to `peer` in as few requests as fit, and waits for them. The
-    /// submissions of a request that failed fail now, not at their timeout.
-    async fn send_mail(&self, peer: PeerId, mail: Vec<Mail>) {
-        let mut forwards = Vec::new();
-        let mut results = Vec::new();
-        for item in mail {
-            match item {
-                Mail::Forward(id, action) => forwards.push((id, action)),
-                Mail::Result(id, result) => results.push((id, result)),
+        buffer.clear();
+        for frame in std::iter::once(first).chain(std::iter::from_fn(|| frames.try_recv().ok())) {
+            buffer.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            buffer.extend_from_slice(&frame);
+            if buffer.len() >= LINK_WRITE_BYTES {
+                break;
             }
         }
-        let (forwards, results) = (bundles(forwards), bundles(results));
-        let Some(net) = self.network() else {
-            return;
-        };
-        let mut sends = Vec::new();
-        for bundle in forwards {
-            let ids: Vec<u64> = bundle.iter().map(|(id, _)| *id).collect();
-            let request = Request::Lane(Wire::Forwards(bundle).encode());
-            let net = net.clone();
-            sends.push(futures::future::Either::Left(async move {
-                (ids, net.request(peer, request).await)
-            }));
-        }
-        for bundle in results {
-            let request = Request::Lane(Wire::Results(bundle).encode());
-            let net = net.clone();
-            sends.push(futures::future::Either::Right(async move {
-                (Vec::new(), net.request(peer, request).await)
-            }));
-        }
-        for (ids, answer) in futures::future::join_all(sends).await {
-            if ids.is_empty() {
-                continue;
-            }
-            let failure = match answer {
-                Ok(Response::Lane(bytes))
-                    if matches!(Wire::decode_all(&mut &bytes[..]), Ok(Wire::Nothing)) =>
-                {
-                    continue
+        if stream.is_none() {
+            match control.open_stream(peer, protocol.clone()).await {
+                Ok(opened) => stream = Some(opened),
+                Err(e) => {
+                    log::debug!("fast lanes: no lane stream to {peer}: {e}");
+                    continue;
                 }
-                Ok(_) => "the primary refused".to_string(),
-                Err(e) => format!("forwarding failed: {e}"),
+            }
+        }
+        if let Some(open) = stream.as_mut() {
+            let written = async {
+                open.write_all(&buffer).await?;
+                open.flush().await
             };
-            let mut forwards = self.forwards.lock();
-            for id in ids {
-                if let Some((_, reply)) = forwards.remove(&id) {
-                    let _ = reply.send(Err(LaneSubmitError::Unavailable(failure.clone())));
-                }
+            if let Err(e) = written.await {
+                log::debug!("fast lanes: lane stream to {peer} failed: {e}");
+                stream = None;
             }
         }
     }
-}
-
-/// What a node queues for a peer between lane requests.
-enum Mail {
-    Forward(u64, SignedLaneAction),
-    Result(u64, Forwarded),
-}
-
-/// A peer's queued mail; `busy` while a task is sending to it.
-#[derive(Default)]
-struct Mailbox {
-    queue: Vec<Mail>,
-    busy: bool,
 }
 
 /// The RPC side of the lanes.
@@ -1329,23 +1390,15 @@ impl Worker {
     }
 
     /// Ends a round: makes the round's batches durable (one synced write), then sends
-    /// each peer its member messages in as few requests as fit.
+    /// each peer its member messages in as few frames as fit.
     fn release(&mut self) {
         self.flush();
         if self.outbox.is_empty() {
             return;
         }
-        let Some(net) = self.service.network() else {
-            self.outbox.clear();
-            return;
-        };
         for (peer, messages) in self.outbox.drain() {
             for bundle in bundles(messages) {
-                let net = net.clone();
-                let request = Request::Lane(Wire::Members(bundle).encode());
-                self.service.runtime.spawn(async move {
-                    let _ = net.request(peer, request).await;
-                });
+                self.service.send_wire(peer, &Wire::Members(bundle));
             }
         }
     }
