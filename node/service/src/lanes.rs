@@ -63,6 +63,9 @@ use tokio::sync::{broadcast, oneshot};
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
 /// How long a submission (local or forwarded) waits for its receipt or refusal.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// A submission that waited longer than this for the lane thread is refused as
+/// overloaded.
+const MAX_SUBMIT_WAIT: Duration = Duration::from_millis(250);
 /// The lane thread's shortest wait.
 const TICK: Duration = Duration::from_millis(1);
 /// The longest round of events the lane thread takes before ticking and sending.
@@ -212,6 +215,8 @@ enum Event {
     Submit {
         action: SignedLaneAction,
         reply: SubmitReply,
+        /// When it was queued for the lane thread.
+        queued: Instant,
     },
     Member {
         area: AreaId,
@@ -677,7 +682,11 @@ impl LaneService {
                 };
                 for (id, action) in submissions {
                     let (tx, rx) = oneshot::channel();
-                    let event = Event::Submit { action, reply: tx };
+                    let event = Event::Submit {
+                        action,
+                        reply: tx,
+                        queued: Instant::now(),
+                    };
                     let queued = self.events.try_send(event).is_ok();
                     let service = service.clone();
                     self.runtime.spawn(async move {
@@ -763,7 +772,11 @@ impl LaneService {
         if local_primary {
             let (tx, rx) = oneshot::channel();
             self.events
-                .try_send(Event::Submit { action, reply: tx })
+                .try_send(Event::Submit {
+                    action,
+                    reply: tx,
+                    queued: Instant::now(),
+                })
                 .map_err(|_| LaneSubmitError::Unavailable("lane overloaded".into()))?;
             return match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
                 Ok(Ok(result)) => result,
@@ -1275,7 +1288,21 @@ impl Worker {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::Submit { action, reply } => {
+            Event::Submit {
+                action,
+                reply,
+                queued,
+            } => {
+                // Admission control: a submission that waited this long for the lane
+                // thread finds it overloaded. Refusing it at once (a clear error the
+                // client can retry on) keeps the receipts of what the lane does take
+                // fast, instead of every submission waiting ever longer.
+                if queued.elapsed() > MAX_SUBMIT_WAIT {
+                    let _ = reply.send(Err(LaneSubmitError::Unavailable(
+                        "lane overloaded: try again".into(),
+                    )));
+                    return;
+                }
                 let area = action.action.area;
                 if let Some(batch) = self.crossings.get(&action.action.player).copied() {
                     if batch.0 != area {
@@ -1585,7 +1612,13 @@ impl Worker {
         };
         self.deferred_count = self.deferred_count.saturating_sub(waiting.len());
         for (action, reply) in waiting {
-            self.handle(Event::Submit { action, reply });
+            // They waited for a certificate, not for the lane thread.
+            let queued = Instant::now();
+            self.handle(Event::Submit {
+                action,
+                reply,
+                queued,
+            });
         }
     }
 
