@@ -443,20 +443,22 @@ impl LaneService {
     /// Sends `wire` to `peer` on this node's lane stream to it (opened when needed).
     /// Never waits: a frame that does not fit the stream's queue is dropped.
     fn send_wire(&self, peer: PeerId, wire: &Wire) {
-        let frame = wire.encode();
+        use tokio::sync::mpsc::error::TrySendError;
+        let mut frame = wire.encode();
         if frame.len() > MAX_LANE_FRAME_BYTES {
             log::warn!("fast lanes: a {}-byte lane frame is too large", frame.len());
             return;
         }
         let mut links = self.links.lock();
-        let frame = match links.get(&peer).map(|link| link.try_send(frame)) {
-            None => wire.encode(),
-            Some(Ok(())) | Some(Err(tokio::sync::mpsc::error::TrySendError::Full(_))) => return,
-            Some(Err(tokio::sync::mpsc::error::TrySendError::Closed(frame))) => {
-                links.remove(&peer);
-                frame
+        if let Some(link) = links.get(&peer) {
+            match link.try_send(frame) {
+                Ok(()) | Err(TrySendError::Full(_)) => return,
+                Err(TrySendError::Closed(returned)) => {
+                    links.remove(&peer);
+                    frame = returned;
+                }
             }
-        };
+        }
         if links.len() >= MAX_LINKS {
             links.retain(|_, link| !link.is_closed());
             if links.len() >= MAX_LINKS {
@@ -884,15 +886,15 @@ async fn write_link(
 /// lanes' own check of each is a hit in the verified-signature cache. A batch holding a
 /// bad signature proves nothing: each submission is then checked on its own as before.
 fn preverify(events: &[Event]) {
-    let actions: Vec<SignedLaneAction> = events
+    let actions: Vec<&SignedLaneAction> = events
         .iter()
         .filter_map(|event| match event {
-            Event::Submit { action, .. } => Some(action.clone()),
+            Event::Submit { action, .. } => Some(action),
             _ => None,
         })
         .collect();
     if actions.len() > 1 {
-        fastlane::verify_actions(&actions);
+        fastlane::verify_actions(actions);
     }
 }
 

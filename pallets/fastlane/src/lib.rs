@@ -514,12 +514,12 @@ pub fn apply_action(
 }
 
 /// Verifies every player signature of `actions` (batched, through the cache).
-pub fn verify_actions(actions: &[SignedLaneAction]) -> bool {
+pub fn verify_actions<'a>(actions: impl IntoIterator<Item = &'a SignedLaneAction>) -> bool {
     if sigcache::player_signatures_assumed() {
         return true;
     }
     let items: Vec<(Vec<u8>, [u8; 64], [u8; 32])> = actions
-        .iter()
+        .into_iter()
         .map(|signed| {
             (
                 signed.action.signing_message(),
