@@ -359,7 +359,10 @@ impl LaneService {
         let validator = service.clone();
         std::thread::Builder::new()
             .name("fastlane-gossip".into())
-            .spawn(move || validator.gossip_worker(gossip_rx))?;
+            .spawn(move || {
+                crate::run_as_bulk_work();
+                validator.gossip_worker(gossip_rx)
+            })?;
         Ok(service)
     }
 

@@ -165,7 +165,10 @@ impl NetworkBridge {
         let worker = bridge.clone();
         std::thread::Builder::new()
             .name("block-import".into())
-            .spawn(move || worker.import_worker(job_rx))?;
+            .spawn(move || {
+                crate::run_as_bulk_work();
+                worker.import_worker(job_rx)
+            })?;
         let worker = bridge.clone();
         std::thread::Builder::new()
             .name("tx-gossip".into())
