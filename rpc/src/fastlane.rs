@@ -5,7 +5,8 @@
 //!   [`LANE_UNAVAILABLE`] when no lane could take it.
 //! - `fastlane_submitAndWatchAction(hex)` (notifications `fastlane_actionUpdate`,
 //!   unsubscribe `fastlane_unwatchAction`): `{"confirmed": {area, height, index,
-//!   batchHash, signatures, latencyMs, ...}}`, then `{"inBlock": hash}` and
+//!   batchHash, signatures: [{member, key, signature, round: {index, size, path}}],
+//!   latencyMs, ...}}`, then `{"inBlock": hash}` and
 //!   `{"finalized": hash}`; or `{"rejected": {"error": name}}`; or `{"dropped": reason}`
 //!   when the batch is not in a block within [`INCLUSION_WINDOW`] blocks.
 //! - `fastlane_laneState(area)`: committee, view, chain height and head, pending work.
@@ -136,7 +137,17 @@ pub fn confirmation_json(confirmation: &LaneConfirmation, latency_ms: f64) -> Va
                 .committee
                 .get(usize::from(*member))
                 .map(|key| to_hex(key));
-            json!({"member": member, "key": key, "signature": to_hex(signature)})
+            let path: Vec<String> = signature
+                .path
+                .iter()
+                .map(|node| format!("{node:?}"))
+                .collect();
+            json!({
+                "member": member,
+                "key": key,
+                "signature": to_hex(&signature.signature),
+                "round": {"index": signature.index, "size": signature.count, "path": path},
+            })
         })
         .collect();
     json!({

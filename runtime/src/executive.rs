@@ -621,7 +621,11 @@ fn signature_batch<S: NodeStore>(
             for signed in &batch.batch.actions {
                 let message = signed.action.signing_message();
                 let player = &signed.action.player;
-                if !arceon_pallet_fastlane::sigcache::known(&message, &signed.signature, player.as_ref()) {
+                if !arceon_pallet_fastlane::sigcache::known(
+                    &message,
+                    &signed.signature,
+                    player.as_ref(),
+                ) {
                     items.push((message, signed.signature, player.clone()));
                 }
             }

@@ -552,7 +552,7 @@ fn certify(chain: &Chain, batch: Batch, signers: &[u8]) -> CertifiedBatch {
         .iter()
         .map(|index| {
             let member = &members[usize::from(*index)];
-            (*index, chain.aura_of[member].sign(&message).0)
+            (*index, chain.aura_of[member].sign(&message).0.into())
         })
         .collect();
     CertifiedBatch {
@@ -949,7 +949,7 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
 
     // The certificate.
     let mut forged = good.clone();
-    forged.certificate.signatures[1].1[7] ^= 0x10;
+    forged.certificate.signatures[1].1.signature[7] ^= 0x10;
     assert_refused(
         &chain,
         &keys,
@@ -970,8 +970,10 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
     );
 
     let mut outsider = good.clone();
-    outsider.certificate.signatures[2].1 =
-        aura_pair(stranger).sign(&batch.header.signing_message()).0;
+    outsider.certificate.signatures[2].1 = aura_pair(stranger)
+        .sign(&batch.header.signing_message())
+        .0
+        .into();
     assert_refused(
         &chain,
         &keys,
@@ -983,7 +985,10 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
     let mut beyond = good.clone();
     beyond.certificate.signatures.push((
         4,
-        aura_pair(stranger).sign(&batch.header.signing_message()).0,
+        aura_pair(stranger)
+            .sign(&batch.header.signing_message())
+            .0
+            .into(),
     ));
     assert_refused(
         &chain,
@@ -1002,7 +1007,7 @@ fn wrong_batches_are_refused_by_authors_and_make_blocks_invalid() {
             .iter()
             .find(|pair| account(pair) == *member)
             .expect("a validator");
-        *signature = stash.sign(&batch.header.signing_message()).0;
+        *signature = stash.sign(&batch.header.signing_message()).0.into();
     }
     assert_refused(
         &chain,

@@ -671,7 +671,7 @@ fn lane_batches(
                 .members()
                 .iter()
                 .enumerate()
-                .map(|(index, member)| (index as u8, signers[member].sign(&message).0))
+                .map(|(index, member)| (index as u8, signers[member].sign(&message).0.into()))
                 .collect();
             let certified = CertifiedBatch {
                 batch: Batch {

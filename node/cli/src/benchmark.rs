@@ -418,7 +418,7 @@ fn prepare_lane_moves(args: &ImportBenchmark) -> anyhow::Result<Prepared> {
             let certified = CertifiedBatch {
                 batch,
                 certificate: Certificate {
-                    signatures: vec![(0, signature)],
+                    signatures: vec![(0, signature.into())],
                 },
             };
             let xt = arceon_runtime::Extrinsic::new_unsigned(Call::FastLane(

@@ -537,7 +537,7 @@ fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
         let forged = CertifiedBatch {
             batch,
             certificate: Certificate {
-                signatures: vec![(0, signature), (1, signature)],
+                signatures: vec![(0, signature.into()), (1, signature.into())],
             },
         };
         attacker.net.publish(Topic::Lanes, forged.encode());

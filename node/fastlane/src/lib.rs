@@ -16,13 +16,18 @@
 //! - A batch is sealed when it is [`LaneConfig::batch_interval_ms`] old or holds
 //!   [`LaneConfig::max_batch`] actions, as long as fewer than
 //!   [`LaneConfig::max_in_flight`] batches await their certificate. The primary persists
-//!   it, signs its header and proposes it to every replica.
+//!   it, has its header signed ([`Output::Sign`]) and proposes it to every replica.
 //! - A replica takes proposals in height order (buffering a few ahead), checks the
 //!   header (area, version, view, height, parent, time), verifies the player signatures
 //!   (batched), re-executes the actions and requires the primary's outcomes. It then
-//!   persists the batch and votes (signs the header). Outputs are ordered: the driver
-//!   makes every `Persist` durable before it sends any later message, so a member never
-//!   signs what it could forget.
+//!   persists the batch and votes (has the header signed). Outputs are ordered: the
+//!   driver makes every `Persist` durable before it sends any later message, so a member
+//!   never lets out a signature of what it could forget.
+//! - Signing is the driver's: a lane asks for a header's signature with [`Output::Sign`]
+//!   and gets it back through [`Lane::signed`]. The node signs all the headers its lanes
+//!   asked for in one round with one signature over their Merkle root
+//!   ([`arceon_pallet_fastlane::sign_round`]), so a member of many busy lanes signs once
+//!   per round, not once per batch.
 //! - [`quorum`] signatures, the primary's included, form the certificate: the primary
 //!   emits the certified batch (for blocks and observers) and one receipt per action.
 //!   Proposals not yet certified are re-sent every [`LaneConfig::resend_ms`].
@@ -34,17 +39,17 @@ use std::collections::BTreeMap;
 
 use arceon_pallet_areas::AreaId;
 pub use arceon_pallet_fastlane::types::{
-    merkle_proof, merkle_root, quorum, Batch, BatchHeader, Certificate, CertifiedBatch, LaneAction,
-    Outcome, Receipt, SignedLaneAction, MAX_BATCH_ACTIONS,
+    merkle_paths, merkle_proof, merkle_root, quorum, sign_round, Batch, BatchHeader, Certificate,
+    CertifiedBatch, LaneAction, MemberSignature, Outcome, Receipt, SignedLaneAction,
+    MAX_BATCH_ACTIONS, MAX_ROUND_HEADERS,
 };
 use arceon_pallet_fastlane::{sigcache, Error as LaneRuleError, LaneHead};
 use arceon_primitives::H256;
 use arceon_support::DispatchError;
 use codec::{Decode, Encode};
-use sp_core::{sr25519, Pair};
 
 /// A proposed batch with the primary's header signature.
-type Proposal = (Batch, [u8; 64]);
+type Proposal = (Batch, MemberSignature);
 
 /// Index of a member in its committee (primary first).
 pub type MemberIndex = u8;
@@ -130,7 +135,7 @@ pub enum LaneMessage {
         /// The batch.
         batch: Batch,
         /// The primary's signature of the header.
-        signature: [u8; 64],
+        signature: MemberSignature,
     },
     /// A member's signature of a proposed header.
     #[codec(index = 1)]
@@ -145,8 +150,8 @@ pub enum LaneMessage {
         height: u64,
         /// The header hash.
         hash: H256,
-        /// The signature of the header's signing message.
-        signature: [u8; 64],
+        /// The member's signature of the header.
+        signature: MemberSignature,
     },
 }
 
@@ -162,6 +167,15 @@ pub enum Output {
     },
     /// Store a batch durably before sending anything that follows.
     Persist(Batch),
+    /// Sign the header of this lane's batch at `height` (hashed `hash`) with this
+    /// member's key, in a round with any other headers to sign, and hand the signature to
+    /// [`Lane::signed`].
+    Sign {
+        /// The batch height.
+        height: u64,
+        /// The header hash.
+        hash: H256,
+    },
     /// A batch got its certificate: hand it to block authors and observers.
     Certified(CertifiedBatch),
     /// An action was sequenced and certified.
@@ -210,7 +224,7 @@ struct Open {
 struct InFlight {
     batch: Batch,
     clients: Vec<ClientId>,
-    votes: BTreeMap<MemberIndex, [u8; 64]>,
+    votes: BTreeMap<MemberIndex, MemberSignature>,
     sent_ms: u64,
 }
 
@@ -219,31 +233,29 @@ pub struct Lane {
     genesis: H256,
     committee: Committee,
     me: MemberIndex,
-    pair: sr25519::Pair,
     view: u32,
     config: LaneConfig,
     /// The last batch this member sealed or accepted (height, hash, time).
     tip: LaneHead,
     open: Option<Open>,
     in_flight: BTreeMap<u64, InFlight>,
-    buffered: BTreeMap<u64, (Batch, [u8; 64])>,
-    /// Replica: the header hashes this member voted for beyond the chain's lane head, so
-    /// a re-sent proposal whose vote was lost is answered again (bounded by
-    /// [`MAX_VOTED`]).
-    voted: BTreeMap<u64, H256>,
+    buffered: BTreeMap<u64, Proposal>,
+    /// Replica: the header hashes this member voted for beyond the chain's lane head and
+    /// its signatures (`None` until [`Lane::signed`]), so a re-sent proposal whose vote
+    /// was lost is answered again (bounded by [`MAX_VOTED`]).
+    voted: BTreeMap<u64, (H256, Option<MemberSignature>)>,
 }
 
 /// The most recent votes a replica remembers for re-sent proposals.
 const MAX_VOTED: usize = 256;
 
 impl Lane {
-    /// A lane for `committee` where this node is member `me` signing with `pair`,
-    /// continuing after `tip` (the last batch it knows: in a block, or persisted).
+    /// A lane for `committee` where this node is member `me`, continuing after `tip` (the
+    /// last batch it knows: in a block, or persisted).
     pub fn new(
         genesis: H256,
         committee: Committee,
         me: MemberIndex,
-        pair: sr25519::Pair,
         tip: LaneHead,
         config: LaneConfig,
     ) -> Self {
@@ -251,7 +263,6 @@ impl Lane {
             genesis,
             committee,
             me,
-            pair,
             view: 0,
             config,
             tip,
@@ -405,7 +416,7 @@ impl Lane {
                     continue;
                 }
                 flight.sent_ms = now_ms;
-                let Some(signature) = flight.votes.get(&me).copied() else {
+                let Some(signature) = flight.votes.get(&me) else {
                     continue;
                 };
                 for to in 0..members {
@@ -415,7 +426,7 @@ impl Lane {
                             to,
                             message: LaneMessage::Propose {
                                 batch: flight.batch.clone(),
-                                signature,
+                                signature: signature.clone(),
                             },
                         });
                     }
@@ -454,38 +465,61 @@ impl Lane {
         };
         batch.header.entries_root = merkle_root(&batch.entries());
         let hash = batch.header.hash();
-        let signature = self.sign(&batch.header);
+        let height = batch.header.height;
         self.tip = LaneHead {
-            height: batch.header.height,
+            height,
             hash,
             time_ms: batch.header.time_ms,
         };
         out.push(Output::Persist(batch.clone()));
-        for to in 0..self.committee.keys.len() {
-            let to = to as MemberIndex;
-            if to != self.me {
-                out.push(Output::Send {
-                    to,
-                    message: LaneMessage::Propose {
-                        batch: batch.clone(),
-                        signature,
-                    },
-                });
-            }
-        }
-        let mut votes = BTreeMap::new();
-        votes.insert(self.me, signature);
-        let height = batch.header.height;
+        out.push(Output::Sign { height, hash });
+        // Proposed once signed (see `signed`).
         self.in_flight.insert(
             height,
             InFlight {
                 batch,
                 clients: open.clients,
-                votes,
+                votes: BTreeMap::new(),
                 sent_ms: now_ms,
             },
         );
-        self.certify_ready(out);
+    }
+
+    /// The driver signed the header at `height` (hashed `hash`) that this lane asked for
+    /// with [`Output::Sign`]: the primary proposes the batch (and counts its own vote), a
+    /// replica sends its vote. A signature for a header the lane no longer waits on (the
+    /// chain moved past it) is dropped.
+    pub fn signed(&mut self, height: u64, hash: H256, signature: MemberSignature) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.is_primary() {
+            let me = self.me;
+            let Some(flight) = self.in_flight.get_mut(&height) else {
+                return out;
+            };
+            if flight.batch.header.hash() != hash || flight.votes.contains_key(&me) {
+                return out;
+            }
+            for to in 0..self.committee.keys.len() {
+                let to = to as MemberIndex;
+                if to != me && !flight.votes.contains_key(&to) {
+                    out.push(Output::Send {
+                        to,
+                        message: LaneMessage::Propose {
+                            batch: flight.batch.clone(),
+                            signature: signature.clone(),
+                        },
+                    });
+                }
+            }
+            flight.votes.insert(me, signature);
+            self.certify_ready(&mut out);
+        } else if let Some((voted, pending @ None)) = self.voted.get_mut(&height) {
+            if *voted == hash {
+                *pending = Some(signature.clone());
+                out.push(self.vote_message(height, hash, signature));
+            }
+        }
+        out
     }
 
     /// A message from member `from`.
@@ -524,7 +558,7 @@ impl Lane {
         from: MemberIndex,
         height: u64,
         hash: H256,
-        signature: [u8; 64],
+        signature: MemberSignature,
         out: &mut Vec<Output>,
     ) {
         let Some(key) = self.committee.keys.get(usize::from(from)).copied() else {
@@ -536,7 +570,7 @@ impl Lane {
         if flight.batch.header.hash() != hash || flight.votes.contains_key(&from) {
             return;
         }
-        if !sigcache::verify(&flight.batch.header.signing_message(), &signature, &key) {
+        if !verify_member(&hash, &signature, &key) {
             return;
         }
         flight.votes.insert(from, signature);
@@ -554,7 +588,7 @@ impl Lane {
             let certificate = Certificate {
                 signatures: flight.votes.into_iter().take(quorum).collect(),
             };
-            let entries = flight.batch.entries();
+            let (_, proofs) = merkle_paths(&flight.batch.entries());
             // The certified batch goes out before any receipt: whatever a player was
             // promised is already on its way to block authors.
             let certified = CertifiedBatch {
@@ -563,7 +597,7 @@ impl Lane {
             };
             out.push(Output::Certified(certified.clone()));
             let flight_batch = certified.batch;
-            for (index, client) in flight.clients.iter().enumerate() {
+            for (index, (client, proof)) in flight.clients.iter().zip(proofs).enumerate() {
                 let (Some(action), Some(outcome)) = (
                     flight_batch.actions.get(index),
                     flight_batch.outcomes.get(index),
@@ -578,7 +612,7 @@ impl Lane {
                         index: index as u32,
                         action_hash: action.hash(),
                         outcome: *outcome,
-                        proof: merkle_proof(&entries, index),
+                        proof,
                     },
                 });
             }
@@ -590,7 +624,7 @@ impl Lane {
         state: &mut dyn LaneState,
         from: MemberIndex,
         batch: Batch,
-        signature: [u8; 64],
+        signature: MemberSignature,
         out: &mut Vec<Output>,
     ) {
         let header = &batch.header;
@@ -605,8 +639,10 @@ impl Lane {
             // Stale or not ours. A re-sent proposal we already voted on is answered
             // again, in case our vote was lost: the primary certifies in height order, so
             // one lost vote below our tip would otherwise stall the lane for good.
-            if current && self.voted.get(&header.height) == Some(&header.hash()) {
-                self.vote(&batch, out);
+            if let Some((hash, Some(vote))) = self.voted.get(&header.height) {
+                if current && *hash == header.hash() {
+                    out.push(self.vote_message(header.height, *hash, vote.clone()));
+                }
             }
             return;
         }
@@ -659,7 +695,7 @@ impl Lane {
         &mut self,
         state: &mut dyn LaneState,
         batch: Batch,
-        signature: [u8; 64],
+        signature: MemberSignature,
         out: &mut Vec<Output>,
     ) -> Result<(), Option<Box<Proposal>>> {
         let header = &batch.header;
@@ -679,7 +715,7 @@ impl Lane {
                     && signed.action.version == self.committee.version
             });
         if !shaped
-            || !sigcache::verify(&header.signing_message(), &signature, &primary_key)
+            || !verify_member(&header.hash(), &signature, &primary_key)
             || !arceon_pallet_fastlane::verify_actions(&batch.actions)
         {
             return Err(None);
@@ -705,34 +741,34 @@ impl Lane {
         Ok(())
     }
 
-    /// Signs a batch header with this member's key. The signature is valid by
-    /// construction, so the verified-signature cache learns it: certificates holding it
-    /// (gossiped, then in blocks) do not cost this node a verification.
-    fn sign(&self, header: &BatchHeader) -> [u8; 64] {
-        let message = header.signing_message();
-        let signature = self.pair.sign(&message).0;
-        sigcache::note_own(&message, &signature, &self.pair.public().0);
-        signature
-    }
-
+    /// Asks for this member's signature of an accepted header; the vote leaves when it
+    /// comes back (see [`Lane::signed`]).
     fn vote(&mut self, batch: &Batch, out: &mut Vec<Output>) {
         let header = &batch.header;
-        self.voted.insert(header.height, header.hash());
+        let hash = header.hash();
+        self.voted.insert(header.height, (hash, None));
         while self.voted.len() > MAX_VOTED {
             self.voted.pop_first();
         }
+        out.push(Output::Sign {
+            height: header.height,
+            hash,
+        });
+    }
+
+    fn vote_message(&self, height: u64, hash: H256, signature: MemberSignature) -> Output {
         let primary = (self.view as usize % self.committee.keys.len().max(1)) as MemberIndex;
-        out.push(Output::Send {
+        Output::Send {
             to: primary,
             message: LaneMessage::Vote {
-                area: header.area,
-                version: header.version,
-                view: header.view,
-                height: header.height,
-                hash: header.hash(),
-                signature: self.sign(header),
+                area: self.committee.area,
+                version: self.committee.version,
+                view: self.view,
+                height,
+                hash,
+                signature,
             },
-        });
+        }
     }
 
     /// The view was rebuilt on a new best block (the batches in flight already
@@ -810,6 +846,15 @@ impl Lane {
         }
         out
     }
+}
+
+/// Whether `signature` is member `key`'s signature of the header hashed `hash` (through
+/// the verified-signature cache: a round's signature is verified once for all its
+/// headers).
+fn verify_member(hash: &H256, signature: &MemberSignature, key: &[u8; 32]) -> bool {
+    signature
+        .message_for(hash)
+        .is_some_and(|message| sigcache::verify(&message, &signature.signature, key))
 }
 
 #[cfg(test)]

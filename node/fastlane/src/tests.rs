@@ -4,6 +4,7 @@ use arceon_pallet_areas::Position;
 use arceon_pallet_fastlane::types::ActionKind;
 use arceon_primitives::AccountId32;
 use arceon_support::{ModuleError, PalletError};
+use sp_core::{sr25519, Pair};
 
 use super::*;
 
@@ -97,15 +98,12 @@ fn net(members: u8) -> Net {
         version: VERSION,
         keys: keys.iter().map(|pair| pair.public().0).collect(),
     };
-    let lanes = keys
-        .iter()
-        .enumerate()
-        .map(|(i, pair)| {
+    let lanes = (0..keys.len())
+        .map(|i| {
             Lane::new(
                 genesis,
                 committee.clone(),
                 i as MemberIndex,
-                pair.clone(),
                 LaneHead::default(),
                 LaneConfig::default(),
             )
@@ -133,7 +131,60 @@ fn action(genesis: H256, who: &sr25519::Pair, nonce: u64, x: i64) -> SignedLaneA
     )
 }
 
+/// Does what the node does with a lane's outputs at the end of a round: signs every
+/// header they ask for in one round with `pair` and hands the signatures back. Returns
+/// the other outputs, then what the signatures caused.
+fn sign(lane: &mut Lane, pair: &sr25519::Pair, outputs: Vec<Output>) -> Vec<Output> {
+    let mut rest = Vec::new();
+    let mut requests = Vec::new();
+    for output in outputs {
+        match output {
+            Output::Sign { height, hash } => requests.push((height, hash)),
+            other => rest.push(other),
+        }
+    }
+    if requests.is_empty() {
+        return rest;
+    }
+    let hashes: Vec<H256> = requests.iter().map(|(_, hash)| *hash).collect();
+    for ((height, hash), signature) in requests.into_iter().zip(sign_round(pair, &hashes)) {
+        let caused = lane.signed(height, hash, signature);
+        rest.extend(sign(lane, pair, caused));
+    }
+    rest
+}
+
 impl Net {
+    /// `Lane::submit` on member `at`, its signing round done.
+    fn submit(
+        &mut self,
+        at: usize,
+        client: ClientId,
+        action: SignedLaneAction,
+        now: u64,
+    ) -> Vec<Output> {
+        let out = self.lanes[at].submit(&mut self.states[at], client, action, now);
+        sign(&mut self.lanes[at], &self.keys[at], out)
+    }
+
+    /// `Lane::tick` on member `at`, its signing round done.
+    fn tick(&mut self, at: usize, now: u64) -> Vec<Output> {
+        let out = self.lanes[at].tick(now);
+        sign(&mut self.lanes[at], &self.keys[at], out)
+    }
+
+    /// `Lane::on_message` on member `at`, its signing round done.
+    fn deliver(&mut self, at: usize, from: MemberIndex, message: LaneMessage) -> Vec<Output> {
+        let out = self.lanes[at].on_message(&mut self.states[at], from, message);
+        sign(&mut self.lanes[at], &self.keys[at], out)
+    }
+
+    /// `Lane::retry` on member `at`, its signing round done.
+    fn retry(&mut self, at: usize) -> Vec<Output> {
+        let out = self.lanes[at].retry(&mut self.states[at]);
+        sign(&mut self.lanes[at], &self.keys[at], out)
+    }
+
     /// Delivers every `Send` of `outputs` from member `from` (and what they cause), and
     /// returns every other output, tagged with the member that produced it.
     fn run(&mut self, from: usize, outputs: Vec<Output>) -> Vec<(usize, Output)> {
@@ -144,8 +195,7 @@ impl Net {
             match output {
                 Output::Send { to, message } => {
                     let to = usize::from(to);
-                    let produced =
-                        self.lanes[to].on_message(&mut self.states[to], at as MemberIndex, message);
+                    let produced = self.deliver(to, at as MemberIndex, message);
                     queue.extend(produced.into_iter().map(|o| (to, o)));
                 }
                 other => rest.push((at, other)),
@@ -171,15 +221,10 @@ fn four_members_certify_a_batch_and_every_client_gets_a_verifiable_receipt() {
     let genesis = net.genesis;
     let mut outputs = Vec::new();
     for i in 0..3u8 {
-        let submitted = net.lanes[0].submit(
-            &mut net.states[0],
-            u64::from(i),
-            action(genesis, &player(i), 0, 50),
-            1_000,
-        );
+        let submitted = net.submit(0, u64::from(i), action(genesis, &player(i), 0, 50), 1_000);
         assert!(submitted.is_empty(), "sealed too early: {submitted:?}");
     }
-    outputs.extend(net.lanes[0].tick(1_002));
+    outputs.extend(net.tick(0, 1_002));
     let rest = net.run(0, outputs);
     // The primary and each replica persisted the batch before their signatures went out.
     let persisted = rest
@@ -289,7 +334,7 @@ fn a_replica_refuses_a_batch_whose_outcome_it_cannot_reproduce() {
         action(genesis, &player(1), 0, 10),
         1_000,
     );
-    let sealed = net.lanes[0].tick(1_010);
+    let sealed = net.tick(0, 1_010);
     let Some(Output::Persist(mut batch)) = sealed.first().cloned() else {
         panic!("no batch sealed: {sealed:?}");
     };
@@ -299,9 +344,9 @@ fn a_replica_refuses_a_batch_whose_outcome_it_cannot_reproduce() {
         position: Position::new(99, 0),
     };
     batch.header.entries_root = merkle_root(&batch.entries());
-    let signature = member(0).sign(&batch.header.signing_message()).0;
-    let out = net.lanes[1].on_message(
-        &mut net.states[1],
+    let signature = member(0).sign(&batch.header.signing_message()).0.into();
+    let out = net.deliver(
+        1,
         0,
         LaneMessage::Propose {
             batch: batch.clone(),
@@ -311,12 +356,8 @@ fn a_replica_refuses_a_batch_whose_outcome_it_cannot_reproduce() {
     assert!(out.is_empty(), "a replica voted for a lie: {out:?}");
     assert!(net.states[1].world.players.is_empty(), "state left dirty");
     // Nor does a replica take a proposal from a member that is not the primary.
-    let signature = member(2).sign(&batch.header.signing_message()).0;
-    let out = net.lanes[1].on_message(
-        &mut net.states[1],
-        2,
-        LaneMessage::Propose { batch, signature },
-    );
+    let signature = member(2).sign(&batch.header.signing_message()).0.into();
+    let out = net.deliver(1, 2, LaneMessage::Propose { batch, signature });
     assert!(out.is_empty());
 }
 
@@ -326,22 +367,17 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
     let genesis = net.genesis;
     let mut proposals = Vec::new();
     for (i, time) in [(1u8, 1_000u64), (2, 1_010)] {
-        let mut out = net.lanes[0].submit(
-            &mut net.states[0],
-            u64::from(i),
-            action(genesis, &player(i), 0, 5),
-            time,
-        );
-        out.extend(net.lanes[0].tick(time + 5));
+        let mut out = net.submit(0, u64::from(i), action(genesis, &player(i), 0, 5), time);
+        out.extend(net.tick(0, time + 5));
         proposals.extend(out.into_iter().filter_map(|o| match o {
             Output::Send { to: 1, message } => Some(message),
             _ => None,
         }));
     }
     assert_eq!(proposals.len(), 2);
-    let late = net.lanes[1].on_message(&mut net.states[1], 0, proposals[1].clone());
+    let late = net.deliver(1, 0, proposals[1].clone());
     assert!(late.is_empty(), "height 2 voted before height 1");
-    let both = net.lanes[1].on_message(&mut net.states[1], 0, proposals[0].clone());
+    let both = net.deliver(1, 0, proposals[0].clone());
     let votes: Vec<u64> = both
         .iter()
         .filter_map(|o| match o {
@@ -353,8 +389,21 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
         })
         .collect();
     assert_eq!(votes, vec![1, 2]);
+    // Both votes were signed in one round: one signature, each with its own path.
+    let signatures: Vec<&MemberSignature> = both
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message: LaneMessage::Vote { signature, .. },
+                ..
+            } => Some(signature),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(signatures[0].signature, signatures[1].signature);
+    assert_eq!((signatures[0].count, signatures[1].index), (2, 1));
     // Nobody else voted: after the resend interval the primary proposes again.
-    let resent = net.lanes[0].tick(1_200);
+    let resent = net.tick(0, 1_200);
     let again = resent
         .iter()
         .filter(|o| {
@@ -383,7 +432,7 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
             _ => None,
         })
         .expect("height 1 re-sent to replica 1");
-    let revote = net.lanes[1].on_message(&mut net.states[1], 0, resent_first);
+    let revote = net.deliver(1, 0, resent_first);
     assert!(
         matches!(
             revote.as_slice(),
@@ -400,12 +449,8 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
         unreachable!()
     };
     batch.header.time_ms += 1;
-    let signature = member(0).sign(&batch.header.signing_message()).0;
-    let forged = net.lanes[1].on_message(
-        &mut net.states[1],
-        0,
-        LaneMessage::Propose { batch, signature },
-    );
+    let signature = member(0).sign(&batch.header.signing_message()).0.into();
+    let forged = net.deliver(1, 0, LaneMessage::Propose { batch, signature });
     assert!(forged.is_empty(), "voted for a second batch at height 1");
 }
 
@@ -413,7 +458,7 @@ fn proposals_arriving_out_of_order_are_buffered_and_votes_lost_are_resent() {
 fn only_the_primary_sequences() {
     let mut net = net(3);
     let genesis = net.genesis;
-    let out = net.lanes[1].submit(&mut net.states[1], 9, action(genesis, &player(1), 0, 5), 10);
+    let out = net.submit(1, 9, action(genesis, &player(1), 0, 5), 10);
     assert_eq!(
         out,
         vec![Output::Rejected {
@@ -485,14 +530,7 @@ fn the_open_batch_never_outgrows_a_batch_while_proposals_await_votes() {
         ..LaneConfig::default()
     };
     let committee = net.lanes[0].committee().clone();
-    let mut lane = Lane::new(
-        genesis,
-        committee,
-        0,
-        member(0),
-        LaneHead::default(),
-        config,
-    );
+    let mut lane = Lane::new(genesis, committee, 0, LaneHead::default(), config);
     // One batch in flight (no votes delivered), then the open batch fills up.
     lane.submit(
         &mut net.states[0],
@@ -535,15 +573,10 @@ fn a_proposal_that_needs_another_lanes_batch_waits_on_the_replica_and_is_voted_o
     // The primary saw the player cross in at x = 1000 (another lane's batch); replica 1
     // has not applied that batch yet.
     net.states[0].world.players.insert(who.clone(), (1_000, 0));
-    assert!(net.lanes[0]
-        .submit(
-            &mut net.states[0],
-            1,
-            action(genesis, &walker, 0, 1_050),
-            1_000
-        )
+    assert!(net
+        .submit(0, 1, action(genesis, &walker, 0, 1_050), 1_000)
         .is_empty());
-    let sealed = net.lanes[0].tick(1_010);
+    let sealed = net.tick(0, 1_010);
     let proposal = sealed
         .iter()
         .find_map(|o| match o {
@@ -551,15 +584,15 @@ fn a_proposal_that_needs_another_lanes_batch_waits_on_the_replica_and_is_voted_o
             _ => None,
         })
         .expect("a proposal for replica 1");
-    let out = net.lanes[1].on_message(&mut net.states[1], 0, proposal);
+    let out = net.deliver(1, 0, proposal);
     assert!(out.is_empty(), "voted on what its view refuses: {out:?}");
     assert!(net.lanes[1].is_waiting());
     // Nothing changed on its view: a retry still does not vote, and the state is clean.
-    assert!(net.lanes[1].retry(&mut net.states[1]).is_empty());
+    assert!(net.retry(1).is_empty());
     assert!(!net.states[1].world.players.contains_key(&who));
     // The crossing batch arrives: the waiting proposal is persisted and voted.
     net.states[1].world.players.insert(who.clone(), (1_000, 0));
-    let out = net.lanes[1].retry(&mut net.states[1]);
+    let out = net.retry(1);
     assert!(matches!(out[0], Output::Persist(_)), "{out:?}");
     assert!(
         matches!(

@@ -1214,6 +1214,8 @@ struct Worker {
     /// The finalized block persisted batches were last pruned at.
     pruned_at: H256,
     to_persist: Vec<Batch>,
+    /// Headers this round's lanes asked to have signed: (area, height, hash).
+    to_sign: Vec<(AreaId, u64, H256)>,
     /// Member messages of this round, per peer, sent once the round is durable.
     outbox: HashMap<PeerId, Vec<(AreaId, LaneMessage)>>,
     /// Areas whose next known batch did not apply on the view.
@@ -1249,6 +1251,7 @@ impl Worker {
             persisted: std::collections::BTreeSet::new(),
             pruned_at: H256::zero(),
             to_persist: Vec::new(),
+            to_sign: Vec::new(),
             outbox: HashMap::new(),
             blocked: std::collections::BTreeSet::new(),
             progress: false,
@@ -1316,6 +1319,7 @@ impl Worker {
                 }
             }
             self.settle();
+            self.sign_round();
             self.release();
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish_info();
@@ -1417,6 +1421,7 @@ impl Worker {
                         },
                     );
                 }
+                Output::Sign { height, hash } => self.to_sign.push((area, height, hash)),
                 Output::Send { to, message } => self.queue_send(area, to, message),
                 Output::Certified(certified) => {
                     // Certified after its proposal left, so after its persist was durable.
@@ -1433,6 +1438,44 @@ impl Worker {
                 Output::Rejected { client, error } => {
                     if let Some((reply, _)) = self.clients.remove(&client) {
                         let _ = reply.send(Err(rejection_text(&error)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Signs every header the round's lanes asked for with one signature per own key (over
+    /// their Merkle root, [`fastlane::sign_round`]) and hands each lane its signatures:
+    /// their proposals and votes then join the round's outbox.
+    fn sign_round(&mut self) {
+        if self.to_sign.is_empty() {
+            return;
+        }
+        let mut by_key: HashMap<[u8; 32], Vec<(AreaId, u64, H256)>> = HashMap::new();
+        for (area, height, hash) in std::mem::take(&mut self.to_sign) {
+            let Some(lane) = self.lanes.get(&area) else {
+                continue;
+            };
+            if let Some(key) = lane.committee().keys.get(usize::from(lane.me())) {
+                by_key.entry(*key).or_default().push((area, height, hash));
+            }
+        }
+        for (key, requests) in by_key {
+            let Some(Some(pair)) = self.own_keys.get(&key).cloned() else {
+                continue;
+            };
+            for round in requests.chunks(fastlane::types::MAX_ROUND_HEADERS) {
+                let hashes: Vec<H256> = round.iter().map(|(_, _, hash)| *hash).collect();
+                let signatures = fastlane::sign_round(&pair, &hashes);
+                // Valid by construction: certificates holding it (gossiped, then in
+                // blocks) cost this node no verification.
+                if let Some(message) = signatures.first().and_then(|s| s.message_for(&hashes[0])) {
+                    fastlane::sigcache::note_own(&message, &signatures[0].signature, &key);
+                }
+                for ((area, height, hash), signature) in round.iter().zip(signatures) {
+                    if let Some(lane) = self.lanes.get_mut(area) {
+                        let outputs = lane.signed(*height, *hash, signature);
+                        self.carry_out(*area, outputs);
                     }
                 }
             }
@@ -1832,12 +1875,6 @@ impl Worker {
                 .is_some_and(|lane| lane.committee().version == *version);
             match me {
                 Some(index) if !current => {
-                    let Some(pair) = keys
-                        .get(index)
-                        .and_then(|k| self.own_keys.get(k).cloned().flatten())
-                    else {
-                        continue;
-                    };
                     let head = self.heads.get(area).cloned().unwrap_or_default();
                     let restored = self.restore(*area, &head);
                     let tip = self.latest_known(*area).or(restored).unwrap_or(head);
@@ -1855,7 +1892,6 @@ impl Worker {
                                 keys: keys.clone(),
                             },
                             index as MemberIndex,
-                            pair,
                             tip,
                             LaneConfig::default(),
                         ),

@@ -47,8 +47,9 @@ use arceon_support::{
 use codec::{Decode, Encode};
 
 pub use types::{
-    entry_hash, merkle_proof, merkle_root, quorum, verify_merkle, ActionKind, Batch, BatchHeader,
-    Certificate, CertifiedBatch, LaneAction, Outcome, Receipt, SignedLaneAction,
+    entry_hash, merkle_proof, merkle_root, quorum, sign_round, verify_merkle, ActionKind, Batch,
+    BatchHeader, Certificate, CertifiedBatch, LaneAction, MemberSignature, Outcome, Receipt,
+    SignedLaneAction,
 };
 
 /// This pallet's index in the runtime.
@@ -336,7 +337,8 @@ pub fn committee_keys(ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>
 }
 
 /// Checks `certificate` on `header` against `keys`: strictly increasing member
-/// indices, each a valid signature, at least [`quorum`] of them.
+/// indices, each a valid signature of its signing round with a path from the header, at
+/// least [`quorum`] of them.
 pub fn verify_certificate(
     header: &BatchHeader,
     certificate: &Certificate,
@@ -346,7 +348,7 @@ pub fn verify_certificate(
         return Err(Error::BadCertificate);
     }
     let mut previous: Option<u8> = None;
-    let message = header.signing_message();
+    let hash = header.hash();
     let mut items = Vec::with_capacity(certificate.signatures.len());
     for (index, signature) in &certificate.signatures {
         if previous.is_some_and(|p| p >= *index) {
@@ -354,7 +356,8 @@ pub fn verify_certificate(
         }
         previous = Some(*index);
         let key = keys.get(usize::from(*index)).ok_or(Error::BadCertificate)?;
-        items.push((message.clone(), *signature, *key));
+        let message = signature.message_for(&hash).ok_or(Error::BadCertificate)?;
+        items.push((message, signature.signature, *key));
     }
     if certificate.signatures.len() < quorum(keys.len()) {
         return Err(Error::NotEnoughSignatures);

@@ -407,6 +407,19 @@ fn a_batch_header_encodes_its_fields_in_documented_order() {
     let mut message = types::BATCH_TAG.to_vec();
     message.extend_from_slice(header.hash().as_bytes());
     assert_eq!(header.signing_message(), message);
+    // A member signature: signature, leaf index, leaf count, path.
+    let signature = MemberSignature {
+        signature: [0x0a; 64],
+        index: 3,
+        count: 5,
+        path: vec![H256::repeat_byte(0x0b)],
+    };
+    let bytes = signature.encode();
+    assert_eq!(bytes[..64], [0x0a; 64]);
+    assert_eq!(bytes[64..66], 3u16.to_le_bytes());
+    assert_eq!(bytes[66..68], 5u16.to_le_bytes());
+    assert_eq!(bytes[68], 1 << 2, "compact length of the path");
+    assert_eq!(bytes[69..], [0x0b; 32]);
 }
 
 #[test]
@@ -926,7 +939,7 @@ fn certify(header: &BatchHeader, signers: &[(u8, &sr25519::Pair)]) -> Certificat
     Certificate {
         signatures: signers
             .iter()
-            .map(|(index, pair)| (*index, pair.sign(&header.signing_message()).0))
+            .map(|(index, pair)| (*index, pair.sign(&header.signing_message()).0.into()))
             .collect(),
     }
 }
@@ -1016,17 +1029,88 @@ fn a_certificate_needs_a_quorum_of_distinct_members_in_order() {
         );
     }
     let mut forged = certify(&header, &[(0, m0), (1, m1), (2, m2)]);
-    forged.signatures[2].1[5] ^= 0x20;
+    forged.signatures[2].1.signature[5] ^= 0x20;
     assert_eq!(
         verify_certificate(&header, &forged, &keys),
         Err(Error::BadCertificate)
     );
     // One bad signature spoils a certificate even with a quorum of good ones.
     let mut extra = certify(&header, &[(0, m0), (1, m1), (2, m2), (3, m3)]);
-    extra.signatures[3].1[5] ^= 0x20;
+    extra.signatures[3].1.signature[5] ^= 0x20;
     assert_eq!(
         verify_certificate(&header, &extra, &keys),
         Err(Error::BadCertificate)
+    );
+}
+
+#[test]
+fn a_signing_round_covers_each_of_its_headers_by_its_path_and_nothing_else() {
+    let members = members();
+    let keys = keys_of(&members);
+    // Three members each sign a round of five headers of different lanes; the header
+    // under test sits at a different leaf in each round.
+    let header = header_at(1, H256::zero(), T0);
+    let others: Vec<H256> = (2..6)
+        .map(|height| header_at(height, H256::repeat_byte(height as u8), T0).hash())
+        .collect();
+    let round = |member: usize, at: usize| {
+        let mut hashes = others.clone();
+        hashes.insert(at, header.hash());
+        (types::sign_round(&members[member], &hashes), hashes)
+    };
+    let (round0, _) = round(0, 0);
+    let (round1, hashes1) = round(1, 3);
+    let (round2, _) = round(2, 4);
+    assert!(round0
+        .iter()
+        .all(|s| s.signature == round0[0].signature && s.count == 5));
+    let certificate = Certificate {
+        signatures: vec![
+            (0, round0[0].clone()),
+            (1, round1[3].clone()),
+            (2, round2[4].clone()),
+        ],
+    };
+    assert_eq!(verify_certificate(&header, &certificate, &keys), Ok(()));
+    // The same round's signature with another leaf's path proves another header.
+    let mut wrong_leaf = certificate.clone();
+    wrong_leaf.signatures[1].1 = round1[2].clone();
+    assert_eq!(
+        verify_certificate(&header, &wrong_leaf, &keys),
+        Err(Error::BadCertificate)
+    );
+    let other = header_at(5, H256::repeat_byte(5), T0);
+    assert_eq!(hashes1[4], other.hash());
+    // The one round signature covers every header of the round (a committee of one).
+    let for_other = Certificate {
+        signatures: vec![(0, round1[4].clone())],
+    };
+    assert_eq!(verify_certificate(&other, &for_other, &keys[1..2]), Ok(()));
+    assert_eq!(
+        verify_certificate(&header, &for_other, &keys[1..2]),
+        Err(Error::BadCertificate)
+    );
+    // Tampered paths, counts and indices fail; so do absurd ones, without a panic.
+    let tamper = |change: &dyn Fn(&mut MemberSignature)| {
+        let mut bad = certificate.clone();
+        change(&mut bad.signatures[1].1);
+        verify_certificate(&header, &bad, &keys)
+    };
+    let bad = Err(Error::BadCertificate);
+    assert_eq!(tamper(&|s| s.path[0].0[0] ^= 1), bad);
+    assert_eq!(tamper(&|s| s.index = 2), bad);
+    assert_eq!(tamper(&|s| s.count = 4), bad, "index out of range");
+    assert_eq!(tamper(&|s| s.count = 0), bad);
+    assert_eq!(tamper(&|s| s.count = u16::MAX), bad);
+    assert_eq!(tamper(&|s| s.path.push(H256::zero())), bad);
+    assert_eq!(tamper(&|s| s.path.truncate(1)), bad);
+    assert_eq!(tamper(&|s| s.path = vec![H256::zero(); 10_000]), bad);
+    // A round of one header is the plain header signature.
+    let single = types::sign_round(&members[3], &[header.hash()]);
+    assert!(single[0].path.is_empty());
+    assert_eq!(
+        single[0].message_for(&header.hash()),
+        Some(header.signing_message())
     );
 }
 

@@ -59,13 +59,30 @@
 //!               entries_root [32]  binary Merkle root of the entries (see below)
 //!               count        u32   number of actions
 //! header hash = blake2_256(SCALE(BatchHeader))
-//! member signs  BATCH_TAG ++ header hash  (sr25519, its Aura session key)
 //! ```
 //!
 //! The Merkle tree pairs `blake2_256(left ++ right)` level by level; an odd node at the
 //! end of a level moves up unchanged; the root of no entries is 32 zero bytes.
 //!
-//! A `Certificate` is `Vec<(member index u8, signature [64])>`, strictly increasing
+//! # Member signatures (signing rounds)
+//!
+//! A committee member signs the batch headers it seals or votes for in *rounds*: one
+//! sr25519 signature (its Aura session key) over the Merkle root of all the header
+//! hashes of the round, whatever their areas, and for each header the path that proves
+//! it is in that root. A member in many lanes thus signs once per round, not once per
+//! batch, and a verifier checks one signature per member and round.
+//!
+//! ```text
+//! MemberSignature = signature [64]   sr25519 of BATCH_TAG ++ round root
+//!                   index     u16    the header's leaf in the round
+//!                   count     u16    header hashes in the round, 1 to MAX_ROUND_HEADERS
+//!                   path      Vec<[32]>  Merkle path from the header hash to the root
+//! ```
+//!
+//! A round of one header has the header hash as its root and an empty path: the member
+//! signs `BATCH_TAG ++ header hash`.
+//!
+//! A `Certificate` is `Vec<(member index u8, MemberSignature)>`, strictly increasing
 //! indices into `AreaAuthority::members()` (primary first); it needs [`quorum`] of them.
 //! A `Receipt` is the header, the certificate, the action's index in the batch, its
 //! hash, its outcome and its Merkle path.
@@ -84,6 +101,8 @@ pub const BATCH_TAG: &[u8] = b"arceon/lane-batch/v1";
 pub const MAX_BATCH_ACTIONS: usize = 512;
 /// The most signatures a certificate carries (a committee's largest size).
 pub const MAX_CERTIFICATE_SIGNATURES: usize = arceon_pallet_areas::MAX_COMMITTEE;
+/// The most batch headers a member signs in one round.
+pub const MAX_ROUND_HEADERS: usize = 4_096;
 
 /// What a player does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
@@ -315,12 +334,75 @@ impl BatchHeader {
         H256(blake2_256(&self.encode()))
     }
 
-    /// The message committee members sign.
+    /// The message a member signs for this header alone (a round of one header).
     pub fn signing_message(&self) -> Vec<u8> {
-        let mut message = BATCH_TAG.to_vec();
-        message.extend_from_slice(self.hash().as_bytes());
-        message
+        round_message(&self.hash())
     }
+}
+
+/// The message a member signs for a round whose header hashes have Merkle root `root`.
+pub fn round_message(root: &H256) -> Vec<u8> {
+    let mut message = BATCH_TAG.to_vec();
+    message.extend_from_slice(root.as_bytes());
+    message
+}
+
+/// A member's signature of a batch header, made in a signing round (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct MemberSignature {
+    /// sr25519 signature of [`round_message`] of the round's root.
+    pub signature: [u8; 64],
+    /// The header's leaf in the round.
+    pub index: u16,
+    /// Header hashes in the round.
+    pub count: u16,
+    /// Merkle path from the header hash to the round's root.
+    pub path: Vec<H256>,
+}
+
+impl From<[u8; 64]> for MemberSignature {
+    /// A signature of a round of one header (of `BATCH_TAG ++ header hash`).
+    fn from(signature: [u8; 64]) -> Self {
+        MemberSignature {
+            signature,
+            index: 0,
+            count: 1,
+            path: Vec::new(),
+        }
+    }
+}
+
+impl MemberSignature {
+    /// The message this signature must sign if it covers the header hashed `header`:
+    /// `None` if its path does not lead from `header` to a root (malformed).
+    pub fn message_for(&self, header: &H256) -> Option<Vec<u8>> {
+        let count = usize::from(self.count);
+        // A path is one hash per level at most: log2(MAX_ROUND_HEADERS) = 12.
+        if count == 0 || count > MAX_ROUND_HEADERS || self.path.len() > 12 {
+            return None;
+        }
+        let root = merkle_root_from_path(*header, usize::from(self.index), count, &self.path)?;
+        Some(round_message(&root))
+    }
+}
+
+/// Signs the header hashes `headers` in one round with `pair`: one signature, and for
+/// each header (in order) its [`MemberSignature`]. At most [`MAX_ROUND_HEADERS`] headers.
+pub fn sign_round(pair: &sp_core::sr25519::Pair, headers: &[H256]) -> Vec<MemberSignature> {
+    use sp_core::Pair;
+    debug_assert!(!headers.is_empty() && headers.len() <= MAX_ROUND_HEADERS);
+    let (root, paths) = merkle_paths(headers);
+    let signature = pair.sign(&round_message(&root)).0;
+    paths
+        .into_iter()
+        .enumerate()
+        .map(|(index, path)| MemberSignature {
+            signature,
+            index: index as u16,
+            count: headers.len() as u16,
+            path,
+        })
+        .collect()
 }
 
 /// A batch: its header, the actions and what each did.
@@ -356,7 +438,7 @@ impl Batch {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Certificate {
     /// `(index into the committee's members, signature)`, by increasing index.
-    pub signatures: Vec<(u8, [u8; 64])>,
+    pub signatures: Vec<(u8, MemberSignature)>,
 }
 
 /// A batch with its certificate: what blocks include.
@@ -455,10 +537,42 @@ pub fn merkle_proof(leaves: &[H256], index: usize) -> Vec<H256> {
     proof
 }
 
+/// The root of the tree of every leaf's path, computed once: `(root, paths)`.
+pub fn merkle_paths(leaves: &[H256]) -> (H256, Vec<Vec<H256>>) {
+    let mut paths = vec![Vec::new(); leaves.len()];
+    if leaves.is_empty() {
+        return (H256::zero(), paths);
+    }
+    let mut level = leaves.to_vec();
+    // Which node of the current level each leaf sits under.
+    let mut at: Vec<usize> = (0..leaves.len()).collect();
+    while level.len() > 1 {
+        for (path, node) in paths.iter_mut().zip(at.iter_mut()) {
+            if let Some(sibling) = level.get(*node ^ 1) {
+                path.push(*sibling);
+            }
+            *node /= 2;
+        }
+        level = next_level(&level);
+    }
+    (level[0], paths)
+}
+
 /// Whether `leaf` is leaf `index` of `count` under `root`, by its path `proof`.
 pub fn verify_merkle(root: &H256, leaf: H256, index: usize, count: usize, proof: &[H256]) -> bool {
+    merkle_root_from_path(leaf, index, count, proof).is_some_and(|computed| computed == *root)
+}
+
+/// The root that `leaf`, as leaf `index` of `count`, reaches by its path `proof` (`None`
+/// when the path does not fit: an index out of range, a path too short or too long).
+pub fn merkle_root_from_path(
+    leaf: H256,
+    index: usize,
+    count: usize,
+    proof: &[H256],
+) -> Option<H256> {
     if index >= count {
-        return false;
+        return None;
     }
     let mut node = leaf;
     let mut at = index;
@@ -467,9 +581,7 @@ pub fn verify_merkle(root: &H256, leaf: H256, index: usize, count: usize, proof:
     while width > 1 {
         let sibling = at ^ 1;
         if sibling < width {
-            let Some(other) = path.next() else {
-                return false;
-            };
+            let other = path.next()?;
             node = if at.is_multiple_of(2) {
                 hash_pair(&node, other)
             } else {
@@ -479,5 +591,5 @@ pub fn verify_merkle(root: &H256, leaf: H256, index: usize, count: usize, proof:
         at /= 2;
         width = width.div_ceil(2);
     }
-    path.next().is_none() && node == *root
+    path.next().is_none().then_some(node)
 }

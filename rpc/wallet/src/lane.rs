@@ -302,7 +302,7 @@ mod tests {
         let certificate = Certificate {
             signatures: signers
                 .iter()
-                .map(|i| (*i, members[usize::from(*i)].sign(&message).0))
+                .map(|i| (*i, members[usize::from(*i)].sign(&message).0.into()))
                 .collect(),
         };
         let receipt = Receipt {
