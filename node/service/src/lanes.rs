@@ -1319,6 +1319,9 @@ impl Worker {
                 }
             }
             self.settle();
+            // Durable first, then signed: a member never signs a batch it could forget,
+            // and a lane of one member (which certifies as it signs) never receipts one.
+            self.flush();
             self.sign_round();
             self.release();
             if last_publish.elapsed() >= PUBLISH_EVERY {
