@@ -639,9 +639,17 @@ impl Lane {
             // Stale or not ours. A re-sent proposal we already voted on is answered
             // again, in case our vote was lost: the primary certifies in height order, so
             // one lost vote below our tip would otherwise stall the lane for good.
-            if let Some((hash, Some(vote))) = self.voted.get(&header.height) {
+            if let Some((hash, vote)) = self.voted.get(&header.height) {
                 if current && *hash == header.hash() {
-                    out.push(self.vote_message(header.height, *hash, vote.clone()));
+                    out.push(match vote {
+                        Some(vote) => self.vote_message(header.height, *hash, vote.clone()),
+                        // Voted before a restart (or the signature is on its way):
+                        // signing the same header again is no equivocation.
+                        None => Output::Sign {
+                            height: header.height,
+                            hash: *hash,
+                        },
+                    });
                 }
             }
             return;
@@ -671,6 +679,19 @@ impl Lane {
             }
         }
         self.buffered.retain(|height, _| *height > self.tip.height);
+    }
+
+    /// A replica restarted: it persisted (and so may have voted for) the batch at
+    /// `height` hashed `hash` beyond the chain's lane head. It answers the primary's
+    /// re-sent proposal of that batch with a vote again: the primary certifies in height
+    /// order, so a vote lost in the crash would otherwise stall the lane for good.
+    pub fn restore_vote(&mut self, height: u64, hash: H256) {
+        if !self.is_primary() && height > 0 {
+            self.voted.insert(height, (hash, None));
+            while self.voted.len() > MAX_VOTED {
+                self.voted.pop_first();
+            }
+        }
     }
 
     /// Whether a replica holds a proposal for the next height that did not apply yet.
@@ -857,5 +878,6 @@ fn verify_member(hash: &H256, signature: &MemberSignature, key: &[u8; 32]) -> bo
         .is_some_and(|message| sigcache::verify(&message, &signature.signature, key))
 }
 
+pub mod sim;
 #[cfg(test)]
 mod tests;

@@ -1880,25 +1880,34 @@ impl Worker {
                 Some(index) if !current => {
                     let head = self.heads.get(area).cloned().unwrap_or_default();
                     let restored = self.restore(*area, &head);
-                    let tip = self.latest_known(*area).or(restored).unwrap_or(head);
+                    let tip = self
+                        .latest_known(*area)
+                        .or(restored)
+                        .unwrap_or_else(|| head.clone());
                     log::info!(
                         "fast lane {area}: serving as member {index} of {} (version {version})",
                         keys.len()
                     );
-                    self.lanes.insert(
-                        *area,
-                        Lane::new(
-                            self.service.genesis,
-                            Committee {
-                                area: *area,
-                                version: *version,
-                                keys: keys.clone(),
-                            },
-                            index as MemberIndex,
-                            tip,
-                            LaneConfig::default(),
-                        ),
+                    let mut lane = Lane::new(
+                        self.service.genesis,
+                        Committee {
+                            area: *area,
+                            version: *version,
+                            keys: keys.clone(),
+                        },
+                        index as MemberIndex,
+                        tip,
+                        LaneConfig::default(),
                     );
+                    // Batches persisted beyond the chain (before a restart) may hold
+                    // this member's lost votes: a re-sent proposal gets them again.
+                    for ((_, height), known) in self
+                        .known
+                        .range((*area, head.height + 1)..=(*area, u64::MAX))
+                    {
+                        lane.restore_vote(*height, known.batch.header.hash());
+                    }
+                    self.lanes.insert(*area, lane);
                 }
                 None => {
                     self.lanes.remove(area);
