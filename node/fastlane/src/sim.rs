@@ -4,8 +4,8 @@
 //! persists, signing rounds, a chain that includes certified batches and that members
 //! follow) over a simulated clock and network. Everything random comes from one seed:
 //! message delay (so reordering), loss, duplication, a partition that cuts one replica
-//! off for a while, and replica crashes that keep the persisted batches and lose the
-//! rest. After the faulty period the network heals, every crashed member restarts, and
+//! off for a while, replica crashes that keep the persisted batches and lose the rest,
+//! and a byzantine replica that withholds its votes. After the faulty period the network heals, every crashed member restarts, and
 //! the run continues until the lane is quiet.
 //!
 //! The world is [`ToyState`]: players walk at most 100 units per action and lane nonces
@@ -137,18 +137,22 @@ pub struct Faults {
     pub crash_every_ms: Option<u64>,
     /// A window `(from, to)` in which one replica is cut off from everyone.
     pub partition: Option<(u64, u64)>,
+    /// A byzantine replica that withholds every vote for the whole run (the committee
+    /// tolerates one: a quorum of the others still certifies).
+    pub withholding: Option<usize>,
 }
 
 impl Faults {
     /// The faults seed `seed` draws (`duration_ms` of faulty time).
     pub fn from_seed(seed: u64, duration_ms: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_f00d);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x005e_edf4);
         let partition = rng.gen_bool(0.5).then(|| {
             let from = rng.gen_range(0..duration_ms.max(1));
             (from, from + rng.gen_range(50..1_000))
         });
-        Faults {
-            members: rng.gen_range(3..=5),
+        let members = rng.gen_range(3..=5);
+        let mut faults = Faults {
+            members,
             players: rng.gen_range(2..=12),
             duration_ms,
             loss: [0.0, 0.01, 0.05, 0.2][rng.gen_range(0..4)],
@@ -156,7 +160,10 @@ impl Faults {
             max_delay_ms: [1, 5, 20, 80][rng.gen_range(0..4)],
             crash_every_ms: rng.gen_bool(0.6).then(|| rng.gen_range(200..2_000)),
             partition,
-        }
+            withholding: None,
+        };
+        faults.withholding = rng.gen_bool(0.3).then(|| rng.gen_range(1..members));
+        faults
     }
 }
 
@@ -368,7 +375,13 @@ impl Sim {
                     self.members[member].log.insert(batch.header.height, batch);
                 }
                 Output::Sign { height, hash } => to_sign.push((height, hash)),
-                Output::Send { to, message } => self.send(member, usize::from(to), message),
+                Output::Send { to, message } => {
+                    let withheld = self.faults.withholding == Some(member)
+                        && matches!(message, LaneMessage::Vote { .. });
+                    if !withheld {
+                        self.send(member, usize::from(to), message);
+                    }
+                }
                 Output::Certified(certified) => self.on_certified(certified),
                 Output::Receipt { client, receipt } => self.on_receipt(client as usize, receipt),
                 Output::Rejected { client, error } => self.on_rejected(client as usize, error),
