@@ -1816,6 +1816,7 @@ impl Worker {
         let Ok(state) = self.service.client.state_at(&best) else {
             return;
         };
+        let started = Instant::now();
         self.best = best;
         let mut ext = Ext::new(&state);
         let mut committees = HashMap::new();
@@ -1968,6 +1969,11 @@ impl Worker {
             self.release_deferred(key);
         }
         self.prune_persisted();
+        log::debug!(
+            "fast lanes: followed best block #{number} in {:.1} ms ({} batches beyond it)",
+            started.elapsed().as_secs_f64() * 1e3,
+            self.known.values().filter(|known| known.applied).count()
+        );
     }
 
     fn latest_known(&self, area: AreaId) -> Option<LaneHead> {
