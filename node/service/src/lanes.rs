@@ -1821,11 +1821,12 @@ impl Worker {
         let mut ext = Ext::new(&state);
         let mut committees = HashMap::new();
         let mut heads = HashMap::new();
+        let mut lookup = fastlane::CommitteeKeys::new(&mut ext);
         for area in areas::all_areas(&mut ext) {
             if !area.active {
                 continue;
             }
-            if let Ok((version, keys)) = fastlane::committee_keys(&mut ext, area.id) {
+            if let Ok((version, keys)) = lookup.of(&mut ext, area.id) {
                 committees.insert(area.id, (version, keys));
             }
             heads.insert(area.id, fastlane::lane_head(&mut ext, area.id));

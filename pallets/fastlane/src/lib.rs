@@ -34,6 +34,8 @@ pub mod genesis;
 pub mod sigcache;
 pub mod types;
 
+use std::collections::BTreeMap;
+
 use arceon_pallet_areas::{self as areas, AreaId, Position};
 use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
@@ -315,25 +317,57 @@ pub fn lane_head(ext: &mut Ext, area: AreaId) -> LaneHead {
 /// version: each member's Aura session key of the active era (or the account itself on
 /// a chain without session keys).
 pub fn committee_keys(ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>), Error> {
-    let authority = areas::authority(ext, area).ok_or(Error::NoCommittee)?;
-    let members = authority.members();
-    if members.is_empty() {
-        return Err(Error::NoCommittee);
+    CommitteeKeys::new(ext).of(ext, area)
+}
+
+/// Looks up the signing keys of many committees in one state, reading the active era
+/// and each member's session key once (validators sit on many committees).
+pub struct CommitteeKeys {
+    era: staking::EraIndex,
+    /// Whether the chain has session keys (else members sign with their accounts).
+    sessions: bool,
+    keys: BTreeMap<AccountId32, Option<[u8; 32]>>,
+}
+
+impl CommitteeKeys {
+    /// A lookup in the state `ext` reads.
+    pub fn new(ext: &mut Ext) -> Self {
+        CommitteeKeys {
+            era: staking::active_era_index(ext),
+            // Only a chain without session keys (no staking) signs with the accounts.
+            sessions: !staking::session::Validators::get_or_default(ext).is_empty(),
+            keys: BTreeMap::new(),
+        }
     }
-    let era = staking::active_era_index(ext);
-    // Only a chain without session keys (no staking) signs with the accounts themselves.
-    let sessions = !staking::session::Validators::get_or_default(ext).is_empty();
-    let keys = members
-        .iter()
-        .map(
-            |member| match staking::ErasSessionKeys::get(ext, &era, member) {
-                Some(keys) => Ok(keys.aura.0),
-                None if !sessions => Ok(*<AccountId32 as AsRef<[u8; 32]>>::as_ref(member)),
-                None => Err(Error::NoCommittee),
-            },
-        )
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok((authority.version, keys))
+
+    /// `area`'s committee version and signing keys (see [`committee_keys`]).
+    pub fn of(&mut self, ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>), Error> {
+        let authority = areas::authority(ext, area).ok_or(Error::NoCommittee)?;
+        let members = authority.members();
+        if members.is_empty() {
+            return Err(Error::NoCommittee);
+        }
+        let keys = members
+            .iter()
+            .map(|member| {
+                let key = match self.keys.get(member) {
+                    Some(key) => *key,
+                    None => {
+                        let key = staking::ErasSessionKeys::get(ext, &self.era, member)
+                            .map(|keys| keys.aura.0);
+                        self.keys.insert(member.clone(), key);
+                        key
+                    }
+                };
+                match key {
+                    Some(key) => Ok(key),
+                    None if !self.sessions => Ok(*<AccountId32 as AsRef<[u8; 32]>>::as_ref(member)),
+                    None => Err(Error::NoCommittee),
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((authority.version, keys))
+    }
 }
 
 /// Checks `certificate` on `header` against `keys`: strictly increasing member
