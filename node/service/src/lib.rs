@@ -43,6 +43,10 @@ impl ChainApi for RuntimeApi {
     ) -> TransactionValidity {
         self.client.validate_transaction(&at, source, extrinsic)
     }
+
+    fn preverify(&self, at: H256, extrinsics: &[&[u8]]) {
+        self.client.preverify_signatures(&at, extrinsics)
+    }
 }
 
 /// Why the node could not start.
@@ -178,6 +182,10 @@ impl Service {
         ));
         let metrics = Arc::new(Metrics::new());
         metrics.set_heights(client.best().0, client.finalized().0);
+        {
+            let metrics = metrics.clone();
+            pool.set_observer(Box::new(move |event| metrics.observe_pool(event)));
+        }
         spawn_pool_maintenance(client.clone(), pool.clone(), metrics.clone());
 
         let bridge = match &config.network {
@@ -369,7 +377,7 @@ fn spawn_pool_maintenance(client: Arc<Client>, pool: Arc<TransactionPool>, metri
                     }
                 }
                 metrics.set_heights(client.best().0, client.finalized().0);
-                metrics.set_pool(pool.status().ready + pool.status().future);
+                metrics.set_pool(pool.status());
             })
             .await;
         }

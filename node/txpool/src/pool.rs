@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arceon_primitives::{BlockNumber, H256};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::graph::{Graph, Journal};
 use crate::listener::Listeners;
 use crate::{
-    ChainApi, InvalidTransaction, Options, PoolError, PoolStatus, Transaction, TransactionSource,
-    TransactionTag, TransactionValidity, TransactionValidityError, TxStatus, ValidTransaction,
-    Watcher,
+    ChainApi, InvalidTransaction, Observer, Options, PoolError, PoolEvent, PoolStatus, Transaction,
+    TransactionSource, TransactionTag, TransactionValidity, TransactionValidityError, TxStatus,
+    ValidTransaction, Watcher,
 };
 
 /// Bans kept at most, so a flood of distinct invalid transactions cannot grow memory
@@ -181,9 +181,13 @@ impl Inner {
             self.listeners.finish(&old.hash, TxStatus::Usurped(hash));
         }
         let dropped_self = self.enforce_limits(options, &mut journal).contains(&hash);
-        let watcher = (watch && !dropped_self).then(|| Watcher {
-            hash,
-            receiver: self.listeners.watch(hash),
+        let watcher = (watch && !dropped_self).then(|| {
+            let (receiver, waker) = self.listeners.watch(hash);
+            Watcher {
+                hash,
+                receiver,
+                waker,
+            }
         });
         self.publish(journal);
         if dropped_self {
@@ -329,6 +333,10 @@ pub struct Pool<A: ChainApi> {
     /// Serialises [`Pool::maintain`] calls, which release the main lock while
     /// revalidating.
     maintenance: Mutex<()>,
+    /// The block the pool was last maintained at, and a signal when it changes.
+    maintained: Mutex<Option<H256>>,
+    maintained_changed: Condvar,
+    observer: RwLock<Option<Observer>>,
 }
 
 impl<A: ChainApi> std::fmt::Debug for Pool<A> {
@@ -348,6 +356,20 @@ impl<A: ChainApi> Pool<A> {
             options,
             inner: RwLock::new(Inner::default()),
             maintenance: Mutex::new(()),
+            maintained: Mutex::new(None),
+            maintained_changed: Condvar::new(),
+            observer: RwLock::new(None),
+        }
+    }
+
+    /// Reports the pool's work to `observer` from now on (replacing any earlier one).
+    pub fn set_observer(&self, observer: Observer) {
+        *self.observer.write() = Some(observer);
+    }
+
+    fn observe(&self, event: PoolEvent) {
+        if let Some(observer) = self.observer.read().as_ref() {
+            observer(event);
         }
     }
 
@@ -410,6 +432,18 @@ impl<A: ChainApi> Pool<A> {
         }
     }
 
+    /// Validates and imports `extrinsics` together, watching each when `watch` is set.
+    pub(crate) fn submit_batch(
+        &self,
+        at: H256,
+        at_number: BlockNumber,
+        source: TransactionSource,
+        extrinsics: Vec<Vec<u8>>,
+        watch: bool,
+    ) -> Vec<Result<(H256, Option<Watcher>), PoolError>> {
+        self.submit(at, at_number, source, extrinsics, watch)
+    }
+
     fn submit(
         &self,
         at: H256,
@@ -418,15 +452,31 @@ impl<A: ChainApi> Pool<A> {
         extrinsics: Vec<Vec<u8>>,
         watch: bool,
     ) -> Vec<Result<(H256, Option<Watcher>), PoolError>> {
+        let started = Instant::now();
+        let count = extrinsics.len();
+        if count > 1 {
+            let refs: Vec<&[u8]> = extrinsics.iter().map(Vec::as_slice).collect();
+            self.api.preverify(at, &refs);
+        }
         let checked: Vec<Checked> = extrinsics
             .into_iter()
             .map(|extrinsic| self.check(at, source, extrinsic))
             .collect();
-        let mut inner = self.inner.write();
-        checked
-            .into_iter()
-            .map(|checked| inner.import(checked, at_number, source, watch, &self.options))
-            .collect()
+        let validation = started.elapsed().as_secs_f64();
+        let results: Vec<_> = {
+            let mut inner = self.inner.write();
+            checked
+                .into_iter()
+                .map(|checked| inner.import(checked, at_number, source, watch, &self.options))
+                .collect()
+        };
+        self.observe(PoolEvent::Submitted {
+            source,
+            count,
+            accepted: results.iter().filter(|r| r.is_ok()).count(),
+            validation,
+        });
+        results
     }
 
     /// Everything about a submission that needs no lock held: the cheap refusals first,
@@ -463,6 +513,27 @@ impl<A: ChainApi> Pool<A> {
                 Checked::Failed(PoolError::Unknown(error))
             }
         }
+    }
+
+    /// Like [`Pool::submit_at`], watching each imported transaction (see
+    /// [`Pool::submit_and_watch`]). The transactions are validated together first (their
+    /// signatures in one batch through [`ChainApi::preverify`]), then imported under a
+    /// single lock.
+    pub fn submit_and_watch_at(
+        &self,
+        at: H256,
+        at_number: BlockNumber,
+        source: TransactionSource,
+        extrinsics: Vec<Vec<u8>>,
+    ) -> Vec<Result<(H256, Watcher), PoolError>> {
+        self.submit(at, at_number, source, extrinsics, true)
+            .into_iter()
+            .map(|result| match result {
+                Ok((hash, Some(watcher))) => Ok((hash, watcher)),
+                Ok((_, None)) => Err(PoolError::ImmediatelyDropped),
+                Err(error) => Err(error),
+            })
+            .collect()
     }
 
     /// A stream of the hashes of transactions as they become ready (imported or
@@ -563,6 +634,7 @@ impl<A: ChainApi> Pool<A> {
     /// those are kept as validated and revalidated on the next call.
     pub fn maintain(&self, at: H256, at_number: BlockNumber, included: &[H256]) {
         let _serial = self.maintenance.lock();
+        let started = Instant::now();
         let (snapshot, journal) = {
             let mut inner = self.inner.write();
             let inner = &mut *inner;
@@ -597,14 +669,47 @@ impl<A: ChainApi> Pool<A> {
             (inner.graph.all(), journal)
         };
 
+        let revalidating = Instant::now();
         let revalidated: HashMap<H256, TransactionValidity> = snapshot
             .iter()
             .map(|tx| (tx.hash, self.api.validate(at, tx.source, &tx.data)))
             .collect();
+        let revalidation = revalidating.elapsed().as_secs_f64();
 
         self.inner
             .write()
             .rebuild(revalidated, at_number, journal, &self.options);
+        *self.maintained.lock() = Some(at);
+        self.maintained_changed.notify_all();
+        self.observe(PoolEvent::Maintained {
+            revalidated: snapshot.len(),
+            revalidation,
+            total: started.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// The block of the last completed [`Pool::maintain`].
+    pub fn maintained_at(&self) -> Option<H256> {
+        *self.maintained.lock()
+    }
+
+    /// Waits at most `timeout` for [`Pool::maintain`] at block `at` to complete; `true`
+    /// once the pool is maintained at `at`. A block author calls it before taking the
+    /// ready transactions for a block on `at`: until then the pool still holds the
+    /// transactions `at` included, which would be taken for stale.
+    pub fn wait_maintained(&self, at: H256, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut maintained = self.maintained.lock();
+        while *maintained != Some(at) {
+            if self
+                .maintained_changed
+                .wait_until(&mut maintained, deadline)
+                .timed_out()
+            {
+                return *maintained == Some(at);
+            }
+        }
+        true
     }
 
     /// Reports `Finalized(block)` to the watchers of the `included` transactions, ending
