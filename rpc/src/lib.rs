@@ -230,9 +230,11 @@ pub(crate) fn module<A: ChainApi>(
     allow_unsafe: bool,
 ) -> Result<RpcModule<Context<A>>, RpcError> {
     let client = deps.client.clone();
+    let pool = deps.pool.clone();
     let submitter = arceon_txpool::Submitter::start(
         deps.pool.clone(),
-        Box::new(move || client.best()),
+        // The block the pool is in step with (see `Pool::maintained_block`).
+        Box::new(move || pool.maintained_block().unwrap_or_else(|| client.best())),
         SUBMISSION_QUEUE,
     )
     .map_err(RpcError::Thread)?;

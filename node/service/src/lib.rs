@@ -128,6 +128,27 @@ pub struct Configuration {
     pub justification_period: u32,
     /// Test-only: author two different blocks in each of the node's slots.
     pub unsafe_double_sign: bool,
+    /// The transaction pool's limits.
+    pub pool: arceon_txpool::Options,
+}
+
+/// The pool's limits from `--pool-limit` (ready transactions) and `--pool-kbytes` (their
+/// size), as Substrate reads them: the future set gets a tenth of each (at least
+/// Substrate's own defaults for it).
+pub fn pool_options(limit: usize, kbytes: usize) -> arceon_txpool::Options {
+    let defaults = arceon_txpool::Options::default();
+    let ready_bytes = kbytes.saturating_mul(1024);
+    arceon_txpool::Options {
+        ready_limit: arceon_txpool::Limits {
+            count: limit,
+            total_bytes: ready_bytes,
+        },
+        future_limit: arceon_txpool::Limits {
+            count: (limit / 10).max(defaults.future_limit.count),
+            total_bytes: (ready_bytes / 10).max(defaults.future_limit.total_bytes),
+        },
+        ban_time: defaults.ban_time,
+    }
 }
 
 /// A running node. Dropping it does not stop it: call [`Service::stop`].
@@ -178,7 +199,7 @@ impl Service {
             Arc::new(RuntimeApi {
                 client: client.clone(),
             }),
-            arceon_txpool::Options::default(),
+            config.pool.clone(),
         ));
         let metrics = Arc::new(Metrics::new());
         metrics.set_heights(client.best().0, client.finalized().0);

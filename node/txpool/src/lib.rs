@@ -36,7 +36,7 @@ pub use arceon_primitives::{
     TransactionValidityError, UnknownTransaction, ValidTransaction,
 };
 
-pub use pool::Pool;
+pub use pool::{Pool, REVALIDATE_PER_BLOCK};
 pub use submitter::{BestBlock, Submitted, Submitter, MAX_BATCH};
 
 /// The runtime, as the pool sees it.

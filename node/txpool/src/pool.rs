@@ -119,15 +119,61 @@ enum Checked {
     Failed(PoolError),
 }
 
+/// Ready transactions revalidated on each new best block besides those the block
+/// concerns, taken in turn through the pool (oldest first, from where the last block
+/// stopped): a pool smaller than this is revalidated whole on every block, a bigger one
+/// over several, so that a full pool does not re-run the runtime for every transaction
+/// on every block. Every future transaction, and every one waiting for a tag the block's
+/// transactions provided, is revalidated on every block.
+pub const REVALIDATE_PER_BLOCK: usize = 4_096;
+
 #[derive(Debug, Default)]
 struct Inner {
     graph: Graph,
     bans: Bans,
     listeners: Listeners,
     next_insertion_id: u64,
+    /// The insertion id the rotating revalidation stopped at.
+    revalidation_cursor: u64,
 }
 
 impl Inner {
+    /// What to revalidate on a new best block whose transactions provided `freed`: every
+    /// future transaction, every one requiring a freed tag, and the next
+    /// [`REVALIDATE_PER_BLOCK`] other ready ones after the cursor (wrapping around).
+    fn revalidation_set(&mut self, freed: &HashSet<TransactionTag>) -> Vec<Arc<Transaction>> {
+        let all = self.graph.all();
+        let mut chosen = Vec::new();
+        let mut others = Vec::new();
+        for tx in all {
+            let waiting = self.graph.state(&tx.hash) != Some(true)
+                || tx.requires.iter().any(|tag| freed.contains(tag));
+            if waiting {
+                chosen.push(tx);
+            } else {
+                others.push(tx);
+            }
+        }
+        if others.len() <= REVALIDATE_PER_BLOCK {
+            chosen.extend(others);
+            return chosen;
+        }
+        // `others` is in insertion order: start after the cursor, wrap around.
+        let start = others.partition_point(|tx| tx.insertion_id <= self.revalidation_cursor);
+        let taken: Vec<Arc<Transaction>> = others
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(REVALIDATE_PER_BLOCK)
+            .cloned()
+            .collect();
+        if let Some(last) = taken.last() {
+            self.revalidation_cursor = last.insertion_id;
+        }
+        chosen.extend(taken);
+        chosen
+    }
+
     fn import(
         &mut self,
         checked: Checked,
@@ -334,8 +380,10 @@ pub struct Pool<A: ChainApi> {
     /// revalidating.
     maintenance: Mutex<()>,
     /// The block the pool was last maintained at, and a signal when it changes.
-    maintained: Mutex<Option<H256>>,
+    maintained: Mutex<Option<(BlockNumber, H256)>>,
     maintained_changed: Condvar,
+    /// See [`Pool::maintained_block`].
+    validation_block: Mutex<Option<(BlockNumber, H256)>>,
     observer: RwLock<Option<Observer>>,
 }
 
@@ -358,6 +406,7 @@ impl<A: ChainApi> Pool<A> {
             maintenance: Mutex::new(()),
             maintained: Mutex::new(None),
             maintained_changed: Condvar::new(),
+            validation_block: Mutex::new(None),
             observer: RwLock::new(None),
         }
     }
@@ -626,8 +675,10 @@ impl<A: ChainApi> Pool<A> {
 
     /// Brings the pool up to a new best block `at` (number `at_number`) whose extrinsics
     /// hash to `included`: those leave the pool (`InBlock`) and are banned, transactions
-    /// past their `valid_till` leave it (`Invalid`), and every remaining one is revalidated
-    /// against `at`, leaving if invalid and moving between ready and future as its
+    /// past their `valid_till` leave it (`Invalid`), and the remaining ones the block may
+    /// concern are revalidated against `at` (every future one, every one waiting for a
+    /// tag the included ones provided, and [`REVALIDATE_PER_BLOCK`] other ready ones in
+    /// turn), leaving if invalid and moving between ready and future as their
     /// requirements changed.
     ///
     /// The runtime is called without the lock held, so submissions proceed meanwhile;
@@ -641,9 +692,14 @@ impl<A: ChainApi> Pool<A> {
             inner.bans.prune(self.options.ban_time);
             let mut journal = Journal::default();
             let mut seen = HashSet::new();
+            // Tags the block's transactions provided: what their successors waited for.
+            let mut freed: HashSet<TransactionTag> = HashSet::new();
             for hash in included {
                 if !seen.insert(*hash) {
                     continue;
+                }
+                if let Some(tx) = inner.graph.get(hash) {
+                    freed.extend(tx.provides.iter().cloned());
                 }
                 // Dependents this demotes are not reported: revalidation decides below
                 // whether they really wait (normally they become roots, still ready).
@@ -666,7 +722,10 @@ impl<A: ChainApi> Pool<A> {
             inner.listeners.finality_timeouts(at_number);
             let graph = &inner.graph;
             inner.listeners.drop_orphans(|hash| graph.contains(hash));
-            (inner.graph.all(), journal)
+            // New submissions now validate against `at`, which agrees with the pool: the
+            // transactions it included are gone.
+            *self.validation_block.lock() = Some((at_number, at));
+            (inner.revalidation_set(&freed), journal)
         };
 
         let revalidating = Instant::now();
@@ -679,7 +738,7 @@ impl<A: ChainApi> Pool<A> {
         self.inner
             .write()
             .rebuild(revalidated, at_number, journal, &self.options);
-        *self.maintained.lock() = Some(at);
+        *self.maintained.lock() = Some((at_number, at));
         self.maintained_changed.notify_all();
         self.observe(PoolEvent::Maintained {
             revalidated: snapshot.len(),
@@ -688,9 +747,15 @@ impl<A: ChainApi> Pool<A> {
         });
     }
 
-    /// The block of the last completed [`Pool::maintain`].
-    pub fn maintained_at(&self) -> Option<H256> {
-        *self.maintained.lock()
+    /// The block (number, hash) whose included transactions have left the pool (the
+    /// latest [`Pool::maintain`], from the moment it removed them): the state new
+    /// submissions should be validated against. On a newer best block a transaction
+    /// whose predecessor that block included, but which the pool still holds, would wait
+    /// in the future set for a tag nobody provides until the next maintenance; on an
+    /// older one, one whose predecessor has just left the pool would. On this one the
+    /// pool and the state agree.
+    pub fn maintained_block(&self) -> Option<(BlockNumber, H256)> {
+        *self.validation_block.lock()
     }
 
     /// Waits at most `timeout` for [`Pool::maintain`] at block `at` to complete; `true`
@@ -700,13 +765,13 @@ impl<A: ChainApi> Pool<A> {
     pub fn wait_maintained(&self, at: H256, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut maintained = self.maintained.lock();
-        while *maintained != Some(at) {
+        while maintained.map(|(_, hash)| hash) != Some(at) {
             if self
                 .maintained_changed
                 .wait_until(&mut maintained, deadline)
                 .timed_out()
             {
-                return *maintained == Some(at);
+                return maintained.map(|(_, hash)| hash) == Some(at);
             }
         }
         true
