@@ -1128,3 +1128,41 @@ fn the_observer_sees_submissions_and_maintenance() {
         arceon_txpool::PoolEvent::Maintained { revalidated: 1, .. }
     ));
 }
+
+#[test]
+fn a_big_pool_is_revalidated_in_turns_and_what_a_block_concerns_at_once() {
+    use arceon_txpool::{PoolEvent, REVALIDATE_PER_BLOCK};
+    let (api, pool) = setup(big_options());
+    let revalidated = Arc::new(Mutex::new(Vec::new()));
+    {
+        let revalidated = revalidated.clone();
+        pool.set_observer(Box::new(move |event| {
+            if let PoolEvent::Maintained { revalidated: n, .. } = event {
+                revalidated.lock().unwrap().push(n);
+            }
+        }));
+    }
+    let count = REVALIDATE_PER_BLOCK as u32 + 500;
+    let chain: Vec<Vec<u8>> = (0..count).map(|nonce| xt(1, nonce, 0)).collect();
+    assert!(pool
+        .submit_at(GENESIS, 0, TransactionSource::External, chain)
+        .iter()
+        .all(Result::is_ok));
+    let second = submit(&pool, xt(2, 0, 0)).unwrap();
+    submit(&pool, xt(2, 1, 0)).unwrap();
+    // Outside the first turn (the chain's last nonces come after it).
+    api.mark_invalid(1, count - 10, InvalidTransaction::BadProof);
+    import_block(&api, &pool, 1, &[second]);
+    // (2, 1) waited for what the block included: revalidated at once, with one turn.
+    assert_eq!(*revalidated.lock().unwrap(), vec![REVALIDATE_PER_BLOCK + 1]);
+    assert_eq!(pool.status().ready, count as usize + 1);
+    assert_eq!(pool.status().future, 0);
+    // The next turn reaches the invalid one: it leaves, its successors wait.
+    pool.maintain(block(2), 2, &[]);
+    assert_eq!(pool.status().ready, count as usize - 10 + 1);
+    assert_eq!(pool.status().future, 9);
+    // Futures are revalidated on every block (and still wait).
+    pool.maintain(block(3), 3, &[]);
+    assert!(revalidated.lock().unwrap()[2] >= 9);
+    assert_sound(&pool);
+}
