@@ -701,8 +701,17 @@ fn signature_batch<S: NodeStore>(
     (items, signers)
 }
 
-/// Batch-verifies `items` on all but one core (the caller executes meanwhile).
+/// Batch-verifies `items` on all but one core (the caller executes meanwhile), skipping
+/// the signatures this node has already verified (the transactions its pool took, the
+/// lane actions it certified).
 fn verify_in_parallel(items: &[SignatureItem]) -> bool {
+    let unverified: Vec<&SignatureItem> = items
+        .iter()
+        .filter(|(message, signature, signer)| {
+            !arceon_pallet_fastlane::sigcache::is_verified(message, signature, signer.as_ref())
+        })
+        .collect();
+    let items = &unverified[..];
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -718,7 +727,7 @@ fn verify_in_parallel(items: &[SignatureItem]) -> bool {
                         .iter()
                         .map(|(message, signature, signer)| (&message[..], signature, signer))
                         .collect();
-                    arceon_primitives::verify_sr25519_batch(&batch)
+                    batch.is_empty() || arceon_primitives::verify_sr25519_batch(&batch)
                 })
             })
             .collect();

@@ -78,6 +78,12 @@ pub fn player_signatures_assumed() -> bool {
     ASSUMED.with(|assumed| assumed.get())
 }
 
+/// Whether this node has already verified `signature` as `public`'s signature of
+/// `message` (a block importer skips those; nothing is verified or remembered here).
+pub fn is_verified(message: &[u8], signature: &[u8; 64], public: &[u8]) -> bool {
+    contains(&key(message, signature, public))
+}
+
 /// Remembers a signature this node has just made with one of its own keys (valid by
 /// construction, so it needs no verification).
 pub fn note_own(message: &[u8], signature: &[u8; 64], public: &[u8]) {
