@@ -125,7 +125,7 @@ enum Checked {
 /// over several, so that a full pool does not re-run the runtime for every transaction
 /// on every block. Every future transaction, and every one waiting for a tag the block's
 /// transactions provided, is revalidated on every block.
-pub const REVALIDATE_PER_BLOCK: usize = 4_096;
+pub const REVALIDATE_PER_BLOCK: usize = 1_024;
 
 #[derive(Debug, Default)]
 struct Inner {
