@@ -13,8 +13,9 @@
 //!   existing tag must have a strictly higher priority, and the older one is usurped;
 //! - [`Pool::ready`] lists every ready transaction after the ones providing its required
 //!   tags, otherwise highest priority first, ties in insertion order;
-//! - the ready and future sets stay within their [`Limits`] (the lowest-priority ready and
-//!   the oldest future transactions go first);
+//! - the ready and future sets stay within their [`Limits`] (the lowest-priority ready
+//!   transactions go first, newest first among equals, and the newest future ones): a
+//!   full pool refuses the newcomer rather than drop what it accepted;
 //! - every watched transaction gets each status change in order, and exactly one final
 //!   status ([`TxStatus::is_final`]) after which its stream ends.
 //!

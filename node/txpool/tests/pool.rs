@@ -428,18 +428,19 @@ fn byte_limit_evicts_the_lowest_priority() {
 }
 
 #[test]
-fn future_limit_evicts_the_oldest() {
+fn a_full_future_set_refuses_the_newcomer() {
     let mut options = big_options();
     options.future_limit.count = 2;
     let (_, pool) = setup(options);
     let (oldest, watcher) = watch(&pool, xt(1, 5, 100));
     let second = submit(&pool, xt(2, 5, 1)).unwrap();
-    let third = submit(&pool, xt(3, 5, 1)).unwrap();
+    // Accepted transactions stay; the one that does not fit is refused (1016).
     assert_eq!(
-        watcher.collect::<Vec<_>>(),
-        vec![TxStatus::Future, TxStatus::Dropped]
+        submit(&pool, xt(3, 5, 1)),
+        Err(PoolError::ImmediatelyDropped)
     );
-    assert!(!pool.contains(&oldest) && pool.contains(&second) && pool.contains(&third));
+    assert_eq!(watcher.drain(), vec![TxStatus::Future]);
+    assert!(pool.contains(&oldest) && pool.contains(&second));
     assert_eq!(pool.status().future, 2);
     assert_sound(&pool);
 }
