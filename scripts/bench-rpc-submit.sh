@@ -13,7 +13,8 @@
 # with $ACCOUNTS accounts (10,000; `//player/<i>`) endowed in the chain spec
 # (`arceon-loadgen transfers-spec`). `arceon-loadgen transfers` submits pre-signed
 # transfers between them over $CONNECTIONS WebSocket connections (100), an open-loop
-# Poisson stream at each of $RATES transfers/s ($RATES_4 on 4 nodes; default: $RATES) for
+# Poisson stream at each of $RATES transfers/s (2000,4000,5000,6000,7000; on 4 nodes
+# $RATES_4: 500,1000,1500,2000) for
 # $DURATION seconds (15) each, and times each from its scheduled send to `inBlock` and to
 # `finalized` (waiting at most $SETTLE = 30 s after each rate). Prints per rate
 #   RESULT nodes=<1|4> rate=<offered/s> submit_per_s=<accepted/s> included_per_s=<n>
@@ -48,8 +49,8 @@ both) NETWORKS="1 4" ;;
 esac
 ACCOUNTS=${ACCOUNTS:-10000}
 CONNECTIONS=${CONNECTIONS:-100}
-RATES=${RATES:-1000,2000,4000,6000,8000}
-RATES_4=${RATES_4:-$RATES}
+RATES=${RATES:-2000,4000,5000,6000,7000}
+RATES_4=${RATES_4:-500,1000,1500,2000}
 DURATION=${DURATION:-15}
 SETTLE=${SETTLE:-30}
 export P2P_BASE=${P2P_BASE:-32800} RPC_BASE=${RPC_BASE:-11010} PROMETHEUS_BASE=${PROMETHEUS_BASE:-9820}
