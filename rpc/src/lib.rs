@@ -173,6 +173,8 @@ pub(crate) struct Context<A: ChainApi> {
     pub allow_unsafe: bool,
     /// Routes certified lane batches to `fastlane_subscribeArea` subscriptions.
     pub lane_hub: std::sync::OnceLock<Arc<fastlane::Hub>>,
+    /// Takes `author_submit*` transactions to the pool in batches.
+    pub submitter: arceon_txpool::Submitter,
 }
 
 impl<A: ChainApi> Context<A> {
@@ -213,17 +215,34 @@ pub enum RpcError {
     /// A method was registered twice (a bug).
     #[error("method registration: {0}")]
     Register(String),
+    /// The transaction submission thread could not be started.
+    #[error("cannot start the submission thread: {0}")]
+    Thread(std::io::Error),
 }
+
+/// Submitted transactions waiting for validation at most; past that the pool is not
+/// keeping up and a submission is refused at once (1016).
+const SUBMISSION_QUEUE: usize = 8_192;
 
 /// Builds the module with every method.
 pub(crate) fn module<A: ChainApi>(
     deps: RpcDeps<A>,
     allow_unsafe: bool,
 ) -> Result<RpcModule<Context<A>>, RpcError> {
+    let client = deps.client.clone();
+    let pool = deps.pool.clone();
+    let submitter = arceon_txpool::Submitter::start(
+        deps.pool.clone(),
+        // The block the pool is in step with (see `Pool::maintained_block`).
+        Box::new(move || pool.maintained_block().unwrap_or_else(|| client.best())),
+        SUBMISSION_QUEUE,
+    )
+    .map_err(RpcError::Thread)?;
     let mut module = RpcModule::new(Context {
         deps,
         allow_unsafe,
         lane_hub: std::sync::OnceLock::new(),
+        submitter,
     });
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;

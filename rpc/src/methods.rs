@@ -124,12 +124,14 @@ pub(crate) fn next_index<A: ChainApi>(
 
 fn submit<A: ChainApi>(ctx: &Context<A>, hex: &str) -> Result<(H256, Vec<u8>), ErrorObjectOwned> {
     let bytes = parse_bytes(hex)?;
-    let (number, best) = ctx.deps.client.best();
-    ctx.deps
-        .pool
-        .submit_one(best, number, TransactionSource::External, bytes.clone())
-        .map(|hash| (hash, bytes))
-        .map_err(|e| pool_error(&e))
+    // A blocking method runs on its own thread: wait there for the batch it joins.
+    futures::executor::block_on(ctx.submitter.submit(
+        TransactionSource::External,
+        bytes.clone(),
+        false,
+    ))
+    .map(|(hash, _)| (hash, bytes))
+    .map_err(|e| pool_error(&e))
 }
 
 /// The value named by `(key, at?)` params, shared by the `state_getStorage*` methods.

@@ -197,44 +197,31 @@ async fn watch_extrinsic<A: ChainApi>(
             return Ok(());
         }
     };
-    let (number, best) = ctx.deps.client.best();
-    let pool = ctx.deps.pool.clone();
-    let submitted = tokio::task::spawn_blocking(move || {
-        pool.submit_and_watch(best, number, TransactionSource::External, bytes)
-    })
-    .await;
+    let submitted = ctx
+        .submitter
+        .submit(TransactionSource::External, bytes, true)
+        .await;
     let watcher = match submitted {
-        Ok(Ok((_, watcher))) => watcher,
-        Ok(Err(e)) => {
-            pending.reject(pool_error(&e)).await;
+        Ok((_, Some(watcher))) => watcher,
+        // The pool always returns a watcher when asked for one.
+        Ok((_, None)) => {
+            pending
+                .reject(pool_error(&arceon_txpool::PoolError::ImmediatelyDropped))
+                .await;
             return Ok(());
         }
         Err(e) => {
-            pending
-                .reject(crate::json::error(
-                    crate::json::INTERNAL_ERROR,
-                    e.to_string(),
-                    None,
-                ))
-                .await;
+            pending.reject(pool_error(&e)).await;
             return Ok(());
         }
     };
     let sink = pending.accept().await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    // The pool reports through a blocking channel: forward it from a blocking thread,
-    // which ends when the pool drops the sender (a final status) or we stop listening.
-    tokio::task::spawn_blocking(move || {
-        for status in watcher {
-            if tx.send(status).is_err() {
-                break;
-            }
-        }
-    });
+    // The watcher is a stream the pool wakes: no thread waits on it.
+    let mut watcher = watcher;
     loop {
         tokio::select! {
             _ = sink.closed() => return Ok(()),
-            status = rx.recv() => {
+            status = futures::StreamExt::next(&mut watcher) => {
                 let Some(status) = status else { return Ok(()) };
                 let is_final = status.is_final();
                 if !send(&sink, &status_json(&status)).await || is_final {

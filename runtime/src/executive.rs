@@ -440,7 +440,7 @@ fn verify_signature(
         .ok_or(UnknownTransaction::CannotLookup)?
         .clone();
     let message = signing_message(ext, xt, current, genesis_hash, parent_hash)?;
-    if signature.verify(&message, &signer) {
+    if verify_cached(signature, &message, &signer) {
         return Ok(signer);
     }
     if let Era::Mortal { period, .. } = extra.era {
@@ -461,6 +461,79 @@ fn verify_signature(
         }
     }
     Err(InvalidTransaction::BadProof.into())
+}
+
+/// `signature.verify(message, signer)`, through the node's verified-signature cache for
+/// sr25519: the pool verifies a transaction's signature when it arrives, and block
+/// building and the pool's revalidation on each new block then find it there instead of
+/// verifying it again. Only signatures that verified are cached (keyed by message,
+/// signature and key), so the cache never makes a bad signature pass.
+fn verify_cached(signature: &MultiSignature, message: &[u8], signer: &AccountId32) -> bool {
+    match signature {
+        MultiSignature::Sr25519(raw) => {
+            arceon_pallet_fastlane::sigcache::verify(message, raw, signer.as_ref())
+        }
+        other => other.verify(message, signer),
+    }
+}
+
+/// Verifies the sr25519 signatures of `extrinsics` (encoded, as submitted to the pool) for
+/// a block on `at` in batches spread over the cores, and remembers the valid ones in the
+/// verified-signature cache, so that [`validate_transaction`] then finds them there. Its
+/// verdicts are not returned: an undecodable extrinsic or a bad signature is left for
+/// `validate_transaction` to name.
+pub fn preverify_signatures(
+    state: &dyn StateRead,
+    at: H256,
+    extrinsics: &[&[u8]],
+    genesis_hash: H256,
+) {
+    let mut ext = Ext::new(state);
+    let current = system::Number::get_or_default(&mut ext).saturating_add(1);
+    let mut items: Vec<(Vec<u8>, [u8; 64], AccountId32)> = Vec::with_capacity(extrinsics.len());
+    for encoded in extrinsics {
+        let Ok(xt) = Extrinsic::decode_exact(encoded) else {
+            continue;
+        };
+        let Some((address, MultiSignature::Sr25519(signature), _)) = &xt.signature else {
+            continue;
+        };
+        let Some(signer) = address.account() else {
+            continue;
+        };
+        if let Ok(message) = signing_message(&mut ext, &xt, current, genesis_hash, at) {
+            items.push((message, *signature, signer.clone()));
+        }
+    }
+    if ext.take_fault().is_some() || items.is_empty() {
+        return;
+    }
+    let threads = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = items.len().div_ceil(threads).max(16);
+    if chunk >= items.len() {
+        let batch: Vec<(&[u8], &[u8; 64], &[u8; 32])> = items
+            .iter()
+            .map(|(message, signature, signer)| (message.as_slice(), signature, signer.as_ref()))
+            .collect();
+        arceon_pallet_fastlane::sigcache::verify_batch(&batch);
+        return;
+    }
+    thread::scope(|scope| {
+        for part in items.chunks(chunk) {
+            scope.spawn(move || {
+                let batch: Vec<(&[u8], &[u8; 64], &[u8; 32])> = part
+                    .iter()
+                    .map(|(message, signature, signer)| {
+                        (message.as_slice(), signature, signer.as_ref())
+                    })
+                    .collect();
+                arceon_pallet_fastlane::sigcache::verify_batch(&batch)
+            });
+        }
+    });
 }
 
 /// Re-executes an imported block on its parent's state and checks both roots.
@@ -634,8 +707,17 @@ fn signature_batch<S: NodeStore>(
     (items, signers)
 }
 
-/// Batch-verifies `items` on all but one core (the caller executes meanwhile).
+/// Batch-verifies `items` on all but one core (the caller executes meanwhile), skipping
+/// the signatures this node has already verified (the transactions its pool took, the
+/// lane actions it certified).
 fn verify_in_parallel(items: &[SignatureItem]) -> bool {
+    let unverified: Vec<&SignatureItem> = items
+        .iter()
+        .filter(|(message, signature, signer)| {
+            !arceon_pallet_fastlane::sigcache::is_verified(message, signature, signer.as_ref())
+        })
+        .collect();
+    let items = &unverified[..];
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -651,7 +733,7 @@ fn verify_in_parallel(items: &[SignatureItem]) -> bool {
                         .iter()
                         .map(|(message, signature, signer)| (&message[..], signature, signer))
                         .collect();
-                    arceon_primitives::verify_sr25519_batch(&batch)
+                    batch.is_empty() || arceon_primitives::verify_sr25519_batch(&batch)
                 })
             })
             .collect();

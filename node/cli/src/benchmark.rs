@@ -509,6 +509,9 @@ fn dir_size(path: &std::path::Path) -> u64 {
 /// Runs the import benchmark and prints its figures.
 pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
     let prepared = prepare(args)?;
+    // Building verified every signature once (and the cache remembers them); the import
+    // must verify them cold, as a node that never saw the transactions.
+    arceon_pallet_fastlane::sigcache::clear();
     let dir = tempfile::tempdir().context("creating the benchmark database directory")?;
     let client = Client::open(dir.path(), args.state_pruning, &prepared.genesis)?;
 

@@ -108,6 +108,15 @@ pub struct RunArgs {
     /// Disable the RPC server.
     #[arg(long)]
     pub no_rpc: bool,
+    /// Most ready transactions in the pool (a tenth as many more may wait for an earlier
+    /// nonce); past it a submission is refused with 1016. Two slots' worth of what a
+    /// block can hold at the import rate.
+    #[arg(long, default_value_t = 32_768)]
+    pub pool_limit: usize,
+    /// Most KiB of ready transactions in the pool (a tenth as many more for the future
+    /// ones).
+    #[arg(long, default_value_t = 65_536)]
+    pub pool_kbytes: usize,
     /// State pruning: `archive` or the number of recent blocks whose state is kept.
     #[arg(long, default_value = "256", global = true)]
     pub state_pruning: Pruning,
@@ -381,6 +390,7 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         network: network_params(&args)?,
         justification_period: args.justification_period,
         unsafe_double_sign: args.unsafe_double_sign,
+        pool: arceon_service::pool_options(args.pool_limit, args.pool_kbytes),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

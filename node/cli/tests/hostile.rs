@@ -487,7 +487,9 @@ fn junk_gossip_attack(attacker: &Attacker, best: u32) {
         tx.extend((0..140).map(|_| rng.gen::<u8>()));
         let mut encoded = codec::Compact(tx.len() as u32).encode();
         encoded.extend(tx);
-        attacker.net.publish(Topic::Transactions, encoded);
+        attacker
+            .net
+            .publish(Topic::Transactions, vec![encoded].encode());
     }
     std::thread::sleep(Duration::from_millis(100));
 }

@@ -448,6 +448,19 @@ impl Client {
         )?)
     }
 
+    /// Batch-verifies the signatures of transactions about to be validated at `at`, over
+    /// every core, into the verified-signature cache (nothing if the state is gone).
+    pub fn preverify_signatures(&self, at: &H256, extrinsics: &[&[u8]]) {
+        if let Ok(state) = self.state_at(at) {
+            arceon_runtime::executive::preverify_signatures(
+                &state,
+                *at,
+                extrinsics,
+                self.genesis_hash,
+            );
+        }
+    }
+
     /// Validates a transaction for the pool on the state of `at`.
     pub fn validate_transaction(
         &self,

@@ -1,5 +1,6 @@
-//! `arceon-loadgen`: the fast-lane benchmark's chain spec and load generator
-//! (`scripts/bench-fastlane.sh` drives both).
+//! `arceon-loadgen`: the benchmarks' chain specs and load generators: the fast-lane
+//! benchmark (`spec`, `run`; `scripts/bench-fastlane.sh`) and the JSON-RPC submit
+//! benchmark (`transfers-spec`, `transfers`; `scripts/bench-rpc-submit.sh`).
 //!
 //! - `spec` writes a chain spec: the local testnet's validators with a grid of areas, the
 //!   players `//player/<i>` placed across them (one crowded area holding many of them,
@@ -10,6 +11,13 @@
 //!   sweep, area subscriptions with an interest radius on the connections, and afterwards
 //!   a check against the finalized chain that every receipted action is in a block with
 //!   the receipted outcome. It prints one `RESULT` line per rate and the ceiling.
+//! - `transfers-spec` writes a chain spec (dev, local or any) with the accounts
+//!   `//player/<i>` endowed.
+//! - `transfers` submits pre-signed transfers between those accounts with
+//!   `author_submitAndWatchExtrinsic` over many WebSocket connections, an open-loop
+//!   Poisson stream at each rate of a sweep, and times each from its scheduled send to
+//!   `inBlock` and `finalized`; it prints one `RESULT` line per rate and the ceiling (see
+//!   the `transfers` module).
 //!
 //! Invariants of `run`: a player has at most one action in flight and sends at most one
 //! per `--min-interval-ms` (from its previous send and from its previous batch's lane
@@ -21,6 +29,7 @@ mod keys;
 mod run;
 mod spec;
 mod stats;
+mod transfers;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +47,10 @@ enum Command {
     Spec(spec::SpecArgs),
     /// Play the spec's players against running nodes and print RESULT lines.
     Run(run::RunArgs),
+    /// Write a chain spec with the accounts `//player/<i>` endowed.
+    TransfersSpec(transfers::TransfersSpecArgs),
+    /// Submit signed transfers over JSON-RPC and print RESULT lines.
+    Transfers(transfers::TransfersArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +63,14 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             runtime.block_on(run::run(args))
+        }
+        Command::TransfersSpec(args) => transfers::write_spec(&args),
+        Command::Transfers(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.threads)
+                .enable_all()
+                .build()?;
+            runtime.block_on(transfers::run(args))
         }
     }
 }

@@ -654,7 +654,11 @@ fn role_of(area: AreaId, position: Position, areas: &BTreeMap<AreaId, AreaInfo>)
 }
 
 /// Connects `count` connections, connection `c` to `urls[c % urls.len()]`.
-async fn connect_all(urls: &[String], count: usize, timeout: Duration) -> anyhow::Result<Vec<Rpc>> {
+pub(crate) async fn connect_all(
+    urls: &[String],
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Rpc>> {
     let results: Vec<(usize, anyhow::Result<Rpc>)> = futures::stream::iter((0..count).map(|c| {
         let url = urls[c % urls.len()].clone();
         async move { (c, chain::connect(&url, timeout).await) }

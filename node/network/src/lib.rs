@@ -58,12 +58,16 @@ const EVENT_BUFFER: usize = 4096;
 const REDIAL_INTERVAL: Duration = Duration::from_secs(3);
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(20);
 
+/// Most transactions one `Transactions` gossip message may carry.
+pub const MAX_TRANSACTIONS_PER_GOSSIP: usize = 1_024;
+
 /// A gossip topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
     /// Newly authored blocks.
     Blocks,
-    /// Transactions.
+    /// Transactions, in batches (a SCALE `Vec` of encoded extrinsics; see
+    /// [`MAX_TRANSACTIONS_PER_GOSSIP`]).
     Transactions,
     /// Finality votes and commits.
     Finality,
@@ -82,7 +86,8 @@ impl Topic {
     fn suffix(self) -> &'static str {
         match self {
             Topic::Blocks => "blocks",
-            Topic::Transactions => "transactions",
+            // Batches since the submit benchmark (issue 19); single transactions before.
+            Topic::Transactions => "transaction-batches",
             Topic::Finality => "finality",
             Topic::Lanes => "lanes",
         }

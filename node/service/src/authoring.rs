@@ -37,6 +37,10 @@ pub struct Options {
 /// propagating the block.
 const BUILD_SHARE: f64 = 0.5;
 
+/// The most a slot's author waits for the pool to be maintained at the parent block (the
+/// pool removes what the parent included; until then those look stale).
+const POOL_MAINTENANCE_WAIT: Duration = Duration::from_millis(250);
+
 /// Transactions refused for exhausting the block's resources before it counts as full.
 /// Each dispatch class has its own limit, so one that does not fit may leave room for
 /// others behind it (an operational report once normal transactions filled their share,
@@ -182,6 +186,13 @@ fn author_slot(
         .map(|lanes| lanes.batches_for_block())
         .unwrap_or_default();
     let mut lane_included = 0usize;
+    let maintained = pool.wait_maintained(
+        parent,
+        POOL_MAINTENANCE_WAIT.min(deadline.saturating_duration_since(Instant::now())),
+    );
+    if !maintained {
+        log::debug!("slot {slot}: the pool is not maintained at {parent:?} yet");
+    }
     let built = client
         .build_block(&parent, slot, |builder| {
             lane_included = include_lane_batches(builder, lane_batches, deadline);
@@ -203,6 +214,10 @@ fn author_slot(
                     }
                     // A future nonce waits for its predecessor: it may fit a later block.
                     Err(TransactionValidityError::Invalid(InvalidTransaction::Future)) => {}
+                    // Probably included by the parent, which the pool has not caught up
+                    // with: maintenance removes it (reporting it in that block).
+                    Err(TransactionValidityError::Invalid(InvalidTransaction::Stale))
+                        if !maintained => {}
                     Err(TransactionValidityError::Unknown(_)) => {}
                     Err(_) => invalid.push(tx.hash),
                 }

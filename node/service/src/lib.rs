@@ -43,6 +43,10 @@ impl ChainApi for RuntimeApi {
     ) -> TransactionValidity {
         self.client.validate_transaction(&at, source, extrinsic)
     }
+
+    fn preverify(&self, at: H256, extrinsics: &[&[u8]]) {
+        self.client.preverify_signatures(&at, extrinsics)
+    }
 }
 
 /// Why the node could not start.
@@ -124,6 +128,27 @@ pub struct Configuration {
     pub justification_period: u32,
     /// Test-only: author two different blocks in each of the node's slots.
     pub unsafe_double_sign: bool,
+    /// The transaction pool's limits.
+    pub pool: arceon_txpool::Options,
+}
+
+/// The pool's limits from `--pool-limit` (ready transactions) and `--pool-kbytes` (their
+/// size), as Substrate reads them: the future set gets a tenth of each (at least
+/// Substrate's own defaults for it).
+pub fn pool_options(limit: usize, kbytes: usize) -> arceon_txpool::Options {
+    let defaults = arceon_txpool::Options::default();
+    let ready_bytes = kbytes.saturating_mul(1024);
+    arceon_txpool::Options {
+        ready_limit: arceon_txpool::Limits {
+            count: limit,
+            total_bytes: ready_bytes,
+        },
+        future_limit: arceon_txpool::Limits {
+            count: (limit / 10).max(defaults.future_limit.count),
+            total_bytes: (ready_bytes / 10).max(defaults.future_limit.total_bytes),
+        },
+        ban_time: defaults.ban_time,
+    }
 }
 
 /// A running node. Dropping it does not stop it: call [`Service::stop`].
@@ -174,10 +199,14 @@ impl Service {
             Arc::new(RuntimeApi {
                 client: client.clone(),
             }),
-            arceon_txpool::Options::default(),
+            config.pool.clone(),
         ));
         let metrics = Arc::new(Metrics::new());
         metrics.set_heights(client.best().0, client.finalized().0);
+        {
+            let metrics = metrics.clone();
+            pool.set_observer(Box::new(move |event| metrics.observe_pool(event)));
+        }
         spawn_pool_maintenance(client.clone(), pool.clone(), metrics.clone());
 
         let bridge = match &config.network {
@@ -369,7 +398,7 @@ fn spawn_pool_maintenance(client: Arc<Client>, pool: Arc<TransactionPool>, metri
                     }
                 }
                 metrics.set_heights(client.best().0, client.finalized().0);
-                metrics.set_pool(pool.status().ready + pool.status().future);
+                metrics.set_pool(pool.status());
             })
             .await;
         }

@@ -1,4 +1,5 @@
-//! Prometheus metrics: best and finalized height, pool size, block import and authoring
+//! Prometheus metrics: best and finalized height, pool size (ready and future), the
+//! pool's submissions, validation and maintenance times, block import and authoring
 //! times, RPC calls per method, peers and sync status, the finality voter's set and
 //! round; served as text on `GET /metrics`.
 
@@ -19,6 +20,12 @@ pub struct Metrics {
     registry: Registry,
     heights: IntGaugeVec,
     pool_size: IntGauge,
+    pool_ready: IntGauge,
+    pool_future: IntGauge,
+    pool_submitted: IntCounterVec,
+    pool_validation: HistogramVec,
+    pool_validated: IntCounterVec,
+    pool_maintain: Histogram,
     import_time: Histogram,
     /// JSON-RPC calls by method (shared with the RPC server).
     pub rpc_calls: IntCounterVec,
@@ -54,6 +61,48 @@ impl Metrics {
         .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
         let pool_size = IntGauge::new("txpool_size", "Transactions in the pool (ready and future)")
             .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_ready = IntGauge::new("txpool_ready", "Ready transactions in the pool")
+            .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_future = IntGauge::new(
+            "txpool_future",
+            "Future transactions in the pool (waiting for an earlier nonce)",
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_submitted = IntCounterVec::new(
+            Opts::new(
+                "txpool_submitted_total",
+                "Transactions submitted to the pool, by source (external: RPC and peers, local: the node) and result (accepted, refused)",
+            ),
+            &["source", "result"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_validation = HistogramVec::new(
+            HistogramOpts::new(
+                "txpool_validation_seconds",
+                "Time to validate one batch of transactions: submit (new ones, signatures checked in one batch) or revalidate (the whole pool on a new best block)",
+            )
+            .buckets(vec![
+                0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+            &["kind"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_validated = IntCounterVec::new(
+            Opts::new(
+                "txpool_validated_total",
+                "Transactions validated (submit or revalidate); with txpool_validation_seconds_sum, the time per transaction",
+            ),
+            &["kind"],
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let pool_maintain = Histogram::with_opts(
+            HistogramOpts::new(
+                "txpool_maintain_seconds",
+                "Time to bring the pool up to a new best block",
+            )
+            .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
         let import_time = Histogram::with_opts(
             HistogramOpts::new(
                 "block_import_seconds",
@@ -132,6 +181,12 @@ impl Metrics {
             Box::new(syncing.clone()),
             Box::new(finality.clone()),
             Box::new(pool_size.clone()),
+            Box::new(pool_ready.clone()),
+            Box::new(pool_future.clone()),
+            Box::new(pool_submitted.clone()),
+            Box::new(pool_validation.clone()),
+            Box::new(pool_validated.clone()),
+            Box::new(pool_maintain.clone()),
             Box::new(import_time.clone()),
             Box::new(rpc_calls.clone()),
         ] {
@@ -143,6 +198,12 @@ impl Metrics {
             registry,
             heights,
             pool_size,
+            pool_ready,
+            pool_future,
+            pool_submitted,
+            pool_validation,
+            pool_validated,
+            pool_maintain,
             import_time,
             rpc_calls,
             peers,
@@ -213,9 +274,54 @@ impl Metrics {
             .set(finalized as i64);
     }
 
-    /// Records the pool size.
-    pub fn set_pool(&self, size: usize) {
-        self.pool_size.set(size as i64);
+    /// Records the pool's ready and future transactions.
+    pub fn set_pool(&self, status: arceon_txpool::PoolStatus) {
+        self.pool_size.set((status.ready + status.future) as i64);
+        self.pool_ready.set(status.ready as i64);
+        self.pool_future.set(status.future as i64);
+    }
+
+    /// Records the pool's work (its observer).
+    pub fn observe_pool(&self, event: arceon_txpool::PoolEvent) {
+        match event {
+            arceon_txpool::PoolEvent::Submitted {
+                source,
+                count,
+                accepted,
+                validation,
+            } => {
+                let source = match source {
+                    arceon_txpool::TransactionSource::External => "external",
+                    arceon_txpool::TransactionSource::Local => "local",
+                    arceon_txpool::TransactionSource::InBlock => "in_block",
+                };
+                self.pool_submitted
+                    .with_label_values(&[source, "accepted"])
+                    .inc_by(accepted as u64);
+                self.pool_submitted
+                    .with_label_values(&[source, "refused"])
+                    .inc_by(count.saturating_sub(accepted) as u64);
+                self.pool_validation
+                    .with_label_values(&["submit"])
+                    .observe(validation);
+                self.pool_validated
+                    .with_label_values(&["submit"])
+                    .inc_by(count as u64);
+            }
+            arceon_txpool::PoolEvent::Maintained {
+                revalidated,
+                revalidation,
+                total,
+            } => {
+                self.pool_validation
+                    .with_label_values(&["revalidate"])
+                    .observe(revalidation);
+                self.pool_validated
+                    .with_label_values(&["revalidate"])
+                    .inc_by(revalidated as u64);
+                self.pool_maintain.observe(total);
+            }
+        }
     }
 
     /// Records one block import.
@@ -262,8 +368,7 @@ pub async fn serve(
                 let Ok(Ok(n)) = read else { return };
                 let head = String::from_utf8_lossy(&request[..n]);
                 let response = if head.starts_with("GET /metrics") {
-                    let status = pool.status();
-                    metrics.set_pool(status.ready + status.future);
+                    metrics.set_pool(pool.status());
                     let body = metrics.render();
                     format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -8,7 +8,7 @@
 //! slot in the future is not imported; a peer that sends a block failing verification or
 //! undecodable data is penalised.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,12 +19,12 @@ use arceon_network::protocol::{MAX_BLOCKS_PER_RESPONSE, MAX_STATE_ENTRIES};
 use arceon_network::{
     BlockData, BlocksRequest, Direction, FromBlock, MessageId, NetworkEvent, NetworkHandle,
     NetworkPeerId as PeerId, Reputation, Request, Response, StateChunk, StateRequest, Status,
-    Topic, Verdict,
+    Topic, Verdict, MAX_TRANSACTIONS_PER_GOSSIP,
 };
 use arceon_pallet_staking as staking;
 use arceon_primitives::{sr25519, Block, BlockNumber, Header, TransactionSource};
 use arceon_runtime::{aura, Call, Extrinsic};
-use codec::{DecodeAll, Encode};
+use codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -56,6 +56,52 @@ const GOSSIP_TX_QUEUE: usize = 4096;
 /// Gossiped finality messages waiting for validation (signature work runs on its own
 /// thread, never on the network event loop).
 const GOSSIP_FINALITY_QUEUE: usize = 1024;
+/// How long a ready transaction waits for others to join its gossip batch.
+const TX_GOSSIP_WINDOW: Duration = Duration::from_millis(20);
+/// Bytes of transactions after which a gossip batch goes out at once.
+const TX_GOSSIP_BATCH_BYTES: usize = 256 * 1024;
+/// Transactions remembered as taken from gossip (the oldest are forgotten first).
+const RECENT_GOSSIP_TRANSACTIONS: usize = 65_536;
+
+/// A bounded set of transaction hashes, oldest forgotten first.
+#[derive(Default)]
+struct RecentHashes {
+    set: HashSet<arceon_primitives::H256>,
+    order: std::collections::VecDeque<arceon_primitives::H256>,
+}
+
+impl RecentHashes {
+    fn insert(&mut self, hash: arceon_primitives::H256) {
+        if self.set.insert(hash) {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > RECENT_GOSSIP_TRANSACTIONS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    /// Whether `hash` was there (it is forgotten).
+    fn take(&mut self, hash: &arceon_primitives::H256) -> bool {
+        self.set.remove(hash)
+    }
+}
+
+/// The extrinsics of a `Transactions` gossip message, if it is a well-formed batch
+/// within the limits.
+fn decode_transaction_batch(data: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut input = data;
+    let count = codec::Compact::<u32>::decode(&mut input).ok()?.0 as usize;
+    if count == 0 || count > MAX_TRANSACTIONS_PER_GOSSIP {
+        return None;
+    }
+    let mut batch = Vec::with_capacity(count);
+    for _ in 0..count {
+        batch.push(Vec::<u8>::decode(&mut input).ok()?);
+    }
+    input.is_empty().then_some(batch)
+}
 /// Headers fetched while looking for the common ancestor of a peer's fork, at most: a
 /// fork cannot start below our finalized block, so an honest search is never deeper
 /// than our unfinalized chain; this caps it even then.
@@ -114,7 +160,10 @@ pub struct NetworkBridge {
     jobs: std::sync::mpsc::Sender<Job>,
     /// Gossiped blocks queued for import: count and bytes.
     queued_blocks: Mutex<(usize, usize)>,
-    transactions: std::sync::mpsc::SyncSender<(PeerId, MessageId, Vec<u8>)>,
+    transactions: std::sync::mpsc::SyncSender<(PeerId, MessageId, Vec<Vec<u8>>)>,
+    /// Transactions this node took from gossip: the broadcaster does not publish them
+    /// again in its own batches (the gossip layer forwards the batch they came in).
+    from_gossip: Mutex<RecentHashes>,
     finality_gossip: std::sync::mpsc::SyncSender<(PeerId, MessageId, Vec<u8>)>,
     /// When a block from a peer's range last imported (verified sync progress).
     last_sync_import: Mutex<Option<Instant>>,
@@ -158,6 +207,7 @@ impl NetworkBridge {
             jobs,
             queued_blocks: Mutex::new((0, 0)),
             transactions,
+            from_gossip: Mutex::new(RecentHashes::default()),
             finality_gossip,
             last_sync_import: Mutex::new(None),
             mode: Mutex::new(mode),
@@ -181,15 +231,7 @@ impl NetworkBridge {
         let ready = bridge.pool.import_notification_stream();
         std::thread::Builder::new()
             .name("tx-broadcast".into())
-            .spawn(move || {
-                while let Ok(hash) = ready.recv() {
-                    if let Some(tx) = broadcaster.pool.get(&hash) {
-                        broadcaster
-                            .net
-                            .publish(Topic::Transactions, tx.data.clone());
-                    }
-                }
-            })?;
+            .spawn(move || broadcaster.broadcast_worker(&ready))?;
         tokio::spawn(bridge.clone().event_loop(events));
         tokio::spawn(bridge.clone().sync_driver());
         Ok(bridge)
@@ -312,7 +354,13 @@ impl NetworkBridge {
                 }
             }
             Topic::Transactions => {
-                if let Err(e) = self.transactions.try_send((source, id, data)) {
+                let Some(batch) = decode_transaction_batch(&data) else {
+                    self.net.validation_result(id, source, Verdict::Reject);
+                    self.net
+                        .report(source, Reputation::bad("undecodable transaction batch"));
+                    return;
+                };
+                if let Err(e) = self.transactions.try_send((source, id, batch)) {
                     let (std::sync::mpsc::TrySendError::Full((source, id, _))
                     | std::sync::mpsc::TrySendError::Disconnected((source, id, _))) = e;
                     self.net.validation_result(id, source, Verdict::Ignore);
@@ -349,36 +397,106 @@ impl NetworkBridge {
     /// elsewhere (a nonce race, a fee another state can pay) is only ignored.
     fn transaction_worker(
         self: Arc<Self>,
-        queue: std::sync::mpsc::Receiver<(PeerId, MessageId, Vec<u8>)>,
+        queue: std::sync::mpsc::Receiver<(PeerId, MessageId, Vec<Vec<u8>>)>,
     ) {
         use arceon_primitives::InvalidTransaction as Invalid;
         while let Ok(first) = queue.recv() {
-            let mut batch = vec![first];
-            while batch.len() < 256 {
+            // Messages queued meanwhile join, up to a pool batch's worth of transactions.
+            let mut count = first.2.len();
+            let mut messages = vec![first];
+            while count < arceon_txpool::MAX_BATCH {
                 match queue.try_recv() {
-                    Ok(next) => batch.push(next),
+                    Ok(next) => {
+                        count += next.2.len();
+                        messages.push(next);
+                    }
                     Err(_) => break,
                 }
             }
-            let (number, best) = self.client.best();
-            let extrinsics = batch.iter().map(|(_, _, data)| data.clone()).collect();
-            let results =
-                self.pool
-                    .submit_at(best, number, TransactionSource::External, extrinsics);
-            for ((source, id, _), result) in batch.into_iter().zip(results) {
-                let verdict = match result {
-                    Ok(_) => Verdict::Accept,
-                    Err(arceon_txpool::PoolError::Invalid(
-                        Invalid::BadProof
-                        | Invalid::Call
-                        | Invalid::BadSigner
-                        | Invalid::BadMandatory
-                        | Invalid::MandatoryValidation,
-                    )) => Verdict::Reject,
-                    Err(_) => Verdict::Ignore,
-                };
+            let (number, best) = self
+                .pool
+                .maintained_block()
+                .unwrap_or_else(|| self.client.best());
+            let mut extrinsics = Vec::with_capacity(count);
+            let mut sources = Vec::with_capacity(messages.len());
+            for (source, id, batch) in messages {
+                sources.push((source, id, batch.len()));
+                extrinsics.extend(batch);
+            }
+            let mut results = self
+                .pool
+                .submit_at(best, number, TransactionSource::External, extrinsics)
+                .into_iter();
+            for (source, id, len) in sources {
+                // One provably bad transaction condemns the message; one new good one
+                // makes it worth forwarding; otherwise (all known, a nonce race) it is
+                // only ignored.
+                let mut verdict = Verdict::Ignore;
+                for result in results.by_ref().take(len) {
+                    match result {
+                        Ok(hash) => {
+                            self.from_gossip.lock().insert(hash);
+                            if verdict == Verdict::Ignore {
+                                verdict = Verdict::Accept;
+                            }
+                        }
+                        Err(arceon_txpool::PoolError::Invalid(
+                            Invalid::BadProof
+                            | Invalid::Call
+                            | Invalid::BadSigner
+                            | Invalid::BadMandatory
+                            | Invalid::MandatoryValidation,
+                        )) => verdict = Verdict::Reject,
+                        Err(_) => {}
+                    }
+                }
                 self.net.validation_result(id, source, verdict);
             }
+        }
+    }
+
+    /// Gossips the transactions that become ready here (from RPC or this node), in
+    /// batches: the first one waits at most [`TX_GOSSIP_WINDOW`] for others to join it,
+    /// up to [`MAX_TRANSACTIONS_PER_GOSSIP`] or [`TX_GOSSIP_BATCH_BYTES`]. Transactions
+    /// taken from gossip are left to the gossip layer, which forwards the batch they
+    /// came in.
+    fn broadcast_worker(&self, ready: &std::sync::mpsc::Receiver<arceon_primitives::H256>) {
+        use std::sync::mpsc::RecvTimeoutError;
+        while let Ok(first) = ready.recv() {
+            let started = Instant::now();
+            let mut batch: Vec<Vec<u8>> = Vec::new();
+            let mut bytes = 0usize;
+            let mut next = Some(first);
+            loop {
+                if let Some(hash) = next.take() {
+                    let from_gossip = self.from_gossip.lock().take(&hash);
+                    if !from_gossip {
+                        if let Some(tx) = self.pool.get(&hash).filter(|tx| tx.propagate) {
+                            bytes += tx.data.len();
+                            batch.push(tx.data.clone());
+                        }
+                    }
+                }
+                if batch.len() >= MAX_TRANSACTIONS_PER_GOSSIP || bytes >= TX_GOSSIP_BATCH_BYTES {
+                    break;
+                }
+                let left = TX_GOSSIP_WINDOW.saturating_sub(started.elapsed());
+                match ready.recv_timeout(left) {
+                    Ok(hash) => next = Some(hash),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.publish_transactions(batch);
+                        return;
+                    }
+                }
+            }
+            self.publish_transactions(batch);
+        }
+    }
+
+    fn publish_transactions(&self, batch: Vec<Vec<u8>>) {
+        if !batch.is_empty() {
+            self.net.publish(Topic::Transactions, batch.encode());
         }
     }
 
@@ -1179,5 +1297,50 @@ impl NetworkBridge {
             started.elapsed().as_millis()
         );
         Ok(number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_gossip_is_a_bounded_batch() {
+        let batch = vec![vec![1u8, 2, 3], vec![4u8; 200]];
+        assert_eq!(
+            decode_transaction_batch(&batch.encode()),
+            Some(batch.clone())
+        );
+        // Empty, trailing bytes, truncated, too many.
+        assert_eq!(
+            decode_transaction_batch(&Vec::<Vec<u8>>::new().encode()),
+            None
+        );
+        let mut trailing = batch.encode();
+        trailing.push(0);
+        assert_eq!(decode_transaction_batch(&trailing), None);
+        let encoded = batch.encode();
+        assert_eq!(
+            decode_transaction_batch(&encoded[..encoded.len() - 1]),
+            None
+        );
+        let many = vec![vec![0u8]; MAX_TRANSACTIONS_PER_GOSSIP + 1];
+        assert_eq!(decode_transaction_batch(&many.encode()), None);
+        // A length prefix claiming more than the message holds allocates nothing.
+        let mut lying = codec::Compact(1u32).encode();
+        lying.extend(codec::Compact(u32::MAX).encode());
+        assert_eq!(decode_transaction_batch(&lying), None);
+    }
+
+    #[test]
+    fn recent_hashes_forget_the_oldest_and_are_taken_once() {
+        let mut recent = RecentHashes::default();
+        let hash = |i: u64| arceon_primitives::H256::from_low_u64_be(i);
+        for i in 0..(RECENT_GOSSIP_TRANSACTIONS as u64 + 5) {
+            recent.insert(hash(i));
+        }
+        assert!(!recent.take(&hash(0)));
+        assert!(recent.take(&hash(RECENT_GOSSIP_TRANSACTIONS as u64)));
+        assert!(!recent.take(&hash(RECENT_GOSSIP_TRANSACTIONS as u64)));
     }
 }

@@ -44,7 +44,7 @@ pub(crate) struct Graph {
     dependents: HashMap<TransactionTag, HashSet<H256>>,
     /// Ready transactions, worst (lowest priority, then newest) first: the eviction order.
     ready_by_priority: BTreeSet<(u64, Reverse<u64>, H256)>,
-    /// Future transactions, oldest first: the eviction order.
+    /// Future transactions, oldest first (evicted newest first).
     future_by_age: BTreeSet<(u64, H256)>,
     ready_bytes: usize,
     future_bytes: usize,
@@ -274,8 +274,10 @@ impl Graph {
         Some(tx)
     }
 
-    /// Evicts the worst ready transactions, then the oldest future ones, until both sets
-    /// are within their limits. Evicting a ready transaction demotes its dependents rather
+    /// Evicts the worst ready transactions, then the newest future ones, until both sets
+    /// are within their limits. Both orders put the newcomer first among equals: a
+    /// transaction the pool has accepted is not pushed out by later ones of no higher
+    /// priority; the newcomer is refused instead (1016), which its sender hears at once. Evicting a ready transaction demotes its dependents rather
     /// than dropping them: they are still valid, only waiting again.
     pub(crate) fn enforce_limits(
         &mut self,
@@ -294,10 +296,10 @@ impl Graph {
             }
         }
         while self.future_by_age.len() > future.count || self.future_bytes > future.total_bytes {
-            let Some(&(_, oldest)) = self.future_by_age.first() else {
+            let Some(&(_, newest)) = self.future_by_age.last() else {
                 break;
             };
-            match self.remove(&oldest, journal) {
+            match self.remove(&newest, journal) {
                 Some(tx) => evicted.push(tx),
                 None => break,
             }

@@ -13,8 +13,9 @@
 //!   existing tag must have a strictly higher priority, and the older one is usurped;
 //! - [`Pool::ready`] lists every ready transaction after the ones providing its required
 //!   tags, otherwise highest priority first, ties in insertion order;
-//! - the ready and future sets stay within their [`Limits`] (the lowest-priority ready and
-//!   the oldest future transactions go first);
+//! - the ready and future sets stay within their [`Limits`] (the lowest-priority ready
+//!   transactions go first, newest first among equals, and the newest future ones): a
+//!   full pool refuses the newcomer rather than drop what it accepted;
 //! - every watched transaction gets each status change in order, and exactly one final
 //!   status ([`TxStatus::is_final`]) after which its stream ends.
 //!
@@ -24,6 +25,7 @@
 mod graph;
 mod listener;
 mod pool;
+mod submitter;
 
 use std::sync::mpsc::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
@@ -35,7 +37,8 @@ pub use arceon_primitives::{
     TransactionValidityError, UnknownTransaction, ValidTransaction,
 };
 
-pub use pool::Pool;
+pub use pool::{Pool, REVALIDATE_PER_BLOCK};
+pub use submitter::{BestBlock, Submitted, Submitter, MAX_BATCH};
 
 /// The runtime, as the pool sees it.
 pub trait ChainApi: Send + Sync + 'static {
@@ -46,6 +49,11 @@ pub trait ChainApi: Send + Sync + 'static {
         source: TransactionSource,
         extrinsic: &[u8],
     ) -> TransactionValidity;
+
+    /// Called with transactions about to be validated one by one against `at`: a runtime
+    /// can check their signatures here in one batch over every core and remember the
+    /// valid ones, so that [`ChainApi::validate`] finds them checked. Nothing by default.
+    fn preverify(&self, _at: H256, _extrinsics: &[&[u8]]) {}
 
     /// The hash identifying an extrinsic: blake2-256 of its encoding.
     fn hash(&self, extrinsic: &[u8]) -> H256 {
@@ -61,6 +69,10 @@ impl<T: ChainApi + ?Sized> ChainApi for Arc<T> {
         extrinsic: &[u8],
     ) -> TransactionValidity {
         (**self).validate(at, source, extrinsic)
+    }
+
+    fn preverify(&self, at: H256, extrinsics: &[&[u8]]) {
+        (**self).preverify(at, extrinsics)
     }
 
     fn hash(&self, extrinsic: &[u8]) -> H256 {
@@ -152,6 +164,35 @@ pub struct PoolStatus {
     pub future_bytes: usize,
 }
 
+/// The pool's work, reported to its [`Observer`] (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PoolEvent {
+    /// A submission batch was validated and imported.
+    Submitted {
+        /// Where the transactions came from.
+        source: TransactionSource,
+        /// How many were submitted.
+        count: usize,
+        /// How many the pool took.
+        accepted: usize,
+        /// Seconds spent validating them (signatures and runtime checks).
+        validation: f64,
+    },
+    /// The pool was maintained at a new best block.
+    Maintained {
+        /// Transactions revalidated.
+        revalidated: usize,
+        /// Seconds the revalidation took.
+        revalidation: f64,
+        /// Seconds the whole maintenance took.
+        total: f64,
+    },
+}
+
+/// Told about the pool's work as it happens; must be quick (it runs on the pool's
+/// threads, outside its lock).
+pub type Observer = Box<dyn Fn(PoolEvent) + Send + Sync>;
+
 /// What happened to a watched transaction, with Substrate's names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxStatus {
@@ -234,11 +275,35 @@ pub enum PoolError {
     },
 }
 
-/// The stream of a watched transaction's statuses; it ends after a final status.
+/// The stream of a watched transaction's statuses; it ends after a final status. Read it
+/// from a thread (`recv`, the iterator) or await it as a [`futures::Stream`] (no thread
+/// waits on it: the pool wakes the task on each status).
 #[derive(Debug)]
 pub struct Watcher {
     hash: H256,
     receiver: Receiver<TxStatus>,
+    waker: Arc<futures::task::AtomicWaker>,
+}
+
+impl futures::Stream for Watcher {
+    type Item = TxStatus;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<TxStatus>> {
+        let this = self.get_mut();
+        // Register before looking again, so a status sent in between wakes us.
+        for attempt in 0..2 {
+            match this.receiver.try_recv() {
+                Ok(status) => return std::task::Poll::Ready(Some(status)),
+                Err(TryRecvError::Disconnected) => return std::task::Poll::Ready(None),
+                Err(TryRecvError::Empty) if attempt == 0 => this.waker.register(cx.waker()),
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        std::task::Poll::Pending
+    }
 }
 
 impl Watcher {

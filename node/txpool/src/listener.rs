@@ -1,13 +1,52 @@
 //! The watchers of transactions and the subscribers to newly ready ones. Sending never
 //! blocks (unbounded std channels), so it happens under the pool's lock, which keeps every
-//! stream in the order the pool changed.
+//! stream in the order the pool changed. Each watcher's channel also carries a waker, so a
+//! watcher can be awaited as a stream without a thread blocked on it.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, SendError, Sender};
+use std::sync::Arc;
 
 use arceon_primitives::{BlockNumber, H256};
+use futures::task::AtomicWaker;
 
 use crate::TxStatus;
+
+/// The pool's end of a watcher: every send, and the end of the stream (drop), wakes the
+/// task awaiting the watcher, if any.
+#[derive(Debug)]
+pub(crate) struct StatusSender {
+    sender: Sender<TxStatus>,
+    waker: Arc<AtomicWaker>,
+}
+
+impl StatusSender {
+    fn send(&self, status: TxStatus) -> Result<(), SendError<TxStatus>> {
+        let sent = self.sender.send(status);
+        self.waker.wake();
+        sent
+    }
+}
+
+impl Drop for StatusSender {
+    fn drop(&mut self) {
+        self.waker.wake();
+    }
+}
+
+/// A new watcher channel: the pool's sender, and the watcher's receiver and waker.
+pub(crate) fn status_channel() -> (StatusSender, Receiver<TxStatus>, Arc<AtomicWaker>) {
+    let (sender, receiver) = channel();
+    let waker = Arc::new(AtomicWaker::new());
+    (
+        StatusSender {
+            sender,
+            waker: waker.clone(),
+        },
+        receiver,
+        waker,
+    )
+}
 
 /// Blocks after inclusion without finality before a watcher gets
 /// [`TxStatus::FinalityTimeout`] (Substrate's threshold), so abandoned forks cannot keep
@@ -16,7 +55,7 @@ pub(crate) const FINALITY_TIMEOUT: BlockNumber = 128;
 
 #[derive(Debug, Default)]
 struct Watch {
-    senders: Vec<Sender<TxStatus>>,
+    senders: Vec<StatusSender>,
     /// The last of Ready/Future sent, so a status is only sent when it changes.
     reported_ready: Option<bool>,
 }
@@ -25,7 +64,7 @@ struct Watch {
 struct Included {
     block: H256,
     number: BlockNumber,
-    senders: Vec<Sender<TxStatus>>,
+    senders: Vec<StatusSender>,
 }
 
 #[derive(Debug, Default)]
@@ -38,15 +77,15 @@ pub(crate) struct Listeners {
 }
 
 /// Sends to every live sender, forgetting the ones whose receiver is gone.
-fn send_all(senders: &mut Vec<Sender<TxStatus>>, status: &TxStatus) {
+fn send_all(senders: &mut Vec<StatusSender>, status: &TxStatus) {
     senders.retain(|sender| sender.send(status.clone()).is_ok());
 }
 
 impl Listeners {
-    pub(crate) fn watch(&mut self, hash: H256) -> Receiver<TxStatus> {
-        let (sender, receiver) = channel();
+    pub(crate) fn watch(&mut self, hash: H256) -> (Receiver<TxStatus>, Arc<AtomicWaker>) {
+        let (sender, receiver, waker) = status_channel();
         self.watching.entry(hash).or_default().senders.push(sender);
-        receiver
+        (receiver, waker)
     }
 
     pub(crate) fn subscribe_ready(&mut self) -> Receiver<H256> {

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arceon_primitives::{BlockNumber, H256};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::graph::{Graph, Journal};
 use crate::listener::Listeners;
 use crate::{
-    ChainApi, InvalidTransaction, Options, PoolError, PoolStatus, Transaction, TransactionSource,
-    TransactionTag, TransactionValidity, TransactionValidityError, TxStatus, ValidTransaction,
-    Watcher,
+    ChainApi, InvalidTransaction, Observer, Options, PoolError, PoolEvent, PoolStatus, Transaction,
+    TransactionSource, TransactionTag, TransactionValidity, TransactionValidityError, TxStatus,
+    ValidTransaction, Watcher,
 };
 
 /// Bans kept at most, so a flood of distinct invalid transactions cannot grow memory
@@ -119,15 +119,61 @@ enum Checked {
     Failed(PoolError),
 }
 
+/// Ready transactions revalidated on each new best block besides those the block
+/// concerns, taken in turn through the pool (oldest first, from where the last block
+/// stopped): a pool smaller than this is revalidated whole on every block, a bigger one
+/// over several, so that a full pool does not re-run the runtime for every transaction
+/// on every block. Every future transaction, and every one waiting for a tag the block's
+/// transactions provided, is revalidated on every block.
+pub const REVALIDATE_PER_BLOCK: usize = 1_024;
+
 #[derive(Debug, Default)]
 struct Inner {
     graph: Graph,
     bans: Bans,
     listeners: Listeners,
     next_insertion_id: u64,
+    /// The insertion id the rotating revalidation stopped at.
+    revalidation_cursor: u64,
 }
 
 impl Inner {
+    /// What to revalidate on a new best block whose transactions provided `freed`: every
+    /// future transaction, every one requiring a freed tag, and the next
+    /// [`REVALIDATE_PER_BLOCK`] other ready ones after the cursor (wrapping around).
+    fn revalidation_set(&mut self, freed: &HashSet<TransactionTag>) -> Vec<Arc<Transaction>> {
+        let all = self.graph.all();
+        let mut chosen = Vec::new();
+        let mut others = Vec::new();
+        for tx in all {
+            let waiting = self.graph.state(&tx.hash) != Some(true)
+                || tx.requires.iter().any(|tag| freed.contains(tag));
+            if waiting {
+                chosen.push(tx);
+            } else {
+                others.push(tx);
+            }
+        }
+        if others.len() <= REVALIDATE_PER_BLOCK {
+            chosen.extend(others);
+            return chosen;
+        }
+        // `others` is in insertion order: start after the cursor, wrap around.
+        let start = others.partition_point(|tx| tx.insertion_id <= self.revalidation_cursor);
+        let taken: Vec<Arc<Transaction>> = others
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(REVALIDATE_PER_BLOCK)
+            .cloned()
+            .collect();
+        if let Some(last) = taken.last() {
+            self.revalidation_cursor = last.insertion_id;
+        }
+        chosen.extend(taken);
+        chosen
+    }
+
     fn import(
         &mut self,
         checked: Checked,
@@ -181,9 +227,13 @@ impl Inner {
             self.listeners.finish(&old.hash, TxStatus::Usurped(hash));
         }
         let dropped_self = self.enforce_limits(options, &mut journal).contains(&hash);
-        let watcher = (watch && !dropped_self).then(|| Watcher {
-            hash,
-            receiver: self.listeners.watch(hash),
+        let watcher = (watch && !dropped_self).then(|| {
+            let (receiver, waker) = self.listeners.watch(hash);
+            Watcher {
+                hash,
+                receiver,
+                waker,
+            }
         });
         self.publish(journal);
         if dropped_self {
@@ -329,6 +379,12 @@ pub struct Pool<A: ChainApi> {
     /// Serialises [`Pool::maintain`] calls, which release the main lock while
     /// revalidating.
     maintenance: Mutex<()>,
+    /// The block the pool was last maintained at, and a signal when it changes.
+    maintained: Mutex<Option<(BlockNumber, H256)>>,
+    maintained_changed: Condvar,
+    /// See [`Pool::maintained_block`].
+    validation_block: Mutex<Option<(BlockNumber, H256)>>,
+    observer: RwLock<Option<Observer>>,
 }
 
 impl<A: ChainApi> std::fmt::Debug for Pool<A> {
@@ -348,6 +404,21 @@ impl<A: ChainApi> Pool<A> {
             options,
             inner: RwLock::new(Inner::default()),
             maintenance: Mutex::new(()),
+            maintained: Mutex::new(None),
+            maintained_changed: Condvar::new(),
+            validation_block: Mutex::new(None),
+            observer: RwLock::new(None),
+        }
+    }
+
+    /// Reports the pool's work to `observer` from now on (replacing any earlier one).
+    pub fn set_observer(&self, observer: Observer) {
+        *self.observer.write() = Some(observer);
+    }
+
+    fn observe(&self, event: PoolEvent) {
+        if let Some(observer) = self.observer.read().as_ref() {
+            observer(event);
         }
     }
 
@@ -410,6 +481,18 @@ impl<A: ChainApi> Pool<A> {
         }
     }
 
+    /// Validates and imports `extrinsics` together, watching each when `watch` is set.
+    pub(crate) fn submit_batch(
+        &self,
+        at: H256,
+        at_number: BlockNumber,
+        source: TransactionSource,
+        extrinsics: Vec<Vec<u8>>,
+        watch: bool,
+    ) -> Vec<Result<(H256, Option<Watcher>), PoolError>> {
+        self.submit(at, at_number, source, extrinsics, watch)
+    }
+
     fn submit(
         &self,
         at: H256,
@@ -418,15 +501,31 @@ impl<A: ChainApi> Pool<A> {
         extrinsics: Vec<Vec<u8>>,
         watch: bool,
     ) -> Vec<Result<(H256, Option<Watcher>), PoolError>> {
+        let started = Instant::now();
+        let count = extrinsics.len();
+        if count > 1 {
+            let refs: Vec<&[u8]> = extrinsics.iter().map(Vec::as_slice).collect();
+            self.api.preverify(at, &refs);
+        }
         let checked: Vec<Checked> = extrinsics
             .into_iter()
             .map(|extrinsic| self.check(at, source, extrinsic))
             .collect();
-        let mut inner = self.inner.write();
-        checked
-            .into_iter()
-            .map(|checked| inner.import(checked, at_number, source, watch, &self.options))
-            .collect()
+        let validation = started.elapsed().as_secs_f64();
+        let results: Vec<_> = {
+            let mut inner = self.inner.write();
+            checked
+                .into_iter()
+                .map(|checked| inner.import(checked, at_number, source, watch, &self.options))
+                .collect()
+        };
+        self.observe(PoolEvent::Submitted {
+            source,
+            count,
+            accepted: results.iter().filter(|r| r.is_ok()).count(),
+            validation,
+        });
+        results
     }
 
     /// Everything about a submission that needs no lock held: the cheap refusals first,
@@ -463,6 +562,27 @@ impl<A: ChainApi> Pool<A> {
                 Checked::Failed(PoolError::Unknown(error))
             }
         }
+    }
+
+    /// Like [`Pool::submit_at`], watching each imported transaction (see
+    /// [`Pool::submit_and_watch`]). The transactions are validated together first (their
+    /// signatures in one batch through [`ChainApi::preverify`]), then imported under a
+    /// single lock.
+    pub fn submit_and_watch_at(
+        &self,
+        at: H256,
+        at_number: BlockNumber,
+        source: TransactionSource,
+        extrinsics: Vec<Vec<u8>>,
+    ) -> Vec<Result<(H256, Watcher), PoolError>> {
+        self.submit(at, at_number, source, extrinsics, true)
+            .into_iter()
+            .map(|result| match result {
+                Ok((hash, Some(watcher))) => Ok((hash, watcher)),
+                Ok((_, None)) => Err(PoolError::ImmediatelyDropped),
+                Err(error) => Err(error),
+            })
+            .collect()
     }
 
     /// A stream of the hashes of transactions as they become ready (imported or
@@ -555,23 +675,31 @@ impl<A: ChainApi> Pool<A> {
 
     /// Brings the pool up to a new best block `at` (number `at_number`) whose extrinsics
     /// hash to `included`: those leave the pool (`InBlock`) and are banned, transactions
-    /// past their `valid_till` leave it (`Invalid`), and every remaining one is revalidated
-    /// against `at`, leaving if invalid and moving between ready and future as its
+    /// past their `valid_till` leave it (`Invalid`), and the remaining ones the block may
+    /// concern are revalidated against `at` (every future one, every one waiting for a
+    /// tag the included ones provided, and [`REVALIDATE_PER_BLOCK`] other ready ones in
+    /// turn), leaving if invalid and moving between ready and future as their
     /// requirements changed.
     ///
     /// The runtime is called without the lock held, so submissions proceed meanwhile;
     /// those are kept as validated and revalidated on the next call.
     pub fn maintain(&self, at: H256, at_number: BlockNumber, included: &[H256]) {
         let _serial = self.maintenance.lock();
+        let started = Instant::now();
         let (snapshot, journal) = {
             let mut inner = self.inner.write();
             let inner = &mut *inner;
             inner.bans.prune(self.options.ban_time);
             let mut journal = Journal::default();
             let mut seen = HashSet::new();
+            // Tags the block's transactions provided: what their successors waited for.
+            let mut freed: HashSet<TransactionTag> = HashSet::new();
             for hash in included {
                 if !seen.insert(*hash) {
                     continue;
+                }
+                if let Some(tx) = inner.graph.get(hash) {
+                    freed.extend(tx.provides.iter().cloned());
                 }
                 // Dependents this demotes are not reported: revalidation decides below
                 // whether they really wait (normally they become roots, still ready).
@@ -594,17 +722,59 @@ impl<A: ChainApi> Pool<A> {
             inner.listeners.finality_timeouts(at_number);
             let graph = &inner.graph;
             inner.listeners.drop_orphans(|hash| graph.contains(hash));
-            (inner.graph.all(), journal)
+            // New submissions now validate against `at`, which agrees with the pool: the
+            // transactions it included are gone.
+            *self.validation_block.lock() = Some((at_number, at));
+            (inner.revalidation_set(&freed), journal)
         };
 
+        let revalidating = Instant::now();
         let revalidated: HashMap<H256, TransactionValidity> = snapshot
             .iter()
             .map(|tx| (tx.hash, self.api.validate(at, tx.source, &tx.data)))
             .collect();
+        let revalidation = revalidating.elapsed().as_secs_f64();
 
         self.inner
             .write()
             .rebuild(revalidated, at_number, journal, &self.options);
+        *self.maintained.lock() = Some((at_number, at));
+        self.maintained_changed.notify_all();
+        self.observe(PoolEvent::Maintained {
+            revalidated: snapshot.len(),
+            revalidation,
+            total: started.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// The block (number, hash) whose included transactions have left the pool (the
+    /// latest [`Pool::maintain`], from the moment it removed them): the state new
+    /// submissions should be validated against. On a newer best block a transaction
+    /// whose predecessor that block included, but which the pool still holds, would wait
+    /// in the future set for a tag nobody provides until the next maintenance; on an
+    /// older one, one whose predecessor has just left the pool would. On this one the
+    /// pool and the state agree.
+    pub fn maintained_block(&self) -> Option<(BlockNumber, H256)> {
+        *self.validation_block.lock()
+    }
+
+    /// Waits at most `timeout` for [`Pool::maintain`] at block `at` to complete; `true`
+    /// once the pool is maintained at `at`. A block author calls it before taking the
+    /// ready transactions for a block on `at`: until then the pool still holds the
+    /// transactions `at` included, which would be taken for stale.
+    pub fn wait_maintained(&self, at: H256, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut maintained = self.maintained.lock();
+        while maintained.map(|(_, hash)| hash) != Some(at) {
+            if self
+                .maintained_changed
+                .wait_until(&mut maintained, deadline)
+                .timed_out()
+            {
+                return maintained.map(|(_, hash)| hash) == Some(at);
+            }
+        }
+        true
     }
 
     /// Reports `Finalized(block)` to the watchers of the `included` transactions, ending

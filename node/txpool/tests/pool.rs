@@ -23,6 +23,11 @@ const UNKNOWN_SENDER: u8 = 255;
 struct MockApi {
     nonces: Mutex<HashMap<u8, u32>>,
     invalid: Mutex<HashMap<(u8, u32), InvalidTransaction>>,
+    /// The size of each batch handed to `preverify`.
+    preverified: Mutex<Vec<usize>>,
+    /// While held by a test, `validate` waits for it (after setting `validating`).
+    gate: Arc<Mutex<()>>,
+    validating: std::sync::atomic::AtomicBool,
 }
 
 impl MockApi {
@@ -67,7 +72,14 @@ fn tag(sender: u8, nonce: u32) -> Vec<u8> {
 }
 
 impl ChainApi for MockApi {
+    fn preverify(&self, _at: H256, extrinsics: &[&[u8]]) {
+        self.preverified.lock().unwrap().push(extrinsics.len());
+    }
+
     fn validate(&self, _at: H256, _source: TransactionSource, bytes: &[u8]) -> TransactionValidity {
+        self.validating
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(self.gate.lock().unwrap());
         let Some(xt) = decode(bytes) else {
             return Err(InvalidTransaction::Call.into());
         };
@@ -416,18 +428,19 @@ fn byte_limit_evicts_the_lowest_priority() {
 }
 
 #[test]
-fn future_limit_evicts_the_oldest() {
+fn a_full_future_set_refuses_the_newcomer() {
     let mut options = big_options();
     options.future_limit.count = 2;
     let (_, pool) = setup(options);
     let (oldest, watcher) = watch(&pool, xt(1, 5, 100));
     let second = submit(&pool, xt(2, 5, 1)).unwrap();
-    let third = submit(&pool, xt(3, 5, 1)).unwrap();
+    // Accepted transactions stay; the one that does not fit is refused (1016).
     assert_eq!(
-        watcher.collect::<Vec<_>>(),
-        vec![TxStatus::Future, TxStatus::Dropped]
+        submit(&pool, xt(3, 5, 1)),
+        Err(PoolError::ImmediatelyDropped)
     );
-    assert!(!pool.contains(&oldest) && pool.contains(&second) && pool.contains(&third));
+    assert_eq!(watcher.drain(), vec![TxStatus::Future]);
+    assert!(pool.contains(&oldest) && pool.contains(&second));
     assert_eq!(pool.status().future, 2);
     assert_sound(&pool);
 }
@@ -897,4 +910,260 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn watchers_are_streams_the_pool_wakes() {
+    use futures::StreamExt;
+    let (api, pool) = setup(big_options());
+    let pool = Arc::new(pool);
+    let (hash, mut watcher) = watch(&pool, xt(1, 0, 0));
+    let maintainer = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            import_block(&api, &pool, 1, &[hash]);
+            std::thread::sleep(Duration::from_millis(50));
+            pool.on_finalized(block(1), &[hash]);
+        })
+    };
+    // No thread polls in a loop: each status wakes the awaiting task.
+    let statuses = futures::executor::block_on(async {
+        let mut statuses = Vec::new();
+        while let Some(status) = StreamExt::next(&mut watcher).await {
+            statuses.push(status);
+        }
+        statuses
+    });
+    maintainer.join().unwrap();
+    assert_eq!(
+        statuses,
+        vec![
+            TxStatus::Ready,
+            TxStatus::InBlock(block(1)),
+            TxStatus::Finalized(block(1))
+        ]
+    );
+}
+
+#[test]
+fn an_author_waits_until_the_pool_is_maintained_at_its_parent() {
+    let (api, pool) = setup(big_options());
+    let pool = Arc::new(pool);
+    let hash = submit(&pool, xt(1, 0, 0)).unwrap();
+    assert_eq!(pool.maintained_block(), None);
+    assert!(!pool.wait_maintained(block(1), Duration::from_millis(10)));
+    let maintainer = {
+        let pool = pool.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            import_block(&api, &pool, 1, &[hash]);
+        })
+    };
+    assert!(pool.wait_maintained(block(1), Duration::from_secs(10)));
+    maintainer.join().unwrap();
+    // Once maintained, the included transaction is gone: nothing stale is offered.
+    assert!(pool.ready().is_empty());
+    assert_eq!(pool.maintained_block(), Some((1, block(1))));
+    assert!(pool.wait_maintained(block(1), Duration::ZERO));
+    assert!(!pool.wait_maintained(block(2), Duration::ZERO));
+}
+
+#[test]
+fn batches_are_preverified_together_and_single_submissions_are_not() {
+    let (api, pool) = setup(big_options());
+    submit(&pool, xt(1, 0, 0)).unwrap();
+    assert!(api.preverified.lock().unwrap().is_empty());
+    let results = pool.submit_at(
+        GENESIS,
+        0,
+        TransactionSource::External,
+        (1..6).map(|nonce| xt(1, nonce, 0)).collect(),
+    );
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(*api.preverified.lock().unwrap(), vec![5]);
+    let watched = pool.submit_and_watch_at(
+        GENESIS,
+        0,
+        TransactionSource::External,
+        vec![xt(2, 0, 0), xt(2, 0, 0), xt(3, 1, 0)],
+    );
+    assert!(watched[0].is_ok());
+    assert!(matches!(watched[1], Err(PoolError::AlreadyImported(_))));
+    let (_, future) = watched[2].as_ref().unwrap();
+    assert_eq!(future.try_recv(), Ok(TxStatus::Future));
+    assert_sound(&pool);
+}
+
+fn submitter(pool: &Arc<Pool<MockApi>>, capacity: usize) -> arceon_txpool::Submitter {
+    arceon_txpool::Submitter::start(pool.clone(), Box::new(|| (0, GENESIS)), capacity).unwrap()
+}
+
+fn wait_until_validating(api: &MockApi) {
+    for _ in 0..1_000 {
+        if api.validating.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the submitter never validated");
+}
+
+#[test]
+fn the_submitter_validates_what_queued_meanwhile_as_one_batch() {
+    let (api, pool) = setup(big_options());
+    let pool = Arc::new(pool);
+    let submitter = submitter(&pool, 1_000);
+    let gate = api.gate.clone();
+    let held = gate.lock().unwrap();
+    // The first submission is taken alone and waits in validation...
+    let first = {
+        let submitter = submitter.clone();
+        std::thread::spawn(move || {
+            futures::executor::block_on(submitter.submit(
+                TransactionSource::External,
+                xt(1, 0, 0),
+                true,
+            ))
+        })
+    };
+    wait_until_validating(&api);
+    // ...while 40 more queue up; they are answered together, each with its watcher.
+    let rest: Vec<_> = (0..40u8)
+        .map(|sender| {
+            let submitter = submitter.clone();
+            std::thread::spawn(move || {
+                futures::executor::block_on(submitter.submit(
+                    TransactionSource::External,
+                    xt(10 + sender, 0, 0),
+                    true,
+                ))
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(held);
+    let (_, watcher) = first.join().unwrap().unwrap();
+    assert_eq!(watcher.unwrap().try_recv(), Ok(TxStatus::Ready));
+    for handle in rest {
+        let (hash, watcher) = handle.join().unwrap().unwrap();
+        assert!(pool.is_ready(&hash));
+        assert_eq!(watcher.unwrap().try_recv(), Ok(TxStatus::Ready));
+    }
+    assert_eq!(*api.preverified.lock().unwrap(), vec![40]);
+    assert_eq!(pool.status().ready, 41);
+}
+
+#[test]
+fn a_full_submission_queue_refuses_at_once_with_pool_full() {
+    let (api, pool) = setup(big_options());
+    let pool = Arc::new(pool);
+    let submitter = submitter(&pool, 1);
+    let gate = api.gate.clone();
+    let held = gate.lock().unwrap();
+    let first = {
+        let submitter = submitter.clone();
+        std::thread::spawn(move || {
+            futures::executor::block_on(submitter.submit(
+                TransactionSource::External,
+                xt(1, 0, 0),
+                false,
+            ))
+        })
+    };
+    wait_until_validating(&api);
+    let queued = {
+        let submitter = submitter.clone();
+        std::thread::spawn(move || {
+            futures::executor::block_on(submitter.submit(
+                TransactionSource::External,
+                xt(2, 0, 0),
+                false,
+            ))
+        })
+    };
+    // Give the second submission time to take the queue's one place.
+    std::thread::sleep(Duration::from_millis(200));
+    // The queue is full: the next is refused without waiting, never lost silently.
+    let refused = futures::executor::block_on(submitter.submit(
+        TransactionSource::External,
+        xt(3, 0, 0),
+        false,
+    ))
+    .err();
+    assert_eq!(refused, Some(PoolError::ImmediatelyDropped));
+    drop(held);
+    assert!(first.join().unwrap().is_ok());
+    assert!(queued.join().unwrap().is_ok());
+    assert_eq!(pool.status().ready, 2);
+}
+
+#[test]
+fn the_observer_sees_submissions_and_maintenance() {
+    let (api, pool) = setup(big_options());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    {
+        let events = events.clone();
+        pool.set_observer(Box::new(move |event| events.lock().unwrap().push(event)));
+    }
+    let results = pool.submit_at(
+        GENESIS,
+        0,
+        TransactionSource::External,
+        vec![xt(1, 0, 0), xt(1, 0, 0), xt(2, 0, 0)],
+    );
+    import_block(&api, &pool, 1, &[*results[0].as_ref().unwrap()]);
+    let events = events.lock().unwrap();
+    assert_eq!(events.len(), 2);
+    assert!(matches!(
+        events[0],
+        arceon_txpool::PoolEvent::Submitted {
+            source: TransactionSource::External,
+            count: 3,
+            accepted: 2,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[1],
+        arceon_txpool::PoolEvent::Maintained { revalidated: 1, .. }
+    ));
+}
+
+#[test]
+fn a_big_pool_is_revalidated_in_turns_and_what_a_block_concerns_at_once() {
+    use arceon_txpool::{PoolEvent, REVALIDATE_PER_BLOCK};
+    let (api, pool) = setup(big_options());
+    let revalidated = Arc::new(Mutex::new(Vec::new()));
+    {
+        let revalidated = revalidated.clone();
+        pool.set_observer(Box::new(move |event| {
+            if let PoolEvent::Maintained { revalidated: n, .. } = event {
+                revalidated.lock().unwrap().push(n);
+            }
+        }));
+    }
+    let count = REVALIDATE_PER_BLOCK as u32 + 500;
+    let chain: Vec<Vec<u8>> = (0..count).map(|nonce| xt(1, nonce, 0)).collect();
+    assert!(pool
+        .submit_at(GENESIS, 0, TransactionSource::External, chain)
+        .iter()
+        .all(Result::is_ok));
+    let second = submit(&pool, xt(2, 0, 0)).unwrap();
+    submit(&pool, xt(2, 1, 0)).unwrap();
+    // Outside the first turn (the chain's last nonces come after it).
+    api.mark_invalid(1, count - 10, InvalidTransaction::BadProof);
+    import_block(&api, &pool, 1, &[second]);
+    // (2, 1) waited for what the block included: revalidated at once, with one turn.
+    assert_eq!(*revalidated.lock().unwrap(), vec![REVALIDATE_PER_BLOCK + 1]);
+    assert_eq!(pool.status().ready, count as usize + 1);
+    assert_eq!(pool.status().future, 0);
+    // The next turn reaches the invalid one: it leaves, its successors wait.
+    pool.maintain(block(2), 2, &[]);
+    assert_eq!(pool.status().ready, count as usize - 10 + 1);
+    assert_eq!(pool.status().future, 9);
+    // Futures are revalidated on every block (and still wait).
+    pool.maintain(block(3), 3, &[]);
+    assert!(revalidated.lock().unwrap()[2] >= 9);
+    assert_sound(&pool);
 }

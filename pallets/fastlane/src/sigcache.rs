@@ -78,6 +78,12 @@ pub fn player_signatures_assumed() -> bool {
     ASSUMED.with(|assumed| assumed.get())
 }
 
+/// Whether this node has already verified `signature` as `public`'s signature of
+/// `message` (a block importer skips those; nothing is verified or remembered here).
+pub fn is_verified(message: &[u8], signature: &[u8; 64], public: &[u8]) -> bool {
+    contains(&key(message, signature, public))
+}
+
 /// Remembers a signature this node has just made with one of its own keys (valid by
 /// construction, so it needs no verification).
 pub fn note_own(message: &[u8], signature: &[u8; 64], public: &[u8]) {
@@ -121,9 +127,22 @@ pub type SignatureItem = (Vec<u8>, [u8; 64], [u8; 32]);
 /// cached) and remembers them. Returns `true` only if every one is valid; a failed batch
 /// is checked one by one so the valid ones are still remembered.
 pub fn verify_all(items: &[SignatureItem]) -> bool {
-    let pending: Vec<(&SignatureItem, [u8; 32])> = items
+    let refs: Vec<SignatureRef<'_>> = items
         .iter()
-        .map(|item| (item, key(&item.0, &item.1, &item.2)))
+        .map(|(message, signature, public)| (message.as_slice(), signature, public))
+        .collect();
+    verify_batch(&refs)
+}
+
+/// A borrowed [`SignatureItem`]: message, sr25519 signature, public key.
+pub type SignatureRef<'a> = (&'a [u8], &'a [u8; 64], &'a [u8; 32]);
+
+/// [`verify_all`] over borrowed items: what the transaction pool uses, so that no
+/// message is copied.
+pub fn verify_batch(items: &[SignatureRef<'_>]) -> bool {
+    let pending: Vec<(&SignatureRef<'_>, [u8; 32])> = items
+        .iter()
+        .map(|item| (item, key(item.0, item.1, item.2)))
         .filter(|(_, id)| !contains(id))
         .collect();
     if pending.is_empty() {
@@ -131,12 +150,12 @@ pub fn verify_all(items: &[SignatureItem]) -> bool {
     }
     let accounts: Vec<arceon_primitives::AccountId32> = pending
         .iter()
-        .map(|((_, _, public), _)| arceon_primitives::AccountId32::new(*public))
+        .map(|((_, _, public), _)| arceon_primitives::AccountId32::new(**public))
         .collect();
     let batch: Vec<(&[u8], &[u8; 64], &arceon_primitives::AccountId32)> = pending
         .iter()
         .zip(&accounts)
-        .map(|(((message, signature, _), _), account)| (message.as_slice(), signature, account))
+        .map(|(((message, signature, _), _), account)| (*message, *signature, account))
         .collect();
     if arceon_primitives::verify_sr25519_batch(&batch) {
         for (_, id) in pending {
@@ -146,7 +165,7 @@ pub fn verify_all(items: &[SignatureItem]) -> bool {
     }
     let mut all = true;
     for ((message, signature, public), _) in pending {
-        all &= verify(message, signature, public);
+        all &= verify(message, signature, &public[..]);
     }
     all
 }
