@@ -685,22 +685,16 @@ fn signature_batch<S: NodeStore>(
             _ => None,
         };
         signers.push(entry);
-        // The player signatures of certified lane batches, except those this node has
-        // already verified (as a lane member or when the batch was gossiped): the
-        // optimistic run takes every one as valid, so each must be known or checked here.
+        // The player signatures of certified lane batches.
         if let crate::Call::FastLane(arceon_pallet_fastlane::Call::SubmitBatch { batch }) =
             &xt.function
         {
             for signed in &batch.batch.actions {
-                let message = signed.action.signing_message();
-                let player = &signed.action.player;
-                if !arceon_pallet_fastlane::sigcache::known(
-                    &message,
-                    &signed.signature,
-                    player.as_ref(),
-                ) {
-                    items.push((message, signed.signature, player.clone()));
-                }
+                items.push((
+                    signed.action.signing_message(),
+                    signed.signature,
+                    signed.action.player.clone(),
+                ));
             }
         }
     }

@@ -90,12 +90,6 @@ pub fn note_own(message: &[u8], signature: &[u8; 64], public: &[u8]) {
     remember(key(message, signature, public));
 }
 
-/// Whether `signature` by `public` of `message` is known to be valid (verified or made
-/// by this node), without verifying it.
-pub fn known(message: &[u8], signature: &[u8; 64], public: &[u8]) -> bool {
-    contains(&key(message, signature, public))
-}
-
 /// Forgets every verified signature (benchmarks measuring cold verification).
 pub fn clear() {
     *CACHE.lock() = None;
