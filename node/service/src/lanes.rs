@@ -361,10 +361,7 @@ impl LaneService {
         let validator = service.clone();
         std::thread::Builder::new()
             .name("fastlane-gossip".into())
-            .spawn(move || {
-                crate::run_as_bulk_work();
-                validator.gossip_worker(gossip_rx)
-            })?;
+            .spawn(move || validator.gossip_worker(gossip_rx))?;
         Ok(service)
     }
 

@@ -626,21 +626,3 @@ impl arceon_rpc::FinalityInfo for RpcFinality {
         self.0.subscribe_justifications()
     }
 }
-
-/// How much lower than the node's other threads bulk work runs (block import, the
-/// checking of gossiped lane batches): Linux niceness, per thread.
-const BULK_NICENESS: i32 = 5;
-
-/// Lowers the calling thread's CPU priority to [`BULK_NICENESS`]: bulk work (importing a
-/// block of thousands of lane actions, checking gossiped batches) then yields the cores
-/// to the latency-critical threads (the lanes, the network, RPC) when they contend. It
-/// still gets its share: CFS weighs niceness 5 at about a third of niceness 0. Best
-/// effort: a failure leaves the priority as it was.
-pub(crate) fn run_as_bulk_work() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) =
-        rustix::process::setpriority_process(Some(rustix::thread::gettid()), BULK_NICENESS)
-    {
-        log::debug!("cannot lower the priority of a bulk-work thread: {e}");
-    }
-}

@@ -215,10 +215,7 @@ impl NetworkBridge {
         let worker = bridge.clone();
         std::thread::Builder::new()
             .name("block-import".into())
-            .spawn(move || {
-                crate::run_as_bulk_work();
-                worker.import_worker(job_rx)
-            })?;
+            .spawn(move || worker.import_worker(job_rx))?;
         let worker = bridge.clone();
         std::thread::Builder::new()
             .name("tx-gossip".into())
