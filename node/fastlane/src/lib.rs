@@ -228,6 +228,29 @@ struct InFlight {
     sent_ms: u64,
 }
 
+impl InFlight {
+    /// The primary's proposal of this batch (signed `signature`) to each of the
+    /// committee's `members` that has not voted for it.
+    fn proposals(
+        &self,
+        me: MemberIndex,
+        members: usize,
+        signature: &MemberSignature,
+    ) -> Vec<Output> {
+        (0..members)
+            .map(|to| to as MemberIndex)
+            .filter(|to| *to != me && !self.votes.contains_key(to))
+            .map(|to| Output::Send {
+                to,
+                message: LaneMessage::Propose {
+                    batch: self.batch.clone(),
+                    signature: signature.clone(),
+                },
+            })
+            .collect()
+    }
+}
+
 /// One member's view of one area's lane.
 pub struct Lane {
     genesis: H256,
@@ -419,18 +442,7 @@ impl Lane {
                 let Some(signature) = flight.votes.get(&me) else {
                     continue;
                 };
-                for to in 0..members {
-                    let to = to as MemberIndex;
-                    if to != me && !flight.votes.contains_key(&to) {
-                        out.push(Output::Send {
-                            to,
-                            message: LaneMessage::Propose {
-                                batch: flight.batch.clone(),
-                                signature: signature.clone(),
-                            },
-                        });
-                    }
-                }
+                out.extend(flight.proposals(me, members, signature));
             }
         }
         out
@@ -499,18 +511,7 @@ impl Lane {
             if flight.batch.header.hash() != hash || flight.votes.contains_key(&me) {
                 return out;
             }
-            for to in 0..self.committee.keys.len() {
-                let to = to as MemberIndex;
-                if to != me && !flight.votes.contains_key(&to) {
-                    out.push(Output::Send {
-                        to,
-                        message: LaneMessage::Propose {
-                            batch: flight.batch.clone(),
-                            signature: signature.clone(),
-                        },
-                    });
-                }
-            }
+            out.extend(flight.proposals(me, self.committee.keys.len(), &signature));
             flight.votes.insert(me, signature);
             self.certify_ready(&mut out);
         } else if let Some((voted, pending @ None)) = self.voted.get_mut(&height) {

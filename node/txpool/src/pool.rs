@@ -482,18 +482,7 @@ impl<A: ChainApi> Pool<A> {
     }
 
     /// Validates and imports `extrinsics` together, watching each when `watch` is set.
-    pub(crate) fn submit_batch(
-        &self,
-        at: H256,
-        at_number: BlockNumber,
-        source: TransactionSource,
-        extrinsics: Vec<Vec<u8>>,
-        watch: bool,
-    ) -> Vec<Result<(H256, Option<Watcher>), PoolError>> {
-        self.submit(at, at_number, source, extrinsics, watch)
-    }
-
-    fn submit(
+    pub(crate) fn submit(
         &self,
         at: H256,
         at_number: BlockNumber,

@@ -109,7 +109,7 @@ fn run<A: ChainApi>(pool: &Pool<A>, best: &BestBlock, requests: &Receiver<Reques
                 .into_iter()
                 .map(|request| (request.extrinsic, request.reply))
                 .unzip();
-            let results = pool.submit_batch(at, number, source, extrinsics, watch);
+            let results = pool.submit(at, number, source, extrinsics, watch);
             for (result, reply) in results.into_iter().zip(replies) {
                 // The caller may have gone (connection closed): nothing to tell.
                 let _ = reply.send(result);
