@@ -281,8 +281,22 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
         submit(net.node(0), &forged).unwrap_err(),
         "FastLane.BadSignature"
     );
+    // The very same action again (a client that lost its answer) gets its receipt
+    // again: idempotent, nothing sequenced. Another action with its nonce is refused.
+    let again = submit(net.node(0), &first).expect("the receipt again");
     assert_eq!(
-        submit(net.node(0), &first).unwrap_err(),
+        again["actionHash"],
+        json!(format!("{:?}", first.hash())),
+        "{again}"
+    );
+    let mut replay = first.action.clone();
+    replay.kind = ActionKind::Move {
+        x: units(100.4),
+        y: units(100.0),
+    };
+    let replay = SignedLaneAction::sign(replay, &ferdie);
+    assert_eq!(
+        submit(net.node(0), &replay).unwrap_err(),
         "FastLane.StaleNonce"
     );
     let mut other_version = action(
@@ -327,8 +341,13 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
         (after["x"].clone(), after["y"].clone()),
         (before["x"].clone(), before["y"].clone())
     );
+    // (The lanes' state is published every 20 ms: a forwarded refusal leaves the
+    // replica's held submissions a moment after its client got the answer.)
+    net.node(0)
+        .wait_for("nothing pending", Duration::from_secs(2), |n| {
+            n.rpc("fastlane_laneState", json!([0]))["pending"] == json!(0)
+        });
     let state = net.node(0).rpc("fastlane_laneState", json!([0]));
-    assert_eq!(state["pending"], json!(0), "{state}");
     assert_eq!(
         state["height"], tip_before,
         "a refused action reached the chain"
@@ -487,6 +506,74 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
             .try_rpc("arceon_player", json!([to_ss58(&eve), hash]))
             .is_ok_and(|p| p["position"]["x"] == json!(units(105.0)))
     });
+
+    // 7. The primary of area 0 crashes: its replicas change views and the next member
+    //    receipts a move that a replica took (the client sees no error, only a delay),
+    //    and the chain includes it.
+    let (members, _) = committee(net.node(0), 0);
+    let primary = validators
+        .iter()
+        .position(|v| *v == members[0])
+        .expect("area 0's primary is a validator");
+    let replica = validators
+        .iter()
+        .position(|v| *v == members[1])
+        .expect("area 0's second member is a validator");
+    let killed = Instant::now();
+    net.kill(primary);
+    let ferdie_now = net.node(replica).rpc(
+        "fastlane_player",
+        json!([to_ss58(&Keyring::Ferdie.account())]),
+    );
+    eprintln!("ferdie before the failover: {ferdie_now}");
+    let after = action(
+        net.node(replica),
+        &ferdie,
+        ActionKind::Move {
+            x: units(100.9),
+            y: units(100.0),
+        },
+    );
+    let receipt = submit(net.node(replica), &after).expect("a receipt after the primary crashed");
+    let failover = killed.elapsed();
+    assert!(
+        receipt["view"].as_u64().is_some_and(|view| view >= 1)
+            && receipt["signatures"].as_array().map(Vec::len) == Some(2),
+        "{receipt}"
+    );
+    // (The lanes' state is published every 20 ms.)
+    net.node(replica)
+        .wait_for("the new view published", Duration::from_secs(2), |n| {
+            n.rpc("fastlane_laneState", json!([0]))["view"]
+                .as_u64()
+                .is_some_and(|view| view >= 1)
+        });
+    let state = net.node(replica).rpc("fastlane_laneState", json!([0]));
+    assert_eq!(state["role"], json!("primary"), "{state}");
+    assert_eq!(
+        state["viewPrimary"]["account"],
+        json!(members[1]),
+        "{state}"
+    );
+    println!(
+        "area 0's primary (validator {primary}) killed: receipt from view {} {} ms later",
+        state["view"],
+        failover.as_millis()
+    );
+    net.wait(
+        "the move after the failover finalized",
+        Duration::from_secs(30),
+        |net| {
+            let hash = net.node(replica).rpc("chain_getFinalizedHead", json!([]));
+            net.node(replica)
+                .try_rpc(
+                    "arceon_player",
+                    json!([to_ss58(&Keyring::Ferdie.account()), hash]),
+                )
+                .is_ok_and(|p| p["position"]["x"] == json!(units(100.9)))
+        },
+    );
+
     let height = assert_finalized_agree(&net);
     println!("all nodes agree up to finalized #{height}");
 }

@@ -8,11 +8,12 @@
 //! plus the lane batches not yet in a block; a simulator can plug in anything that
 //! applies the same rules.
 //!
-//! Protocol (view 0; a view change replaces the primary in the follow-up):
+//! Protocol, within a view (its primary is member `view % members`):
 //! - The primary checks each submitted action (signature, then the area's rules through
 //!   [`LaneState::execute`]) and answers a refusal at once. Accepted actions join the
 //!   open batch, stamped with the batch's lane time (set when the batch opens:
-//!   monotonic, at least 1 ms after the previous batch).
+//!   monotonic, at least 1 ms after the previous batch). A replica takes submissions
+//!   too: it holds them and forwards them to the primary ([`Output::Forward`]).
 //! - A batch is sealed when it is [`LaneConfig::batch_interval_ms`] old or holds
 //!   [`LaneConfig::max_batch`] actions, as long as fewer than
 //!   [`LaneConfig::max_in_flight`] batches await their certificate. The primary persists
@@ -29,13 +30,33 @@
 //!   ([`arceon_pallet_fastlane::sign_round`]), so a member of many busy lanes signs once
 //!   per round, not once per batch.
 //! - [`quorum`] signatures, the primary's included, form the certificate: the primary
-//!   emits the certified batch (for blocks and observers) and one receipt per action.
-//!   Proposals not yet certified are re-sent every [`LaneConfig::resend_ms`].
+//!   emits the certified batch (for blocks and observers) and one receipt per action,
+//!   and sends every replica a `Commit` (header and certificate), from which a replica
+//!   answers the submissions it holds. Proposals not yet certified are re-sent every
+//!   [`LaneConfig::resend_ms`].
 //!
-//! Every message and batch header names its area, committee version and view, so a
-//! view change can tell old messages from new ones.
+//! The one rule that keeps receipts safe, in every view: **a member signs at most one
+//! header per height** (its tip only moves up, and it votes only at its tip's next
+//! height or again for the very header it voted for). Two quorums share at least
+//! `2q - n >= f + 1` members, so two certificates at one height need `f + 1` members
+//! that broke the rule, and those signatures are the evidence against them.
+//!
+//! View change ([`view`] module): a replica that waits on the primary (it holds a
+//! submission, or voted for a batch it has not seen certified) and hears nothing from it
+//! for [`LaneConfig::view_timeout_ms`] moves to the next view and sends every member a
+//! `ViewChange` with the batches it holds beyond the chain. A member joins a higher view
+//! when `f + 1` members asked for it. The next view's primary, with a quorum of reports,
+//! extends its own chain with the reported batches that follow it (so every batch a
+//! quorum may have certified is carried: an honest member of that quorum reported it),
+//! proposes every batch beyond what it knows certified again (same headers, new view),
+//! and announces the view (`NewView`). Held submissions go to the new primary; the lane
+//! nonce makes a re-sent action idempotent (a pending one gets the client attached, a
+//! recently certified one its receipt at once).
+//!
+//! Every message and batch header names its area, committee version and view, so old
+//! messages are told from new ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use arceon_pallet_areas::AreaId;
 pub use arceon_pallet_fastlane::types::{
@@ -48,10 +69,19 @@ use arceon_primitives::H256;
 use arceon_support::DispatchError;
 use codec::{Decode, Encode};
 
+mod clients;
+mod replica;
+pub mod view;
+
+use clients::{Held, Recent};
+use view::Timer;
+
 /// A proposed batch with the primary's header signature.
 type Proposal = (Batch, MemberSignature);
+/// A member's verified view-change report with the batch bodies it sent.
+type Report = (SignedReport, Vec<Batch>);
 
-/// Index of a member in its committee (primary first).
+/// Index of a member in its committee (primary of view 0 first).
 pub type MemberIndex = u8;
 /// Whoever submitted an action, as the driver names it (an RPC call, a forwarding peer).
 pub type ClientId = u64;
@@ -69,9 +99,12 @@ pub struct LaneConfig {
     pub resend_ms: u64,
     /// The most proposals a replica buffers ahead of the next height.
     pub max_buffered: usize,
-    /// The most actions waiting in the open and in-flight batches; more are refused
-    /// (`Overloaded`).
+    /// The most actions waiting in the open and in-flight batches (or held by a replica
+    /// for the primary); more are refused (`Overloaded`).
     pub max_pending: usize,
+    /// A replica that waits on a silent primary for this long (ms) moves to the next
+    /// view.
+    pub view_timeout_ms: u64,
 }
 
 impl Default for LaneConfig {
@@ -83,6 +116,7 @@ impl Default for LaneConfig {
             resend_ms: 100,
             max_buffered: 64,
             max_pending: 8_192,
+            view_timeout_ms: 150,
         }
     }
 }
@@ -94,7 +128,7 @@ pub struct Committee {
     pub area: AreaId,
     /// The committee version.
     pub version: u64,
-    /// The members' signing keys (Aura session keys), primary first.
+    /// The members' signing keys (Aura session keys), primary of view 0 first.
     pub keys: Vec<[u8; 32]>,
 }
 
@@ -102,6 +136,16 @@ impl Committee {
     /// Signatures a certificate needs.
     pub fn quorum(&self) -> usize {
         quorum(self.keys.len())
+    }
+
+    /// The most faulty members the committee tolerates (`f`, with `n >= 3f + 1`).
+    pub fn faults(&self) -> usize {
+        self.keys.len().saturating_sub(1) / 3
+    }
+
+    /// The primary of `view`.
+    pub fn primary(&self, view: u32) -> MemberIndex {
+        (view as usize % self.keys.len().max(1)) as MemberIndex
     }
 }
 
@@ -111,8 +155,12 @@ pub enum LaneError {
     /// The world's rules refused it: a players or fastlane error (`Players.TooFast`,
     /// `FastLane.StaleNonce`, ...).
     Rule(DispatchError),
-    /// This member is not the area's primary.
+    /// A relayed submission reached a member that is not the primary of the view it
+    /// runs (the relaying member holds it and tries again).
     NotPrimary,
+    /// The lane has no working primary: its members are changing views and no quorum of
+    /// them has agreed on the next one for a while (a partition, too many members down).
+    Unavailable,
     /// Too many actions are waiting; try again shortly.
     Overloaded,
     /// The lane moved past the batch the action was sequenced in before it was
@@ -129,9 +177,12 @@ impl From<LaneRuleError> for LaneError {
 /// A message between committee members.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum LaneMessage {
-    /// A sealed batch, with the primary's signature on its header.
+    /// A batch proposed in `view` (its header names the view it was first proposed in,
+    /// `header.view <= view`), with the view's primary's signature on its header.
     #[codec(index = 0)]
     Propose {
+        /// The view the proposal is made in.
+        view: u32,
         /// The batch.
         batch: Batch,
         /// The primary's signature of the header.
@@ -153,7 +204,107 @@ pub enum LaneMessage {
         /// The member's signature of the header.
         signature: MemberSignature,
     },
+    /// The primary of `view` certified a batch: its header and certificate.
+    #[codec(index = 2)]
+    Commit {
+        /// The view the primary certified it in.
+        view: u32,
+        /// The certified header.
+        header: BatchHeader,
+        /// Its certificate.
+        certificate: Certificate,
+    },
+    /// The sender moved to `view`: its signed report of the batches it holds beyond
+    /// the chain, and (to the view's primary) their bodies.
+    #[codec(index = 3)]
+    ViewChange {
+        /// The area.
+        area: AreaId,
+        /// The committee version.
+        version: u64,
+        /// The view asked for.
+        view: u32,
+        /// The sender's signed report.
+        report: SignedReport,
+        /// The reported batches, in height order (to the view's primary; the most recent
+        /// may be left out to bound the message).
+        batches: Vec<Batch>,
+    },
+    /// The primary of `view` started it, with the quorum of reports it started from:
+    /// from them every member computes which batch the view carries at each height
+    /// ([`view::carried`]), and may give up a batch of its own that the view does not
+    /// carry (no quorum can have certified it).
+    #[codec(index = 4)]
+    NewView {
+        /// The area.
+        area: AreaId,
+        /// The committee version.
+        version: u64,
+        /// The view.
+        view: u32,
+        /// A quorum of signed reports for `view`.
+        reports: Vec<SignedReport>,
+    },
+    /// The sender is in `view` (`running`: the view started): the answer to a message
+    /// of an older view, and what a restarted member says first.
+    #[codec(index = 5)]
+    Status {
+        /// The area.
+        area: AreaId,
+        /// The committee version.
+        version: u64,
+        /// The sender's view.
+        view: u32,
+        /// Whether that view runs (else the sender is changing to it).
+        running: bool,
+    },
 }
+
+/// One batch of a member's view-change report.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ReportEntry {
+    /// Its height.
+    pub height: u64,
+    /// Its header hash.
+    pub hash: H256,
+    /// Its parent's header hash.
+    pub parent: H256,
+    /// The view it was first proposed in.
+    pub view: u32,
+}
+
+/// A member's report for a view change, signed with its session key (in a signing
+/// round, like headers: the signed leaf is [`report_digest`], which no header hashes
+/// to).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignedReport {
+    /// The reporting member.
+    pub member: MemberIndex,
+    /// Every batch of its log beyond the chain, in height order.
+    pub entries: Vec<ReportEntry>,
+    /// Its signature of the report's digest.
+    pub signature: MemberSignature,
+}
+
+/// Domain tag of report digests.
+const REPORT_TAG: &[u8] = b"arceon/lane-report/v1";
+
+/// The digest a member signs for its report of `entries` for `view` of a lane.
+pub fn report_digest(
+    genesis: &H256,
+    area: AreaId,
+    version: u64,
+    view: u32,
+    entries: &[ReportEntry],
+) -> H256 {
+    let mut bytes = REPORT_TAG.to_vec();
+    (genesis, area, version, view, entries).encode_to(&mut bytes);
+    H256(arceon_primitives::blake2_256(&bytes))
+}
+
+/// The height a lane names in [`Output::Sign`] for its view-change report (whose hash
+/// is the report's digest).
+pub const REPORT_HEIGHT: u64 = u64::MAX;
 
 /// What the driver must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,14 +318,33 @@ pub enum Output {
     },
     /// Store a batch durably before sending anything that follows.
     Persist(Batch),
-    /// Sign the header of this lane's batch at `height` (hashed `hash`) with this
-    /// member's key, in a round with any other headers to sign, and hand the signature to
+    /// The batches this member stored above `above` are not the lane's (the chain
+    /// included another batch at a height where this member held one, or a view carries
+    /// another): forget them, rebuild the view (chain state plus [`Lane::log`]) and call
+    /// [`Lane::replay_open`]; the lane takes no proposal until then.
+    Discard {
+        /// The chain's lane height.
+        above: u64,
+    },
+    /// Sign the header of this lane's batch at `height` (hashed `hash`; at
+    /// [`REPORT_HEIGHT`], this member's view-change report) with this member's key, in a round with any other headers to sign, and hand the signature to
     /// [`Lane::signed`].
     Sign {
         /// The batch height.
         height: u64,
         /// The header hash.
         hash: H256,
+    },
+    /// Hand `client`'s action to member `to` (the primary) and give the client what it
+    /// answers; tell the lane with [`Lane::answered`]. The lane may forward an action
+    /// again (to a new primary, or when the answer is late): answer each client once.
+    Forward {
+        /// The primary.
+        to: MemberIndex,
+        /// Who submitted it here.
+        client: ClientId,
+        /// The action.
+        action: SignedLaneAction,
     },
     /// A batch got its certificate: hand it to block authors and observers.
     Certified(CertifiedBatch),
@@ -213,26 +383,50 @@ pub trait LaneState {
     fn rollback(&mut self);
 }
 
+/// A rule of the protocol broken on purpose, to show the simulator catches it.
+#[cfg(any(test, feature = "broken-rules"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenRule {
+    /// A new primary starts from its own highest batch, ignoring the batches the
+    /// quorum's reports hold beyond it.
+    NewPrimaryIgnoresReports,
+}
+
 struct Open {
     opened_ms: u64,
     time_ms: u64,
     actions: Vec<SignedLaneAction>,
     outcomes: Vec<Outcome>,
-    clients: Vec<ClientId>,
+    hashes: Vec<H256>,
+    /// `(index, client)`: who waits on which action.
+    clients: Vec<(u32, ClientId)>,
 }
 
 struct InFlight {
     batch: Batch,
-    clients: Vec<ClientId>,
+    hashes: Vec<H256>,
+    /// `(index, client)`: who waits on which action.
+    clients: Vec<(u32, ClientId)>,
     votes: BTreeMap<MemberIndex, MemberSignature>,
     sent_ms: u64,
 }
 
 impl InFlight {
-    /// The primary's proposal of this batch (signed `signature`) to each of the
-    /// committee's `members` that has not voted for it.
+    fn new(batch: Batch, clients: Vec<(u32, ClientId)>, now_ms: u64) -> Self {
+        InFlight {
+            hashes: batch.actions.iter().map(SignedLaneAction::hash).collect(),
+            batch,
+            clients,
+            votes: BTreeMap::new(),
+            sent_ms: now_ms,
+        }
+    }
+
+    /// The primary's proposal of this batch in `view` (signed `signature`) to each of
+    /// the committee's `members` that has not voted for it.
     fn proposals(
         &self,
+        view: u32,
         me: MemberIndex,
         members: usize,
         signature: &MemberSignature,
@@ -243,6 +437,7 @@ impl InFlight {
             .map(|to| Output::Send {
                 to,
                 message: LaneMessage::Propose {
+                    view,
                     batch: self.batch.clone(),
                     signature: signature.clone(),
                 },
@@ -251,30 +446,70 @@ impl InFlight {
     }
 }
 
+/// Where a pending action of the primary waits: the open batch, or a sealed one.
+const OPEN: u64 = u64::MAX;
+
 /// One member's view of one area's lane.
 pub struct Lane {
     genesis: H256,
     committee: Committee,
     me: MemberIndex,
     view: u32,
+    /// Whether the current view started (its primary announced it, or this member is
+    /// that primary and a quorum reported to it); `false` while changing views.
+    active: bool,
     config: LaneConfig,
     /// The last batch this member sealed or accepted (height, hash, time).
     tip: LaneHead,
+    /// The chain's lane height, as last followed.
+    included: LaneHead,
+    /// The highest height of this member's batches it knows certified.
+    committed: u64,
+    /// The batches this member sealed or accepted above the chain's lane head.
+    log: BTreeMap<u64, Batch>,
     open: Option<Open>,
     in_flight: BTreeMap<u64, InFlight>,
+    /// Primary: the hashes of the actions in the open and in-flight batches, with the
+    /// height of their batch ([`OPEN`] for the open one).
+    sequenced: HashMap<H256, u64>,
     buffered: BTreeMap<u64, Proposal>,
     /// Replica: the header hashes this member voted for beyond the chain's lane head and
     /// its signatures (`None` until [`Lane::signed`]), so a re-sent proposal whose vote
     /// was lost is answered again (bounded by [`MAX_VOTED`]).
     voted: BTreeMap<u64, (H256, Option<MemberSignature>)>,
+    /// Submissions this member holds for the primary, by action hash.
+    held: BTreeMap<H256, Held>,
+    /// Arrivals of held submissions so far (their order).
+    held_seq: u64,
+    /// Recently certified batches, for re-sent actions and late votes.
+    recent: Recent,
+    timer: Timer,
+    /// Members that asked for a view above the current one (and, for the views this
+    /// member is primary of, their verified reports and the bodies they sent).
+    changes: BTreeMap<u32, BTreeMap<MemberIndex, Option<Report>>>,
+    /// The latest view each member said it runs in (`Status`).
+    statuses: BTreeMap<MemberIndex, u32>,
+    /// This member's report for the view it moved to, and its signature once signed.
+    report: Option<(u32, Vec<ReportEntry>, Option<MemberSignature>)>,
+    /// This member gave up batches ([`Output::Discard`]) and waits for the driver to
+    /// rebuild its view ([`Lane::replay_open`]).
+    stale: bool,
+    /// Primary: the `NewView` of the running view, re-sent (a few times) to members that
+    /// did not vote in it yet.
+    announced: Option<(LaneMessage, u32)>,
+    voters: std::collections::BTreeSet<MemberIndex>,
+    #[cfg(any(test, feature = "broken-rules"))]
+    broken: Option<BrokenRule>,
 }
 
 /// The most recent votes a replica remembers for re-sent proposals.
 const MAX_VOTED: usize = 256;
+/// The most batches a member keeps beyond the chain (its log).
+const MAX_LOG: usize = 512;
 
 impl Lane {
     /// A lane for `committee` where this node is member `me`, continuing after `tip` (the
-    /// last batch it knows: in a block, or persisted).
+    /// last batch it knows: in a block, or persisted) in view 0.
     pub fn new(
         genesis: H256,
         committee: Committee,
@@ -282,18 +517,53 @@ impl Lane {
         tip: LaneHead,
         config: LaneConfig,
     ) -> Self {
+        let timer = Timer::starting(tip.height == 0);
         Lane {
             genesis,
             committee,
             me,
             view: 0,
+            active: true,
             config,
+            included: LaneHead::default(),
+            committed: 0,
             tip,
+            log: BTreeMap::new(),
             open: None,
             in_flight: BTreeMap::new(),
+            sequenced: HashMap::new(),
             buffered: BTreeMap::new(),
             voted: BTreeMap::new(),
+            held: BTreeMap::new(),
+            held_seq: 0,
+            recent: Recent::default(),
+            timer,
+            changes: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            report: None,
+            stale: false,
+            announced: None,
+            voters: std::collections::BTreeSet::new(),
+            #[cfg(any(test, feature = "broken-rules"))]
+            broken: None,
         }
+    }
+
+    /// A restarted member resumes in `view`, the highest it was in (the driver keeps it
+    /// durable): views never go back, since a member that reported for a view must not
+    /// vote in an earlier one. It waits (changing) until it hears which view runs.
+    pub fn resume_view(&mut self, view: u32) {
+        if view > self.view || (view == self.view && view > 0) {
+            self.view = view;
+            self.active = false;
+            self.timer.resumed();
+        }
+    }
+
+    /// Breaks a rule of the protocol on purpose (simulator self-test).
+    #[cfg(any(test, feature = "broken-rules"))]
+    pub fn break_rule(&mut self, rule: BrokenRule) {
+        self.broken = Some(rule);
     }
 
     /// The committee.
@@ -311,9 +581,40 @@ impl Lane {
         self.view
     }
 
-    /// Whether this member orders the lane in the current view.
+    /// Whether the current view started (`false` while changing views).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The primary of the current view.
+    pub fn primary(&self) -> MemberIndex {
+        self.committee.primary(self.view)
+    }
+
+    /// Whether this member orders the lane in the current view (and the view started).
     pub fn is_primary(&self) -> bool {
-        usize::from(self.me) == self.view as usize % self.committee.keys.len().max(1)
+        self.active && self.me == self.primary()
+    }
+
+    /// A one-line summary of this member's lane state (for logs and replays).
+    pub fn describe(&self) -> String {
+        format!(
+            "member {} view {}{} tip {} committed {} included {} log {:?} in flight {:?} open {} held {} buffered {:?}",
+            self.me,
+            self.view,
+            if self.active { "" } else { " (changing)" },
+            self.tip.height,
+            self.committed,
+            self.included.height,
+            self.log.keys().collect::<Vec<_>>(),
+            self.in_flight
+                .iter()
+                .map(|(height, flight)| (*height, flight.votes.keys().copied().collect::<Vec<_>>()))
+                .collect::<Vec<_>>(),
+            self.open.as_ref().map_or(0, |open| open.actions.len()),
+            self.held.len(),
+            self.buffered.keys().collect::<Vec<_>>(),
+        )
     }
 
     /// The last batch sealed or accepted.
@@ -321,7 +622,14 @@ impl Lane {
         &self.tip
     }
 
-    /// Actions sequenced but not yet certified.
+    /// The batches this member holds beyond the chain (sealed or accepted), in height
+    /// order: with the chain's state, they make this member's view of the area.
+    pub fn log(&self) -> impl Iterator<Item = &Batch> {
+        self.log.values()
+    }
+
+    /// Actions this member waits on: sequenced but not yet certified, or held for the
+    /// primary.
     pub fn pending(&self) -> usize {
         self.open.as_ref().map_or(0, |open| open.actions.len())
             + self
@@ -329,10 +637,11 @@ impl Lane {
                 .values()
                 .map(|flight| flight.batch.actions.len())
                 .sum::<usize>()
+            + self.held.len()
     }
 
     /// The lane time of the next [`Lane::tick`] that has work to do (sealing the open
-    /// batch, re-sending a proposal), if any.
+    /// batch, re-sending a proposal, a view-change timer), if any.
     pub fn next_deadline(&self) -> Option<u64> {
         let seal = self
             .open
@@ -344,10 +653,10 @@ impl Lane {
             .values()
             .map(|flight| flight.sent_ms.saturating_add(self.config.resend_ms))
             .min();
-        match (seal, resend) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [seal, resend, self.timer_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A submission from `client` at lane time `now_ms`.
@@ -359,32 +668,40 @@ impl Lane {
         now_ms: u64,
     ) -> Vec<Output> {
         let mut out = Vec::new();
-        if let Err(error) = self.sequence(state, client, action, now_ms) {
+        if let Err(error) = self.take(state, client, action, now_ms, &mut out) {
             out.push(Output::Rejected { client, error });
         }
         self.seal_if_due(now_ms, &mut out);
         out
     }
 
-    fn sequence(
+    /// A submission another member's lane relayed here (its `Output::Forward`): only
+    /// the primary takes it; a relay is never relayed again, so forwards cannot loop
+    /// between members that disagree on the view.
+    pub fn submit_relayed(
         &mut self,
         state: &mut dyn LaneState,
         client: ClientId,
         action: SignedLaneAction,
         now_ms: u64,
-    ) -> Result<(), LaneError> {
+    ) -> Vec<Output> {
         if !self.is_primary() {
-            return Err(LaneError::NotPrimary);
+            return vec![Output::Rejected {
+                client,
+                error: LaneError::NotPrimary,
+            }];
         }
-        // The open batch never outgrows a batch: it is what the next proposal carries,
-        // and an oversized proposal would be refused by every replica's network layer.
-        let open_full = self
-            .open
-            .as_ref()
-            .is_some_and(|open| open.actions.len() >= self.config.max_batch.min(MAX_BATCH_ACTIONS));
-        if open_full || self.pending() >= self.config.max_pending {
-            return Err(LaneError::Overloaded);
-        }
+        self.submit(state, client, action, now_ms)
+    }
+
+    fn take(
+        &mut self,
+        state: &mut dyn LaneState,
+        client: ClientId,
+        action: SignedLaneAction,
+        now_ms: u64,
+        out: &mut Vec<Output>,
+    ) -> Result<(), LaneError> {
         let fields = &action.action;
         if fields.genesis != self.genesis {
             return Err(LaneRuleError::WrongGenesis.into());
@@ -395,6 +712,60 @@ impl Lane {
         if fields.version != self.committee.version {
             return Err(LaneRuleError::WrongVersion.into());
         }
+        let hash = action.hash();
+        // Idempotent: an action certified a moment ago gets its receipt again.
+        if let Some(receipt) = self.recent.receipt(&hash) {
+            out.push(Output::Receipt { client, receipt });
+            return Ok(());
+        }
+        if !self.is_primary() {
+            return self.hold(client, action, hash, now_ms, out);
+        }
+        if let Some(height) = self.sequenced.get(&hash).copied() {
+            self.attach(height, &hash, client);
+            return Ok(());
+        }
+        self.sequence(state, client, action, hash, now_ms)
+    }
+
+    /// Adds `client` to those waiting on the pending action hashed `hash` (in the batch
+    /// at `height`, or the open one).
+    fn attach(&mut self, height: u64, hash: &H256, client: ClientId) {
+        let (hashes, clients) = if height == OPEN {
+            match self.open.as_mut() {
+                Some(open) => (&open.hashes, &mut open.clients),
+                None => return,
+            }
+        } else {
+            match self.in_flight.get_mut(&height) {
+                Some(flight) => (&flight.hashes, &mut flight.clients),
+                None => return,
+            }
+        };
+        if let Some(index) = hashes.iter().position(|h| h == hash) {
+            if clients.len() < MAX_BATCH_ACTIONS * 2 {
+                clients.push((index as u32, client));
+            }
+        }
+    }
+
+    fn sequence(
+        &mut self,
+        state: &mut dyn LaneState,
+        client: ClientId,
+        action: SignedLaneAction,
+        hash: H256,
+        now_ms: u64,
+    ) -> Result<(), LaneError> {
+        // The open batch never outgrows a batch: it is what the next proposal carries,
+        // and an oversized proposal would be refused by every replica's network layer.
+        let open_full = self
+            .open
+            .as_ref()
+            .is_some_and(|open| open.actions.len() >= self.config.max_batch.min(MAX_BATCH_ACTIONS));
+        if open_full || self.pending() >= self.config.max_pending || self.log.len() >= MAX_LOG {
+            return Err(LaneError::Overloaded);
+        }
         if !action.verify() {
             return Err(LaneRuleError::BadSignature.into());
         }
@@ -404,15 +775,18 @@ impl Lane {
             time_ms: now_ms.max(tip_time.saturating_add(1)),
             actions: Vec::new(),
             outcomes: Vec::new(),
+            hashes: Vec::new(),
             clients: Vec::new(),
         });
         state.checkpoint();
         match state.execute(&self.committee, open.time_ms, &action) {
             Ok(outcome) => {
                 state.commit();
+                open.clients.push((open.actions.len() as u32, client));
                 open.actions.push(action);
                 open.outcomes.push(outcome);
-                open.clients.push(client);
+                open.hashes.push(hash);
+                self.sequenced.insert(hash, OPEN);
                 Ok(())
             }
             Err(error) => {
@@ -426,14 +800,16 @@ impl Lane {
     }
 
     /// A timer tick at lane time `now_ms`: seals a due batch, re-sends proposals still
-    /// waiting for votes.
-    pub fn tick(&mut self, now_ms: u64) -> Vec<Output> {
+    /// waiting for votes, and runs the view-change timers.
+    pub fn tick(&mut self, state: &mut dyn LaneState, now_ms: u64) -> Vec<Output> {
         let mut out = Vec::new();
+        if self.is_primary() {
+            self.propose_log(now_ms, &mut out);
+        }
         self.seal_if_due(now_ms, &mut out);
         if self.is_primary() {
             let resend = self.config.resend_ms;
-            let me = self.me;
-            let members = self.committee.keys.len();
+            let (view, me, members) = (self.view, self.me, self.committee.keys.len());
             for flight in self.in_flight.values_mut() {
                 if now_ms.saturating_sub(flight.sent_ms) < resend {
                     continue;
@@ -442,10 +818,35 @@ impl Lane {
                 let Some(signature) = flight.votes.get(&me) else {
                     continue;
                 };
-                out.extend(flight.proposals(me, members, signature));
+                out.extend(flight.proposals(view, me, members, signature));
             }
         }
+        self.watch(state, now_ms, &mut out);
         out
+    }
+
+    /// The primary proposes every batch of its log beyond what it knows certified that
+    /// awaits no certificate yet: batches restored after a restart, carried into a new
+    /// view. (A batch on top of them must never be certified before them.)
+    fn propose_log(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        if self.log.range(self.committed + 1..).count() == self.in_flight.len() {
+            return;
+        }
+        let missing: Vec<Batch> = self
+            .log
+            .range(self.committed + 1..)
+            .filter(|(height, _)| !self.in_flight.contains_key(height))
+            .map(|(_, batch)| batch.clone())
+            .collect();
+        for batch in missing {
+            let (height, hash) = (batch.header.height, batch.header.hash());
+            let flight = InFlight::new(batch, Vec::new(), now_ms);
+            for action in &flight.hashes {
+                self.sequenced.insert(*action, height);
+            }
+            self.in_flight.insert(height, flight);
+            out.push(Output::Sign { height, hash });
+        }
     }
 
     fn seal_if_due(&mut self, now_ms: u64, out: &mut Vec<Output>) {
@@ -457,9 +858,19 @@ impl Lane {
         if !(full || old) || self.in_flight.len() >= self.config.max_in_flight {
             return;
         }
-        let Some(open) = self.open.take() else {
-            return;
-        };
+        if let Some((batch, clients)) = self.seal() {
+            let (height, hash) = (batch.header.height, batch.header.hash());
+            out.push(Output::Persist(batch.clone()));
+            out.push(Output::Sign { height, hash });
+            // Proposed once signed (see `signed`).
+            self.in_flight
+                .insert(height, InFlight::new(batch, clients, now_ms));
+        }
+    }
+
+    /// Seals the open batch (if any) on the tip: the new tip, in the log.
+    fn seal(&mut self) -> Option<(Batch, Vec<(u32, ClientId)>)> {
+        let open = self.open.take()?;
         let mut batch = Batch {
             header: BatchHeader {
                 genesis: self.genesis,
@@ -476,48 +887,58 @@ impl Lane {
             outcomes: open.outcomes,
         };
         batch.header.entries_root = merkle_root(&batch.entries());
-        let hash = batch.header.hash();
         let height = batch.header.height;
+        for hash in &open.hashes {
+            self.sequenced.insert(*hash, height);
+        }
+        self.extend_log(batch.clone());
+        Some((batch, open.clients))
+    }
+
+    /// `batch` (sealed or accepted on the tip) becomes the tip and joins the log.
+    fn extend_log(&mut self, batch: Batch) {
+        let header = &batch.header;
         self.tip = LaneHead {
-            height,
-            hash,
-            time_ms: batch.header.time_ms,
+            height: header.height,
+            hash: header.hash(),
+            time_ms: header.time_ms,
         };
-        out.push(Output::Persist(batch.clone()));
-        out.push(Output::Sign { height, hash });
-        // Proposed once signed (see `signed`).
-        self.in_flight.insert(
-            height,
-            InFlight {
-                batch,
-                clients: open.clients,
-                votes: BTreeMap::new(),
-                sent_ms: now_ms,
-            },
-        );
+        self.log.insert(header.height, batch);
+        while self.log.len() > MAX_LOG {
+            match self.log.first_key_value() {
+                Some((height, _)) if *height <= self.committed => {
+                    self.log.pop_first();
+                }
+                _ => break,
+            }
+        }
     }
 
     /// The driver signed the header at `height` (hashed `hash`) that this lane asked for
     /// with [`Output::Sign`]: the primary proposes the batch (and counts its own vote), a
     /// replica sends its vote. A signature for a header the lane no longer waits on (the
-    /// chain moved past it) is dropped.
+    /// chain moved past it, the view changed) is dropped.
     pub fn signed(&mut self, height: u64, hash: H256, signature: MemberSignature) -> Vec<Output> {
         let mut out = Vec::new();
-        if self.is_primary() {
-            let me = self.me;
+        if height == REPORT_HEIGHT {
+            self.report_signed(hash, signature, &mut out);
+        } else if self.is_primary() {
+            let (view, me, members) = (self.view, self.me, self.committee.keys.len());
             let Some(flight) = self.in_flight.get_mut(&height) else {
                 return out;
             };
             if flight.batch.header.hash() != hash || flight.votes.contains_key(&me) {
                 return out;
             }
-            out.extend(flight.proposals(me, self.committee.keys.len(), &signature));
+            out.extend(flight.proposals(view, me, members, &signature));
             flight.votes.insert(me, signature);
             self.certify_ready(&mut out);
         } else if let Some((voted, pending @ None)) = self.voted.get_mut(&height) {
             if *voted == hash {
                 *pending = Some(signature.clone());
-                out.push(self.vote_message(height, hash, signature));
+                if self.active {
+                    out.push(self.vote_message(height, hash, signature));
+                }
             }
         }
         out
@@ -531,10 +952,18 @@ impl Lane {
         message: LaneMessage,
     ) -> Vec<Output> {
         let mut out = Vec::new();
+        if usize::from(from) >= self.committee.keys.len() || from == self.me {
+            return out;
+        }
+        let ours = |area: AreaId, version: u64| {
+            area == self.committee.area && version == self.committee.version
+        };
         match message {
-            LaneMessage::Propose { batch, signature } => {
-                self.on_proposal(state, from, batch, signature, &mut out)
-            }
+            LaneMessage::Propose {
+                view,
+                batch,
+                signature,
+            } => self.on_proposal(state, from, view, batch, signature, &mut out),
             LaneMessage::Vote {
                 area,
                 version,
@@ -542,14 +971,40 @@ impl Lane {
                 height,
                 hash,
                 signature,
-            } => {
-                let current = area == self.committee.area
-                    && version == self.committee.version
-                    && view == self.view;
-                if current {
+            } if ours(area, version) => {
+                if view == self.view && self.is_primary() {
                     self.on_vote(from, height, hash, signature, &mut out);
+                } else if view < self.view {
+                    self.tell_status(from, &mut out);
                 }
             }
+            LaneMessage::Commit {
+                view,
+                header,
+                certificate,
+            } => self.on_commit(state, from, view, header, certificate, &mut out),
+            LaneMessage::ViewChange {
+                area,
+                version,
+                view,
+                report,
+                batches,
+            } if ours(area, version) => {
+                self.on_view_change(state, from, view, report, batches, &mut out)
+            }
+            LaneMessage::NewView {
+                area,
+                version,
+                view,
+                reports,
+            } if ours(area, version) => self.on_new_view(state, from, view, reports, &mut out),
+            LaneMessage::Status {
+                area,
+                version,
+                view,
+                running,
+            } if ours(area, version) => self.on_status(state, from, view, running, &mut out),
+            _ => {}
         }
         out
     }
@@ -566,6 +1021,19 @@ impl Lane {
             return;
         };
         let Some(flight) = self.in_flight.get_mut(&height) else {
+            // A vote for a batch certified already: the voter missed the commit.
+            if let Some(certified) = self.recent.batch(height) {
+                if certified.batch.header.hash() == hash {
+                    out.push(Output::Send {
+                        to: from,
+                        message: LaneMessage::Commit {
+                            view: self.view,
+                            header: certified.batch.header.clone(),
+                            certificate: certified.certificate.clone(),
+                        },
+                    });
+                }
+            }
             return;
         };
         if flight.batch.header.hash() != hash || flight.votes.contains_key(&from) {
@@ -574,11 +1042,13 @@ impl Lane {
         if !verify_member(&hash, &signature, &key) {
             return;
         }
+        self.voters.insert(from);
         flight.votes.insert(from, signature);
         self.certify_ready(out);
     }
 
-    /// Emits, in height order, every in-flight batch that has its quorum.
+    /// Emits, in height order, every in-flight batch that has its quorum: the certified
+    /// batch, the commit to every replica, and the receipts.
     fn certify_ready(&mut self, out: &mut Vec<Output>) {
         let quorum = self.committee.quorum();
         while let Some(entry) = self.in_flight.first_entry() {
@@ -589,215 +1059,64 @@ impl Lane {
             let certificate = Certificate {
                 signatures: flight.votes.into_iter().take(quorum).collect(),
             };
-            let (_, proofs) = merkle_paths(&flight.batch.entries());
-            // The certified batch goes out before any receipt: whatever a player was
-            // promised is already on its way to block authors.
+            let header = flight.batch.header.clone();
+            self.committed = self.committed.max(header.height);
+            for hash in &flight.hashes {
+                self.sequenced.remove(hash);
+            }
             let certified = CertifiedBatch {
                 batch: flight.batch,
                 certificate: certificate.clone(),
             };
+            // The certified batch goes out before any receipt: whatever a player was
+            // promised is already on its way to block authors.
             out.push(Output::Certified(certified.clone()));
-            let flight_batch = certified.batch;
-            for (index, (client, proof)) in flight.clients.iter().zip(proofs).enumerate() {
-                let (Some(action), Some(outcome)) = (
-                    flight_batch.actions.get(index),
-                    flight_batch.outcomes.get(index),
-                ) else {
-                    continue;
-                };
-                out.push(Output::Receipt {
-                    client: *client,
-                    receipt: Receipt {
-                        header: flight_batch.header.clone(),
-                        certificate: certificate.clone(),
-                        index: index as u32,
-                        action_hash: action.hash(),
-                        outcome: *outcome,
-                        proof,
-                    },
-                });
-            }
-        }
-    }
-
-    fn on_proposal(
-        &mut self,
-        state: &mut dyn LaneState,
-        from: MemberIndex,
-        batch: Batch,
-        signature: MemberSignature,
-        out: &mut Vec<Output>,
-    ) {
-        let header = &batch.header;
-        let primary = self.view as usize % self.committee.keys.len().max(1);
-        let current = header.genesis == self.genesis
-            && header.area == self.committee.area
-            && header.version == self.committee.version
-            && header.view == self.view
-            && usize::from(from) == primary
-            && !self.is_primary();
-        if !current || header.height <= self.tip.height {
-            // Stale or not ours. A re-sent proposal we already voted on is answered
-            // again, in case our vote was lost: the primary certifies in height order, so
-            // one lost vote below our tip would otherwise stall the lane for good.
-            if let Some((hash, vote)) = self.voted.get(&header.height) {
-                if current && *hash == header.hash() {
-                    out.push(match vote {
-                        Some(vote) => self.vote_message(header.height, *hash, vote.clone()),
-                        // Voted before a restart (or the signature is on its way):
-                        // signing the same header again is no equivocation.
-                        None => Output::Sign {
-                            height: header.height,
-                            hash: *hash,
+            for to in 0..self.committee.keys.len() as MemberIndex {
+                if to != self.me {
+                    out.push(Output::Send {
+                        to,
+                        message: LaneMessage::Commit {
+                            view: self.view,
+                            header: header.clone(),
+                            certificate: certificate.clone(),
                         },
                     });
                 }
             }
-            return;
-        }
-        if header.height > self.tip.height.saturating_add(1) {
-            if self.buffered.len() < self.config.max_buffered {
-                self.buffered.insert(header.height, (batch, signature));
-            }
-            return;
-        }
-        self.buffered.insert(header.height, (batch, signature));
-        self.accept_next(state, out);
-    }
-
-    /// Accepts the buffered proposals that follow the tip, in order. One whose actions do
-    /// not apply on this member's view stays buffered for [`Lane::retry`]: it may depend
-    /// on another lane's batch (a player crossing in) this member has not applied yet.
-    fn accept_next(&mut self, state: &mut dyn LaneState, out: &mut Vec<Output>) {
-        while let Some((batch, signature)) = self.buffered.remove(&(self.tip.height + 1)) {
-            match self.accept(state, batch, signature, out) {
-                Ok(()) => {}
-                Err(Some(waiting)) => {
-                    self.buffered.insert(self.tip.height + 1, *waiting);
-                    break;
-                }
-                Err(None) => break,
-            }
-        }
-        self.buffered.retain(|height, _| *height > self.tip.height);
-    }
-
-    /// A replica restarted: it persisted (and so may have voted for) the batch at
-    /// `height` hashed `hash` beyond the chain's lane head. It answers the primary's
-    /// re-sent proposal of that batch with a vote again: the primary certifies in height
-    /// order, so a vote lost in the crash would otherwise stall the lane for good.
-    pub fn restore_vote(&mut self, height: u64, hash: H256) {
-        if !self.is_primary() && height > 0 {
-            self.voted.insert(height, (hash, None));
-            while self.voted.len() > MAX_VOTED {
-                self.voted.pop_first();
-            }
-        }
-    }
-
-    /// Whether a replica holds a proposal for the next height that did not apply yet.
-    pub fn is_waiting(&self) -> bool {
-        !self.is_primary() && self.buffered.contains_key(&(self.tip.height + 1))
-    }
-
-    /// The driver applied batches of other lanes: tries the proposal that did not apply
-    /// again (see [`Lane::is_waiting`]).
-    pub fn retry(&mut self, state: &mut dyn LaneState) -> Vec<Output> {
-        let mut out = Vec::new();
-        if self.is_waiting() {
-            self.accept_next(state, &mut out);
-        }
-        out
-    }
-
-    /// Checks a next-height proposal in full, re-executes it, and persists and votes.
-    /// `Err(Some(proposal))`: well formed and signed, but its actions do not apply (yet)
-    /// on this member's view; `Err(None)`: invalid.
-    fn accept(
-        &mut self,
-        state: &mut dyn LaneState,
-        batch: Batch,
-        signature: MemberSignature,
-        out: &mut Vec<Output>,
-    ) -> Result<(), Option<Box<Proposal>>> {
-        let header = &batch.header;
-        let primary = self.view as usize % self.committee.keys.len().max(1);
-        let Some(primary_key) = self.committee.keys.get(primary).copied() else {
-            return Err(None);
-        };
-        let shaped = header.height == self.tip.height.saturating_add(1)
-            && header.parent == self.tip.hash
-            && header.time_ms > self.tip.time_ms
-            && !batch.actions.is_empty()
-            && batch.actions.len() <= MAX_BATCH_ACTIONS
-            && batch.body_matches()
-            && batch.actions.iter().all(|signed| {
-                signed.action.genesis == self.genesis
-                    && signed.action.area == self.committee.area
-                    && signed.action.version == self.committee.version
-            });
-        if !shaped
-            || !verify_member(&header.hash(), &signature, &primary_key)
-            || !arceon_pallet_fastlane::verify_actions(&batch.actions)
-        {
-            return Err(None);
-        }
-        state.checkpoint();
-        for (action, certified) in batch.actions.iter().zip(&batch.outcomes) {
-            match state.execute(&self.committee, header.time_ms, action) {
-                Ok(outcome) if outcome == *certified => {}
-                _ => {
-                    state.rollback();
-                    return Err(Some(Box::new((batch, signature))));
+            if !flight.clients.is_empty() {
+                let (_, proofs) = merkle_paths(&certified.batch.entries());
+                for (index, client) in flight.clients {
+                    let i = index as usize;
+                    let (Some(hash), Some(outcome), Some(proof)) = (
+                        flight.hashes.get(i),
+                        certified.batch.outcomes.get(i),
+                        proofs.get(i),
+                    ) else {
+                        continue;
+                    };
+                    out.push(Output::Receipt {
+                        client,
+                        receipt: Receipt {
+                            header: header.clone(),
+                            certificate: certificate.clone(),
+                            index,
+                            action_hash: *hash,
+                            outcome: *outcome,
+                            proof: proof.clone(),
+                        },
+                    });
                 }
             }
-        }
-        state.commit();
-        self.tip = LaneHead {
-            height: header.height,
-            hash: header.hash(),
-            time_ms: header.time_ms,
-        };
-        out.push(Output::Persist(batch.clone()));
-        self.vote(&batch, out);
-        Ok(())
-    }
-
-    /// Asks for this member's signature of an accepted header; the vote leaves when it
-    /// comes back (see [`Lane::signed`]).
-    fn vote(&mut self, batch: &Batch, out: &mut Vec<Output>) {
-        let header = &batch.header;
-        let hash = header.hash();
-        self.voted.insert(header.height, (hash, None));
-        while self.voted.len() > MAX_VOTED {
-            self.voted.pop_first();
-        }
-        out.push(Output::Sign {
-            height: header.height,
-            hash,
-        });
-    }
-
-    fn vote_message(&self, height: u64, hash: H256, signature: MemberSignature) -> Output {
-        let primary = (self.view as usize % self.committee.keys.len().max(1)) as MemberIndex;
-        Output::Send {
-            to: primary,
-            message: LaneMessage::Vote {
-                area: self.committee.area,
-                version: self.committee.version,
-                view: self.view,
-                height,
-                hash,
-                signature,
-            },
+            self.recent.insert(certified);
         }
     }
 
-    /// The view was rebuilt on a new best block (the batches in flight already
+    /// The view was rebuilt on a new best block (the batches of the log already
     /// re-applied by the driver): re-executes the open batch's actions on it, refusing
     /// those that no longer pass.
     pub fn replay_open(&mut self, state: &mut dyn LaneState) -> Vec<Output> {
         let mut out = Vec::new();
+        self.stale = false;
         let Some(open) = self.open.take() else {
             return out;
         };
@@ -806,50 +1125,80 @@ impl Lane {
             time_ms: open.time_ms,
             actions: Vec::new(),
             outcomes: Vec::new(),
+            hashes: Vec::new(),
             clients: Vec::new(),
         };
-        for (action, client) in open.actions.into_iter().zip(open.clients) {
+        let mut waiting: BTreeMap<u32, Vec<ClientId>> = BTreeMap::new();
+        for (index, client) in open.clients {
+            waiting.entry(index).or_default().push(client);
+        }
+        for (index, (action, hash)) in open.actions.into_iter().zip(open.hashes).enumerate() {
+            let clients = waiting.remove(&(index as u32)).unwrap_or_default();
             state.checkpoint();
             match state.execute(&self.committee, kept.time_ms, &action) {
                 Ok(outcome) => {
                     state.commit();
+                    let at = kept.actions.len() as u32;
+                    kept.clients.extend(clients.into_iter().map(|c| (at, c)));
                     kept.actions.push(action);
                     kept.outcomes.push(outcome);
-                    kept.clients.push(client);
+                    kept.hashes.push(hash);
                 }
                 Err(error) => {
                     state.rollback();
-                    out.push(Output::Rejected {
-                        client,
-                        error: LaneError::Rule(error),
-                    });
+                    self.sequenced.remove(&hash);
+                    for client in clients {
+                        out.push(Output::Rejected {
+                            client,
+                            error: LaneError::Rule(error),
+                        });
+                    }
                 }
             }
         }
         if !kept.actions.is_empty() {
             self.open = Some(kept);
         }
+        // Proposals that waited for the rebuilt view.
+        if !self.is_primary() {
+            self.accept_next(state, &mut out);
+        }
         out
     }
 
     /// The chain included the lane up to `head`: a member that fell behind (it missed
-    /// proposals) continues from there.
+    /// proposals) continues from there, and one whose batches beyond it went another way
+    /// than the chain forgets them ([`Output::Discard`]).
     ///
     /// Batches this member sealed at those heights that never got their certificate were
     /// superseded by the chain's: their actions are refused (`Superseded`), to be
     /// submitted again.
     pub fn on_included(&mut self, head: &LaneHead) -> Vec<Output> {
         let mut out = Vec::new();
-        if head.height > self.tip.height
-            || (head.height == self.tip.height && head.hash != self.tip.hash)
-        {
-            self.tip = head.clone();
+        let diverged = self
+            .log
+            .get(&head.height)
+            .is_some_and(|batch| batch.header.hash() != head.hash)
+            || (head.height == self.tip.height && head.hash != self.tip.hash);
+        if diverged && self.log.range(head.height + 1..).next().is_some() {
+            out.push(Output::Discard { above: head.height });
         }
+        if head.height > self.tip.height || diverged {
+            self.tip = head.clone();
+            self.log.clear();
+            self.voted.clear();
+            self.committed = self.committed.min(head.height);
+        }
+        if head.height >= self.included.height {
+            self.included = head.clone();
+        }
+        self.committed = self.committed.max(head.height);
+        self.log.retain(|height, _| *height > head.height);
         self.buffered.retain(|height, _| *height > head.height);
         self.voted.retain(|height, _| *height > head.height);
         let mut superseded = Vec::new();
         while let Some(entry) = self.in_flight.first_entry() {
-            if *entry.key() > head.height {
+            if *entry.key() > head.height && !diverged {
                 break;
             }
             superseded.push(entry.remove());
@@ -857,8 +1206,11 @@ impl Lane {
         for flight in superseded {
             let included = flight.batch.header.height == head.height
                 && flight.batch.header.hash() == head.hash;
+            for hash in &flight.hashes {
+                self.sequenced.remove(hash);
+            }
             if !included {
-                for client in flight.clients {
+                for (_, client) in flight.clients {
                     out.push(Output::Rejected {
                         client,
                         error: LaneError::Superseded,
@@ -866,6 +1218,24 @@ impl Lane {
                 }
             }
         }
+        self.unplace_held();
+        out
+    }
+}
+
+impl Lane {
+    /// A certified batch beyond this member's tip, learned from gossip: a replica that
+    /// missed the proposals continues after it.
+    pub fn catch_up(&mut self, head: &LaneHead) -> Vec<Output> {
+        let out = Vec::new();
+        if head.height <= self.tip.height || self.is_primary() {
+            return out;
+        }
+        self.tip = head.clone();
+        self.committed = self.committed.max(head.height);
+        self.timer.dead = false;
+        self.buffered.retain(|height, _| *height > head.height);
+        self.voted.retain(|height, _| *height > head.height);
         out
     }
 }

@@ -1,12 +1,16 @@
 //! A seeded, deterministic simulation of one area's lane under faults.
 //!
 //! One process drives every committee member's [`Lane`] the way the node does (durable
-//! persists, signing rounds, a chain that includes certified batches and that members
-//! follow) over a simulated clock and network. Everything random comes from one seed:
-//! message delay (so reordering), loss, duplication, a partition that cuts one replica
-//! off for a while, replica crashes that keep the persisted batches and lose the rest,
-//! and a byzantine replica that withholds its votes. After the faulty period the network heals, every crashed member restarts, and
-//! the run continues until the lane is quiet.
+//! persists, signing rounds, forwarding of held submissions, a chain that includes
+//! certified batches and that members follow) over a simulated clock and network.
+//! Everything random comes from one seed: message delay (so reordering), loss,
+//! duplication, a partition that cuts one member off for a while, crashes of any member
+//! (the primary too: the view change replaces it) that keep the persisted batches and
+//! lose the rest, and a byzantine replica that withholds its votes. Players send each
+//! action to a member of their choice (their RPC node), which forwards it to the
+//! primary; a player without an answer for a second sends it again to another member.
+//! After the faulty period the network heals, every crashed member restarts, and the
+//! run continues until the lane is quiet.
 //!
 //! The world is [`ToyState`]: players walk at most 100 units per action and lane nonces
 //! count up. Players act one action at a time, so every action they submit is valid;
@@ -18,13 +22,12 @@
 //!   verifies against the committee, and that header is the certified one;
 //! - the chain re-executes every certified batch with the certified outcomes, so every
 //!   receipted outcome is the chain's;
-//! - every member's persisted batches are the chain's at their heights (honest logs are
-//!   prefixes of one lane);
+//! - every batch a member persisted at a height the chain included is the chain's, or
+//!   one of an older view that the view change left behind (honest logs agree within a
+//!   view);
 //! - no valid action is refused by the world's rules, and once the network healed every
-//!   action is receipted and the lane holds nothing uncertified.
-//!
-//! The primary (member 0, view 0) never crashes: replacing a silent primary is the view
-//! change's work, which this simulator will drive too.
+//!   action is on chain, the lane holds nothing uncertified and its members agree on a
+//!   view.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -116,7 +119,12 @@ const BLOCK_MS: u64 = 500;
 /// How often members' timers fire (ms).
 const TICK_MS: u64 = 2;
 /// How long the run goes on after the network healed (ms).
-const HEAL_MS: u64 = 4_000;
+const HEAL_MS: u64 = 5_000;
+/// How long a player waits for an answer before it sends its action again (ms).
+const PLAYER_TIMEOUT_MS: u64 = 1_000;
+/// Client ids of forwarded submissions (at the member they were forwarded to) start
+/// here; below it, a client id is `player << 32 | nonce`.
+const FORWARDED: u64 = 1 << 63;
 
 /// The faults of one run, drawn from its seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,10 +141,14 @@ pub struct Faults {
     pub duplicate: f64,
     /// Largest message delay (ms); delays are uniform from 1, so messages reorder.
     pub max_delay_ms: u64,
-    /// Mean time between replica crashes (ms); `None`: no crashes.
+    /// Mean time between member crashes (ms); `None`: no crashes.
     pub crash_every_ms: Option<u64>,
-    /// A window `(from, to)` in which one replica is cut off from everyone.
+    /// Whether crashes pick the current primary (else any member).
+    pub crash_primary: bool,
+    /// A window `(from, to)` in which one member is cut off from everyone.
     pub partition: Option<(u64, u64)>,
+    /// The member the partition cuts off.
+    pub cut_member: usize,
     /// A byzantine replica that withholds every vote for the whole run (the committee
     /// tolerates one: a quorum of the others still certifies).
     pub withholding: Option<usize>,
@@ -159,11 +171,22 @@ impl Faults {
             duplicate: [0.0, 0.02, 0.1][rng.gen_range(0..3)],
             max_delay_ms: [1, 5, 20, 80][rng.gen_range(0..4)],
             crash_every_ms: rng.gen_bool(0.6).then(|| rng.gen_range(200..2_000)),
+            crash_primary: false,
             partition,
+            cut_member: members - 1,
             withholding: None,
         };
         faults.withholding = rng.gen_bool(0.3).then(|| rng.gen_range(1..members));
+        faults.crash_primary = rng.gen_bool(0.5);
+        faults.cut_member = rng.gen_range(0..members);
         faults
+    }
+
+    /// Members that may fail at once: crashed, cut off or byzantine. A committee of 3
+    /// tolerates none, so with a withholding member there, crashes and the partition
+    /// stay away from a second member's quorum share.
+    fn byzantine(&self) -> usize {
+        usize::from(self.withholding.is_some())
     }
 }
 
@@ -180,8 +203,12 @@ pub struct Report {
     pub receipted: u64,
     /// Batches certified.
     pub certified: u64,
-    /// Replica crashes.
+    /// Member crashes.
     pub crashes: u64,
+    /// Crashes of the member that was primary.
+    pub primary_crashes: u64,
+    /// The highest view a member ran at the end.
+    pub views: u64,
     /// Messages delivered.
     pub delivered: u64,
     /// Messages lost (dropped, or to a crashed member).
@@ -190,15 +217,34 @@ pub struct Report {
     pub violations: Vec<String>,
 }
 
+/// What travels between simulated nodes.
+#[derive(Clone)]
+enum Message {
+    Lane(LaneMessage),
+    /// A held submission forwarded to the primary (`client` at the forwarder).
+    Forward {
+        client: ClientId,
+        action: SignedLaneAction,
+    },
+    /// The primary's answer to a forwarded submission.
+    Answer {
+        client: ClientId,
+        action: H256,
+        result: Result<Receipt, LaneError>,
+    },
+}
+
 enum Event {
     Deliver {
         to: usize,
         from: usize,
-        message: Box<LaneMessage>,
+        message: Box<Message>,
     },
     Tick(usize),
     Submit(usize),
-    Crash(usize),
+    /// A player's timeout for the action with this nonce.
+    Timeout(usize, u64),
+    Crash,
     Restart(usize),
     Block,
 }
@@ -209,6 +255,10 @@ struct Member {
     state: ToyState,
     /// Persisted batches (what survives a crash).
     log: BTreeMap<u64, Batch>,
+    /// Forwarded submissions this member took: id -> (forwarder, its client).
+    forwarded: HashMap<ClientId, (usize, ClientId)>,
+    /// The highest view its lane was in (kept durable, like the node's).
+    view: u32,
 }
 
 struct Player {
@@ -224,6 +274,7 @@ struct Sim {
     rng: StdRng,
     now: u64,
     next_seq: u64,
+    next_forward: u64,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     events: HashMap<u64, Event>,
     genesis: H256,
@@ -231,13 +282,30 @@ struct Sim {
     members: Vec<Member>,
     players: Vec<Player>,
     certified: BTreeMap<u64, CertifiedBatch>,
+    /// The view each height's batch was certified in.
+    certified_in: BTreeMap<u64, u32>,
+    chain: BTreeMap<u64, Batch>,
     chain_head: LaneHead,
     chain_state: ToyState,
+    broken: Option<BrokenRuleSwitch>,
     report: Report,
 }
 
+/// A protocol rule broken in every member, to check that the invariants catch it.
+#[derive(Debug, Clone, Copy)]
+#[cfg(any(test, feature = "broken-rules"))]
+pub struct BrokenRuleSwitch(pub BrokenRule);
+#[derive(Debug, Clone, Copy)]
+#[cfg(not(any(test, feature = "broken-rules")))]
+pub struct BrokenRuleSwitch(());
+
 /// Runs seed `seed` with `duration_ms` of faulty time and checks the invariants.
 pub fn run(seed: u64, duration_ms: u64) -> Report {
+    run_with(seed, duration_ms, None)
+}
+
+/// [`run`], with a protocol rule broken on purpose.
+pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -> Report {
     let faults = Faults::from_seed(seed, duration_ms);
     let genesis = H256::repeat_byte(9);
     let pairs: Vec<sr25519::Pair> = (0..faults.members)
@@ -250,18 +318,13 @@ pub fn run(seed: u64, duration_ms: u64) -> Report {
     };
     let members = pairs
         .into_iter()
-        .enumerate()
-        .map(|(i, pair)| Member {
+        .map(|pair| Member {
             pair,
-            lane: Some(Lane::new(
-                genesis,
-                committee.clone(),
-                i as MemberIndex,
-                LaneHead::default(),
-                LaneConfig::default(),
-            )),
+            lane: None,
             state: ToyState::default(),
             log: BTreeMap::new(),
+            forwarded: HashMap::new(),
+            view: 0,
         })
         .collect();
     let players = (0..faults.players)
@@ -278,6 +341,7 @@ pub fn run(seed: u64, duration_ms: u64) -> Report {
         faults,
         now: 0,
         next_seq: 0,
+        next_forward: 0,
         queue: BinaryHeap::new(),
         events: HashMap::new(),
         genesis,
@@ -285,13 +349,19 @@ pub fn run(seed: u64, duration_ms: u64) -> Report {
         members,
         players,
         certified: BTreeMap::new(),
+        certified_in: BTreeMap::new(),
+        chain: BTreeMap::new(),
         chain_head: LaneHead::default(),
         chain_state: ToyState::default(),
+        broken,
         report: Report {
             seed,
             ..Report::default()
         },
     };
+    for member in 0..sim.members.len() {
+        sim.restart(member);
+    }
     sim.start();
     sim.run_until(duration_ms + HEAL_MS);
     sim.check_end();
@@ -305,6 +375,13 @@ impl Sim {
         self.next_seq += 1;
         self.queue.push(Reverse((time, seq)));
         self.events.insert(seq, event);
+    }
+
+    /// Prints what happens when `ARCEON_SIM_TRACE` is set (replaying a failing seed).
+    fn trace(&self, what: impl FnOnce() -> String) {
+        if std::env::var_os("ARCEON_SIM_TRACE").is_some() {
+            eprintln!("t={} {}", self.now, what());
+        }
     }
 
     fn faulty(&self) -> bool {
@@ -330,8 +407,7 @@ impl Sim {
         self.at(BLOCK_MS, Event::Block);
         if let Some(every) = self.faults.crash_every_ms {
             let first = self.rng.gen_range(1..=every);
-            let replica = self.rng.gen_range(1..self.members.len());
-            self.at(first, Event::Crash(replica));
+            self.at(first, Event::Crash);
         }
     }
 
@@ -347,14 +423,21 @@ impl Sim {
             match event {
                 Event::Deliver { to, from, message } => self.deliver(to, from, *message),
                 Event::Tick(member) => {
-                    if let Some(lane) = self.members[member].lane.as_mut() {
-                        let out = lane.tick(self.now);
+                    let m = &mut self.members[member];
+                    if let Some(lane) = m.lane.as_mut() {
+                        let out = lane.tick(&mut m.state, self.now);
                         self.drive(member, out);
                     }
                     self.at(self.now + TICK_MS, Event::Tick(member));
                 }
                 Event::Submit(player) => self.submit(player),
-                Event::Crash(member) => self.crash(member),
+                Event::Timeout(player, nonce) => {
+                    let waiting = self.players[player].waiting.as_ref();
+                    if waiting.is_some_and(|action| action.action.nonce == nonce) {
+                        self.submit(player);
+                    }
+                }
+                Event::Crash => self.crash(),
                 Event::Restart(member) => self.restart(member),
                 Event::Block => {
                     self.block();
@@ -368,23 +451,51 @@ impl Sim {
     /// before anything after it), sends through the network, signs the round's headers
     /// at the end.
     fn drive(&mut self, member: usize, outputs: Vec<Output>) {
+        // The view is durable before anything the lane says in it leaves.
+        if let Some(lane) = self.members[member].lane.as_ref() {
+            let view = lane.view();
+            let m = &mut self.members[member];
+            m.view = m.view.max(view);
+        }
         let mut to_sign = Vec::new();
         for output in outputs {
+            self.trace(|| format!("  m{member} -> {}", brief(&output)));
             match output {
                 Output::Persist(batch) => {
                     self.members[member].log.insert(batch.header.height, batch);
+                }
+                Output::Discard { above } => {
+                    // Forgotten on disk, then the view rebuilt without them.
+                    self.members[member]
+                        .log
+                        .retain(|height, _| *height <= above);
+                    self.rebuild(member);
+                    let m = &mut self.members[member];
+                    if let Some(lane) = m.lane.as_mut() {
+                        let out = lane.replay_open(&mut m.state);
+                        self.drive(member, out);
+                    }
                 }
                 Output::Sign { height, hash } => to_sign.push((height, hash)),
                 Output::Send { to, message } => {
                     let withheld = self.faults.withholding == Some(member)
                         && matches!(message, LaneMessage::Vote { .. });
                     if !withheld {
-                        self.send(member, usize::from(to), message);
+                        self.send(member, usize::from(to), Message::Lane(message));
                     }
                 }
-                Output::Certified(certified) => self.on_certified(certified),
-                Output::Receipt { client, receipt } => self.on_receipt(client as usize, receipt),
-                Output::Rejected { client, error } => self.on_rejected(client as usize, error),
+                Output::Forward { to, client, action } => {
+                    self.send(member, usize::from(to), Message::Forward { client, action })
+                }
+                Output::Certified(certified) => {
+                    let view = self.members[member].lane.as_ref().map_or(0, Lane::view);
+                    self.on_certified(certified, view)
+                }
+                Output::Receipt { client, receipt } => {
+                    let hash = receipt.action_hash;
+                    self.answer(member, client, hash, Ok(receipt))
+                }
+                Output::Rejected { client, error } => self.reject(member, client, error),
             }
         }
         if to_sign.is_empty() {
@@ -401,7 +512,54 @@ impl Sim {
         }
     }
 
-    fn send(&mut self, from: usize, to: usize, message: LaneMessage) {
+    /// A refusal for `client` at `member`: forwarded ones go back to their forwarder
+    /// (which knows the action), a player's straight to it.
+    fn reject(&mut self, member: usize, client: ClientId, error: LaneError) {
+        if client >= FORWARDED {
+            if let Some((forwarder, original)) = self.members[member].forwarded.remove(&client) {
+                // The forwarder matches it to its held action by client id.
+                let action = H256::zero();
+                self.send(
+                    member,
+                    forwarder,
+                    Message::Answer {
+                        client: original,
+                        action,
+                        result: Err(error),
+                    },
+                );
+            }
+            return;
+        }
+        self.answer_player(client, None, Err(error));
+    }
+
+    /// An answer for `client` at `member`.
+    fn answer(
+        &mut self,
+        member: usize,
+        client: ClientId,
+        action: H256,
+        result: Result<Receipt, LaneError>,
+    ) {
+        if client >= FORWARDED {
+            if let Some((forwarder, original)) = self.members[member].forwarded.remove(&client) {
+                self.send(
+                    member,
+                    forwarder,
+                    Message::Answer {
+                        client: original,
+                        action,
+                        result,
+                    },
+                );
+            }
+            return;
+        }
+        self.answer_player(client, Some(action), result);
+    }
+
+    fn send(&mut self, from: usize, to: usize, message: Message) {
         let copies = if self.faulty() && self.rng.gen_bool(self.faults.duplicate) {
             2
         } else {
@@ -425,14 +583,13 @@ impl Sim {
     }
 
     fn cut_off(&self, member: usize) -> bool {
-        // The partition cuts off the last replica.
         self.faults
             .partition
             .is_some_and(|(from, to)| (from..to).contains(&self.now))
-            && member == self.members.len() - 1
+            && member == self.faults.cut_member
     }
 
-    fn deliver(&mut self, to: usize, from: usize, message: LaneMessage) {
+    fn deliver(&mut self, to: usize, from: usize, message: Message) {
         if self.cut_off(to) || self.cut_off(from) {
             self.report.lost += 1;
             return;
@@ -443,7 +600,55 @@ impl Sim {
             return;
         };
         self.report.delivered += 1;
-        let out = lane.on_message(&mut member.state, from as MemberIndex, message);
+        if std::env::var_os("ARCEON_SIM_TRACE").is_some() {
+            if let Message::Lane(message) = &message {
+                eprintln!(
+                    "t={} m{to} (view {}{}) <- m{from}: {}",
+                    self.now,
+                    lane.view(),
+                    if lane.is_active() { "" } else { " changing" },
+                    brief_message(message)
+                );
+            }
+        }
+        let out = match message {
+            Message::Lane(message) => {
+                lane.on_message(&mut member.state, from as MemberIndex, message)
+            }
+            Message::Forward { client, action } => {
+                let id = FORWARDED + self.next_forward;
+                self.next_forward += 1;
+                member.forwarded.insert(id, (from, client));
+                lane.submit_relayed(&mut member.state, id, action, self.now)
+            }
+            Message::Answer {
+                client,
+                action,
+                result,
+            } => {
+                // Not the primary: the forwarder holds the action and tries again.
+                if matches!(result, Err(LaneError::NotPrimary)) {
+                    return;
+                }
+                // The forwarder stops waiting on the action, and answers its client.
+                let hash = match &result {
+                    Ok(receipt) => receipt.action_hash,
+                    Err(_) => action,
+                };
+                let hash = if hash == H256::zero() {
+                    self.players
+                        .get((client >> 32) as usize)
+                        .and_then(|p| p.waiting.as_ref())
+                        .filter(|w| w.action.nonce == client & 0xffff_ffff)
+                        .map_or(H256::zero(), SignedLaneAction::hash)
+                } else {
+                    hash
+                };
+                lane.answered(&hash);
+                self.answer_player(client, Some(hash), result);
+                Vec::new()
+            }
+        };
         self.drive(to, out);
     }
 
@@ -475,12 +680,39 @@ impl Sim {
             }
         };
         self.report.submitted += 1;
-        let primary = &mut self.members[0];
-        let Some(lane) = primary.lane.as_mut() else {
+        let nonce = action.action.nonce;
+        self.at(self.now + PLAYER_TIMEOUT_MS, Event::Timeout(player, nonce));
+        // The player's RPC node: any member (a crashed one never answers).
+        let at = self.rng.gen_range(0..self.members.len());
+        let client = (player as u64) << 32 | nonce;
+        let m = &mut self.members[at];
+        let Some(lane) = m.lane.as_mut() else {
             return;
         };
-        let out = lane.submit(&mut primary.state, player as ClientId, action, self.now);
-        self.drive(0, out);
+        let out = lane.submit(&mut m.state, client, action, self.now);
+        self.drive(at, out);
+    }
+
+    /// An answer reaches the player whose client id is `client` (`player << 32 | nonce`);
+    /// answers for an action it no longer waits on are duplicates.
+    fn answer_player(
+        &mut self,
+        client: ClientId,
+        action: Option<H256>,
+        result: Result<Receipt, LaneError>,
+    ) {
+        let player = (client >> 32) as usize;
+        let nonce = client & 0xffff_ffff;
+        let Some(waiting) = self.players.get(player).and_then(|p| p.waiting.clone()) else {
+            return;
+        };
+        if waiting.action.nonce != nonce || action.is_some_and(|hash| hash != waiting.hash()) {
+            return;
+        }
+        match result {
+            Ok(receipt) => self.on_receipt(player, receipt),
+            Err(error) => self.on_rejected(player, error),
+        }
     }
 
     fn on_receipt(&mut self, player: usize, receipt: Receipt) {
@@ -506,7 +738,6 @@ impl Sim {
             )),
         }
         let Some(waiting) = self.players.get_mut(player).and_then(|p| p.waiting.take()) else {
-            self.violation(format!("player {player} got a receipt it did not wait for"));
             return;
         };
         if waiting.hash() != receipt.action_hash {
@@ -524,19 +755,33 @@ impl Sim {
     fn on_rejected(&mut self, player: usize, error: LaneError) {
         match error {
             // Faults may refuse an action for now: it is submitted again.
-            LaneError::Superseded | LaneError::Overloaded | LaneError::NotPrimary => {
+            LaneError::Superseded
+            | LaneError::Overloaded
+            | LaneError::Unavailable
+            | LaneError::NotPrimary => {
                 let delay = self.rng.gen_range(10..100);
                 self.at(self.now + delay, Event::Submit(player));
             }
+            // A re-sent action the chain already executed (its receipt was lost): the
+            // player learns it from the chain at the next block.
+            LaneError::Rule(ref rule)
+                if *rule == DispatchError::from(LaneRuleError::StaleNonce) => {}
             LaneError::Rule(rule) => {
                 self.violation(format!("player {player}'s valid action refused: {rule:?}"))
             }
         }
     }
 
-    fn on_certified(&mut self, certified: CertifiedBatch) {
+    /// A batch certified by the primary of `view`.
+    fn on_certified(&mut self, certified: CertifiedBatch, view: u32) {
         let height = certified.batch.header.height;
         let hash = certified.batch.header.hash();
+        self.trace(|| {
+            format!(
+                "certified {height} view {} parent {:?} hash {hash:?}",
+                certified.batch.header.view, certified.batch.header.parent
+            )
+        });
         if let Some(earlier) = self.certified.get(&height) {
             if earlier.batch.header.hash() != hash {
                 self.violation(format!("two certified batches at height {height}"));
@@ -545,26 +790,68 @@ impl Sim {
         }
         self.report.certified += 1;
         self.certified.insert(height, certified);
+        self.certified_in.insert(height, view);
     }
 
-    fn crash(&mut self, member: usize) {
-        if self.faulty() {
-            let m = &mut self.members[member];
+    /// The primary the members that run a view agree on, if any.
+    fn running_primary(&self) -> Option<usize> {
+        self.members
+            .iter()
+            .filter_map(|m| m.lane.as_ref())
+            .filter(|lane| lane.is_primary())
+            .map(|lane| usize::from(lane.me()))
+            .max()
+    }
+
+    fn crash(&mut self) {
+        self.trace(|| "crash event".into());
+        if !self.faulty() {
+            return;
+        }
+        let up = self.members.iter().filter(|m| m.lane.is_some()).count();
+        // Within what the committee tolerates: at most f members down at once (one in
+        // a committee of 3, whose quorum is 2: its liveness then waits for the restart),
+        // and none while a byzantine member already takes the committee's one fault.
+        let tolerated = self.committee.faults().max(1);
+        let down = self.members.len() - up;
+        let victim = if self.faults.crash_primary {
+            self.running_primary()
+                .unwrap_or_else(|| self.rng.gen_range(0..self.members.len()))
+        } else {
+            self.rng.gen_range(0..self.members.len())
+        };
+        let allowed = down < tolerated
+            && !(self.faults.byzantine() > 0 && self.committee.faults() <= 1 && down > 0)
+            && self.faults.withholding != Some(victim);
+        self.trace(|| format!("crash m{victim} (allowed {allowed})"));
+        if allowed {
+            let was_primary = self.running_primary_was(victim);
+            let m = &mut self.members[victim];
             if m.lane.take().is_some() {
+                if was_primary {
+                    self.report.primary_crashes += 1;
+                }
                 m.state = ToyState::default();
+                m.forwarded.clear();
                 self.report.crashes += 1;
                 let down = self.rng.gen_range(20..800);
-                self.at(self.now + down, Event::Restart(member));
+                self.at(self.now + down, Event::Restart(victim));
             }
-            if let Some(every) = self.faults.crash_every_ms {
-                let next = self.now + self.rng.gen_range(1..=2 * every);
-                let replica = self.rng.gen_range(1..self.members.len());
-                self.at(next, Event::Crash(replica));
-            }
+        }
+        if let Some(every) = self.faults.crash_every_ms {
+            let next = self.now + self.rng.gen_range(1..=2 * every);
+            self.at(next, Event::Crash);
         }
     }
 
-    /// A crashed member comes back from its persisted batches (as the node restores).
+    fn running_primary_was(&self, member: usize) -> bool {
+        self.members
+            .iter()
+            .filter_map(|m| m.lane.as_ref())
+            .any(|lane| lane.is_active() && usize::from(lane.primary()) == member)
+    }
+
+    /// A member (re)starts from its persisted batches, as the node restores.
     fn restart(&mut self, member: usize) {
         if self.members[member].lane.is_some() {
             return;
@@ -587,24 +874,33 @@ impl Sim {
             tip,
             LaneConfig::default(),
         );
-        for (height, batch) in self.members[member].log.range(head.height + 1..) {
-            lane.restore_vote(*height, batch.header.hash());
+        #[cfg(any(test, feature = "broken-rules"))]
+        if let Some(BrokenRuleSwitch(rule)) = self.broken {
+            lane.break_rule(rule);
         }
+        let _ = &self.broken;
+        for (_, batch) in self.members[member].log.range(head.height + 1..) {
+            lane.restore(batch.clone());
+        }
+        lane.resume_view(self.members[member].view);
+        let out = lane.on_included(&head);
         self.members[member].lane = Some(lane);
+        self.drive(member, out);
         self.rebuild(member);
     }
 
-    /// A member's view: the chain's state plus its persisted batches beyond the chain.
+    /// A member's view: the chain's state plus its lane's batches beyond the chain.
     fn rebuild(&mut self, member: usize) {
         let mut state = ToyState {
             world: self.chain_state.world.clone(),
             saved: Vec::new(),
         };
-        let head = self.chain_head.height;
         let committee = self.committee.clone();
-        for (_, batch) in self.members[member].log.range(head + 1..) {
-            for action in &batch.actions {
-                let _ = state.execute(&committee, batch.header.time_ms, action);
+        if let Some(lane) = self.members[member].lane.as_ref() {
+            for batch in lane.log() {
+                for action in &batch.actions {
+                    let _ = state.execute(&committee, batch.header.time_ms, action);
+                }
             }
         }
         self.members[member].state = state;
@@ -642,56 +938,88 @@ impl Sim {
                 hash: batch.header.hash(),
                 time_ms: batch.header.time_ms,
             };
+            self.chain.insert(batch.header.height, batch.clone());
+        }
+        self.check_logs();
+        // Players whose answer was lost learn from the chain that their action happened.
+        for player in 0..self.players.len() {
+            let Some(waiting) = self.players[player].waiting.clone() else {
+                continue;
+            };
+            let account = AccountId32::from(self.players[player].pair.public());
+            if let Some((x, next)) = self.chain_state.world.players.get(&account).copied() {
+                if next > waiting.action.nonce {
+                    let p = &mut self.players[player];
+                    p.waiting = None;
+                    p.x = x;
+                    p.nonce = next;
+                    let delay = self.rng.gen_range(10..150);
+                    self.at(self.now + delay, Event::Submit(player));
+                }
+            }
         }
         if !self.faulty() {
-            for member in 1..self.members.len() {
+            for member in 0..self.members.len() {
                 self.restart(member);
             }
         }
         let head = self.chain_head.clone();
         for member in 0..self.members.len() {
-            if self.members[member].lane.is_none() {
+            let Some(lane) = self.members[member].lane.as_mut() else {
                 continue;
-            }
+            };
+            let out = lane.on_included(&head);
+            self.drive(member, out);
             self.rebuild(member);
             let m = &mut self.members[member];
             let Some(lane) = m.lane.as_mut() else {
                 continue;
             };
-            let mut out = lane.on_included(&head);
-            out.extend(lane.replay_open(&mut m.state));
+            let mut out = lane.replay_open(&mut m.state);
             out.extend(lane.retry(&mut m.state));
             self.drive(member, out);
         }
     }
 
+    /// Every batch a member persisted at a height the chain included is the chain's, or
+    /// one proposed in a view before the one the chain's was certified in (left behind
+    /// by a view change).
+    fn check_logs(&mut self) {
+        let mut found = Vec::new();
+        for (index, member) in self.members.iter().enumerate() {
+            for (height, batch) in member.log.range(..=self.chain_head.height) {
+                let Some(chain) = self.chain.get(height) else {
+                    continue;
+                };
+                let view = self.certified_in.get(height).copied().unwrap_or(0);
+                if chain.header.hash() != batch.header.hash() && batch.header.view >= view {
+                    found.push(format!(
+                        "member {index} persisted another batch of view {} at height {height} (the chain's was certified in view {view})",
+                        batch.header.view
+                    ));
+                }
+            }
+        }
+        for what in found {
+            self.violation(what);
+        }
+        // What the chain holds needs no member's copy any more.
+        let head = self.chain_head.height;
+        for member in &mut self.members {
+            member.log.retain(|height, _| *height > head);
+        }
+    }
+
     fn check_end(&mut self) {
-        // Logs: every persisted batch is the certified one at its height.
-        for member in 0..self.members.len() {
-            let mismatched: Vec<u64> = self.members[member]
-                .log
-                .iter()
-                .filter(|(height, batch)| {
-                    self.certified
-                        .get(height)
-                        .is_some_and(|c| c.batch.header.hash() != batch.header.hash())
-                })
-                .map(|(height, _)| *height)
-                .collect();
-            if let Some(height) = mismatched.first() {
-                self.violation(format!(
-                    "member {member} persisted another batch at height {height}"
-                ));
+        for member in &self.members {
+            if let Some(lane) = member.lane.as_ref() {
+                self.trace(|| lane.describe());
             }
         }
         // Liveness once healed.
         let waiting = self.players.iter().filter(|p| p.waiting.is_some()).count();
         if waiting > 0 {
-            self.violation(format!("{waiting} players still wait for a receipt"));
-        }
-        let pending = self.members[0].lane.as_ref().map_or(0, Lane::pending);
-        if pending > 0 {
-            self.violation(format!("{pending} actions never certified"));
+            self.violation(format!("{waiting} players still wait for their action"));
         }
         let certified = self.certified.keys().next_back().copied().unwrap_or(0);
         if self.chain_head.height != certified {
@@ -700,9 +1028,82 @@ impl Sim {
                 self.chain_head.height
             ));
         }
+        // A quorum runs one view (a member idle since its restart may not know it yet:
+        // it learns it from the first message it sends or receives), and its primary
+        // holds nothing uncertified.
+        let views: Vec<(u32, bool)> = self
+            .members
+            .iter()
+            .filter_map(|m| m.lane.as_ref())
+            .map(|lane| (lane.view(), lane.is_active()))
+            .collect();
+        self.report.views = views.iter().map(|(v, _)| u64::from(*v)).max().unwrap_or(0);
+        let mut running: BTreeMap<u32, usize> = BTreeMap::new();
+        for (view, active) in &views {
+            if *active {
+                *running.entry(*view).or_default() += 1;
+            }
+        }
+        let Some((&view, _)) = running
+            .iter()
+            .find(|(_, count)| **count >= self.committee.quorum())
+        else {
+            self.violation(format!("no quorum runs one view at the end: {views:?}"));
+            return;
+        };
+        let primary = usize::from(self.committee.primary(view));
+        let pending = self.members[primary].lane.as_ref().map_or(0, Lane::pending);
+        if pending > 0 {
+            self.violation(format!("{pending} actions never certified"));
+        }
         if self.report.receipted == 0 && self.faults.duration_ms >= 1_000 {
             self.violation("nothing was receipted".into());
         }
         let _ = self.seed;
+    }
+}
+
+fn brief_message(message: &LaneMessage) -> String {
+    match message {
+        LaneMessage::Propose { view, batch, .. } => format!(
+            "Propose v{view} h{} hv{} ({} actions)",
+            batch.header.height,
+            batch.header.view,
+            batch.actions.len()
+        ),
+        LaneMessage::Vote { view, height, .. } => format!("Vote v{view} h{height}"),
+        LaneMessage::Commit { view, header, .. } => {
+            format!("Commit v{view} h{}", header.height)
+        }
+        LaneMessage::ViewChange { view, report, .. } => format!(
+            "ViewChange v{view} [{}]",
+            report
+                .entries
+                .iter()
+                .map(|e| e.height.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        LaneMessage::NewView { view, reports, .. } => {
+            format!("NewView v{view} ({} reports)", reports.len())
+        }
+        LaneMessage::Status { view, running, .. } => format!("Status v{view} running {running}"),
+    }
+}
+
+fn brief(output: &Output) -> String {
+    match output {
+        Output::Send { to, message } => format!("send m{to}: {}", brief_message(message)),
+        Output::Persist(batch) => {
+            format!("persist h{} v{}", batch.header.height, batch.header.view)
+        }
+        Output::Discard { above } => format!("discard above {above}"),
+        Output::Sign { height, .. } => format!("sign h{height}"),
+        Output::Forward { to, client, .. } => format!("forward to m{to} client {client:x}"),
+        Output::Certified(c) => format!("certified h{}", c.batch.header.height),
+        Output::Receipt { client, receipt } => {
+            format!("receipt client {client:x} h{}", receipt.header.height)
+        }
+        Output::Rejected { client, error } => format!("rejected client {client:x}: {error:?}"),
     }
 }

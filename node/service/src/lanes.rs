@@ -118,6 +118,10 @@ enum Wire {
     /// Results of forwarded submissions, pushed back to the forwarder by handle.
     #[codec(index = 5)]
     Results(Vec<(u64, Forwarded)>),
+    /// Submissions a member's lane relays to the primary of the view it runs: taken
+    /// only by that primary, never relayed again (results come back in `Results`).
+    #[codec(index = 6)]
+    Relays(Vec<(u64, SignedLaneAction)>),
 }
 
 /// What became of a forwarded submission.
@@ -199,13 +203,24 @@ fn tip_key(area: AreaId) -> Vec<u8> {
     (b"lane-tip:", area).encode()
 }
 
+/// The database key of the highest view an area's lane was in, with its committee
+/// version (views never go back: see `Lane::resume_view`).
+fn view_key(area: AreaId) -> Vec<u8> {
+    (b"lane-view:", area).encode()
+}
+
 fn rejection_text(error: &LaneError) -> LaneSubmitError {
     match error {
         LaneError::Rule(DispatchError::Module(module)) => LaneSubmitError::Rejected(
             arceon_runtime::module_error_text(module.index, module.error),
         ),
         LaneError::Rule(other) => LaneSubmitError::Rejected(format!("{other:?}")),
-        LaneError::NotPrimary => LaneSubmitError::Unavailable("not the area's primary".into()),
+        LaneError::NotPrimary => {
+            LaneSubmitError::Unavailable("not the primary of the view its lane runs".into())
+        }
+        LaneError::Unavailable => LaneSubmitError::Unavailable(
+            "lane unavailable: no quorum of the area's committee is reachable".into(),
+        ),
         LaneError::Overloaded => LaneSubmitError::Unavailable("lane overloaded".into()),
         LaneError::Superseded => LaneSubmitError::Unavailable(
             "the lane moved past the action's batch before it was certified: submit again".into(),
@@ -221,6 +236,8 @@ enum Event {
         reply: SubmitReply,
         /// When it was queued for the lane thread.
         queued: Instant,
+        /// Relayed by another member's lane: only a primary takes it.
+        relayed: bool,
     },
     Member {
         area: AreaId,
@@ -228,6 +245,13 @@ enum Event {
         message: LaneMessage,
     },
     Certified(CertifiedBatch),
+    /// The primary answered an action a lane of this node forwarded to it.
+    Answered {
+        area: AreaId,
+        client: ClientId,
+        action: H256,
+        result: Result<Receipt, LaneSubmitError>,
+    },
 }
 
 /// What the lane thread shares with RPC, authoring and the network side.
@@ -293,6 +317,8 @@ impl Shared {
 struct LaneInfo {
     version: u64,
     view: u32,
+    /// Whether the view runs (`false` while the members change views).
+    active: bool,
     tip: u64,
     pending: usize,
     me: MemberIndex,
@@ -417,7 +443,9 @@ impl LaneService {
     /// (the stream is then dropped).
     fn on_frame(&self, peer: PeerId, frame: &[u8]) -> bool {
         match Wire::decode_all(&mut &frame[..]) {
-            Ok(wire @ (Wire::Members(_) | Wire::Forwards(_) | Wire::Results(_))) => {
+            Ok(
+                wire @ (Wire::Members(_) | Wire::Forwards(_) | Wire::Relays(_) | Wire::Results(_)),
+            ) => {
                 self.take(peer, wire);
                 true
             }
@@ -653,6 +681,7 @@ impl LaneService {
 
     /// Takes a one-way lane message from `peer`.
     fn take(&self, peer: PeerId, wire: Wire) {
+        let relayed = matches!(wire, Wire::Relays(_));
         match wire {
             Wire::Members(messages) => {
                 let from = self
@@ -682,7 +711,7 @@ impl LaneService {
                     }
                 }
             }
-            Wire::Forwards(submissions) => {
+            Wire::Forwards(submissions) | Wire::Relays(submissions) => {
                 let Some(service) = self.me.lock().upgrade() else {
                     return;
                 };
@@ -692,6 +721,7 @@ impl LaneService {
                         action,
                         reply: tx,
                         queued: Instant::now(),
+                        relayed,
                     };
                     let queued = self.events.try_send(event).is_ok();
                     let service = service.clone();
@@ -764,24 +794,17 @@ impl LaneService {
         action: SignedLaneAction,
     ) -> Result<Receipt, LaneSubmitError> {
         let area = action.action.area;
-        let local_primary = {
-            let shared = self.shared.lock();
-            let size = shared
-                .committees
-                .get(&area)
-                .map_or(1, |(_, keys)| keys.len().max(1));
-            shared
-                .lanes
-                .get(&area)
-                .is_some_and(|lane| usize::from(lane.me) == lane.view as usize % size)
-        };
-        if local_primary {
+        // A member of the area's committee takes it into its lane: the primary sequences
+        // it, a replica holds it for the primary (through view changes).
+        let member = self.shared.lock().lanes.contains_key(&area);
+        if member {
             let (tx, rx) = oneshot::channel();
             self.events
                 .try_send(Event::Submit {
                     action,
                     reply: tx,
                     queued: Instant::now(),
+                    relayed: false,
                 })
                 .map_err(|_| LaneSubmitError::Unavailable("lane overloaded".into()))?;
             return match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
@@ -791,7 +814,9 @@ impl LaneService {
                 )),
             };
         }
-        let (primary_key, peer) = {
+        // Not a member: to a connected member of the committee (it forwards to the
+        // primary of the view it runs), the first primary's peer when connected.
+        let peer = {
             let shared = self.shared.lock();
             let Some((_, keys)) = shared.committees.get(&area) else {
                 return Err(LaneSubmitError::Rejected(
@@ -801,18 +826,25 @@ impl LaneService {
                     ),
                 ));
             };
-            let view = shared.lanes.get(&area).map_or(0, |lane| lane.view) as usize;
-            let Some(key) = keys.get(view % keys.len().max(1)).copied() else {
-                return Err(LaneSubmitError::Unavailable("empty committee".into()));
-            };
-            (key, shared.key_peers.get(&key).copied())
+            keys.iter()
+                .find_map(|key| shared.key_peers.get(key).copied())
         };
         let Some(peer) = peer else {
             return Err(LaneSubmitError::Unavailable(format!(
-                "the primary of area {area} (0x{}) is not connected",
-                hex::encode(primary_key)
+                "no member of area {area}'s committee is connected"
             )));
         };
+        self.forward_to(peer, action, false).await
+    }
+
+    /// Forwards an action to `peer` (a committee member; `relay`: to the primary, from
+    /// this node's lane) and waits for its answer.
+    async fn forward_to(
+        &self,
+        peer: PeerId,
+        action: SignedLaneAction,
+        relay: bool,
+    ) -> Result<Receipt, LaneSubmitError> {
         let id = self.next_forward.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {
@@ -824,11 +856,19 @@ impl LaneService {
             }
             forwards.insert(id, (peer, tx));
         }
-        self.send_wire(peer, &Wire::Forwards(vec![(id, action)]));
+        let submissions = vec![(id, action)];
+        self.send_wire(
+            peer,
+            &if relay {
+                Wire::Relays(submissions)
+            } else {
+                Wire::Forwards(submissions)
+            },
+        );
         let result = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
             _ => Err(LaneSubmitError::Unavailable(
-                "no answer from the primary".into(),
+                "no answer from the member".into(),
             )),
         };
         self.forwards.lock().remove(&id);
@@ -956,7 +996,9 @@ impl FastLaneApi for RpcLanes {
             "area": area,
             "version": authority.version,
             "view": view,
+            "viewActive": lane.is_none_or(|lane| lane.active),
             "primary": arceon_primitives::to_ss58(&authority.primary),
+            "viewPrimary": members.get(view as usize % members.len().max(1)).cloned(),
             "committee": members,
             "quorum": fastlane::quorum(members.len()),
             "height": head.height,
@@ -967,7 +1009,11 @@ impl FastLaneApi for RpcLanes {
             "pending": lane.map_or(0, |lane| lane.pending),
             "certifiedNotInBlock": certified,
             "role": match lane {
-                Some(lane) if usize::from(lane.me) == view as usize % members.len().max(1) => "primary",
+                Some(lane)
+                    if lane.active && usize::from(lane.me) == view as usize % members.len().max(1) =>
+                {
+                    "primary"
+                }
                 Some(_) => "replica",
                 None => "observer",
             },
@@ -1231,6 +1277,10 @@ struct Worker {
     deferred_count: usize,
     /// The view applied batches since the last [`Worker::settle`].
     progress: bool,
+    /// A lane gave up batches the overlay holds: it is rebuilt before the next tick.
+    stale: bool,
+    /// The view (with its committee version) last written for each lane.
+    views: HashMap<AreaId, (u64, u32)>,
 }
 
 impl Worker {
@@ -1257,6 +1307,8 @@ impl Worker {
             outbox: HashMap::new(),
             blocked: std::collections::BTreeSet::new(),
             progress: false,
+            stale: false,
+            views: HashMap::new(),
             crossings: HashMap::new(),
             deferred: BTreeMap::new(),
             deferred_count: 0,
@@ -1312,11 +1364,17 @@ impl Worker {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+            if std::mem::take(&mut self.stale) {
+                // A lane gave up batches: the overlay is built again without them (and
+                // the lanes replay on it).
+                self.best = H256::zero();
+                self.follow_chain();
+            }
             let now = unix_ms();
             let areas: Vec<AreaId> = self.lanes.keys().copied().collect();
             for area in areas {
                 if let Some(lane) = self.lanes.get_mut(&area) {
-                    let outputs = lane.tick(now);
+                    let outputs = lane.tick(&mut self.overlay, now);
                     self.carry_out(area, outputs);
                 }
             }
@@ -1339,6 +1397,7 @@ impl Worker {
                 action,
                 reply,
                 queued,
+                relayed,
             } => {
                 // Admission control: a submission that waited this long for the lane
                 // thread finds it overloaded. Refusing it at once (a clear error the
@@ -1375,7 +1434,12 @@ impl Worker {
                 let client = self.next_client;
                 self.next_client += 1;
                 self.clients.insert(client, (reply, Instant::now()));
-                let outputs = lane.submit(&mut self.overlay, client, action, unix_ms());
+                let now = unix_ms();
+                let outputs = if relayed {
+                    lane.submit_relayed(&mut self.overlay, client, action, now)
+                } else {
+                    lane.submit(&mut self.overlay, client, action, now)
+                };
                 self.carry_out(area, outputs);
             }
             Event::Member {
@@ -1398,6 +1462,17 @@ impl Worker {
                 self.carry_out(area, outputs);
             }
             Event::Certified(certified) => self.learn_certified(certified),
+            Event::Answered {
+                area,
+                client,
+                action,
+                result,
+            } => {
+                if let Some(lane) = self.lanes.get_mut(&area) {
+                    lane.answered(&action);
+                }
+                self.answer(area, client, result);
+            }
         }
     }
 
@@ -1432,21 +1507,110 @@ impl Worker {
                     // Certified after its proposal left, so after its persist was durable.
                     self.certified(certified, true);
                 }
-                Output::Receipt { client, receipt } => {
-                    if let Some((reply, started)) = self.clients.remove(&client) {
-                        self.service
-                            .metrics
-                            .observe_lane_receipt(area, started.elapsed());
-                        let _ = reply.send(Ok(receipt));
-                    }
-                }
+                Output::Receipt { client, receipt } => self.answer(area, client, Ok(receipt)),
                 Output::Rejected { client, error } => {
-                    if let Some((reply, _)) = self.clients.remove(&client) {
-                        let _ = reply.send(Err(rejection_text(&error)));
-                    }
+                    self.answer(area, client, Err(rejection_text(&error)))
                 }
+                Output::Forward { to, client, action } => self.forward(area, to, client, action),
+                Output::Discard { above } => self.discard(area, above),
             }
         }
+    }
+
+    /// Answers a client once (a lane may answer an action twice: from its primary and
+    /// from a commit).
+    fn answer(&mut self, area: AreaId, client: ClientId, result: Result<Receipt, LaneSubmitError>) {
+        if let Some((reply, started)) = self.clients.remove(&client) {
+            if result.is_ok() {
+                self.service
+                    .metrics
+                    .observe_lane_receipt(area, started.elapsed());
+            }
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Hands a held action to the member `to` of `area`'s committee (the primary of the
+    /// view the lane runs); its answer comes back as [`Event::Answered`]. A forward that
+    /// gets no answer is not answered to the client: the lane holds the action and
+    /// forwards it again (to a new primary if the view changes).
+    fn forward(
+        &mut self,
+        area: AreaId,
+        to: MemberIndex,
+        client: ClientId,
+        action: SignedLaneAction,
+    ) {
+        if !self.clients.contains_key(&client) {
+            return;
+        }
+        let Some(key) = self
+            .lanes
+            .get(&area)
+            .and_then(|lane| lane.committee().keys.get(usize::from(to)).copied())
+        else {
+            return;
+        };
+        let Some(peer) = self.service.shared.lock().key_peers.get(&key).copied() else {
+            return;
+        };
+        let service = self.service.clone();
+        let hash = action.hash();
+        self.service.runtime.spawn(async move {
+            let result = service.forward_to(peer, action, true).await;
+            if matches!(result, Err(LaneSubmitError::Unavailable(_))) {
+                return;
+            }
+            let _ = service.events.try_send(Event::Answered {
+                area,
+                client,
+                action: hash,
+                result,
+            });
+        });
+    }
+
+    /// `area`'s lane left the chain's way: the batches it persisted above `above` are
+    /// forgotten (in memory and on disk; the chain is followed before the overlay is
+    /// rebuilt, so the overlay never holds them again).
+    fn discard(&mut self, area: AreaId, above: u64) {
+        let gone: Vec<u64> = self
+            .known
+            .range((area, above + 1)..=(area, u64::MAX))
+            .filter(|(_, known)| known.certificate.is_none())
+            .map(|((_, height), _)| *height)
+            .collect();
+        for height in &gone {
+            self.known.remove(&(area, *height));
+        }
+        let keys: Vec<Vec<u8>> = self
+            .persisted
+            .range((area, above + 1)..=(area, u64::MAX))
+            .map(|(area, height)| batch_key(*area, *height))
+            .collect();
+        self.persisted
+            .retain(|(a, height)| *a != area || *height <= above);
+        // The lane's tip after giving up is the last batch it keeps (a restart continues
+        // after it, never signing another at its height).
+        let head = self
+            .lanes
+            .get(&area)
+            .map(|lane| lane.tip().clone())
+            .or_else(|| self.heads.get(&area).cloned())
+            .unwrap_or_default()
+            .encode();
+        let tip = tip_key(area);
+        let mut changes: Vec<(&[u8], Option<&[u8]>)> =
+            keys.iter().map(|k| (k.as_slice(), None)).collect();
+        changes.push((tip.as_slice(), Some(head.as_slice())));
+        if let Err(e) = self.service.client.db().aux_put(&changes) {
+            log::warn!("fast lane {area}: cannot forget batches beyond the chain: {e}");
+        }
+        log::info!(
+            "fast lane {area}: {} batches of this node's beyond batch {above} given up (the chain or the lane's view went another way)",
+            gone.len()
+        );
+        self.stale = true;
     }
 
     /// Signs every header the round's lanes asked for with one signature per own key (over
@@ -1518,11 +1682,27 @@ impl Worker {
 
     /// Writes the batches persisted this round in one synced write.
     fn flush(&mut self) {
-        if self.to_persist.is_empty() {
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(self.to_persist.len());
+        // Views first: a member's report for a view (signed after this write) binds it
+        // never to vote in an earlier one, across restarts too.
+        for (area, lane) in &self.lanes {
+            let view = (lane.committee().version, lane.view());
+            if self.views.get(area) != Some(&view) {
+                if self.views.contains_key(area) {
+                    log::info!(
+                        "fast lane {area}: view {} (primary: member {})",
+                        view.1,
+                        lane.primary()
+                    );
+                }
+                self.views.insert(*area, view);
+                entries.push((view_key(*area), view.encode()));
+            }
+        }
+        if self.to_persist.is_empty() && entries.is_empty() {
             return;
         }
         let mut tips: BTreeMap<AreaId, LaneHead> = BTreeMap::new();
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(self.to_persist.len());
         for batch in self.to_persist.drain(..) {
             let header = &batch.header;
             let tip = LaneHead {
@@ -1704,6 +1884,7 @@ impl Worker {
                 action,
                 reply,
                 queued,
+                relayed: false,
             });
         }
     }
@@ -1744,7 +1925,7 @@ impl Worker {
         let applied = self.applied.get(&header.area).copied().unwrap_or(0);
         if let Some(lane) = self.lanes.get_mut(&header.area) {
             if !lane.is_primary() && applied >= header.height && header.height > lane.tip().height {
-                let outputs = lane.on_included(&LaneHead {
+                let outputs = lane.catch_up(&LaneHead {
                     height: header.height,
                     hash: header.hash(),
                     time_ms: header.time_ms,
@@ -1914,11 +2095,27 @@ impl Worker {
                     );
                     // Batches persisted beyond the chain (before a restart) may hold
                     // this member's lost votes: a re-sent proposal gets them again.
-                    for ((_, height), known) in self
+                    for known in self
                         .known
                         .range((*area, head.height + 1)..=(*area, u64::MAX))
+                        .map(|(_, known)| known)
                     {
-                        lane.restore_vote(*height, known.batch.header.hash());
+                        lane.restore(known.batch.clone());
+                    }
+                    // The view it was in before a restart (same committee version).
+                    let saved = self
+                        .service
+                        .client
+                        .db()
+                        .aux_get(&view_key(*area))
+                        .ok()
+                        .flatten()
+                        .and_then(|bytes| <(u64, u32)>::decode(&mut &bytes[..]).ok());
+                    if let Some((saved_version, view)) = saved {
+                        if saved_version == *version {
+                            lane.resume_view(view);
+                            self.views.insert(*area, (saved_version, view));
+                        }
                     }
                     self.lanes.insert(*area, lane);
                 }
@@ -1939,6 +2136,16 @@ impl Worker {
                 .collect();
         }
         let committees_ms = started.elapsed().as_secs_f64() * 1e3;
+        // The lanes follow the chain first: one that went another way forgets its
+        // batches beyond it before the overlay is built.
+        let lanes: Vec<AreaId> = self.lanes.keys().copied().collect();
+        for area in &lanes {
+            let head = self.heads.get(area).cloned().unwrap_or_default();
+            if let Some(lane) = self.lanes.get_mut(area) {
+                let outputs = lane.on_included(&head);
+                self.carry_out(*area, outputs);
+            }
+        }
         // The overlay: the new best state plus every known batch beyond it, in order.
         self.overlay.reset(state, number);
         self.applied.clear();
@@ -1959,12 +2166,9 @@ impl Worker {
         // Batches that wait for another area's, applied after it.
         self.settle();
         let overlay_ms = started.elapsed().as_secs_f64() * 1e3 - committees_ms;
-        let lanes: Vec<AreaId> = self.lanes.keys().copied().collect();
         for area in lanes {
-            let head = self.heads.get(&area).cloned().unwrap_or_default();
             if let Some(lane) = self.lanes.get_mut(&area) {
-                let mut outputs = lane.on_included(&head);
-                outputs.extend(lane.replay_open(&mut self.overlay));
+                let outputs = lane.replay_open(&mut self.overlay);
                 self.carry_out(area, outputs);
             }
         }
@@ -2013,6 +2217,7 @@ impl Worker {
                     LaneInfo {
                         version: lane.committee().version,
                         view: lane.view(),
+                        active: lane.is_active(),
                         tip: lane.tip().height,
                         pending: lane.pending(),
                         me: lane.me(),

@@ -3,11 +3,13 @@
 //! `arceon-lane-sim --seeds N [--from S] [--duration-ms D]` runs seeds `S..S+N` and prints
 //! a summary, or the first failing seed and what it broke (exit status 1);
 //! `arceon-lane-sim --seed S [--duration-ms D]` replays one seed and prints its report.
+//! Built with the `broken-rules` feature, `--broken-rule new-primary-ignores-reports`
+//! breaks a rule of the view change on purpose, to see how soon the seeds catch it.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use arceon_fastlane::sim;
+use arceon_fastlane::sim::{self, BrokenRuleSwitch};
 
 fn value(args: &[String], name: &str) -> Result<Option<u64>, String> {
     match args.iter().position(|arg| arg == name) {
@@ -20,6 +22,27 @@ fn value(args: &[String], name: &str) -> Result<Option<u64>, String> {
     }
 }
 
+#[cfg(feature = "broken-rules")]
+fn broken(args: &[String]) -> Result<Option<BrokenRuleSwitch>, String> {
+    match args.iter().position(|arg| arg == "--broken-rule") {
+        None => Ok(None),
+        Some(at) => match args.get(at + 1).map(String::as_str) {
+            Some("new-primary-ignores-reports") => Ok(Some(BrokenRuleSwitch(
+                arceon_fastlane::BrokenRule::NewPrimaryIgnoresReports,
+            ))),
+            _ => Err("--broken-rule takes new-primary-ignores-reports".into()),
+        },
+    }
+}
+
+#[cfg(not(feature = "broken-rules"))]
+fn broken(args: &[String]) -> Result<Option<BrokenRuleSwitch>, String> {
+    if args.iter().any(|arg| arg == "--broken-rule") {
+        return Err("--broken-rule needs a simulator built with --features broken-rules".into());
+    }
+    Ok(None)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parsed = (|| {
@@ -28,9 +51,10 @@ fn main() -> ExitCode {
             value(&args, "--from")?.unwrap_or(0),
             value(&args, "--seed")?,
             value(&args, "--duration-ms")?.unwrap_or(3_000),
+            broken(&args)?,
         ))
     })();
-    let (seeds, from, seed, duration) = match parsed {
+    let (seeds, from, seed, duration, broken) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("error: {e}\nusage: arceon-lane-sim --seeds N [--from S] [--duration-ms D] | --seed S [--duration-ms D]");
@@ -38,7 +62,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(seed) = seed {
-        let report = sim::run(seed, duration);
+        let report = sim::run_with(seed, duration, broken);
         println!(
             "seed {seed}: faults {:?}",
             sim::Faults::from_seed(seed, duration)
@@ -52,20 +76,26 @@ fn main() -> ExitCode {
     }
     let seeds = seeds.unwrap_or(100);
     let started = Instant::now();
-    let (mut simulated, mut receipted, mut crashes, mut messages) = (0u64, 0u64, 0u64, 0u64);
+    let mut total = sim::Report::default();
     for seed in from..from + seeds {
-        let report = sim::run(seed, duration);
+        let report = sim::run_with(seed, duration, broken);
         if !report.violations.is_empty() {
-            println!("FAILED seed {seed} (replay: arceon-lane-sim --seed {seed} --duration-ms {duration})");
+            println!(
+                "FAILED seed {seed} after {} seeds and {:.1} s (replay: arceon-lane-sim --seed {seed} --duration-ms {duration})",
+                seed - from + 1,
+                started.elapsed().as_secs_f64()
+            );
             for violation in &report.violations {
                 println!("  {violation}");
             }
             return ExitCode::FAILURE;
         }
-        simulated += report.simulated_ms;
-        receipted += report.receipted;
-        crashes += report.crashes;
-        messages += report.delivered;
+        total.simulated_ms += report.simulated_ms;
+        total.receipted += report.receipted;
+        total.crashes += report.crashes;
+        total.primary_crashes += report.primary_crashes;
+        total.views += report.views;
+        total.delivered += report.delivered;
         if (seed - from + 1) % 1_000 == 0 {
             eprintln!(
                 "{} seeds passed ({:.0?})",
@@ -75,8 +105,13 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={receipted} crashes={crashes} messages={messages} wall_s={:.1}",
-        simulated / 1_000,
+        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={} crashes={} primary_crashes={} view_changes={} messages={} wall_s={:.1}",
+        total.simulated_ms / 1_000,
+        total.receipted,
+        total.crashes,
+        total.primary_crashes,
+        total.views,
+        total.delivered,
         started.elapsed().as_secs_f64()
     );
     ExitCode::SUCCESS

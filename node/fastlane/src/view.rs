@@ -1,0 +1,825 @@
+//! View change: replacing a silent primary without losing a receipted action.
+//!
+//! - **Timeout.** A replica waits on the primary when it holds a submission not yet in
+//!   a batch, or voted for a batch it has not seen certified. If it hears nothing from
+//!   the primary (a valid proposal or commit) for a third of
+//!   [`LaneConfig::view_timeout_ms`] it re-sends its latest vote (a lost commit is
+//!   answered again); after the whole timeout it moves to the next view: it stops
+//!   taking the old primary's messages, and sends every member a `ViewChange` with its
+//!   log (the batches it sealed or accepted beyond the chain). A view that does not
+//!   start within the timeout (doubling, up to 8 times) gives way to the next one.
+//! - **Joining.** A member joins the highest view that `f + 1` members asked for (at
+//!   least one of them honest and timed out), so a view change needs no member to time
+//!   out twice. A member of an older view that hears from a view's primary (`NewView`, a
+//!   proposal, a commit), or from `f + 1` members running a view (`Status`, the answer
+//!   to a message of an older view), moves on to it.
+//! - **The new primary** waits for a quorum of reports (its own included), then extends
+//!   its log with the reported batches that follow its tip, one height at a time
+//!   (preferring the batch most reporters hold, then the later view): a batch certified
+//!   in an older view was voted for by a quorum, which shares an honest member with the
+//!   reporting quorum, so it is carried. Every batch of its log beyond what it knows
+//!   certified is proposed again (same header, new view); members that voted for it
+//!   vote again, the others check it as any proposal. It announces the view (`NewView`)
+//!   and sequences the submissions it held.
+//! - **Safety** does not rest on the new primary's choice: a member signs at most one
+//!   header per height, whatever the view. A wrong choice can only stall the view (its
+//!   batches get no quorum), and the next view takes over.
+//! - **Held submissions** go to the new primary when the view starts. A lane whose
+//!   members find no working view for [`UNAVAILABLE_AFTER`] timeouts refuses what it
+//!   holds and what comes (`LaneError::Unavailable`): a player behind a partition
+//!   without a quorum gets an answer, not silence.
+//!
+//! Not handled here: a byzantine member may start a view it is primary of without a
+//! quorum's reports (members trust a view's primary about its view); it can only slow
+//! the lane down, since the signing rule holds in every view, and its equivocations are
+//! evidence for slashing.
+
+use codec::Encode;
+
+use super::*;
+
+/// Timers of the view change.
+#[derive(Default)]
+pub(crate) struct Timer {
+    /// A valid message from the current view's primary arrived since the last tick.
+    pub(crate) heard: bool,
+    /// This lane told the others its view once it started (a lane starting at the
+    /// lane's very beginning has nothing to catch up on).
+    greeted: bool,
+    /// The lane resumed in a view after a restart and has not reported for it yet.
+    resumed: bool,
+    /// This member's batch was superseded by a certified one (it waits for the chain to
+    /// move it on, and calls for no view meanwhile).
+    pub(crate) dead: bool,
+    now: u64,
+    last_heard: u64,
+    waiting_since: Option<u64>,
+    last_nudge: u64,
+    last_scan: u64,
+    /// When this member moved to its current (not yet started) view.
+    changed_ms: u64,
+    /// When this member left the last view that ran.
+    left_ms: u64,
+    /// Views moved to since the last that ran.
+    attempts: u32,
+    last_report: u64,
+}
+
+impl Timer {
+    /// The timers of a lane that starts; `fresh`: at the lane's very beginning.
+    pub(crate) fn starting(fresh: bool) -> Self {
+        Timer {
+            greeted: fresh,
+            ..Timer::default()
+        }
+    }
+
+    /// The lane resumed in a view it has to learn runs (and report for).
+    pub(crate) fn resumed(&mut self) {
+        self.greeted = false;
+        self.resumed = true;
+    }
+}
+
+/// The furthest ahead of its own view a member takes view-change messages.
+const MAX_VIEW_AHEAD: u32 = 16;
+/// The most bytes of batches a view-change report carries.
+const MAX_REPORT_BYTES: usize = 192 * 1024;
+/// How many times a primary re-sends its view's announcement.
+const ANNOUNCE_AGAIN: u32 = 10;
+/// View timeouts without a working view after which a lane refuses submissions.
+pub const UNAVAILABLE_AFTER: u64 = 8;
+
+impl Lane {
+    /// Whether this replica waits on the primary.
+    fn waits(&self) -> bool {
+        self.held.values().any(|held| held.at.is_none())
+            || (self.tip.height > self.committed && !self.timer.dead)
+    }
+
+    /// How long this member gives the view it moved to before it moves on.
+    fn backoff(&self) -> u64 {
+        self.config.view_timeout_ms << self.timer.attempts.clamp(1, 4).saturating_sub(1)
+    }
+
+    /// Whether the lane has been without a working view for too long.
+    pub(crate) fn unavailable(&self, now_ms: u64) -> bool {
+        !self.active
+            && now_ms.saturating_sub(self.timer.left_ms)
+                >= UNAVAILABLE_AFTER * self.config.view_timeout_ms
+    }
+
+    pub(crate) fn timer_deadline(&self) -> Option<u64> {
+        let t = &self.timer;
+        if !self.active {
+            let next = t.changed_ms + self.backoff();
+            return Some(next.min(t.last_report + self.config.resend_ms));
+        }
+        if self.me == self.primary() {
+            return None;
+        }
+        let scan = (!self.held.is_empty()).then(|| t.last_scan + self.config.resend_ms / 2);
+        let watch = self.waits().then(|| {
+            let third = self.config.view_timeout_ms / 3;
+            let quiet_from = t.waiting_since.unwrap_or(t.now).max(t.last_heard);
+            (quiet_from + third)
+                .max(t.last_nudge + third)
+                .min(quiet_from + self.config.view_timeout_ms)
+        });
+        [scan, watch].into_iter().flatten().min()
+    }
+
+    /// The view-change timers, at lane time `now`.
+    pub(crate) fn watch(&mut self, state: &mut dyn LaneState, now: u64, out: &mut Vec<Output>) {
+        let timeout = self.config.view_timeout_ms;
+        self.timer.now = now;
+        if !std::mem::replace(&mut self.timer.greeted, true) {
+            // A lane that starts on a lane with history (a restart) says which view it is
+            // in: members running that view or a later one answer, and f + 1 answers
+            // move it on.
+            self.timer.left_ms = now;
+            self.timer.changed_ms = now;
+            for to in 0..self.committee.keys.len() as MemberIndex {
+                if to != self.me {
+                    out.push(self.status_message(to));
+                }
+            }
+        }
+        if std::mem::take(&mut self.timer.resumed) && !self.active {
+            // Back in the view it was in: it reports for it (from its restored log) like
+            // any member changing to it; a running view's primary answers with its
+            // announcement.
+            self.start_view_change(state, self.view, out);
+        }
+        if std::mem::take(&mut self.timer.heard) {
+            self.timer.last_heard = now;
+        }
+        if !self.active {
+            // The next view only when this one has support (f + 1 asked for it, so at
+            // least one honest member timed out) and did not start: a member that timed
+            // out alone waits for the others to time out too, or for the view to run.
+            let support = self.changes.get(&self.view).map_or(0, BTreeMap::len);
+            if support > self.committee.faults()
+                && now.saturating_sub(self.timer.changed_ms) >= self.backoff()
+            {
+                self.start_view_change(state, self.view.saturating_add(1), out);
+                return;
+            }
+            if self.unavailable(now) && !self.held.is_empty() {
+                self.refuse_held(LaneError::Unavailable, out);
+            }
+            if now.saturating_sub(self.timer.last_report) >= self.config.resend_ms {
+                self.timer.last_report = now;
+                self.send_report(out);
+            }
+            // The primary of the view starts it once its own report is signed and its
+            // view rebuilt.
+            self.try_start_view(state, out);
+            return;
+        }
+        if self.me == self.primary() {
+            self.timer.waiting_since = None;
+            if now.saturating_sub(self.timer.last_nudge) >= self.config.resend_ms {
+                self.timer.last_nudge = now;
+                self.announce_again(out);
+            }
+            return;
+        }
+        // Forwards lost on the way are sent again.
+        if !self.held.is_empty()
+            && now.saturating_sub(self.timer.last_scan) >= self.config.resend_ms / 2
+        {
+            self.timer.last_scan = now;
+            let to = self.primary();
+            let mut due: Vec<&mut clients::Held> = self
+                .held
+                .values_mut()
+                .filter(|held| {
+                    held.at.is_none() && now.saturating_sub(held.sent_ms) >= self.config.resend_ms
+                })
+                .collect();
+            due.sort_unstable_by_key(|held| held.seq);
+            for held in due {
+                held.sent_ms = now;
+                for client in &held.clients {
+                    out.push(Output::Forward {
+                        to,
+                        client: *client,
+                        action: held.action.clone(),
+                    });
+                }
+            }
+        }
+        if !self.waits() {
+            self.timer.waiting_since = None;
+            return;
+        }
+        let since = *self.timer.waiting_since.get_or_insert(now);
+        let quiet = now.saturating_sub(since.max(self.timer.last_heard));
+        if quiet >= timeout {
+            self.start_view_change(state, self.view.saturating_add(1), out);
+        } else if quiet >= timeout / 3 && now.saturating_sub(self.timer.last_nudge) >= timeout / 3 {
+            // The primary is quiet: our latest vote again (a lost commit is answered).
+            self.timer.last_nudge = now;
+            if let Some((height, (hash, Some(vote)))) =
+                self.voted.range(self.committed + 1..).next_back()
+            {
+                out.push(self.vote_message(*height, *hash, vote.clone()));
+            }
+        }
+    }
+
+    /// The bodies of this member's report: its log, oldest first, within
+    /// [`MAX_REPORT_BYTES`].
+    fn report_bodies(&self) -> Vec<Batch> {
+        let mut bytes = 0;
+        self.log
+            .values()
+            .take_while(|batch| {
+                bytes += batch.encoded_size();
+                bytes <= MAX_REPORT_BYTES
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Sends this member's signed report for the view it moved to: the entries to every
+    /// member, the bodies too to the view's primary.
+    fn send_report(&self, out: &mut Vec<Output>) {
+        let Some((view, entries, Some(signature))) = &self.report else {
+            return;
+        };
+        if *view != self.view {
+            return;
+        }
+        let report = SignedReport {
+            member: self.me,
+            entries: entries.clone(),
+            signature: signature.clone(),
+        };
+        let primary = self.committee.primary(self.view);
+        for to in 0..self.committee.keys.len() as MemberIndex {
+            if to != self.me {
+                out.push(Output::Send {
+                    to,
+                    message: LaneMessage::ViewChange {
+                        area: self.committee.area,
+                        version: self.committee.version,
+                        view: self.view,
+                        report: report.clone(),
+                        batches: if to == primary {
+                            self.report_bodies()
+                        } else {
+                            Vec::new()
+                        },
+                    },
+                });
+            }
+        }
+    }
+
+    /// The driver signed this member's report (hashed `digest`): it goes out.
+    pub(crate) fn report_signed(
+        &mut self,
+        digest: H256,
+        signature: MemberSignature,
+        out: &mut Vec<Output>,
+    ) {
+        let Some((view, entries, pending @ None)) = &mut self.report else {
+            return;
+        };
+        let ours = report_digest(
+            &self.genesis,
+            self.committee.area,
+            self.committee.version,
+            *view,
+            entries,
+        );
+        if ours != digest || *view != self.view || self.active {
+            return;
+        }
+        *pending = Some(signature.clone());
+        let report = SignedReport {
+            member: self.me,
+            entries: entries.clone(),
+            signature,
+        };
+        let bodies = (self.committee.primary(self.view) == self.me).then(|| self.report_bodies());
+        self.changes
+            .entry(self.view)
+            .or_default()
+            .insert(self.me, bodies.map(|bodies| (report, bodies)));
+        self.timer.last_report = self.timer.now;
+        self.send_report(out);
+    }
+
+    /// Moves to view `to` (not started yet): has its report signed, then sends it to
+    /// every member.
+    pub(crate) fn start_view_change(
+        &mut self,
+        state: &mut dyn LaneState,
+        to: u32,
+        out: &mut Vec<Output>,
+    ) {
+        if to <= self.view && self.active {
+            return;
+        }
+        let now = self.timer.now;
+        if self.active {
+            self.timer.left_ms = now;
+            self.timer.attempts = 0;
+        }
+        self.release_primary(out);
+        self.view = to;
+        self.active = false;
+        self.announced = None;
+        self.timer.attempts = self.timer.attempts.saturating_add(1);
+        self.timer.changed_ms = now;
+        self.timer.last_report = now;
+        self.timer.waiting_since = None;
+        self.buffered.clear();
+        self.changes.retain(|view, _| *view >= to);
+        let entries: Vec<ReportEntry> = self
+            .log
+            .values()
+            .map(|batch| ReportEntry {
+                height: batch.header.height,
+                hash: batch.header.hash(),
+                parent: batch.header.parent,
+                view: batch.header.view,
+            })
+            .collect();
+        let digest = report_digest(
+            &self.genesis,
+            self.committee.area,
+            self.committee.version,
+            to,
+            &entries,
+        );
+        self.report = Some((to, entries, None));
+        out.push(Output::Sign {
+            height: REPORT_HEIGHT,
+            hash: digest,
+        });
+        self.try_start_view(state, out);
+    }
+
+    /// A member that was the running primary steps down: its open batch is sealed into
+    /// its log (never proposed), and the clients of its open and in-flight batches wait
+    /// on the next primary as held submissions.
+    fn release_primary(&mut self, out: &mut Vec<Output>) {
+        if !self.is_primary() {
+            return;
+        }
+        if let Some((batch, clients)) = self.seal() {
+            let height = batch.header.height;
+            self.voted.insert(height, (batch.header.hash(), None));
+            out.push(Output::Persist(batch.clone()));
+            self.in_flight
+                .insert(height, InFlight::new(batch, clients, self.timer.now));
+        }
+        let me = self.me;
+        for (height, flight) in std::mem::take(&mut self.in_flight) {
+            let hash = flight.batch.header.hash();
+            self.voted
+                .insert(height, (hash, flight.votes.get(&me).cloned()));
+            for (index, client) in flight.clients {
+                let (Some(action), Some(hash)) = (
+                    flight.batch.actions.get(index as usize),
+                    flight.hashes.get(index as usize),
+                ) else {
+                    continue;
+                };
+                let seq = self.held_seq + 1;
+                let held = self.held.entry(*hash).or_insert_with(|| clients::Held {
+                    clients: Vec::new(),
+                    action: action.clone(),
+                    at: Some(height),
+                    sent_ms: 0,
+                    seq,
+                });
+                self.held_seq = self.held_seq.max(held.seq);
+                held.clients.push(client);
+            }
+        }
+        self.sequenced.clear();
+        self.announced = None;
+    }
+
+    /// Runs view `view` as a replica (its primary announced it, or others run it).
+    pub(crate) fn enter_view(
+        &mut self,
+        state: &mut dyn LaneState,
+        view: u32,
+        out: &mut Vec<Output>,
+    ) {
+        if self.committee.primary(view) == self.me {
+            // Others run a view this member is primary of, but it holds no reports
+            // (it restarted): it asks for the view again; the next one follows if that
+            // does not start.
+            if view > self.view || self.active {
+                self.start_view_change(state, view, out);
+            }
+            return;
+        }
+        if self.active && view == self.view {
+            return;
+        }
+        self.release_primary(out);
+        self.view = view;
+        self.active = true;
+        self.timer.attempts = 0;
+        self.timer.heard = true;
+        self.timer.waiting_since = None;
+        self.buffered.clear();
+        self.changes.retain(|v, _| *v > view);
+        let now = self.timer.now;
+        for held in self.held.values_mut() {
+            held.sent_ms = now;
+        }
+        self.forward_held(out);
+    }
+
+    /// Checks a signed report for `view`.
+    fn report_verifies(&self, view: u32, report: &SignedReport) -> bool {
+        let Some(key) = self.committee.keys.get(usize::from(report.member)) else {
+            return false;
+        };
+        let digest = report_digest(
+            &self.genesis,
+            self.committee.area,
+            self.committee.version,
+            view,
+            &report.entries,
+        );
+        report.entries.len() <= MAX_LOG && verify_member(&digest, &report.signature, key)
+    }
+
+    pub(crate) fn on_view_change(
+        &mut self,
+        state: &mut dyn LaneState,
+        from: MemberIndex,
+        view: u32,
+        report: SignedReport,
+        batches: Vec<Batch>,
+        out: &mut Vec<Output>,
+    ) {
+        if view < self.view || (view == self.view && self.active) {
+            if self.active {
+                if self.me == self.primary() && view == self.view {
+                    // It missed the view's start.
+                    if let Some((message, _)) = &self.announced {
+                        out.push(Output::Send {
+                            to: from,
+                            message: message.clone(),
+                        });
+                    }
+                } else if view < self.view {
+                    self.tell_status(from, out);
+                }
+            }
+            return;
+        }
+        if view > self.view.saturating_add(MAX_VIEW_AHEAD)
+            || report.member != from
+            || !self.report_verifies(view, &report)
+        {
+            return;
+        }
+        // A member asking for a view above a running one hears which view runs: alone,
+        // it returns to it (see `on_status`).
+        self.tell_status(from, out);
+        let mine = self.committee.primary(view) == self.me;
+        self.changes
+            .entry(view)
+            .or_default()
+            .insert(from, mine.then_some((report, batches)));
+        // Join the highest view f + 1 members asked for (or a higher one).
+        let mut asked: BTreeMap<MemberIndex, u32> = BTreeMap::new();
+        for (view, members) in &self.changes {
+            for member in members.keys() {
+                let entry = asked.entry(*member).or_insert(*view);
+                *entry = (*entry).max(*view);
+            }
+        }
+        let mut views: Vec<u32> = asked
+            .iter()
+            .filter(|(member, _)| **member != self.me)
+            .map(|(_, view)| *view)
+            .collect();
+        views.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(join) = views.get(self.committee.faults()).copied() {
+            if join > self.view {
+                self.start_view_change(state, join, out);
+                return;
+            }
+        }
+        self.try_start_view(state, out);
+    }
+
+    /// Gives up this member's batches from `height` on (a view carries others there, or
+    /// the chain went another way): its log and tip go back, and the driver rebuilds its
+    /// view before it takes another proposal.
+    fn give_up_from(&mut self, height: u64, out: &mut Vec<Output>) {
+        let dropped = self.log.split_off(&height);
+        if dropped.is_empty() {
+            return;
+        }
+        let above = height.saturating_sub(1);
+        self.tip = match self.log.get(&above) {
+            Some(batch) => LaneHead {
+                height: above,
+                hash: batch.header.hash(),
+                time_ms: batch.header.time_ms,
+            },
+            None => {
+                self.log.clear();
+                self.included.clone()
+            }
+        };
+        let tip = self.tip.height;
+        self.voted.retain(|h, _| *h <= tip);
+        self.buffered.clear();
+        self.committed = self.committed.min(tip);
+        self.timer.dead = false;
+        self.stale = true;
+        out.push(Output::Discard { above: tip });
+        self.unplace_held();
+    }
+
+    /// The first height where this member's log holds a batch of a view before `view`
+    /// that `carried` (what `view` carries) does not carry. (Batches of `view` itself
+    /// were proposed in it, on what it carries.)
+    fn first_uncarried(&self, view: u32, carried: &BTreeMap<u64, ReportEntry>) -> Option<u64> {
+        self.log
+            .iter()
+            .find(|(height, batch)| {
+                batch.header.view < view
+                    && carried
+                        .get(height)
+                        .is_none_or(|entry| entry.hash != batch.header.hash())
+            })
+            .map(|(height, _)| *height)
+    }
+
+    /// The new primary starts its view once a quorum reported.
+    pub(crate) fn try_start_view(&mut self, state: &mut dyn LaneState, out: &mut Vec<Output>) {
+        if self.active || self.primary() != self.me || self.stale {
+            return;
+        }
+        let Some(reports) = self.changes.get(&self.view) else {
+            return;
+        };
+        if !reports.get(&self.me).is_some_and(Option::is_some) {
+            return;
+        }
+        let quorum = self.committee.quorum();
+        // Its own report first, then the others in member order.
+        let mut chosen: Vec<Report> = reports
+            .get(&self.me)
+            .cloned()
+            .flatten()
+            .into_iter()
+            .collect();
+        chosen.extend(
+            reports
+                .iter()
+                .filter(|(member, _)| **member != self.me)
+                .filter_map(|(_, report)| report.clone())
+                .take(quorum.saturating_sub(1)),
+        );
+        if chosen.len() < quorum {
+            return;
+        }
+        let signed: Vec<SignedReport> = chosen.iter().map(|(report, _)| report.clone()).collect();
+        let carried = carried(&signed);
+        #[cfg(any(test, feature = "broken-rules"))]
+        let carried = match self.broken {
+            // Its own log is all it carries.
+            Some(BrokenRule::NewPrimaryIgnoresReports) => carried_by(&signed[..1]),
+            None => carried,
+        };
+        // Its own batches the view does not carry go first: then its view is rebuilt.
+        if let Some(height) = self.first_uncarried(self.view, &carried) {
+            self.give_up_from(height, out);
+            return;
+        }
+        let bodies: Vec<Batch> = chosen.into_iter().flat_map(|(_, bodies)| bodies).collect();
+        self.adopt(state, &carried, bodies, out);
+        let now = self.timer.now;
+        self.active = true;
+        self.timer.attempts = 0;
+        self.timer.dead = false;
+        self.changes.retain(|view, _| *view > self.view);
+        self.buffered.clear();
+        self.voters.clear();
+        let announcement = LaneMessage::NewView {
+            area: self.committee.area,
+            version: self.committee.version,
+            view: self.view,
+            reports: signed,
+        };
+        for to in 0..self.committee.keys.len() as MemberIndex {
+            if to != self.me {
+                out.push(Output::Send {
+                    to,
+                    message: announcement.clone(),
+                });
+            }
+        }
+        self.announced = Some((announcement, 0));
+        // Every batch beyond what this member knows certified is proposed again.
+        self.in_flight.clear();
+        self.propose_log(now, out);
+        // The submissions this member held: attached where sequenced, else sequenced.
+        let mut held: Vec<(H256, clients::Held)> =
+            std::mem::take(&mut self.held).into_iter().collect();
+        held.sort_unstable_by_key(|(_, held)| held.seq);
+        for (hash, held) in held {
+            let mut clients = held.clients.into_iter();
+            if !self.sequenced.contains_key(&hash) {
+                let Some(first) = clients.next() else {
+                    continue;
+                };
+                if let Err(error) = self.sequence(state, first, held.action, hash, now) {
+                    out.push(Output::Rejected {
+                        client: first,
+                        error: error.clone(),
+                    });
+                    out.extend(clients.map(|client| Output::Rejected {
+                        client,
+                        error: error.clone(),
+                    }));
+                    continue;
+                }
+            }
+            if let Some(height) = self.sequenced.get(&hash).copied() {
+                for client in clients {
+                    self.attach(height, &hash, client);
+                }
+            }
+        }
+    }
+
+    /// Extends the log with the carried batches that follow the tip, as far as the
+    /// reports brought their bodies and they apply.
+    fn adopt(
+        &mut self,
+        state: &mut dyn LaneState,
+        carried: &BTreeMap<u64, ReportEntry>,
+        bodies: Vec<Batch>,
+        out: &mut Vec<Output>,
+    ) {
+        let mut by_hash: BTreeMap<H256, Batch> = bodies
+            .into_iter()
+            .map(|batch| (batch.header.hash(), batch))
+            .collect();
+        while let Some(entry) = carried.get(&(self.tip.height + 1)) {
+            let Some(batch) = by_hash.remove(&entry.hash) else {
+                break;
+            };
+            if batch.header.parent != self.tip.hash
+                || !self.well_formed(&batch)
+                || !self.reexecute(state, &batch)
+            {
+                break;
+            }
+            out.push(Output::Persist(batch.clone()));
+            self.place_held(&batch);
+            self.extend_log(batch);
+        }
+    }
+
+    /// `NewView` from the primary of `view`: with a quorum of valid reports, this member
+    /// gives up what the view does not carry and runs it.
+    pub(crate) fn on_new_view(
+        &mut self,
+        state: &mut dyn LaneState,
+        from: MemberIndex,
+        view: u32,
+        reports: Vec<SignedReport>,
+        out: &mut Vec<Output>,
+    ) {
+        if from != self.committee.primary(view) || view < self.view {
+            return;
+        }
+        let mut members = std::collections::BTreeSet::new();
+        let valid = reports.len() <= self.committee.keys.len()
+            && reports
+                .iter()
+                .all(|report| members.insert(report.member) && self.report_verifies(view, report));
+        if !valid || members.len() < self.committee.quorum() {
+            return;
+        }
+        if view > self.view || !self.active {
+            self.enter_view(state, view, out);
+        }
+        if let Some(height) = self.first_uncarried(view, &carried(&reports)) {
+            self.give_up_from(height, out);
+        }
+    }
+
+    /// The primary re-sends its view's announcement to members that did not vote in it
+    /// yet (a few times).
+    pub(crate) fn announce_again(&mut self, out: &mut Vec<Output>) {
+        let Some((message, sent)) = &mut self.announced else {
+            return;
+        };
+        if *sent >= ANNOUNCE_AGAIN {
+            return;
+        }
+        *sent += 1;
+        for to in 0..self.committee.keys.len() as MemberIndex {
+            if to != self.me && !self.voters.contains(&to) {
+                out.push(Output::Send {
+                    to,
+                    message: message.clone(),
+                });
+            }
+        }
+    }
+
+    fn status_message(&self, to: MemberIndex) -> Output {
+        Output::Send {
+            to,
+            message: LaneMessage::Status {
+                area: self.committee.area,
+                version: self.committee.version,
+                view: self.view,
+                running: self.active,
+            },
+        }
+    }
+
+    /// Tells a member of an older view which view this member runs.
+    pub(crate) fn tell_status(&self, to: MemberIndex, out: &mut Vec<Output>) {
+        if self.active {
+            out.push(self.status_message(to));
+        }
+    }
+
+    /// A member is in `view` (`running`: it runs): once `f + 1` members run a view at
+    /// or above this member's, it moves on to it.
+    pub(crate) fn on_status(
+        &mut self,
+        state: &mut dyn LaneState,
+        from: MemberIndex,
+        view: u32,
+        running: bool,
+        out: &mut Vec<Output>,
+    ) {
+        if view < self.view || (view == self.view && !running) {
+            // It is behind, or waits to learn that its view runs: tell it ours.
+            self.tell_status(from, out);
+        }
+        if !running {
+            return;
+        }
+        let entry = self.statuses.entry(from).or_insert(view);
+        *entry = (*entry).max(view);
+        let mut views: Vec<u32> = self.statuses.values().copied().collect();
+        views.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(running) = views.get(self.committee.faults()).copied() else {
+            return;
+        };
+        // A view f + 1 members run is real (one of them is honest): a member behind it
+        // moves on to it. Views never go back: a member that reported for a view votes
+        // in no earlier one (its report must hold every vote it gave).
+        if running > self.view || (running == self.view && !self.active) {
+            self.enter_view(state, running, out);
+        }
+    }
+}
+
+/// What a view carries at each height, from a quorum of reports: the batch most
+/// reporters hold there (then the later view, then the lower hash). A batch a quorum
+/// certified in an earlier view is in the log of more than half of any quorum of
+/// reporters (two quorums of `n >= 4` members share more than half of either), so it is
+/// carried; a batch not carried was certified by no quorum, and its voters may sign
+/// another at its height.
+pub fn carried(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
+    carried_by(reports)
+}
+
+fn carried_by(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
+    let mut counts: BTreeMap<u64, BTreeMap<H256, (usize, ReportEntry)>> = BTreeMap::new();
+    for report in reports {
+        for entry in &report.entries {
+            counts
+                .entry(entry.height)
+                .or_default()
+                .entry(entry.hash)
+                .or_insert((0, entry.clone()))
+                .0 += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .filter_map(|(height, candidates)| {
+            candidates
+                .into_values()
+                .max_by_key(|(count, entry)| (*count, entry.view, std::cmp::Reverse(entry.hash)))
+                .map(|(_, entry)| (height, entry))
+        })
+        .collect()
+}
