@@ -875,3 +875,63 @@ fn the_simulator_catches_a_new_primary_that_ignores_the_reports() {
     // The same seeds pass with the rule kept.
     assert!(sim::run(seed, 1_500).violations.is_empty());
 }
+
+#[test]
+fn a_side_without_a_quorum_answers_lane_unavailable_instead_of_silence() {
+    // A 2|2 partition of four members: neither side has a quorum of 3.
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let cut = |net: &mut Net, at: usize, outputs: Vec<Output>| -> Vec<Output> {
+        // Messages cross only within {0, 1} and within {2, 3}.
+        let side = |m: usize| m / 2;
+        let mut queue: Vec<(usize, Output)> = outputs.into_iter().map(|o| (at, o)).collect();
+        let mut rest = Vec::new();
+        while let Some((from, output)) = queue.pop() {
+            match output {
+                Output::Send { to, message } if side(usize::from(to)) == side(from) => {
+                    let to = usize::from(to);
+                    let produced = net.deliver(to, from as MemberIndex, message);
+                    queue.extend(produced.into_iter().map(|o| (to, o)));
+                }
+                Output::Send { .. } => {}
+                other if from == at => rest.push(other),
+                _ => {}
+            }
+        }
+        rest
+    };
+    // Players whose RPC node is member 2 or 3 (the side without the primary).
+    for (member, who) in [(2usize, 1u8), (3, 2)] {
+        let out = net.submit(member, u64::from(who), action(genesis, &player(who), 0, 5), 1_000);
+        assert!(matches!(out.as_slice(), [Output::Forward { .. }]));
+    }
+    let mut answers = Vec::new();
+    let mut now = 1_000;
+    while now < 4_000 && answers.len() < 2 {
+        now += 10;
+        for member in 0..4 {
+            let out = net.tick(member, now);
+            for output in cut(&mut net, member, out) {
+                if let Output::Rejected { client, error } = output {
+                    answers.push((member, client, error, now));
+                }
+            }
+        }
+    }
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for (member, client, error, at) in &answers {
+        assert_eq!(*error, LaneError::Unavailable, "{answers:?}");
+        assert_eq!(*client as usize, member - 1, "each side answers its own clients");
+        // Within the bound: 8 view timeouts after the lane stopped working.
+        assert!(*at <= 1_000 + 150 + 8 * 150 + 200, "answered at {at} ms");
+    }
+    // New submissions on that side are refused at once.
+    let out = net.submit(2, 9, action(genesis, &player(3), 0, 5), now);
+    assert_eq!(
+        out,
+        vec![Output::Rejected {
+            client: 9,
+            error: LaneError::Unavailable
+        }]
+    );
+}
