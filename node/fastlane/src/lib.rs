@@ -280,6 +280,9 @@ pub struct ReportEntry {
 pub struct SignedReport {
     /// The reporting member.
     pub member: MemberIndex,
+    /// The lane height the chain includes as far as the member knows: batches at or
+    /// below it are decided, whatever a view carries.
+    pub included: u64,
     /// Every batch of its log beyond the chain, in height order.
     pub entries: Vec<ReportEntry>,
     /// Its signature of the report's digest.
@@ -289,16 +292,18 @@ pub struct SignedReport {
 /// Domain tag of report digests.
 const REPORT_TAG: &[u8] = b"arceon/lane-report/v1";
 
-/// The digest a member signs for its report of `entries` for `view` of a lane.
+/// The digest a member signs for its report (`included`, `entries`) for `view` of a
+/// lane.
 pub fn report_digest(
     genesis: &H256,
     area: AreaId,
     version: u64,
     view: u32,
+    included: u64,
     entries: &[ReportEntry],
 ) -> H256 {
     let mut bytes = REPORT_TAG.to_vec();
-    (genesis, area, version, view, entries).encode_to(&mut bytes);
+    (genesis, area, version, view, included, entries).encode_to(&mut bytes);
     H256(arceon_primitives::blake2_256(&bytes))
 }
 
@@ -490,7 +495,7 @@ pub struct Lane {
     /// The latest view each member said it runs in (`Status`).
     statuses: BTreeMap<MemberIndex, u32>,
     /// This member's report for the view it moved to, and its signature once signed.
-    report: Option<(u32, Vec<ReportEntry>, Option<MemberSignature>)>,
+    report: Option<(u32, u64, Vec<ReportEntry>, Option<MemberSignature>)>,
     /// This member gave up batches ([`Output::Discard`]) and waits for the driver to
     /// rebuild its view ([`Lane::replay_open`]).
     stale: bool,
@@ -1224,18 +1229,23 @@ impl Lane {
 }
 
 impl Lane {
-    /// A certified batch beyond this member's tip, learned from gossip: a replica that
-    /// missed the proposals continues after it.
-    pub fn catch_up(&mut self, head: &LaneHead) -> Vec<Output> {
-        let out = Vec::new();
-        if head.height <= self.tip.height || self.is_primary() {
+    /// A certified batch beyond this member's tip, learned from gossip (the driver
+    /// applied it to the view): a replica that missed the proposals continues after it.
+    /// The batch joins its log, so a view-change report carries it.
+    pub fn catch_up(&mut self, certified: &CertifiedBatch) -> Vec<Output> {
+        let mut out = Vec::new();
+        let header = &certified.batch.header;
+        if header.height <= self.tip.height || self.is_primary() {
             return out;
         }
-        self.tip = head.clone();
-        self.committed = self.committed.max(head.height);
+        let height = header.height;
+        self.extend_log(certified.batch.clone());
+        self.committed = self.committed.max(height);
         self.timer.dead = false;
-        self.buffered.retain(|height, _| *height > head.height);
-        self.voted.retain(|height, _| *height > head.height);
+        self.buffered.retain(|h, _| *h > height);
+        self.voted.retain(|h, _| *h > height);
+        self.answer_held(certified, &mut out);
+        self.recent.insert(certified.clone());
         out
     }
 }

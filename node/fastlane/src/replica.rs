@@ -51,6 +51,8 @@ impl Lane {
             }
             return;
         }
+        // A proposal beyond the tip shows a working primary (this member may only lag).
+        self.timer.heard = true;
         if header.height > self.tip.height.saturating_add(1) {
             if self.buffered.len() < self.config.max_buffered {
                 self.buffered.insert(header.height, (batch, signature));

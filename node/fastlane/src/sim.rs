@@ -6,7 +6,10 @@
 //! Everything random comes from one seed: message delay (so reordering), loss,
 //! duplication, a partition that cuts one member off for a while, crashes of any member
 //! (the primary too: the view change replaces it) that keep the persisted batches and
-//! lose the rest, and a byzantine replica that withholds its votes. Players send each
+//! lose the rest, and byzantine members: a replica that withholds its votes, or a pair
+//! beyond what a committee tolerates (a primary that proposes two batches per height and a
+//! member that votes for everything), whose two certificates at one height must name a
+//! byzantine member among the signers of both (the slashing evidence). Players send each
 //! action to a member of their choice (their RPC node), which forwards it to the
 //! primary; a player without an answer for a second sends it again to another member.
 //! After the faulty period the network heals, every crashed member restarts, and the
@@ -17,7 +20,8 @@
 //! faults may only delay it.
 //!
 //! Checked after every run ([`Report::violations`]):
-//! - no two certified batches at one height;
+//! - no two certified batches at one height, except with the byzantine pair, and then
+//!   a byzantine member signed both (the evidence slashes someone dishonest);
 //! - every receipt proves its action (Merkle path) under a header whose certificate
 //!   verifies against the committee, and that header is the certified one;
 //! - the chain re-executes every certified batch with the certified outcomes, so every
@@ -152,6 +156,12 @@ pub struct Faults {
     /// A byzantine replica that withholds every vote for the whole run (the committee
     /// tolerates one: a quorum of the others still certifies).
     pub withholding: Option<usize>,
+    /// Two colluding byzantine members `(primary, signer)`: the first, whenever it is
+    /// primary, proposes a second batch at each height to half of the replicas; the
+    /// second votes for every proposal it sees. That is beyond what a committee
+    /// tolerates: two certificates at one height may come out, and then a byzantine
+    /// member must be among those that signed both (the evidence slashes it).
+    pub equivocating: Option<(usize, usize)>,
 }
 
 impl Faults {
@@ -175,8 +185,15 @@ impl Faults {
             partition,
             cut_member: members - 1,
             withholding: None,
+            equivocating: None,
         };
         faults.withholding = rng.gen_bool(0.3).then(|| rng.gen_range(1..members));
+        // (A committee of 3 tolerates no fault at all: a pair there is two beyond it.)
+        if faults.withholding.is_none() && rng.gen_bool(0.2) && members >= 4 {
+            let primary = rng.gen_range(0..members);
+            let signer = (primary + rng.gen_range(1..members)) % members;
+            faults.equivocating = Some((primary, signer));
+        }
         faults.crash_primary = rng.gen_bool(0.5);
         faults.cut_member = rng.gen_range(0..members);
         faults
@@ -186,7 +203,15 @@ impl Faults {
     /// tolerates none, so with a withholding member there, crashes and the partition
     /// stay away from a second member's quorum share.
     fn byzantine(&self) -> usize {
-        usize::from(self.withholding.is_some())
+        usize::from(self.withholding.is_some()) + 2 * usize::from(self.equivocating.is_some())
+    }
+
+    /// Whether `member` is byzantine.
+    pub fn is_byzantine(&self, member: usize) -> bool {
+        self.withholding == Some(member)
+            || self
+                .equivocating
+                .is_some_and(|(primary, signer)| member == primary || member == signer)
     }
 }
 
@@ -213,6 +238,12 @@ pub struct Report {
     pub delivered: u64,
     /// Messages lost (dropped, or to a crashed member).
     pub lost: u64,
+    /// Heights with two certified batches (byzantine runs), each with evidence against
+    /// the byzantine members that signed both.
+    pub equivocations: u64,
+    /// Honest members among the signers of both (possible only beyond what the committee
+    /// tolerates).
+    pub honest_double_signers: u64,
     /// Broken invariants.
     pub violations: Vec<String>,
 }
@@ -284,6 +315,11 @@ struct Sim {
     certified: BTreeMap<u64, CertifiedBatch>,
     /// The view each height's batch was certified in.
     certified_in: BTreeMap<u64, u32>,
+    /// The equivocating primary's second batches, by header hash, with the votes the
+    /// byzantine pair collected for them.
+    forks: HashMap<H256, (Batch, BTreeMap<u8, MemberSignature>, u32)>,
+    /// Heights with a second certified batch.
+    conflicting: BTreeMap<u64, CertifiedBatch>,
     chain: BTreeMap<u64, Batch>,
     chain_head: LaneHead,
     chain_state: ToyState,
@@ -350,6 +386,8 @@ pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -
         players,
         certified: BTreeMap::new(),
         certified_in: BTreeMap::new(),
+        forks: HashMap::new(),
+        conflicting: BTreeMap::new(),
         chain: BTreeMap::new(),
         chain_head: LaneHead::default(),
         chain_state: ToyState::default(),
@@ -480,6 +518,7 @@ impl Sim {
                 Output::Send { to, message } => {
                     let withheld = self.faults.withholding == Some(member)
                         && matches!(message, LaneMessage::Vote { .. });
+                    let message = self.equivocate(member, usize::from(to), message);
                     if !withheld {
                         self.send(member, usize::from(to), Message::Lane(message));
                     }
@@ -559,6 +598,140 @@ impl Sim {
         self.answer_player(client, Some(action), result);
     }
 
+    /// The equivocating primary's proposal to an odd-numbered member: another batch at
+    /// the same height (one more millisecond of lane time), signed by it.
+    fn equivocate(&mut self, member: usize, to: usize, message: LaneMessage) -> LaneMessage {
+        let Some((primary, signer)) = self.faults.equivocating else {
+            return message;
+        };
+        let LaneMessage::Propose { view, batch, .. } = &message else {
+            return message;
+        };
+        if member != primary || (to % 2 == 0 && to != signer) {
+            return message;
+        }
+        let mut fork = batch.clone();
+        fork.header.time_ms += 1;
+        let hash = fork.header.hash();
+        let signature = sign_round(&self.members[member].pair, &[hash]).remove(0);
+        let entry = self
+            .forks
+            .entry(hash)
+            .or_insert_with(|| (fork.clone(), BTreeMap::new(), *view));
+        entry.1.insert(member as u8, signature.clone());
+        let fork_message = LaneMessage::Propose {
+            view: *view,
+            batch: fork,
+            signature,
+        };
+        if to == signer {
+            // The colluding signer gets both (and votes for both).
+            let original = message.clone();
+            self.send(member, to, Message::Lane(fork_message));
+            return original;
+        }
+        fork_message
+    }
+
+    /// Byzantine members' side of a message: the colluding signer votes for every
+    /// proposal; the equivocating primary collects the votes for its second batches
+    /// (and certifies one at a quorum). Returns whether the message was consumed.
+    fn byzantine_sees(&mut self, to: usize, from: usize, message: &LaneMessage) -> bool {
+        let Some((primary, signer)) = self.faults.equivocating else {
+            return false;
+        };
+        if to == signer {
+            if let LaneMessage::Propose { view, batch, .. } = message {
+                let hash = batch.header.hash();
+                let signature = sign_round(&self.members[to].pair, &[hash]).remove(0);
+                let vote = LaneMessage::Vote {
+                    area: batch.header.area,
+                    version: batch.header.version,
+                    view: *view,
+                    height: batch.header.height,
+                    hash,
+                    signature,
+                };
+                self.send(to, from, Message::Lane(vote));
+                // Its lane sees the first batch of a height only (it "signs anything"
+                // without its lane knowing).
+                return self.forks.contains_key(&hash);
+            }
+        }
+        if to == primary {
+            if let LaneMessage::Vote {
+                hash, signature, ..
+            } = message
+            {
+                let Some((batch, votes, view)) = self.forks.get_mut(hash) else {
+                    return false;
+                };
+                votes.insert(from as u8, signature.clone());
+                if votes.len() == self.committee.quorum() {
+                    let certified = CertifiedBatch {
+                        batch: batch.clone(),
+                        certificate: Certificate {
+                            signatures: votes.iter().map(|(m, s)| (*m, s.clone())).collect(),
+                        },
+                    };
+                    let view = *view;
+                    self.on_fork_certified(certified, view);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A second batch certified at a height: the evidence (both certificates) must name
+    /// only byzantine members as having signed both.
+    fn on_fork_certified(&mut self, fork: CertifiedBatch, _view: u32) {
+        let height = fork.batch.header.height;
+        if let Err(e) = arceon_pallet_fastlane::verify_certificate(
+            &fork.batch.header,
+            &fork.certificate,
+            &self.committee.keys,
+        ) {
+            self.violation(format!("a forged certificate at height {height}: {e:?}"));
+            return;
+        }
+        self.conflicting.insert(height, fork);
+        self.check_evidence(height);
+    }
+
+    /// Two certificates at `height`: the members that signed both are the evidence's
+    /// culprits; none of them byzantine is a broken rule.
+    fn check_evidence(&mut self, height: u64) {
+        let (Some(first), Some(second)) =
+            (self.certified.get(&height), self.conflicting.get(&height))
+        else {
+            return;
+        };
+        if first.batch.header.hash() == second.batch.header.hash() {
+            return;
+        }
+        let signers = |c: &CertifiedBatch| -> Vec<u8> {
+            c.certificate.signatures.iter().map(|(m, _)| *m).collect()
+        };
+        let (a, b) = (signers(first), signers(second));
+        let both: Vec<u8> = a.iter().filter(|m| b.contains(m)).copied().collect();
+        self.report.equivocations += 1;
+        let honest: Vec<u8> = both
+            .iter()
+            .filter(|m| !self.faults.is_byzantine(usize::from(**m)))
+            .copied()
+            .collect();
+        // Beyond what the committee tolerates, an honest member that gave up a batch on
+        // a new view's (quorum-signed) word can be among them too; a byzantine one must.
+        self.report.honest_double_signers += honest.len() as u64;
+        let byzantine = both.len() > honest.len();
+        if !byzantine || self.faults.equivocating.is_none() {
+            self.violation(format!(
+                "two certificates at height {height}: signed both {both:?}, honest among them {honest:?}"
+            ));
+        }
+    }
+
     fn send(&mut self, from: usize, to: usize, message: Message) {
         let copies = if self.faulty() && self.rng.gen_bool(self.faults.duplicate) {
             2
@@ -594,8 +767,7 @@ impl Sim {
             self.report.lost += 1;
             return;
         }
-        let member = &mut self.members[to];
-        let Some(lane) = member.lane.as_mut() else {
+        let Some(lane) = self.members[to].lane.as_ref() else {
             self.report.lost += 1;
             return;
         };
@@ -611,6 +783,15 @@ impl Sim {
                 );
             }
         }
+        if let Message::Lane(message) = &message {
+            if self.byzantine_sees(to, from, message) {
+                return;
+            }
+        }
+        let member = &mut self.members[to];
+        let Some(lane) = member.lane.as_mut() else {
+            return;
+        };
         let out = match message {
             Message::Lane(message) => {
                 lane.on_message(&mut member.state, from as MemberIndex, message)
@@ -784,13 +965,17 @@ impl Sim {
         });
         if let Some(earlier) = self.certified.get(&height) {
             if earlier.batch.header.hash() != hash {
-                self.violation(format!("two certified batches at height {height}"));
+                // A second certificate: evidence against every member that signed both,
+                // which must all be byzantine (else a broken rule).
+                self.conflicting.entry(height).or_insert(certified);
+                self.check_evidence(height);
             }
             return;
         }
         self.report.certified += 1;
         self.certified.insert(height, certified);
         self.certified_in.insert(height, view);
+        self.check_evidence(height);
     }
 
     /// The primary the members that run a view agree on, if any.
@@ -992,7 +1177,12 @@ impl Sim {
                     continue;
                 };
                 let view = self.certified_in.get(height).copied().unwrap_or(0);
-                if chain.header.hash() != batch.header.hash() && batch.header.view >= view {
+                // An equivocating primary's second batch is its own doing (the evidence).
+                let forked = self.forks.contains_key(&batch.header.hash());
+                if chain.header.hash() != batch.header.hash()
+                    && batch.header.view >= view
+                    && !forked
+                {
                     found.push(format!(
                         "member {index} persisted another batch of view {} at height {height} (the chain's was certified in view {view})",
                         batch.header.view
@@ -1015,6 +1205,12 @@ impl Sim {
             if let Some(lane) = member.lane.as_ref() {
                 self.trace(|| lane.describe());
             }
+        }
+        if self.faults.equivocating.is_some() {
+            // Beyond what the committee tolerates, only safety is promised (checked as
+            // it went: every double signer byzantine); the lane may stall until the next
+            // committee.
+            return;
         }
         // Liveness once healed.
         let waiting = self.players.iter().filter(|p| p.waiting.is_some()).count();

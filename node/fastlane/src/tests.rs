@@ -902,7 +902,12 @@ fn a_side_without_a_quorum_answers_lane_unavailable_instead_of_silence() {
     };
     // Players whose RPC node is member 2 or 3 (the side without the primary).
     for (member, who) in [(2usize, 1u8), (3, 2)] {
-        let out = net.submit(member, u64::from(who), action(genesis, &player(who), 0, 5), 1_000);
+        let out = net.submit(
+            member,
+            u64::from(who),
+            action(genesis, &player(who), 0, 5),
+            1_000,
+        );
         assert!(matches!(out.as_slice(), [Output::Forward { .. }]));
     }
     let mut answers = Vec::new();
@@ -921,7 +926,11 @@ fn a_side_without_a_quorum_answers_lane_unavailable_instead_of_silence() {
     assert_eq!(answers.len(), 2, "{answers:?}");
     for (member, client, error, at) in &answers {
         assert_eq!(*error, LaneError::Unavailable, "{answers:?}");
-        assert_eq!(*client as usize, member - 1, "each side answers its own clients");
+        assert_eq!(
+            *client as usize,
+            member - 1,
+            "each side answers its own clients"
+        );
         // Within the bound: 8 view timeouts after the lane stopped working.
         assert!(*at <= 1_000 + 150 + 8 * 150 + 200, "answered at {at} ms");
     }

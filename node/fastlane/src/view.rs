@@ -4,35 +4,46 @@
 //!   a batch, or voted for a batch it has not seen certified. If it hears nothing from
 //!   the primary (a valid proposal or commit) for a third of
 //!   [`LaneConfig::view_timeout_ms`] it re-sends its latest vote (a lost commit is
-//!   answered again); after the whole timeout it moves to the next view: it stops
-//!   taking the old primary's messages, and sends every member a `ViewChange` with its
-//!   log (the batches it sealed or accepted beyond the chain). A view that does not
-//!   start within the timeout (doubling, up to 8 times) gives way to the next one.
-//! - **Joining.** A member joins the highest view that `f + 1` members asked for (at
-//!   least one of them honest and timed out), so a view change needs no member to time
-//!   out twice. A member of an older view that hears from a view's primary (`NewView`, a
-//!   proposal, a commit), or from `f + 1` members running a view (`Status`, the answer
-//!   to a message of an older view), moves on to it.
-//! - **The new primary** waits for a quorum of reports (its own included), then extends
-//!   its log with the reported batches that follow its tip, one height at a time
-//!   (preferring the batch most reporters hold, then the later view): a batch certified
-//!   in an older view was voted for by a quorum, which shares an honest member with the
-//!   reporting quorum, so it is carried. Every batch of its log beyond what it knows
-//!   certified is proposed again (same header, new view); members that voted for it
-//!   vote again, the others check it as any proposal. It announces the view (`NewView`)
-//!   and sequences the submissions it held.
-//! - **Safety** does not rest on the new primary's choice: a member signs at most one
-//!   header per height, whatever the view. A wrong choice can only stall the view (its
-//!   batches get no quorum), and the next view takes over.
+//!   answered again); after the whole timeout it moves to the next view. It also moves
+//!   on when the primary talks but nothing gets certified for [`PROGRESS_TIMEOUTS`]
+//!   timeouts (votes withheld, members the primary cannot win back).
+//! - **Reports.** A member moving to view `v` stops taking the old primary's messages
+//!   and has a report signed (its log beyond the chain: height, hash, parent and view of
+//!   each batch, under [`report_digest`], signed in the driver's signing round like a
+//!   header) and sends it to every member, with the batch bodies to `v`'s primary.
+//! - **Joining.** A member joins the highest view `f + 1` members asked for (at least
+//!   one of them honest and timed out). A view that does not start within its timeout
+//!   (doubling, up to 8 times) gives way to the next, but only once `f + 1` members asked
+//!   for it: a member that timed out alone waits for the others instead of racing ahead.
+//!   A member hearing from a later view's primary (`NewView`, a proposal, a commit) or
+//!   from `f + 1` members running a later view (`Status`) moves on to it. **Views never
+//!   go back**: a member that reported for a view votes in no earlier one (its report
+//!   must hold every vote it gave); the driver keeps the view durable
+//!   ([`Lane::resume_view`]) and a restarted lane reports for it again.
+//! - **The new primary**, with a quorum of reports (its own among them), computes what
+//!   the view carries at each height ([`carried`]: the batch most reporters hold). A
+//!   batch a quorum certified is in more than half of any quorum's reports (`n >= 4`),
+//!   so it is carried. The primary gives up its own batches the view does not carry,
+//!   extends its log with the carried bodies, proposes everything beyond what it knows
+//!   certified again (same headers, new view), sequences the submissions it held, and
+//!   announces the view with the reports (`NewView`, re-sent to members that did not
+//!   vote yet).
+//! - **Giving up.** Every member checks the announcement's reports and computes
+//!   [`carried`] itself; it gives up ([`Output::Discard`]) its batches of earlier views
+//!   that the view does not carry: no quorum can have certified them, so it may sign
+//!   another header at their heights. Within a view a member signs one header per
+//!   height. Two certificates at one height therefore need members that broke these
+//!   rules (beyond `f` faulty members, members that followed a quorum-signed
+//!   announcement may be among the double signers too).
 //! - **Held submissions** go to the new primary when the view starts. A lane whose
 //!   members find no working view for [`UNAVAILABLE_AFTER`] timeouts refuses what it
 //!   holds and what comes (`LaneError::Unavailable`): a player behind a partition
 //!   without a quorum gets an answer, not silence.
 //!
-//! Not handled here: a byzantine member may start a view it is primary of without a
-//! quorum's reports (members trust a view's primary about its view); it can only slow
-//! the lane down, since the signing rule holds in every view, and its equivocations are
-//! evidence for slashing.
+//! Not handled here: members trust a view's primary about its view, so a byzantine
+//! member may start a view it is primary of; it cannot break safety (what a view
+//! carries is computed from signed reports), only slow the lane down. Equivocation
+//! evidence and slashing are the fastlane pallet's next step.
 
 use codec::Encode;
 
@@ -62,6 +73,9 @@ pub(crate) struct Timer {
     left_ms: u64,
     /// Views moved to since the last that ran.
     attempts: u32,
+    /// The committed height last seen, and when it last grew (or the view began).
+    seen_committed: u64,
+    last_progress: u64,
     last_report: u64,
 }
 
@@ -85,7 +99,11 @@ impl Timer {
 const MAX_VIEW_AHEAD: u32 = 16;
 /// The most bytes of batches a view-change report carries.
 const MAX_REPORT_BYTES: usize = 192 * 1024;
-/// How many times a primary re-sends its view's announcement.
+/// View timeouts a replica waits for certification progress (a primary that talks but
+/// gets nothing certified: withheld votes, members it cannot win back) before it moves
+/// on; longer than the silence timeout, as a loaded lane is slow but not silent.
+pub const PROGRESS_TIMEOUTS: u64 = 8;
+/// How many times a primary re-sends its view's announcement when nothing awaits votes.
 const ANNOUNCE_AGAIN: u32 = 10;
 /// View timeouts without a working view after which a lane refuses submissions.
 pub const UNAVAILABLE_AFTER: u64 = 8;
@@ -216,7 +234,13 @@ impl Lane {
         }
         let since = *self.timer.waiting_since.get_or_insert(now);
         let quiet = now.saturating_sub(since.max(self.timer.last_heard));
-        if quiet >= timeout {
+        if self.committed > self.timer.seen_committed {
+            self.timer.seen_committed = self.committed;
+            self.timer.last_progress = now;
+        }
+        let stalled =
+            now.saturating_sub(since.max(self.timer.last_progress)) >= PROGRESS_TIMEOUTS * timeout;
+        if quiet >= timeout || stalled {
             self.start_view_change(state, self.view.saturating_add(1), out);
         } else if quiet >= timeout / 3 && now.saturating_sub(self.timer.last_nudge) >= timeout / 3 {
             // The primary is quiet: our latest vote again (a lost commit is answered).
@@ -246,7 +270,7 @@ impl Lane {
     /// Sends this member's signed report for the view it moved to: the entries to every
     /// member, the bodies too to the view's primary.
     fn send_report(&self, out: &mut Vec<Output>) {
-        let Some((view, entries, Some(signature))) = &self.report else {
+        let Some((view, included, entries, Some(signature))) = &self.report else {
             return;
         };
         if *view != self.view {
@@ -254,6 +278,7 @@ impl Lane {
         }
         let report = SignedReport {
             member: self.me,
+            included: *included,
             entries: entries.clone(),
             signature: signature.clone(),
         };
@@ -285,7 +310,7 @@ impl Lane {
         signature: MemberSignature,
         out: &mut Vec<Output>,
     ) {
-        let Some((view, entries, pending @ None)) = &mut self.report else {
+        let Some((view, included, entries, pending @ None)) = &mut self.report else {
             return;
         };
         let ours = report_digest(
@@ -293,6 +318,7 @@ impl Lane {
             self.committee.area,
             self.committee.version,
             *view,
+            *included,
             entries,
         );
         if ours != digest || *view != self.view || self.active {
@@ -301,6 +327,7 @@ impl Lane {
         *pending = Some(signature.clone());
         let report = SignedReport {
             member: self.me,
+            included: *included,
             entries: entries.clone(),
             signature,
         };
@@ -349,14 +376,16 @@ impl Lane {
                 view: batch.header.view,
             })
             .collect();
+        let included = self.included.height;
         let digest = report_digest(
             &self.genesis,
             self.committee.area,
             self.committee.version,
             to,
+            included,
             &entries,
         );
-        self.report = Some((to, entries, None));
+        self.report = Some((to, included, entries, None));
         out.push(Output::Sign {
             height: REPORT_HEIGHT,
             hash: digest,
@@ -430,6 +459,7 @@ impl Lane {
         self.active = true;
         self.timer.attempts = 0;
         self.timer.heard = true;
+        self.timer.last_progress = self.timer.now;
         self.timer.waiting_since = None;
         self.buffered.clear();
         self.changes.retain(|v, _| *v > view);
@@ -450,6 +480,7 @@ impl Lane {
             self.committee.area,
             self.committee.version,
             view,
+            report.included,
             &report.entries,
         );
         report.entries.len() <= MAX_LOG && verify_member(&digest, &report.signature, key)
@@ -550,9 +581,14 @@ impl Lane {
     /// The first height where this member's log holds a batch of a view before `view`
     /// that `carried` (what `view` carries) does not carry. (Batches of `view` itself
     /// were proposed in it, on what it carries.)
-    fn first_uncarried(&self, view: u32, carried: &BTreeMap<u64, ReportEntry>) -> Option<u64> {
+    fn first_uncarried(
+        &self,
+        view: u32,
+        decided: u64,
+        carried: &BTreeMap<u64, ReportEntry>,
+    ) -> Option<u64> {
         self.log
-            .iter()
+            .range(decided + 1..)
             .find(|(height, batch)| {
                 batch.header.view < view
                     && carried
@@ -599,8 +635,18 @@ impl Lane {
             Some(BrokenRule::NewPrimaryIgnoresReports) => carried_by(&signed[..1]),
             None => carried,
         };
+        // What the chain includes (as any reporter knows it) is decided: this member
+        // starts the view once it follows the chain that far.
+        let decided = signed
+            .iter()
+            .map(|report| report.included)
+            .max()
+            .unwrap_or(0);
+        if self.tip.height < decided {
+            return;
+        }
         // Its own batches the view does not carry go first: then its view is rebuilt.
-        if let Some(height) = self.first_uncarried(self.view, &carried) {
+        if let Some(height) = self.first_uncarried(self.view, decided, &carried) {
             self.give_up_from(height, out);
             return;
         }
@@ -714,7 +760,12 @@ impl Lane {
         if view > self.view || !self.active {
             self.enter_view(state, view, out);
         }
-        if let Some(height) = self.first_uncarried(view, &carried(&reports)) {
+        let decided = reports
+            .iter()
+            .map(|report| report.included)
+            .max()
+            .unwrap_or(0);
+        if let Some(height) = self.first_uncarried(view, decided, &carried(&reports)) {
             self.give_up_from(height, out);
         }
     }
@@ -722,10 +773,13 @@ impl Lane {
     /// The primary re-sends its view's announcement to members that did not vote in it
     /// yet (a few times).
     pub(crate) fn announce_again(&mut self, out: &mut Vec<Output>) {
+        let waiting = !self.in_flight.is_empty();
         let Some((message, sent)) = &mut self.announced else {
             return;
         };
-        if *sent >= ANNOUNCE_AGAIN {
+        // While batches wait for votes, a member that has not voted may lack the
+        // announcement's justification (it was cut off when it went out).
+        if *sent >= ANNOUNCE_AGAIN && !waiting {
             return;
         }
         *sent += 1;

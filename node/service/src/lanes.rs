@@ -61,6 +61,11 @@ use tokio::sync::{broadcast, oneshot};
 
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
+/// How long a replica waits on a silent primary before it moves to the next view. The
+/// lane protocol works with 150 ms (the simulator's), but this node's lane thread still
+/// stalls for hundreds of milliseconds under load (rebuilding its view of the world on
+/// each new best block), and a loaded validator must not be voted out for that.
+const VIEW_TIMEOUT_MS: u64 = 2_000;
 /// How long a submission (local or forwarded) waits for its receipt or refusal.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most events the lane thread takes from its queue before handling them.
@@ -1918,18 +1923,14 @@ impl Worker {
                 },
             );
         }
-        self.certified(certified, false);
+        self.certified(certified.clone(), false);
         self.apply_known(header.area);
         // A replica that missed the proposals continues after the certified batch (the
         // primary's own batches come back to it through gossip too: nothing to do).
         let applied = self.applied.get(&header.area).copied().unwrap_or(0);
         if let Some(lane) = self.lanes.get_mut(&header.area) {
             if !lane.is_primary() && applied >= header.height && header.height > lane.tip().height {
-                let outputs = lane.catch_up(&LaneHead {
-                    height: header.height,
-                    hash: header.hash(),
-                    time_ms: header.time_ms,
-                });
+                let outputs = lane.catch_up(&certified);
                 self.carry_out(header.area, outputs);
             }
         }
@@ -2091,7 +2092,10 @@ impl Worker {
                         },
                         index as MemberIndex,
                         tip,
-                        LaneConfig::default(),
+                        LaneConfig {
+                            view_timeout_ms: VIEW_TIMEOUT_MS,
+                            ..LaneConfig::default()
+                        },
                     );
                     // Batches persisted beyond the chain (before a restart) may hold
                     // this member's lost votes: a re-sent proposal gets them again.

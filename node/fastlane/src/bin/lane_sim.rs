@@ -96,6 +96,7 @@ fn main() -> ExitCode {
         total.primary_crashes += report.primary_crashes;
         total.views += report.views;
         total.delivered += report.delivered;
+        total.equivocations += report.equivocations;
         if (seed - from + 1) % 1_000 == 0 {
             eprintln!(
                 "{} seeds passed ({:.0?})",
@@ -105,12 +106,13 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={} crashes={} primary_crashes={} view_changes={} messages={} wall_s={:.1}",
+        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={} crashes={} primary_crashes={} view_changes={} equivocations={} messages={} wall_s={:.1}",
         total.simulated_ms / 1_000,
         total.receipted,
         total.crashes,
         total.primary_crashes,
         total.views,
+        total.equivocations,
         total.delivered,
         started.elapsed().as_secs_f64()
     );
