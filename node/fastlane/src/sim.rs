@@ -607,7 +607,7 @@ impl Sim {
         let LaneMessage::Propose { view, batch, .. } = &message else {
             return message;
         };
-        if member != primary || (to % 2 == 0 && to != signer) {
+        if member != primary || (to.is_multiple_of(2) && to != signer) {
             return message;
         }
         let mut fork = batch.clone();
