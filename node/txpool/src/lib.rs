@@ -283,6 +283,9 @@ pub struct Watcher {
     hash: H256,
     receiver: Receiver<TxStatus>,
     waker: Arc<futures::task::AtomicWaker>,
+    /// A final status came out: the stream has ended (whether or not the pool dropped
+    /// its sender yet, which wakes nobody).
+    ended: bool,
 }
 
 impl futures::Stream for Watcher {
@@ -293,10 +296,16 @@ impl futures::Stream for Watcher {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<TxStatus>> {
         let this = self.get_mut();
+        if this.ended {
+            return std::task::Poll::Ready(None);
+        }
         // Register before looking again, so a status sent in between wakes us.
         for attempt in 0..2 {
             match this.receiver.try_recv() {
-                Ok(status) => return std::task::Poll::Ready(Some(status)),
+                Ok(status) => {
+                    this.ended = status.is_final();
+                    return std::task::Poll::Ready(Some(status));
+                }
                 Err(TryRecvError::Disconnected) => return std::task::Poll::Ready(None),
                 Err(TryRecvError::Empty) if attempt == 0 => this.waker.register(cx.waker()),
                 Err(TryRecvError::Empty) => {}

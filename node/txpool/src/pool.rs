@@ -233,6 +233,7 @@ impl Inner {
                 hash,
                 receiver,
                 waker,
+                ended: false,
             }
         });
         self.publish(journal);
