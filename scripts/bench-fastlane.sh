@@ -16,8 +16,37 @@
 # connection to its area's primary instead of the player's own connection (any node).
 # Binaries: $ARCEON_NODE and $ARCEON_LOADGEN, else target/release (cargo build --release
 # --workspace first). KEEP=1 keeps the directory with the nodes' logs.
+# $NODE_ARGS adds node arguments (e.g. "-l arceon_service::lanes=debug").
+#
+# --kill-primary-every SECONDS (issue 14's real faults): one rate ($RATES, default 500)
+# for ($KILLS + 1) x SECONDS; every SECONDS the primary of one of the busiest areas is
+# killed (SIGKILL) and restarted $RESTART_AFTER_MS (1000) ms later, $KILLS (100) times.
+# The validators run with --lane-view-timeout $VIEW_TIMEOUT_MS (150). Prints
+#   RESULT kills=<n> lost=<n> failover_p50_ms=<n> failover_p99_ms=<n>
+#          receipt_p99_during_failover_ms=<n>
+# (failover: from a kill to the first receipt of that area from a new primary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+KILL_EVERY=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --kill-primary-every)
+        KILL_EVERY=${2:?--kill-primary-every needs a number of seconds}
+        shift 2
+        ;;
+    *)
+        echo "unknown argument $1 (see the comment at the top of $0)" >&2
+        exit 2
+        ;;
+    esac
+done
+KILLS=${KILLS:-100}
+RESTART_AFTER_MS=${RESTART_AFTER_MS:-1000}
+VIEW_TIMEOUT_MS=${VIEW_TIMEOUT_MS:-150}
+if [ -n "$KILL_EVERY" ]; then
+    RATES=${RATES:-500}
+    NODE_ARGS="--lane-view-timeout $VIEW_TIMEOUT_MS ${NODE_ARGS:-}"
+fi
 PLAYERS=${PLAYERS:-10000}
 AREAS=${AREAS:-64}
 CROWDED=${CROWDED:-2000}
@@ -61,7 +90,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 SPEC=$TESTNET_DIR/fastlane-spec.json
 "$LOADGEN" spec --out "$SPEC" --players "$PLAYERS" --areas "$AREAS" --crowded "$CROWDED" \
     --border-pct "$BORDER_PCT" >&2
-CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 100))" \
+CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 100)) ${NODE_ARGS:-}" \
     ./scripts/testnet.sh start "$NODES" >&2
 
 rpc() {
@@ -96,10 +125,17 @@ done
 URLS=$(for i in $(seq 1 "$NODES"); do printf 'ws://127.0.0.1:%s,' $((RPC_BASE + i)); done)
 RATE_COUNT=$(echo "$RATES" | tr ',' '\n' | grep -c .)
 LIMIT=$(( 300 + RATE_COUNT * (DURATION + SETTLE + 120) ))
+FAULTS=()
+if [ -n "$KILL_EVERY" ]; then
+    FAULTS=(--kill-primary-every "$KILL_EVERY" --kills "$KILLS" --restart-after-ms "$RESTART_AFTER_MS"
+        --control "$PWD/scripts/testnet.sh")
+    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($KILL_EVERY * ($KILLS + 1)) + 120 * 1)") ))
+fi
 STATUS=0
 timeout --kill-after=10 "$LIMIT" "$LOADGEN" run --rpc "${URLS%,}" --players "$PLAYERS" \
     --connections "$CONNECTIONS" --subscribers "$SUBSCRIBERS" --radius "$RADIUS" \
-    --rates "$RATES" --duration "$DURATION" --settle "$SETTLE" --route "$ROUTE" || STATUS=$?
+    --rates "$RATES" --duration "$DURATION" --settle "$SETTLE" --route "$ROUTE" \
+    "${FAULTS[@]}" || STATUS=$?
 ./scripts/testnet.sh status "$NODES" >&2 || true
 if [ "$STATUS" -ne 0 ]; then
     echo "arceon-loadgen failed ($STATUS); last node log lines:" >&2

@@ -6,7 +6,9 @@
 #   scripts/testnet.sh stop          stop every node of the network
 #   scripts/testnet.sh status [N]    best and finalized block and peer count of each node
 #   scripts/testnet.sh kill I        stop node I only (1-based)
-#   scripts/testnet.sh restart I     start node I again on its own data
+#   scripts/testnet.sh crash I       kill node I at once (SIGKILL: no clean shutdown)
+#   scripts/testnet.sh restart I     start node I again on its own data (same chain and
+#                                    node arguments as at start)
 #   scripts/testnet.sh wipe          stop and delete every node's data
 #
 # Node i keeps its data in $TESTNET_DIR/node<i> (default /tmp/arceon-testnet), logs to
@@ -146,6 +148,9 @@ start)
     n=${2:-4}
     BIN=$(node_binary)
     mkdir -p "$TESTNET_DIR"
+    # `restart` starts a node again with the same chain and arguments.
+    printf '%s\n' "$CHAIN" >"$TESTNET_DIR/chain"
+    printf '%s\n' "$NODE_ARGS" >"$TESTNET_DIR/node-args"
     echo "==> starting $n validators in $TESTNET_DIR"
     for i in $(seq 1 "$n"); do start_node "$i" "$n"; done
     ;;
@@ -165,13 +170,28 @@ kill)
     [ -n "${2:-}" ] || { echo "usage: $0 kill <node index>" >&2; exit 2; }
     stop_node "$2"
     ;;
+crash)
+    [ -n "${2:-}" ] || { echo "usage: $0 crash <node index>" >&2; exit 2; }
+    pid=$(pid_of "$2")
+    if [ -n "$pid" ]; then
+        kill -9 "$pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        rm -f "$TESTNET_DIR/node$2.pid"
+        echo "node $2 crashed"
+    fi
+    ;;
 restart)
     [ -n "${2:-}" ] || { echo "usage: $0 restart <node index>" >&2; exit 2; }
     BIN=$(node_binary)
+    [ -f "$TESTNET_DIR/chain" ] && CHAIN=$(cat "$TESTNET_DIR/chain")
+    [ -f "$TESTNET_DIR/node-args" ] && NODE_ARGS=$(cat "$TESTNET_DIR/node-args")
     start_node "$2" "$(count_nodes)"
     ;;
 *)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || [ "$command" = help ] || exit 2
     ;;
 esac

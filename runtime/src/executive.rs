@@ -7,6 +7,7 @@
 //! applied whatever its call does: the nonce is bumped, the fee goes to the block author,
 //! and the call runs in a transactional layer that is rolled back if it fails.
 
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use arceon_primitives::{
     TransactionValidity, TransactionValidityError, UnknownTransaction, ValidTransaction, H256,
 };
 use arceon_state::{ordered_trie_root, NodeStore, StateDelta, TrieState};
-use arceon_support::{DispatchError, DispatchInfo, Ext, Origin, Phase, StateRead};
+use arceon_support::{DispatchError, DispatchInfo, Ext, Origin, Phase, StateRead, StorageChanges};
 use codec::Encode;
 
 use crate::aura::{self, SlotError};
@@ -93,6 +94,8 @@ pub struct BuiltBlock {
     pub extrinsics: Vec<Vec<u8>>,
     /// The new state's trie nodes.
     pub delta: StateDelta,
+    /// Every storage key the block wrote, with its new value (`None`: deleted).
+    pub changes: Arc<StorageChanges>,
     /// The block's events, as encoded `EventRecord`s.
     pub events: Vec<Vec<u8>>,
     /// Time spent computing the new state root.
@@ -104,6 +107,8 @@ pub struct BuiltBlock {
 pub struct ExecutedBlock {
     /// The new state's trie nodes (its root equals the header's state root).
     pub delta: StateDelta,
+    /// Every storage key the block wrote, with its new value (`None`: deleted).
+    pub changes: Arc<StorageChanges>,
     /// The block's events, as encoded `EventRecord`s.
     pub events: Vec<Vec<u8>>,
     /// Time spent computing the new state root.
@@ -329,7 +334,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         let started = Instant::now();
         let delta = self
             .parent
-            .apply_changes(changes)
+            .apply_changes(changes.iter().map(|(key, value)| (key, value.as_ref())))
             .map_err(|e| BlockError::State(e.to_string()))?;
         let state_root_time = started.elapsed();
         let header = Header {
@@ -343,6 +348,7 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
             header,
             extrinsics: self.extrinsics,
             delta,
+            changes: Arc::new(changes),
             events,
             state_root_time,
         })
@@ -630,6 +636,7 @@ pub fn execute_block<S: NodeStore>(
     }
     Ok(ExecutedBlock {
         delta: built.delta,
+        changes: built.changes,
         events: built.events,
         state_root_time: built.state_root_time,
         signature_time,

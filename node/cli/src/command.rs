@@ -157,6 +157,11 @@ pub struct RunArgs {
     /// Run without the peer-to-peer network.
     #[arg(long)]
     pub no_network: bool,
+    /// How long (ms) a fast-lane member waits on a silent primary before it moves its
+    /// lane to the next view (the next member leads).
+    #[arg(long, default_value_t = arceon_service::DEFAULT_LANE_VIEW_TIMEOUT_MS,
+          value_parser = clap::value_parser!(u64).range(20..=60_000))]
+    pub lane_view_timeout: u64,
     /// Store a justification at least every this many finalized blocks.
     #[arg(long, default_value_t = 32)]
     pub justification_period: u32,
@@ -390,6 +395,7 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         network: network_params(&args)?,
         justification_period: args.justification_period,
         unsafe_double_sign: args.unsafe_double_sign,
+        lane_view_timeout_ms: args.lane_view_timeout,
         pool: arceon_service::pool_options(args.pool_limit, args.pool_kbytes),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

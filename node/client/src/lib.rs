@@ -20,7 +20,7 @@ use arceon_primitives::{
 };
 use arceon_runtime::{aura, execute_block, BlockBuilder, BlockError, BuiltBlock};
 use arceon_state::TrieState;
-use arceon_support::Ext;
+use arceon_support::{Ext, StorageChanges};
 use codec::Encode;
 use parking_lot::Mutex;
 use sp_core::Pair as _;
@@ -112,12 +112,24 @@ pub enum ChainEvent {
 /// How many chain events a slow subscriber may lag behind before it misses some.
 const EVENT_BUFFER: usize = 1024;
 
+/// How many recently imported blocks keep their storage changes in memory.
+const RECENT_CHANGES: usize = 32;
+
+/// A recently imported block's storage changes (see [`Client::changes_of`]).
+struct RecentChanges {
+    hash: H256,
+    parent: H256,
+    changes: Arc<StorageChanges>,
+}
+
 /// The chain: database plus runtime.
 pub struct Client {
     db: Database,
     genesis_hash: H256,
     import_lock: Mutex<()>,
     events: tokio::sync::broadcast::Sender<ChainEvent>,
+    /// The storage changes of the last [`RECENT_CHANGES`] imported blocks, oldest first.
+    recent: Mutex<std::collections::VecDeque<RecentChanges>>,
 }
 
 impl Client {
@@ -130,6 +142,7 @@ impl Client {
             genesis_hash: genesis.hash,
             import_lock: Mutex::new(()),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            recent: Mutex::new(std::collections::VecDeque::new()),
         }))
     }
 
@@ -140,6 +153,30 @@ impl Client {
         genesis: &GenesisBlock,
     ) -> Result<Arc<Client>, DbError> {
         Self::new(Database::open(path, pruning)?, genesis)
+    }
+
+    /// The parent and the storage changes of `hash`, if this process imported it
+    /// recently: every key the block wrote with its new value, so a reader holding values
+    /// of the parent's state can bring them to this block's without reading the trie.
+    pub fn changes_of(&self, hash: &H256) -> Option<(H256, Arc<StorageChanges>)> {
+        self.recent
+            .lock()
+            .iter()
+            .rev()
+            .find(|recent| recent.hash == *hash)
+            .map(|recent| (recent.parent, recent.changes.clone()))
+    }
+
+    fn remember_changes(&self, header: &Header, changes: Arc<StorageChanges>) {
+        let mut recent = self.recent.lock();
+        if recent.len() >= RECENT_CHANGES {
+            recent.pop_front();
+        }
+        recent.push_back(RecentChanges {
+            hash: header.hash(),
+            parent: header.parent_hash,
+            changes,
+        });
     }
 
     /// Chain events from now on.
@@ -296,6 +333,9 @@ impl Client {
         let executed = execute_block(&parent, block, self.genesis_hash)?;
         let execution_time = started.elapsed();
         let started = std::time::Instant::now();
+        // Remembered before the block can become best, so a reader that sees it best
+        // finds its changes.
+        self.remember_changes(&block.header, executed.changes);
         self.store(block, executed.delta, options)?;
         let store_time = started.elapsed();
         let is_new_best = self.db.best().1 == hash;
@@ -385,6 +425,7 @@ impl Client {
         if self.db.header(&block.header.parent_hash)?.is_none() {
             return Err(ImportError::UnknownParent(block.header.parent_hash));
         }
+        self.remember_changes(&block.header, built.changes);
         self.store(&block, built.delta, options)?;
         let hash = block.header.hash();
         let is_new_best = self.db.best().1 == hash;

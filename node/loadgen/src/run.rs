@@ -42,6 +42,8 @@ use crate::keys;
 use crate::spec::{PLANK_RECIPE, PLANK_WOOD, WALKER_BAND, WOOD};
 use crate::stats::{self, RateStats};
 
+mod faults;
+
 /// JSON-RPC error code of a lane rejection (`Players.TooFast` ...).
 const LANE_REJECTED: i32 = 1030;
 /// Shortest and longest wanderer step (milli-units): under the 0.5 units a player may
@@ -51,6 +53,8 @@ const STEP: (Coord, Coord) = (100, 400);
 const INSET: Coord = UNIT;
 /// Random players tried per arrival before it counts as skipped.
 const PICK_TRIES: usize = 32;
+/// Sends of one action while its node dies under it (each to a node that is up).
+const RESEND_ATTEMPTS: u32 = 4;
 /// Rejections after which the player re-reads its state from the node.
 const RESYNC_ON: [&str; 5] = [
     "FastLane.StaleNonce",
@@ -121,6 +125,22 @@ pub struct RunArgs {
     /// Seed of the arrivals and of the players' choices.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Kill the primary of a busy area every this many seconds (SIGKILL, then a
+    /// restart), `--kills` times, under the load of the one rate given; prints
+    /// `RESULT kills= lost= failover_p50_ms= failover_p99_ms=
+    /// receipt_p99_during_failover_ms=`. The run lasts (kills + 1) x SECONDS.
+    #[arg(long)]
+    pub kill_primary_every: Option<f64>,
+    /// How many kills (`--kill-primary-every`).
+    #[arg(long, default_value_t = 100)]
+    pub kills: usize,
+    /// The program that kills and restarts node i (1-based): `<control> crash i` and
+    /// `<control> restart i`.
+    #[arg(long, default_value = "scripts/testnet.sh")]
+    pub control: String,
+    /// How long a killed node stays down (ms).
+    #[arg(long, default_value_t = 1_000)]
+    pub restart_after_ms: u64,
 }
 
 fn unix_ms() -> u64 {
@@ -212,7 +232,16 @@ struct Bench {
     accounts: Vec<AccountId32>,
     roles: Vec<Role>,
     players: Vec<Mutex<PlayerState>>,
-    connections: Vec<Rpc>,
+    /// Connection `c` goes to node `c % nodes`; replaced when its node restarts.
+    connections: Vec<RwLock<Arc<Rpc>>>,
+    /// Nodes the fault driver has taken down (their connections are not used).
+    down: Vec<AtomicBool>,
+    /// Actions sent per area (the fault driver kills the primaries of the busiest).
+    sent_by_area: Mutex<HashMap<AreaId, u64>>,
+    /// Primary kills and what followed them (`--kill-primary-every`).
+    failovers: Mutex<Vec<faults::Failover>>,
+    /// The area subscriptions: (connection, area, point), made again after a restart.
+    watches: Mutex<Vec<(usize, AreaId, Position)>>,
     areas: RwLock<BTreeMap<AreaId, AreaInfo>>,
     /// Node index of each area's primary.
     primaries: RwLock<HashMap<AreaId, usize>>,
@@ -228,6 +257,20 @@ struct Bench {
 impl Bench {
     fn nodes(&self) -> usize {
         self.args.rpc.len().max(1)
+    }
+
+    /// Connection `c`, or while its node is down the same-numbered connection of the
+    /// next node that is up.
+    fn rpc(&self, c: usize) -> Arc<Rpc> {
+        let count = self.connections.len();
+        let nodes = self.nodes();
+        for step in 0..nodes {
+            let candidate = (c + step) % count;
+            if !self.down[candidate % nodes].load(Ordering::SeqCst) {
+                return self.connections[candidate].read().clone();
+            }
+        }
+        self.connections[c % count].read().clone()
     }
 
     /// The connection player `player` sends an action for `area` through.
@@ -340,12 +383,36 @@ impl Bench {
         let hex = to_hex(&signed.encode());
         let sent_ms = unix_ms();
         self.rates[rate].lock().sent += 1;
-        let answer: Result<Value, RpcError> = chain::call(
-            &self.connections[plan.connection],
-            "fastlane_submitAction",
-            vec![Value::from(hex)],
-        )
-        .await;
+        *self
+            .sent_by_area
+            .lock()
+            .entry(plan.action.area)
+            .or_default() += 1;
+        // A node that dies with the submission in flight: the same signed action goes
+        // to a node that is up (a lane answers a re-sent action with its receipt).
+        let mut answer: Result<Value, RpcError>;
+        let mut attempt = 0;
+        loop {
+            let rpc = self.rpc(plan.connection);
+            answer = chain::call(
+                &rpc,
+                "fastlane_submitAction",
+                vec![Value::from(hex.clone())],
+            )
+            .await;
+            let transport = matches!(
+                answer,
+                Err(RpcError::Transport(_) | RpcError::RestartNeeded(_))
+            );
+            attempt += 1;
+            if !transport
+                || attempt >= RESEND_ATTEMPTS
+                || arrival.elapsed() >= Duration::from_millis(self.args.timeout_ms)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let now = Instant::now();
         let latency = millis(now.saturating_duration_since(arrival));
         match answer {
@@ -446,6 +513,7 @@ impl Bench {
             player.ready_at_ms = sent_ms.max(header.time_ms) + self.args.min_interval_ms;
             player.busy = false;
         }
+        self.note_failover(header.area, header.view, arrival, latency, now);
         {
             let mut stats = self.rates[rate].lock();
             stats.receipt.push(latency);
@@ -509,9 +577,10 @@ impl Bench {
                 if attempt > 0 {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                let connection = &self.connections[index % self.connections.len()];
+                let connection = self.rpc(index % self.connections.len());
                 let who = Value::from(to_ss58(&self.accounts[index]));
-                let Ok(view) = chain::call::<Value>(connection, "fastlane_player", vec![who]).await
+                let Ok(view) =
+                    chain::call::<Value>(&connection, "fastlane_player", vec![who]).await
                 else {
                     continue;
                 };
@@ -538,7 +607,7 @@ impl Bench {
             return;
         }
         tokio::spawn(async move {
-            if let Ok(areas) = chain::areas(&self.connections[0]).await {
+            if let Ok(areas) = chain::areas(&self.rpc(0)).await {
                 *self.areas.write() = areas;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -697,43 +766,66 @@ async fn find_primaries(
     primaries
 }
 
-/// Follows new best blocks and their lane heads.
-async fn watch_heads(bench: Arc<Bench>, rpc: Rpc) {
+/// Follows new best blocks and their lane heads, through a node that is up (again on
+/// another one when its node goes down).
+async fn watch_heads(bench: Arc<Bench>) {
     let areas: Vec<AreaId> = bench.areas.read().keys().copied().collect();
-    let subscription = rpc
-        .subscribe::<Value, _>(
-            "chain_subscribeNewHeads",
-            chain::params(vec![]),
-            "chain_unsubscribeNewHeads",
-        )
-        .await;
-    let mut subscription = match subscription {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot follow new heads: {e}; included_p99_ms will be na");
-            return;
+    let mut node = 0;
+    loop {
+        while bench.down[node].load(Ordering::SeqCst) {
+            node = (node + 1) % bench.nodes();
         }
-    };
-    while let Some(item) = subscription.next().await {
-        let seen = Instant::now();
-        let Ok(value) = item else {
-            continue;
+        let url = &bench.args.rpc[node];
+        let subscription = match chain::connect(url, Duration::from_secs(10)).await {
+            Ok(rpc) => rpc
+                .subscribe::<Value, _>(
+                    "chain_subscribeNewHeads",
+                    chain::params(vec![]),
+                    "chain_unsubscribeNewHeads",
+                )
+                .await
+                .map(|subscription| (rpc, subscription))
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
         };
-        let Ok(header) = chain::parse_header(&value) else {
-            continue;
+        let (rpc, mut subscription) = match subscription {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("cannot follow new heads through {url}: {e:#}");
+                node = (node + 1) % bench.nodes();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
         };
-        match chain::lane_heights(&rpc, &areas, header.hash()).await {
-            Ok(heights) => bench.on_best_block(header.number, heights, seen),
-            Err(e) => eprintln!("lane heads of #{}: {e:#}", header.number),
+        while let Some(item) = subscription.next().await {
+            let seen = Instant::now();
+            let Ok(value) = item else {
+                continue;
+            };
+            let Ok(header) = chain::parse_header(&value) else {
+                continue;
+            };
+            match chain::lane_heights(&rpc, &areas, header.hash()).await {
+                Ok(heights) => bench.on_best_block(header.number, heights, seen),
+                Err(e) => eprintln!("lane heads of #{}: {e:#}", header.number),
+            }
         }
+        eprintln!("the new-heads subscription through {url} ended; following another node");
+        node = (node + 1) % bench.nodes();
     }
-    eprintln!("the new-heads subscription ended");
 }
 
 /// Holds an area subscription and books its deliveries.
 async fn subscribe(bench: Arc<Bench>, connection: usize, area: AreaId, point: Position) -> bool {
+    bench.watches.lock().push((connection, area, point));
+    resubscribe(bench, connection, area, point).await
+}
+
+/// Makes an area subscription (again, after its node restarted).
+async fn resubscribe(bench: Arc<Bench>, connection: usize, area: AreaId, point: Position) -> bool {
     let filter = json!({"x": point.x, "y": point.y, "radius": bench.args.radius});
-    let subscription = bench.connections[connection]
+    let subscription = bench
+        .rpc(connection)
         .subscribe::<Value, _>(
             "fastlane_subscribeArea",
             chain::params(vec![json!(area), filter]),
@@ -812,7 +904,7 @@ fn count_lost(
 /// Checks a rate's receipts against the finalized blocks after `from`, and every
 /// player's on-chain state against what the generator believes.
 async fn verify(bench: &Bench, rate: usize, from: u32, settled: bool) -> anyhow::Result<Verdict> {
-    let rpc = &bench.connections[0];
+    let rpc = &*bench.rpc(0);
     let (finalized, finalized_hash) = chain::finalized(rpc).await?;
     let included = included_between(rpc, from, finalized).await?;
     let (not_in_chain, mismatched) = count_lost(&bench.records[rate].lock(), &included);
@@ -866,7 +958,7 @@ async fn final_check(bench: &Bench, outcomes: &[(f64, u32, Option<u64>)]) -> Vec
     let Some(from) = recheck.iter().map(|i| outcomes[*i].1).min() else {
         return lost;
     };
-    let rpc = &bench.connections[0];
+    let rpc = &*bench.rpc(0);
     let deadline = Instant::now() + Duration::from_secs(bench.args.settle);
     while Instant::now() < deadline {
         let (waiting, best) = {
@@ -912,6 +1004,34 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.rates.iter().all(|r| *r > 0.0),
         "rates must be positive"
     );
+    let mut kill_plan = match args.kill_primary_every {
+        Some(every) => {
+            anyhow::ensure!(
+                every.is_finite() && every > 0.0,
+                "--kill-primary-every must be a positive number of seconds"
+            );
+            anyhow::ensure!(
+                args.rates.len() == 1,
+                "--kill-primary-every runs under one rate: give one --rates value"
+            );
+            anyhow::ensure!(
+                args.rpc.len() >= 2 && args.connections >= args.rpc.len(),
+                "--kill-primary-every needs at least two nodes and a connection to each"
+            );
+            Some(faults::KillPlan {
+                every: Duration::from_secs_f64(every),
+                kills: args.kills,
+                control: args.control.clone(),
+                restart_after: Duration::from_millis(args.restart_after_ms),
+                seed: args.seed,
+            })
+        }
+        None => None,
+    };
+    let duration = match &kill_plan {
+        Some(plan) => plan.every * (plan.kills as u32 + 1),
+        None => Duration::from_secs(args.duration),
+    };
     let started = Instant::now();
     let timeout = Duration::from_millis(args.timeout_ms);
     eprintln!("deriving {} player keys", args.players);
@@ -923,7 +1043,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.rpc.len()
     );
     let connections = connect_all(&args.rpc, args.connections, timeout).await?;
-    let heads_rpc = chain::connect(&args.rpc[0], Duration::from_secs(30)).await?;
     let genesis = chain::block_hash(&connections[0], 0)
         .await?
         .context("the node has no genesis block")?;
@@ -994,7 +1113,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         accounts,
         roles,
         players,
-        connections,
+        connections: connections
+            .into_iter()
+            .map(|c| RwLock::new(Arc::new(c)))
+            .collect(),
+        down: args.rpc.iter().map(|_| AtomicBool::new(false)).collect(),
+        sent_by_area: Mutex::new(HashMap::new()),
+        failovers: Mutex::new(Vec::new()),
+        watches: Mutex::new(Vec::new()),
         areas: RwLock::new(areas),
         primaries: RwLock::new(primaries),
         rates: args.rates.iter().map(|_| Mutex::default()).collect(),
@@ -1027,7 +1153,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         bench.args.radius,
         started.elapsed().as_secs_f64()
     );
-    tokio::spawn(watch_heads(bench.clone(), heads_rpc));
+    tokio::spawn(watch_heads(bench.clone()));
     // Let the head watcher see a first block.
     let deadline = Instant::now() + Duration::from_secs(10);
     while bench.inclusion.lock().best == 0 && Instant::now() < deadline {
@@ -1041,7 +1167,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     for (rate_index, rate) in bench.args.rates.clone().into_iter().enumerate() {
         // A node too busy to answer does not end the sweep: the head watcher knows a
         // recent best block too.
-        let from = match chain::best_number(&bench.connections[0]).await {
+        let from = match chain::best_number(&bench.rpc(0)).await {
             Ok(number) => number,
             Err(e) => {
                 eprintln!("best block unreadable ({e:#}); using the last new head");
@@ -1049,10 +1175,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         };
         eprintln!(
-            "rate {rate}/s for {} s (from block #{from})",
-            bench.args.duration
+            "rate {rate}/s for {:.0} s (from block #{from})",
+            duration.as_secs_f64()
         );
-        let duration = Duration::from_secs(bench.args.duration);
+        let driver = kill_plan
+            .take()
+            .map(|plan| tokio::spawn(faults::drive(bench.clone(), plan)));
         let mut rng = StdRng::seed_from_u64(bench.args.seed ^ ((rate_index as u64) << 32));
         let start = Instant::now();
         let end = start + duration;
@@ -1072,6 +1200,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
+        if let Some(driver) = driver {
+            // The last killed node is back before the chain is checked.
+            let _ = driver.await;
+        }
         // Answers still on their way.
         let drain = Instant::now() + Duration::from_millis(bench.args.timeout_ms + 2_000);
         while bench.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < drain {
@@ -1091,7 +1223,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 (waiting, inclusion.best)
             };
             if waiting == 0 {
-                let finalized = chain::finalized(&bench.connections[0]).await;
+                let finalized = chain::finalized(&bench.rpc(0)).await;
                 if finalized.is_ok_and(|(number, _)| number >= best) {
                     settled = true;
                     break;
@@ -1136,7 +1268,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lost = final_check(&bench, &outcomes).await;
     for (index, (rate, _, _)) in outcomes.iter().enumerate() {
         let stats = bench.rates[index].lock().clone();
-        let achieved = stats.receipt.len() as f64 / bench.args.duration.max(1) as f64;
+        let achieved = stats.receipt.len() as f64 / duration.as_secs_f64().max(1.0);
         println!(
             "RESULT players={player_count} rate={rate} actions_per_s={achieved:.0} receipt_p50_ms={} receipt_p99_ms={} border_p99_ms={} fanout_p99_ms={} included_p99_ms={} lost={}",
             stats.receipt.show(0.5),
@@ -1146,6 +1278,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             stats.included.show(0.99),
             lost[index].map_or("na".to_string(), |n| n.to_string()),
         );
+    }
+    if bench.args.kill_primary_every.is_some() {
+        let figures = bench.failover_figures();
+        eprintln!(
+            "INFO kills={} failovers_measured={} failovers_missing={} receipts_during_failover={}",
+            figures.kills,
+            figures.failover.len(),
+            figures.missing,
+            figures.during.len()
+        );
+        println!(
+            "RESULT kills={} lost={} failover_p50_ms={} failover_p99_ms={} receipt_p99_during_failover_ms={}",
+            figures.kills,
+            lost.first()
+                .copied()
+                .flatten()
+                .map_or("na".to_string(), |n| n.to_string()),
+            figures.failover.show(0.5),
+            figures.failover.show(0.99),
+            figures.during.show(0.99),
+        );
+        return Ok(());
     }
     println!("RESULT ceiling_actions_per_s={ceiling}");
     Ok(())

@@ -23,6 +23,7 @@ use arceon_client::{ChainEvent, Client, Pruning};
 use arceon_primitives::{TransactionSource, TransactionValidity, H256};
 use arceon_txpool::{ChainApi, Pool};
 
+pub use lanes::DEFAULT_LANE_VIEW_TIMEOUT_MS;
 pub use metrics::Metrics;
 pub use network::{NetworkBridge, SyncMode};
 
@@ -130,6 +131,8 @@ pub struct Configuration {
     pub unsafe_double_sign: bool,
     /// The transaction pool's limits.
     pub pool: arceon_txpool::Options,
+    /// How long a fast-lane member waits on a silent primary before a view change (ms).
+    pub lane_view_timeout_ms: u64,
 }
 
 /// The pool's limits from `--pool-limit` (ready transactions) and `--pool-kbytes` (their
@@ -259,6 +262,7 @@ impl Service {
             keystore.clone(),
             metrics.clone(),
             stop.clone(),
+            config.lane_view_timeout_ms,
         )?;
         if let Some(bridge) = &bridge {
             bridge.set_lanes(lanes.clone());

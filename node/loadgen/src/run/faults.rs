@@ -1,0 +1,280 @@
+//! `--kill-primary-every SECONDS`: real primary crashes under load.
+//!
+//! Every SECONDS the driver picks one of the [`BUSIEST`] areas with the most actions sent
+//! since the last kill, at random, and finds the node leading it (`role` of
+//! `fastlane_laneState`, asked of every node that is up). It marks that node down (the
+//! generator stops sending through its connections), kills it with SIGKILL
+//! (`<control> crash <i>`), starts it again `--restart-after-ms` later (`<control>
+//! restart <i>`) on its own data, and once it answers JSON-RPC makes its connections and
+//! area subscriptions again. A kill waits for the node of the previous one to be back:
+//! never more than one validator is down.
+//!
+//! A *failover* lasts from the kill to the first receipt for the chosen area from a later
+//! view (a batch sealed by a new primary). Receipts during failover are those of actions
+//! for any area the killed node led that arrived from the kill to the end of its area's
+//! failover (at most [`WINDOW`] after the kill); their latency counts from arrival, with
+//! the re-sends a dead connection forced.
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arceon_pallet_areas::AreaId;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use super::Bench;
+use crate::chain;
+use crate::stats::Samples;
+
+/// The kill picks among this many of the busiest areas.
+const BUSIEST: usize = 5;
+/// A failover without a receipt from a new view within this long counts as missing.
+const WINDOW: Duration = Duration::from_secs(10);
+/// How long a restarted node may take to answer JSON-RPC.
+const RESTART_DEADLINE: Duration = Duration::from_secs(60);
+
+/// One kill and what followed it.
+pub(super) struct Failover {
+    /// The area whose primary was killed.
+    area: AreaId,
+    /// Its view at the kill.
+    view: u32,
+    killed_at: Instant,
+    /// Every area the killed node led.
+    led: HashSet<AreaId>,
+    /// The first receipt of `area` from a later view.
+    done_at: Option<Instant>,
+    /// (arrival, latency ms) of the receipts of `led` areas' actions that arrived after
+    /// the kill, within [`WINDOW`].
+    receipts: Vec<(Instant, f64)>,
+}
+
+/// What the kills measured.
+pub(super) struct FailoverFigures {
+    pub kills: usize,
+    /// Kills whose area got no receipt from a new view within [`WINDOW`].
+    pub missing: usize,
+    pub failover: Samples,
+    pub during: Samples,
+}
+
+impl Bench {
+    /// Books a receipt for the failovers in progress.
+    pub(super) fn note_failover(
+        &self,
+        area: AreaId,
+        view: u32,
+        arrival: Instant,
+        latency_ms: f64,
+        now: Instant,
+    ) {
+        let mut failovers = self.failovers.lock();
+        for failover in failovers.iter_mut().rev().take(3) {
+            if now.saturating_duration_since(failover.killed_at) > WINDOW {
+                continue;
+            }
+            if failover.done_at.is_none() && area == failover.area && view > failover.view {
+                failover.done_at = Some(now);
+            }
+            if failover.led.contains(&area) && arrival >= failover.killed_at {
+                failover.receipts.push((arrival, latency_ms));
+            }
+        }
+    }
+
+    /// The figures of every kill so far.
+    pub(super) fn failover_figures(&self) -> FailoverFigures {
+        let failovers = self.failovers.lock();
+        let mut figures = FailoverFigures {
+            kills: failovers.len(),
+            missing: 0,
+            failover: Samples::default(),
+            during: Samples::default(),
+        };
+        for failover in failovers.iter() {
+            let end = match failover.done_at {
+                Some(done) => {
+                    figures
+                        .failover
+                        .push(done.duration_since(failover.killed_at).as_secs_f64() * 1e3);
+                    done
+                }
+                None => {
+                    figures.missing += 1;
+                    failover.killed_at + WINDOW
+                }
+            };
+            for (arrival, latency) in &failover.receipts {
+                if *arrival <= end {
+                    figures.during.push(*latency);
+                }
+            }
+        }
+        figures
+    }
+}
+
+/// How the driver kills.
+pub(super) struct KillPlan {
+    pub every: Duration,
+    pub kills: usize,
+    pub control: String,
+    pub restart_after: Duration,
+    pub seed: u64,
+}
+
+/// Runs `plan.kills` kills, one every `plan.every`; returns when the last killed node
+/// is back.
+pub(super) async fn drive(bench: Arc<Bench>, plan: KillPlan) {
+    let mut rng = StdRng::seed_from_u64(plan.seed);
+    let start = Instant::now();
+    for kill in 0..plan.kills {
+        let at = start + plan.every * (kill as u32 + 1);
+        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        let busiest: Vec<AreaId> = {
+            let mut sent: Vec<(AreaId, u64)> = bench.sent_by_area.lock().drain().collect();
+            sent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            sent.into_iter()
+                .take(BUSIEST)
+                .map(|(area, _)| area)
+                .collect()
+        };
+        if busiest.is_empty() {
+            eprintln!("kill {kill}: no area was busy; skipped");
+            continue;
+        }
+        let area = busiest[rng.gen_range(0..busiest.len())];
+        let Some((node, view)) = leader(&bench, area).await else {
+            eprintln!("kill {kill}: no node leads area {area} right now; skipped");
+            continue;
+        };
+        let led = led_by(&bench, node).await;
+        bench.down[node].store(true, Ordering::SeqCst);
+        if !control(&plan.control, "crash", node) {
+            bench.down[node].store(false, Ordering::SeqCst);
+            continue;
+        }
+        let killed_at = Instant::now();
+        eprintln!(
+            "kill {kill}: node {} (primary of area {area} in view {view}, leading {} areas)",
+            node + 1,
+            led.len()
+        );
+        bench.failovers.lock().push(Failover {
+            area,
+            view,
+            killed_at,
+            led,
+            done_at: None,
+            receipts: Vec::new(),
+        });
+        tokio::time::sleep(plan.restart_after).await;
+        restart(&bench, &plan.control, node).await;
+    }
+}
+
+/// The node leading `area` and its view, from the nodes that are up.
+async fn leader(bench: &Bench, area: AreaId) -> Option<(usize, u32)> {
+    for node in 0..bench.nodes() {
+        if bench.down[node].load(Ordering::SeqCst) {
+            continue;
+        }
+        let state: Result<Value, _> =
+            chain::call(&bench.rpc(node), "fastlane_laneState", vec![json!(area)]).await;
+        if let Ok(state) = state {
+            if state.get("role").and_then(Value::as_str) == Some("primary") {
+                let view = state.get("view").and_then(Value::as_u64).unwrap_or(0);
+                return Some((node, view as u32));
+            }
+        }
+    }
+    None
+}
+
+/// The areas `node` leads now.
+async fn led_by(bench: &Bench, node: usize) -> HashSet<AreaId> {
+    let areas: Vec<AreaId> = bench.areas.read().keys().copied().collect();
+    let rpc = bench.rpc(node);
+    let mut led = HashSet::new();
+    for area in areas {
+        let state: Result<Value, _> =
+            chain::call(&rpc, "fastlane_laneState", vec![json!(area)]).await;
+        if state.is_ok_and(|s| s.get("role").and_then(Value::as_str) == Some("primary")) {
+            led.insert(area);
+        }
+    }
+    led
+}
+
+/// Runs `<control> <verb> <node + 1>`; false (and says why) when it fails.
+fn control(program: &str, verb: &str, node: usize) -> bool {
+    match Command::new(program)
+        .arg(verb)
+        .arg((node + 1).to_string())
+        .output()
+    {
+        Ok(output) if output.status.success() => true,
+        Ok(output) => {
+            eprintln!(
+                "{program} {verb} {}: {}{}",
+                node + 1,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("cannot run {program}: {e}");
+            false
+        }
+    }
+}
+
+/// Starts `node` again, waits until it answers, and makes its connections and area
+/// subscriptions again before the generator uses it.
+async fn restart(bench: &Arc<Bench>, program: &str, node: usize) {
+    if !control(program, "restart", node) {
+        return;
+    }
+    let url = bench.args.rpc[node].clone();
+    let timeout = Duration::from_millis(bench.args.timeout_ms);
+    let deadline = Instant::now() + RESTART_DEADLINE;
+    let nodes = bench.nodes();
+    let mine: Vec<usize> = (0..bench.connections.len())
+        .filter(|c| c % nodes == node)
+        .collect();
+    let mut fresh = Vec::new();
+    for c in &mine {
+        loop {
+            match chain::connect(&url, timeout).await {
+                Ok(rpc) => {
+                    fresh.push((*c, rpc));
+                    break;
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    eprintln!("node {} does not answer after its restart: {e:#}", node + 1);
+                    return;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+    for (c, rpc) in fresh {
+        *bench.connections[c].write() = Arc::new(rpc);
+    }
+    bench.down[node].store(false, Ordering::SeqCst);
+    let watches: Vec<_> = bench
+        .watches
+        .lock()
+        .iter()
+        .filter(|(c, _, _)| c % nodes == node)
+        .copied()
+        .collect();
+    for (c, area, point) in watches {
+        super::resubscribe(bench.clone(), c, area, point).await;
+    }
+}
