@@ -19,19 +19,32 @@
 # $NODE_ARGS adds node arguments (e.g. "-l arceon_service::lanes=debug").
 #
 # --kill-primary-every SECONDS (issue 14's real faults): one rate ($RATES, default 500)
-# for ($KILLS + 1) x SECONDS; every SECONDS the primary of one of the busiest areas is
-# killed (SIGKILL) and restarted $RESTART_AFTER_MS (1000) ms later, $KILLS (100) times.
+# while the primary of one of the busiest areas is killed (SIGKILL) and restarted
+# $RESTART_AFTER_MS (1000) ms later, $KILLS (100) times, SECONDS after the previous
+# killed node is back.
 # The validators run with --lane-view-timeout $VIEW_TIMEOUT_MS (150). Prints
 #   RESULT kills=<n> lost=<n> failover_p50_ms=<n> failover_p99_ms=<n>
 #          receipt_p99_during_failover_ms=<n>
 # (failover: from a kill to the first receipt of that area from a new primary).
+#
+# --partition SECONDS (issue 14's 2|2 partition): the validators run in network
+# namespaces (testnet.sh NETNS=1; needs root), one rate ($RATES, default 500) for
+# $AROUND (10) s, then validators 1,2 and 3,4 are cut apart for SECONDS, healed, and the
+# load goes on $AROUND s more. Prints
+#   RESULT partition_s=<n> receipts_during=<n> unavailable_during=<n> timeouts_during=<n>
+#          other_failures_during=<n> receipt_p99_after_heal_ms=<n> lost=<n>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILL_EVERY=
+PARTITION=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kill-primary-every)
         KILL_EVERY=${2:?--kill-primary-every needs a number of seconds}
+        shift 2
+        ;;
+    --partition)
+        PARTITION=${2:?--partition needs a number of seconds}
         shift 2
         ;;
     *)
@@ -43,10 +56,22 @@ done
 KILLS=${KILLS:-100}
 RESTART_AFTER_MS=${RESTART_AFTER_MS:-1000}
 VIEW_TIMEOUT_MS=${VIEW_TIMEOUT_MS:-150}
-if [ -n "$KILL_EVERY" ]; then
+AROUND=${AROUND:-10}
+HOST_PREFIX=127.0.0.1
+if [ -n "$KILL_EVERY" ] || [ -n "$PARTITION" ]; then
     RATES=${RATES:-500}
     NODE_ARGS="--lane-view-timeout $VIEW_TIMEOUT_MS ${NODE_ARGS:-}"
 fi
+if [ -n "$PARTITION" ]; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+        echo "--partition needs root and iproute2 (ip netns)" >&2
+        exit 2
+    fi
+    export NETNS=1
+    HOST_PREFIX=10.77.0.
+fi
+# The address of node i.
+host_of() { if [ -n "$PARTITION" ]; then echo "$HOST_PREFIX$1"; else echo 127.0.0.1; fi; }
 PLAYERS=${PLAYERS:-10000}
 AREAS=${AREAS:-64}
 CROWDED=${CROWDED:-2000}
@@ -96,7 +121,7 @@ CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 100)) ${NODE_ARGS:
 rpc() {
     curl -s --max-time 3 -H 'Content-Type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" \
-        "http://127.0.0.1:$((RPC_BASE + $1))" 2>/dev/null || true
+        "http://$(host_of "$1"):$((RPC_BASE + $1))" 2>/dev/null || true
 }
 ready() {
     local i best peers
@@ -122,14 +147,19 @@ until ready; do
     sleep 1
 done
 
-URLS=$(for i in $(seq 1 "$NODES"); do printf 'ws://127.0.0.1:%s,' $((RPC_BASE + i)); done)
+URLS=$(for i in $(seq 1 "$NODES"); do printf 'ws://%s:%s,' "$(host_of "$i")" $((RPC_BASE + i)); done)
 RATE_COUNT=$(echo "$RATES" | tr ',' '\n' | grep -c .)
 LIMIT=$(( 300 + RATE_COUNT * (DURATION + SETTLE + 120) ))
 FAULTS=()
 if [ -n "$KILL_EVERY" ]; then
     FAULTS=(--kill-primary-every "$KILL_EVERY" --kills "$KILLS" --restart-after-ms "$RESTART_AFTER_MS"
         --control "$PWD/scripts/testnet.sh")
-    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($KILL_EVERY * ($KILLS + 1)) + 120 * 1)") ))
+    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil(4 * $KILL_EVERY * ($KILLS + 1)) + 120)") ))
+fi
+if [ -n "$PARTITION" ]; then
+    FAULTS=(--partition-for "$PARTITION" --partition-around "$AROUND" --sides "1,2|3,4"
+        --control "$PWD/scripts/testnet.sh")
+    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($PARTITION + 2 * $AROUND))") ))
 fi
 STATUS=0
 timeout --kill-after=10 "$LIMIT" "$LOADGEN" run --rpc "${URLS%,}" --players "$PLAYERS" \

@@ -10,6 +10,13 @@
 #   scripts/testnet.sh restart I     start node I again on its own data (same chain and
 #                                    node arguments as at start)
 #   scripts/testnet.sh wipe          stop and delete every node's data
+#   scripts/testnet.sh partition A B cut the nodes of A (e.g. 1,2) off from those of B
+#                                    (3,4) and back; needs NETNS=1 at start
+#   scripts/testnet.sh heal          undo every partition
+#
+# NETNS=1 at start puts node i in its own network namespace arceon-n<i> at 10.77.0.i
+# (a bridge arceon-br joins them, the host is 10.77.0.254), so that `partition` can cut
+# links with blackhole routes; `stop` removes the namespaces. Needs root (ip netns).
 #
 # Node i keeps its data in $TESTNET_DIR/node<i> (default /tmp/arceon-testnet), logs to
 # $TESTNET_DIR/node<i>.log, listens for peers on port 30400+i, JSON-RPC on 9950+i and
@@ -27,6 +34,65 @@ PROMETHEUS_BASE=${PROMETHEUS_BASE:-9630}
 CHAIN=${CHAIN:-local}
 NODE_ARGS=${NODE_ARGS:-}
 NAMES=(alice bob charlie dave eve ferdie)
+NET_PREFIX=10.77.0
+BRIDGE=arceon-br
+
+netns_mode() { [ -f "$TESTNET_DIR/netns" ]; }
+
+# The address node i listens on.
+host_of() {
+    if netns_mode; then echo "$NET_PREFIX.$1"; else echo 127.0.0.1; fi
+}
+
+net_up() {
+    local n=$1 i
+    ip link show "$BRIDGE" >/dev/null 2>&1 || {
+        ip link add "$BRIDGE" type bridge
+        ip addr add "$NET_PREFIX.254/24" dev "$BRIDGE"
+    }
+    ip link set "$BRIDGE" up
+    for i in $(seq 1 "$n"); do
+        ip netns list | grep -qw "arceon-n$i" && continue
+        ip netns add "arceon-n$i"
+        ip link add "arceon-v$i" type veth peer name eth0 netns "arceon-n$i"
+        ip link set "arceon-v$i" master "$BRIDGE" up
+        ip -n "arceon-n$i" addr add "$NET_PREFIX.$i/24" dev eth0
+        ip -n "arceon-n$i" link set eth0 up
+        ip -n "arceon-n$i" link set lo up
+    done
+}
+
+net_down() {
+    local ns
+    for ns in $(ip netns list | awk '/^arceon-n[0-9]+/ {print $1}'); do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    ip link del "$BRIDGE" 2>/dev/null || true
+}
+
+# Blackhole routes in each side's namespaces towards the other side.
+partition() {
+    local a b i j
+    IFS=, read -r -a a <<<"$1"
+    IFS=, read -r -a b <<<"$2"
+    for i in "${a[@]}"; do
+        for j in "${b[@]}"; do
+            ip -n "arceon-n$i" route replace blackhole "$NET_PREFIX.$j/32"
+            ip -n "arceon-n$j" route replace blackhole "$NET_PREFIX.$i/32"
+        done
+    done
+    echo "partitioned {$1} | {$2}"
+}
+
+heal() {
+    local ns route
+    for ns in $(ip netns list | awk '/^arceon-n[0-9]+/ {print $1}'); do
+        ip -n "$ns" route show type blackhole | while read -r _ route _; do
+            ip -n "$ns" route del blackhole "$route" || true
+        done
+    done
+    echo "healed"
+}
 
 node_binary() {
     if [ -n "${ARCEON_NODE:-}" ]; then
@@ -75,17 +141,23 @@ start_node() {
     local boot=()
     for j in $(seq 1 "$n"); do
         if [ "$j" -ne "$i" ]; then
-            boot+=("/ip4/127.0.0.1/tcp/$((P2P_BASE + j))/p2p/$(peer_id "$j")")
+            boot+=("/ip4/$(host_of "$j")/tcp/$((P2P_BASE + j))/p2p/$(peer_id "$j")")
         fi
     done
     local bootnodes
     bootnodes=$(IFS=,; echo "${boot[*]:-}")
     mkdir -p "$TESTNET_DIR/node$i"
+    local inside=() external=()
+    if netns_mode; then
+        inside=(ip netns exec "arceon-n$i")
+        external=(--rpc-external)
+    fi
     # shellcheck disable=SC2086
-    nohup "$BIN" --chain "$CHAIN" --"${NAMES[$((i - 1))]}" \
+    "${inside[@]}" nohup "$BIN" --chain "$CHAIN" --"${NAMES[$((i - 1))]}" \
         --base-path "$TESTNET_DIR/node$i" \
         --name "node$i" \
-        --listen-addr "/ip4/127.0.0.1/tcp/$((P2P_BASE + i))" \
+        --listen-addr "/ip4/$(host_of "$i")/tcp/$((P2P_BASE + i))" \
+        "${external[@]}" \
         --node-key "$(node_key "$i")" \
         ${bootnodes:+--bootnodes "$bootnodes"} \
         --rpc-port $((RPC_BASE + i)) \
@@ -93,7 +165,7 @@ start_node() {
         $NODE_ARGS \
         >>"$TESTNET_DIR/node$i.log" 2>&1 &
     echo $! >"$TESTNET_DIR/node$i.pid"
-    echo "node $i (${NAMES[$((i - 1))]}) pid $! rpc http://127.0.0.1:$((RPC_BASE + i)) p2p $((P2P_BASE + i)) peer $(peer_id "$i")"
+    echo "node $i (${NAMES[$((i - 1))]}) pid $! rpc http://$(host_of "$i"):$((RPC_BASE + i)) p2p $((P2P_BASE + i)) peer $(peer_id "$i")"
 }
 
 stop_node() {
@@ -117,7 +189,7 @@ stop_node() {
 rpc() {
     curl -s --max-time 3 -H 'Content-Type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" \
-        "http://127.0.0.1:$((RPC_BASE + $1))" 2>/dev/null || true
+        "http://$(host_of "$1"):$((RPC_BASE + $1))" 2>/dev/null || true
 }
 
 status_node() {
@@ -151,14 +223,20 @@ start)
     # `restart` starts a node again with the same chain and arguments.
     printf '%s\n' "$CHAIN" >"$TESTNET_DIR/chain"
     printf '%s\n' "$NODE_ARGS" >"$TESTNET_DIR/node-args"
+    if [ -n "${NETNS:-}" ]; then
+        touch "$TESTNET_DIR/netns"
+        net_up "$n"
+    fi
     echo "==> starting $n validators in $TESTNET_DIR"
     for i in $(seq 1 "$n"); do start_node "$i" "$n"; done
     ;;
 stop)
     for i in $(seq 1 "$(count_nodes)"); do stop_node "$i"; done
+    if netns_mode; then net_down; fi
     ;;
 wipe)
     for i in $(seq 1 "$(count_nodes)"); do stop_node "$i"; done
+    if netns_mode; then net_down; fi
     rm -rf "$TESTNET_DIR"
     echo "removed $TESTNET_DIR"
     ;;
@@ -183,6 +261,15 @@ crash)
         echo "node $2 crashed"
     fi
     ;;
+partition)
+    [ -n "${3:-}" ] || { echo "usage: $0 partition <nodes, e.g. 1,2> <nodes, e.g. 3,4>" >&2; exit 2; }
+    netns_mode || { echo "partition needs a network started with NETNS=1" >&2; exit 2; }
+    partition "$2" "$3"
+    ;;
+heal)
+    netns_mode || { echo "heal needs a network started with NETNS=1" >&2; exit 2; }
+    heal
+    ;;
 restart)
     [ -n "${2:-}" ] || { echo "usage: $0 restart <node index>" >&2; exit 2; }
     BIN=$(node_binary)
@@ -191,7 +278,7 @@ restart)
     start_node "$2" "$(count_nodes)"
     ;;
 *)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || [ "$command" = help ] || exit 2
     ;;
 esac

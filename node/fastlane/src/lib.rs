@@ -105,6 +105,9 @@ pub struct LaneConfig {
     /// A replica that waits on a silent primary for this long (ms) moves to the next
     /// view.
     pub view_timeout_ms: u64,
+    /// The most bytes of batch bodies one view-change message carries: a report's
+    /// bodies go to the new primary in as many messages as they need.
+    pub report_chunk_bytes: usize,
 }
 
 impl Default for LaneConfig {
@@ -117,6 +120,7 @@ impl Default for LaneConfig {
             max_buffered: 64,
             max_pending: 8_192,
             view_timeout_ms: 150,
+            report_chunk_bytes: 192 * 1024,
         }
     }
 }
@@ -492,6 +496,10 @@ pub struct Lane {
     /// Members that asked for a view above the current one (and, for the views this
     /// member is primary of, their verified reports and the bodies they sent).
     changes: BTreeMap<u32, BTreeMap<MemberIndex, Option<Report>>>,
+    /// A view after the first and what it carries above what the chain decided, as its
+    /// announcement proved (`NewView`): a replica votes in such a view only once it holds
+    /// this, and at a carried height only for the carried batch.
+    justified: Option<(u32, BTreeMap<u64, H256>)>,
     /// The latest view each member said it runs in (`Status`).
     statuses: BTreeMap<MemberIndex, u32>,
     /// This member's report for the view it moved to, and its signature once signed.
@@ -544,6 +552,7 @@ impl Lane {
             recent: Recent::default(),
             timer,
             changes: BTreeMap::new(),
+            justified: None,
             statuses: BTreeMap::new(),
             report: None,
             stale: false,

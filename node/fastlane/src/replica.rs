@@ -67,7 +67,7 @@ impl Lane {
     /// not apply on this member's view stays buffered for [`Lane::retry`]: it may depend
     /// on another lane's batch (a player crossing in) this member has not applied yet.
     pub(crate) fn accept_next(&mut self, state: &mut dyn LaneState, out: &mut Vec<Output>) {
-        if self.stale {
+        if self.stale || !self.view_justified() {
             return;
         }
         while let Some((batch, signature)) = self.buffered.remove(&(self.tip.height + 1)) {
@@ -174,6 +174,7 @@ impl Lane {
         };
         if !verify_member(&batch.header.hash(), &signature, &primary_key)
             || !self.well_formed(&batch)
+            || !self.carried_here(&batch)
         {
             return Err(None);
         }
@@ -186,6 +187,28 @@ impl Lane {
         self.vote(&batch, out);
         self.extend_log(batch);
         Ok(())
+    }
+
+    /// Whether this replica may vote in its view: the first view needs no proof; a later
+    /// one only once its announcement showed what it carries.
+    fn view_justified(&self) -> bool {
+        self.view == 0
+            || self
+                .justified
+                .as_ref()
+                .is_some_and(|(view, _)| *view == self.view)
+    }
+
+    /// Whether `batch` is what the view carries at its height (or the view carries
+    /// nothing there): a primary proposing another batch where a quorum's reports put
+    /// one would let a certified batch be replaced.
+    fn carried_here(&self, batch: &Batch) -> bool {
+        match &self.justified {
+            Some((view, carried)) if *view == self.view => carried
+                .get(&batch.header.height)
+                .is_none_or(|hash| *hash == batch.header.hash()),
+            _ => self.view == 0,
+        }
     }
 
     /// Asks for this member's signature of an accepted header; the vote leaves when it

@@ -162,6 +162,9 @@ pub struct Faults {
     /// tolerates: two certificates at one height may come out, and then a byzantine
     /// member must be among those that signed both (the evidence slashes it).
     pub equivocating: Option<(usize, usize)>,
+    /// The members' [`LaneConfig::report_chunk_bytes`]: small ones split a view-change
+    /// report's bodies over many messages.
+    pub report_chunk_bytes: usize,
 }
 
 impl Faults {
@@ -186,6 +189,7 @@ impl Faults {
             cut_member: members - 1,
             withholding: None,
             equivocating: None,
+            report_chunk_bytes: LaneConfig::default().report_chunk_bytes,
         };
         faults.withholding = rng.gen_bool(0.3).then(|| rng.gen_range(1..members));
         // (A committee of 3 tolerates no fault at all: a pair there is two beyond it.)
@@ -196,6 +200,8 @@ impl Faults {
         }
         faults.crash_primary = rng.gen_bool(0.5);
         faults.cut_member = rng.gen_range(0..members);
+        // Drawn last: the draws above stay what they were for every seed.
+        faults.report_chunk_bytes = [192 * 1024, 2_048, 300][rng.gen_range(0..3)];
         faults
     }
 
@@ -1063,7 +1069,10 @@ impl Sim {
             self.committee.clone(),
             member as MemberIndex,
             tip,
-            LaneConfig::default(),
+            LaneConfig {
+                report_chunk_bytes: self.faults.report_chunk_bytes,
+                ..LaneConfig::default()
+            },
         );
         #[cfg(any(test, feature = "broken-rules"))]
         if let Some(BrokenRuleSwitch(rule)) = self.broken {

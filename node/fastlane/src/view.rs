@@ -6,7 +6,10 @@
 //!   [`LaneConfig::view_timeout_ms`] it re-sends its latest vote (a lost commit is
 //!   answered again); after the whole timeout it moves to the next view. It also moves
 //!   on when the primary talks but nothing gets certified for [`PROGRESS_TIMEOUTS`]
-//!   timeouts (votes withheld, members the primary cannot win back).
+//!   timeouts (votes withheld, members the primary cannot win back). Each view change
+//!   since the lane last certified a batch doubles the timeout (up to 8 times): a new
+//!   primary that must first catch up is not voted out at once, and a loaded lane does
+//!   not run through views in a cascade.
 //! - **Reports.** A member moving to view `v` stops taking the old primary's messages
 //!   and has a report signed (its log beyond the chain: height, hash, parent and view of
 //!   each batch, under [`report_digest`], signed in the driver's signing round like a
@@ -73,6 +76,9 @@ pub(crate) struct Timer {
     left_ms: u64,
     /// Views moved to since the last that ran.
     attempts: u32,
+    /// View changes since this member last saw a batch certified: each doubles the
+    /// running view's silence timeout ([`Lane::patience`]).
+    streak: u32,
     /// The committed height last seen, and when it last grew (or the view began).
     seen_committed: u64,
     last_progress: u64,
@@ -97,8 +103,6 @@ impl Timer {
 
 /// The furthest ahead of its own view a member takes view-change messages.
 const MAX_VIEW_AHEAD: u32 = 16;
-/// The most bytes of batches a view-change report carries.
-const MAX_REPORT_BYTES: usize = 192 * 1024;
 /// View timeouts a replica waits for certification progress (a primary that talks but
 /// gets nothing certified: withheld votes, members it cannot win back) before it moves
 /// on; longer than the silence timeout, as a loaded lane is slow but not silent.
@@ -118,6 +122,11 @@ impl Lane {
     /// How long this member gives the view it moved to before it moves on.
     fn backoff(&self) -> u64 {
         self.config.view_timeout_ms << self.timer.attempts.clamp(1, 4).saturating_sub(1)
+    }
+
+    /// How long a replica gives a running view's silent primary.
+    fn patience(&self) -> u64 {
+        self.config.view_timeout_ms << self.timer.streak.min(3)
     }
 
     /// Whether the lane has been without a working view for too long.
@@ -142,7 +151,7 @@ impl Lane {
             let quiet_from = t.waiting_since.unwrap_or(t.now).max(t.last_heard);
             (quiet_from + third)
                 .max(t.last_nudge + third)
-                .min(quiet_from + self.config.view_timeout_ms)
+                .min(quiet_from + self.patience())
         });
         [scan, watch].into_iter().flatten().min()
     }
@@ -171,6 +180,11 @@ impl Lane {
         }
         if std::mem::take(&mut self.timer.heard) {
             self.timer.last_heard = now;
+        }
+        if self.committed > self.timer.seen_committed {
+            self.timer.seen_committed = self.committed;
+            self.timer.last_progress = now;
+            self.timer.streak = 0;
         }
         if !self.active {
             // The next view only when this one has support (f + 1 asked for it, so at
@@ -234,13 +248,9 @@ impl Lane {
         }
         let since = *self.timer.waiting_since.get_or_insert(now);
         let quiet = now.saturating_sub(since.max(self.timer.last_heard));
-        if self.committed > self.timer.seen_committed {
-            self.timer.seen_committed = self.committed;
-            self.timer.last_progress = now;
-        }
         let stalled =
             now.saturating_sub(since.max(self.timer.last_progress)) >= PROGRESS_TIMEOUTS * timeout;
-        if quiet >= timeout || stalled {
+        if quiet >= self.patience() || stalled {
             self.start_view_change(state, self.view.saturating_add(1), out);
         } else if quiet >= timeout / 3 && now.saturating_sub(self.timer.last_nudge) >= timeout / 3 {
             // The primary is quiet: our latest vote again (a lost commit is answered).
@@ -253,18 +263,25 @@ impl Lane {
         }
     }
 
-    /// The bodies of this member's report: its log, oldest first, within
-    /// [`MAX_REPORT_BYTES`].
-    fn report_bodies(&self) -> Vec<Batch> {
+    /// The bodies of this member's report: its whole log, oldest first, in chunks of at
+    /// most [`LaneConfig::report_chunk_bytes`] (at least one batch each, at least one
+    /// chunk).
+    fn report_bodies(&self) -> Vec<Vec<Batch>> {
+        let mut chunks = vec![Vec::new()];
         let mut bytes = 0;
-        self.log
-            .values()
-            .take_while(|batch| {
-                bytes += batch.encoded_size();
-                bytes <= MAX_REPORT_BYTES
-            })
-            .cloned()
-            .collect()
+        for batch in self.log.values() {
+            let size = batch.encoded_size();
+            let full = chunks.last().is_some_and(|chunk| !chunk.is_empty());
+            if full && bytes + size > self.config.report_chunk_bytes {
+                chunks.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += size;
+            if let Some(chunk) = chunks.last_mut() {
+                chunk.push(batch.clone());
+            }
+        }
+        chunks
     }
 
     /// Sends this member's signed report for the view it moved to: the entries to every
@@ -284,7 +301,15 @@ impl Lane {
         };
         let primary = self.committee.primary(self.view);
         for to in 0..self.committee.keys.len() as MemberIndex {
-            if to != self.me {
+            if to == self.me {
+                continue;
+            }
+            let chunks = if to == primary {
+                self.report_bodies()
+            } else {
+                vec![Vec::new()]
+            };
+            for batches in chunks {
                 out.push(Output::Send {
                     to,
                     message: LaneMessage::ViewChange {
@@ -292,11 +317,7 @@ impl Lane {
                         version: self.committee.version,
                         view: self.view,
                         report: report.clone(),
-                        batches: if to == primary {
-                            self.report_bodies()
-                        } else {
-                            Vec::new()
-                        },
+                        batches,
                     },
                 });
             }
@@ -331,7 +352,8 @@ impl Lane {
             entries: entries.clone(),
             signature,
         };
-        let bodies = (self.committee.primary(self.view) == self.me).then(|| self.report_bodies());
+        let bodies = (self.committee.primary(self.view) == self.me)
+            .then(|| self.report_bodies().into_iter().flatten().collect());
         self.changes
             .entry(self.view)
             .or_default()
@@ -355,6 +377,7 @@ impl Lane {
         if self.active {
             self.timer.left_ms = now;
             self.timer.attempts = 0;
+            self.timer.streak = self.timer.streak.saturating_add(1);
         }
         self.release_primary(out);
         self.view = to;
@@ -521,10 +544,25 @@ impl Lane {
         // it returns to it (see `on_status`).
         self.tell_status(from, out);
         let mine = self.committee.primary(view) == self.me;
-        self.changes
-            .entry(view)
-            .or_default()
-            .insert(from, mine.then_some((report, batches)));
+        let reports = self.changes.entry(view).or_default();
+        match reports.get_mut(&from) {
+            // Another chunk of the same report's bodies.
+            Some(Some((known, bodies))) if *known == report => {
+                for batch in batches {
+                    let hash = batch.header.hash();
+                    if bodies.len() < MAX_LOG
+                        && !bodies.iter().any(|body| body.header.hash() == hash)
+                    {
+                        bodies.push(batch);
+                    }
+                }
+            }
+            _ => {
+                let mut batches = batches;
+                batches.truncate(MAX_LOG);
+                reports.insert(from, mine.then_some((report, batches)));
+            }
+        }
         // Join the highest view f + 1 members asked for (or a higher one).
         let mut asked: BTreeMap<MemberIndex, u32> = BTreeMap::new();
         for (view, members) in &self.changes {
@@ -650,8 +688,19 @@ impl Lane {
             self.give_up_from(height, out);
             return;
         }
-        let bodies: Vec<Batch> = chosen.into_iter().flat_map(|(_, bodies)| bodies).collect();
-        self.adopt(state, &carried, bodies, out);
+        // Bodies from every report this member got for the view.
+        let bodies: Vec<Batch> = reports
+            .values()
+            .flatten()
+            .flat_map(|(_, bodies)| bodies.iter().cloned())
+            .collect();
+        if !self.adopt(state, &carried, bodies, out) {
+            // A carried batch it cannot take yet (its body has not arrived, or it does
+            // not apply on this member's view yet): the view waits for it. Starting
+            // without it would let this primary sign another batch at a height a quorum
+            // may have certified.
+            return;
+        }
         let now = self.timer.now;
         self.active = true;
         self.timer.attempts = 0;
@@ -707,33 +756,41 @@ impl Lane {
         }
     }
 
-    /// Extends the log with the carried batches that follow the tip, as far as the
-    /// reports brought their bodies and they apply.
+    /// Extends the log with the carried batches that follow the tip. Returns whether
+    /// the view can start: every carried batch beyond the tip taken, or the rest not
+    /// certifiable (a carried batch that does not follow the one below it, or is
+    /// malformed: a certified batch follows a certified parent, and every certified
+    /// batch is carried). False while a carried batch's body is missing or it does not
+    /// apply on this member's view yet.
     fn adopt(
         &mut self,
         state: &mut dyn LaneState,
         carried: &BTreeMap<u64, ReportEntry>,
         bodies: Vec<Batch>,
         out: &mut Vec<Output>,
-    ) {
+    ) -> bool {
         let mut by_hash: BTreeMap<H256, Batch> = bodies
             .into_iter()
             .map(|batch| (batch.header.hash(), batch))
             .collect();
         while let Some(entry) = carried.get(&(self.tip.height + 1)) {
+            if entry.parent != self.tip.hash {
+                return true;
+            }
             let Some(batch) = by_hash.remove(&entry.hash) else {
-                break;
+                return false;
             };
-            if batch.header.parent != self.tip.hash
-                || !self.well_formed(&batch)
-                || !self.reexecute(state, &batch)
-            {
-                break;
+            if !self.well_formed(&batch) {
+                return true;
+            }
+            if !self.reexecute(state, &batch) {
+                return false;
             }
             out.push(Output::Persist(batch.clone()));
             self.place_held(&batch);
             self.extend_log(batch);
         }
+        true
     }
 
     /// `NewView` from the primary of `view`: with a quorum of valid reports, this member
@@ -765,9 +822,19 @@ impl Lane {
             .map(|report| report.included)
             .max()
             .unwrap_or(0);
-        if let Some(height) = self.first_uncarried(view, decided, &carried(&reports)) {
+        let carried = carried(&reports);
+        self.justified = Some((
+            view,
+            carried
+                .range(decided + 1..)
+                .map(|(height, entry)| (*height, entry.hash))
+                .collect(),
+        ));
+        if let Some(height) = self.first_uncarried(view, decided, &carried) {
             self.give_up_from(height, out);
         }
+        // Proposals that waited for the view's proof.
+        self.accept_next(state, out);
     }
 
     /// The primary re-sends its view's announcement to members that did not vote in it

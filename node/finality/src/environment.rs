@@ -122,6 +122,14 @@ impl Router {
         true
     }
 
+    /// Every vote routed for the best round and the one before it.
+    pub(crate) fn recent_votes(&self) -> Vec<(u64, SignedMessage)> {
+        self.rounds
+            .range(self.current_round.saturating_sub(1)..=self.current_round)
+            .flat_map(|(round, votes)| votes.seen.iter().map(|vote| (*round, vote.clone())))
+            .collect()
+    }
+
     fn subscribe(&mut self, round: u64) -> VoteStream {
         let (tx, rx) = mpsc::unbounded();
         let entry = self.rounds.entry(round).or_default();

@@ -78,6 +78,9 @@ const SIGNED_PRECOMMIT_BYTES: usize = 140;
 pub fn max_message_bytes(authorities: usize) -> usize {
     512 + 2 * authorities.max(1) * justification::MAX_VOTES_PER_VOTER * SIGNED_PRECOMMIT_BYTES
 }
+/// Without a newly finalized block for this long, every voter publishes the votes of its
+/// best round and the one before again (a voter that restarted missed them).
+const STALL_REBROADCAST: Duration = Duration::from_secs(4);
 /// How far back `prove_finality` looks for a stored justification.
 const MAX_PROOF_SCAN: u32 = 4_096;
 
@@ -550,6 +553,12 @@ impl Inner {
                 round,
                 set_id: vote_set,
                 message,
+            }
+            | GossipMessage::VoteAgain {
+                round,
+                set_id: vote_set,
+                message,
+                ..
             } => {
                 if vote_set != set_id {
                     return GossipVerdict::Ignore;
@@ -870,6 +879,48 @@ impl Inner {
         }
     }
 
+    /// While finality stalls, publishes the recent rounds' votes again every
+    /// [`STALL_REBROADCAST`]: gossip reaches a peer once, so a voter that restarted
+    /// during a round never saw the votes cast before, and with two such voters (of
+    /// four) no round completes again.
+    async fn rebroadcast_when_stalled(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(STALL_REBROADCAST);
+        let mut last = self.client.finalized().0;
+        let mut nonce: u64 = 0;
+        loop {
+            tick.tick().await;
+            let finalized = self.client.finalized().0;
+            if finalized != last {
+                last = finalized;
+                continue;
+            }
+            let (set_id, votes) = {
+                let router = self.router.lock();
+                (router.set_id, router.recent_votes())
+            };
+            if !votes.is_empty() {
+                log::debug!(
+                    target: "finality",
+                    "no block finalized for {} s: publishing {} recent votes again",
+                    STALL_REBROADCAST.as_secs(),
+                    votes.len()
+                );
+            }
+            for (round, message) in votes {
+                nonce = nonce.wrapping_add(1);
+                self.network.gossip(
+                    GossipMessage::VoteAgain {
+                        round,
+                        set_id,
+                        nonce,
+                        message,
+                    }
+                    .encode(),
+                );
+            }
+        }
+    }
+
     /// Follows the chain: set changes on finalization, waiting messages on import.
     async fn follow_chain(self: Arc<Self>) {
         let mut events = self.client.subscribe();
@@ -1007,6 +1058,7 @@ impl Finality {
         let handles = vec![
             runtime.spawn(inner.clone().follow_chain()),
             runtime.spawn(inner.clone().run_voters()),
+            runtime.spawn(inner.clone().rebroadcast_when_stalled()),
         ];
         Ok(Finality {
             tasks: Arc::new(Tasks { inner, handles }),

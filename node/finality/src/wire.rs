@@ -30,6 +30,20 @@ pub enum GossipMessage {
         /// The commit.
         commit: CompactCommit,
     },
+    /// A vote of a recent round published again while finality stalls: a voter that
+    /// restarted missed it the first time, and gossip drops a message it has seen, so
+    /// `nonce` makes this one new.
+    #[codec(index = 2)]
+    VoteAgain {
+        /// The round.
+        round: u64,
+        /// The authority set.
+        set_id: u64,
+        /// Distinguishes this publication from earlier ones.
+        nonce: u64,
+        /// The vote, signed over `(message, round, set_id)`.
+        message: SignedMessage,
+    },
 }
 
 /// A request to a peer.

@@ -141,6 +141,19 @@ pub struct RunArgs {
     /// How long a killed node stays down (ms).
     #[arg(long, default_value_t = 1_000)]
     pub restart_after_ms: u64,
+    /// Cut the network in two (`<control> partition A B`) for this many seconds under
+    /// the load of the one rate given, `--partition-around` seconds after it starts,
+    /// then heal it (`<control> heal`) and go on as long again; prints `RESULT
+    /// partition_s= receipts_during= unavailable_during= timeouts_during=
+    /// other_failures_during= receipt_p99_after_heal_ms= lost=`.
+    #[arg(long, conflicts_with = "kill_primary_every")]
+    pub partition_for: Option<f64>,
+    /// Seconds of load before the partition and after the heal.
+    #[arg(long, default_value_t = 10.0)]
+    pub partition_around: f64,
+    /// The partition's sides, as 1-based node lists: `A|B`.
+    #[arg(long, default_value = "1,2|3,4")]
+    pub sides: String,
 }
 
 fn unix_ms() -> u64 {
@@ -192,6 +205,10 @@ struct ReceiptRecord {
     height: u64,
     index: u32,
     batch: H256,
+    /// The view of the receipted batch and who signed it (for the report of a receipt
+    /// the chain contradicts).
+    view: u32,
+    signers: Vec<u8>,
     action: H256,
     outcome: Outcome,
 }
@@ -242,6 +259,8 @@ struct Bench {
     failovers: Mutex<Vec<faults::Failover>>,
     /// The area subscriptions: (connection, area, point), made again after a restart.
     watches: Mutex<Vec<(usize, AreaId, Position)>>,
+    /// What players saw of a partition (`--partition-for`).
+    partition: Mutex<faults::PartitionFigures>,
     areas: RwLock<BTreeMap<AreaId, AreaInfo>>,
     /// Node index of each area's primary.
     primaries: RwLock<HashMap<AreaId, usize>>,
@@ -415,6 +434,16 @@ impl Bench {
         }
         let now = Instant::now();
         let latency = millis(now.saturating_duration_since(arrival));
+        self.note_partition(
+            arrival,
+            latency,
+            match &answer {
+                Ok(_) => faults::Answer::Receipt,
+                Err(RpcError::RequestTimeout) => faults::Answer::Timeout,
+                Err(RpcError::Call(object)) => faults::Answer::Failed(object.message()),
+                Err(_) => faults::Answer::Failed("transport"),
+            },
+        );
         match answer {
             Ok(value) => self.on_receipt(&plan, hash, &value, latency, sent_ms, arrival, rate),
             Err(RpcError::Call(object)) if object.code() == LANE_REJECTED => {
@@ -526,6 +555,13 @@ impl Bench {
             height: header.height,
             index: receipt.index,
             batch,
+            view: header.view,
+            signers: receipt
+                .certificate
+                .signatures
+                .iter()
+                .map(|(member, _)| *member)
+                .collect(),
             action: hash,
             outcome: receipt.outcome,
         });
@@ -894,6 +930,19 @@ fn count_lost(
                     && batch.outcomes.get(index) == Some(&record.outcome);
                 if !same {
                     mismatched += 1;
+                    if mismatched <= 5 {
+                        eprintln!(
+                            "receipt contradicted: area {} height {} batch {:?} (view {}, signers {:?}); the chain has {:?} (view {}, signers {:?})",
+                            record.area,
+                            record.height,
+                            record.batch,
+                            record.view,
+                            record.signers,
+                            batch.header.hash(),
+                            batch.header.view,
+                            certified.certificate.signatures.iter().map(|(member, _)| *member).collect::<Vec<_>>(),
+                        );
+                    }
                 }
             }
         }
@@ -1028,9 +1077,33 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let duration = match &kill_plan {
-        Some(plan) => plan.every * (plan.kills as u32 + 1),
-        None => Duration::from_secs(args.duration),
+    let mut partition_plan = match args.partition_for {
+        Some(length) => {
+            anyhow::ensure!(
+                length.is_finite() && length > 0.0 && args.partition_around >= 0.0,
+                "--partition-for and --partition-around must be positive numbers of seconds"
+            );
+            anyhow::ensure!(
+                args.rates.len() == 1,
+                "--partition-for runs under one rate: give one --rates value"
+            );
+            let (a, b) = args
+                .sides
+                .split_once('|')
+                .context("--sides must be two node lists, e.g. 1,2|3,4")?;
+            Some(faults::PartitionPlan {
+                around: Duration::from_secs_f64(args.partition_around),
+                length: Duration::from_secs_f64(length),
+                sides: (a.to_string(), b.to_string()),
+                control: args.control.clone(),
+            })
+        }
+        None => None,
+    };
+    let duration = match (&kill_plan, &partition_plan) {
+        (Some(plan), _) => plan.every * (plan.kills as u32 + 1),
+        (None, Some(plan)) => plan.around * 2 + plan.length,
+        (None, None) => Duration::from_secs(args.duration),
     };
     let started = Instant::now();
     let timeout = Duration::from_millis(args.timeout_ms);
@@ -1121,6 +1194,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         sent_by_area: Mutex::new(HashMap::new()),
         failovers: Mutex::new(Vec::new()),
         watches: Mutex::new(Vec::new()),
+        partition: Mutex::new(faults::PartitionFigures::default()),
         areas: RwLock::new(areas),
         primaries: RwLock::new(primaries),
         rates: args.rates.iter().map(|_| Mutex::default()).collect(),
@@ -1164,6 +1238,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let player_count = bench.players.len();
     // (rate, its first block, receipts lost as of its own check) for the final check.
     let mut outcomes: Vec<(f64, u32, Option<u64>)> = Vec::new();
+    // How long each rate's load lasted.
+    let mut loaded: Vec<Duration> = Vec::new();
     for (rate_index, rate) in bench.args.rates.clone().into_iter().enumerate() {
         // A node too busy to answer does not end the sweep: the head watcher knows a
         // recent best block too.
@@ -1178,16 +1254,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             "rate {rate}/s for {:.0} s (from block #{from})",
             duration.as_secs_f64()
         );
-        let driver = kill_plan
-            .take()
-            .map(|plan| tokio::spawn(faults::drive(bench.clone(), plan)));
+        let driver = match (kill_plan.take(), partition_plan.take()) {
+            (Some(plan), _) => Some(tokio::spawn(faults::drive(bench.clone(), plan))),
+            (None, Some(plan)) => Some(tokio::spawn(faults::partition(bench.clone(), plan))),
+            (None, None) => None,
+        };
         let mut rng = StdRng::seed_from_u64(bench.args.seed ^ ((rate_index as u64) << 32));
         let start = Instant::now();
-        let end = start + duration;
+        let mut end = start + duration;
         let mut next = start;
         loop {
             let uniform: f64 = rng.gen_range(f64::EPSILON..1.0);
             next += Duration::from_secs_f64(-uniform.ln() / rate);
+            // Under faults the load lasts as long as the fault driver (at most four
+            // times the planned run).
+            if next >= end
+                && driver.as_ref().is_some_and(|d| !d.is_finished())
+                && next < start + duration * 4
+            {
+                end = next + Duration::from_millis(100);
+            }
             if next >= end {
                 break;
             }
@@ -1200,6 +1286,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         tokio::time::sleep_until(tokio::time::Instant::from_std(end)).await;
+        loaded.push(end.saturating_duration_since(start));
         if let Some(driver) = driver {
             // The last killed node is back before the chain is checked.
             let _ = driver.await;
@@ -1268,7 +1355,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lost = final_check(&bench, &outcomes).await;
     for (index, (rate, _, _)) in outcomes.iter().enumerate() {
         let stats = bench.rates[index].lock().clone();
-        let achieved = stats.receipt.len() as f64 / duration.as_secs_f64().max(1.0);
+        let seconds = loaded.get(index).unwrap_or(&duration).as_secs_f64();
+        let achieved = stats.receipt.len() as f64 / seconds.max(1.0);
         println!(
             "RESULT players={player_count} rate={rate} actions_per_s={achieved:.0} receipt_p50_ms={} receipt_p99_ms={} border_p99_ms={} fanout_p99_ms={} included_p99_ms={} lost={}",
             stats.receipt.show(0.5),
@@ -1298,6 +1386,23 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.failover.show(0.5),
             figures.failover.show(0.99),
             figures.during.show(0.99),
+        );
+        return Ok(());
+    }
+    if bench.args.partition_for.is_some() {
+        let figures = bench.partition_figures();
+        println!(
+            "RESULT partition_s={:.1} receipts_during={} unavailable_during={} timeouts_during={} other_failures_during={} receipt_p99_after_heal_ms={} lost={}",
+            figures.seconds(),
+            figures.receipts,
+            figures.unavailable,
+            figures.timeouts,
+            figures.other,
+            figures.after_heal.show(0.99),
+            lost.first()
+                .copied()
+                .flatten()
+                .map_or("na".to_string(), |n| n.to_string()),
         );
         return Ok(());
     }

@@ -1,6 +1,7 @@
 //! `--kill-primary-every SECONDS`: real primary crashes under load.
 //!
-//! Every SECONDS the driver picks one of the [`BUSIEST`] areas with the most actions sent
+//! SECONDS after the previous kill's node is back (a restart takes a second or two
+//! more), the driver picks one of the [`BUSIEST`] areas with the most actions sent
 //! since the last kill, at random, and finds the node leading it (`role` of
 //! `fastlane_laneState`, asked of every node that is up). It marks that node down (the
 //! generator stops sending through its connections), kills it with SIGKILL
@@ -127,14 +128,13 @@ pub(super) struct KillPlan {
     pub seed: u64,
 }
 
-/// Runs `plan.kills` kills, one every `plan.every`; returns when the last killed node
-/// is back.
+/// Runs `plan.kills` kills, each `plan.every` after the previous node is back; returns
+/// when the last killed node is back.
 pub(super) async fn drive(bench: Arc<Bench>, plan: KillPlan) {
     let mut rng = StdRng::seed_from_u64(plan.seed);
-    let start = Instant::now();
     for kill in 0..plan.kills {
-        let at = start + plan.every * (kill as u32 + 1);
-        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+        // SECONDS of load between a node's return and the next kill.
+        tokio::time::sleep(plan.every).await;
         let busiest: Vec<AreaId> = {
             let mut sent: Vec<(AreaId, u64)> = bench.sent_by_area.lock().drain().collect();
             sent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -277,4 +277,115 @@ async fn restart(bench: &Arc<Bench>, program: &str, node: usize) {
     for (c, area, point) in watches {
         super::resubscribe(bench.clone(), c, area, point).await;
     }
+}
+
+/// How the driver partitions the network (`--partition-for`).
+pub(super) struct PartitionPlan {
+    /// Load before the cut, and again after the heal.
+    pub around: Duration,
+    pub length: Duration,
+    /// The two sides, as `<control> partition` takes them (`1,2` and `3,4`).
+    pub sides: (String, String),
+    pub control: String,
+}
+
+/// What the players saw of a partition: the answers to actions that arrived while it
+/// lasted, and the receipt latency of those that arrived after the heal.
+#[derive(Default)]
+pub(super) struct PartitionFigures {
+    start: Option<Instant>,
+    end: Option<Instant>,
+    pub receipts: u64,
+    /// Refused at once as "lane unavailable" (the side without a quorum).
+    pub unavailable: u64,
+    /// No answer before the generator's timeout (silence).
+    pub timeouts: u64,
+    /// Any other failure or refusal.
+    pub other: u64,
+    pub after_heal: Samples,
+}
+
+impl Bench {
+    /// Books an action's answer for the partition figures.
+    pub(super) fn note_partition(&self, arrival: Instant, latency_ms: f64, answer: Answer<'_>) {
+        let mut figures = self.partition.lock();
+        let Some(start) = figures.start else {
+            return;
+        };
+        if arrival < start {
+            return;
+        }
+        match figures.end {
+            Some(end) if arrival >= end => {
+                if let Answer::Receipt = answer {
+                    figures.after_heal.push(latency_ms);
+                }
+            }
+            _ => match answer {
+                Answer::Receipt => figures.receipts += 1,
+                Answer::Failed(message) if message.contains("unavailable") => {
+                    figures.unavailable += 1
+                }
+                Answer::Timeout => figures.timeouts += 1,
+                Answer::Failed(_) => figures.other += 1,
+            },
+        }
+    }
+
+    /// The partition figures so far.
+    pub(super) fn partition_figures(&self) -> PartitionFigures {
+        let figures = self.partition.lock();
+        PartitionFigures {
+            start: figures.start,
+            end: figures.end,
+            receipts: figures.receipts,
+            unavailable: figures.unavailable,
+            timeouts: figures.timeouts,
+            other: figures.other,
+            after_heal: figures.after_heal.clone(),
+        }
+    }
+}
+
+impl PartitionFigures {
+    /// How long the partition lasted (s).
+    pub fn seconds(&self) -> f64 {
+        match (self.start, self.end) {
+            (Some(start), Some(end)) => end.duration_since(start).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+}
+
+/// How an action was answered, for [`Bench::note_partition`].
+pub(super) enum Answer<'a> {
+    Receipt,
+    Timeout,
+    Failed(&'a str),
+}
+
+/// Cuts the network in two after `plan.around`, heals it `plan.length` later.
+pub(super) async fn partition(bench: Arc<Bench>, plan: PartitionPlan) {
+    tokio::time::sleep(plan.around).await;
+    let (a, b) = &plan.sides;
+    let cut = Command::new(&plan.control)
+        .args(["partition", a, b])
+        .output()
+        .map(|output| output.status.success());
+    if !matches!(cut, Ok(true)) {
+        eprintln!("{} partition {a} {b} failed: {cut:?}", plan.control);
+        return;
+    }
+    bench.partition.lock().start = Some(Instant::now());
+    eprintln!(
+        "partitioned {{{a}}} | {{{b}}} for {:.0} s",
+        plan.length.as_secs_f64()
+    );
+    tokio::time::sleep(plan.length).await;
+    let healed = Command::new(&plan.control)
+        .arg("heal")
+        .output()
+        .map(|output| output.status.success());
+    bench.partition.lock().end = Some(Instant::now());
+    eprintln!("healed ({healed:?})");
 }
