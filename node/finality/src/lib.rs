@@ -153,6 +153,9 @@ pub trait FinalityNetwork: Send + Sync + 'static {
     /// The peer (base58 PeerId string) answered a request with data that can never be
     /// valid; the network lowers its reputation. Nothing by default.
     fn report_misbehaviour(&self, _peer: &str, _reason: &'static str) {}
+    /// A message from `peer` names `block`, which this node does not have (a fork it
+    /// never saw): fetch it and its missing ancestors from the peer. Nothing by default.
+    fn fetch_block(&self, _peer: &str, _block: H256) {}
 }
 
 /// Puts an encoded unsigned extrinsic in the transaction pool.
@@ -492,6 +495,7 @@ impl Inner {
     /// Keeps a message whose block is unknown until the block is imported. Each peer
     /// has a small share of the buffer: its oldest message makes room for its newest.
     fn wait_for(&self, block: H256, peer: &str, message: &[u8]) {
+        self.network.fetch_block(peer, block);
         let mut waiting = self.waiting.lock();
         waiting.retain(|w| w.since.elapsed() < WAITING_TTL);
         if waiting.iter().any(|w| w.message == message) {

@@ -1642,6 +1642,23 @@ impl Worker {
             "fast lane {area}: {} batches of this node's beyond batch {above} given up (the chain or the lane's view went another way)",
             gone.len()
         );
+        let certified: Vec<(u64, u32)> = self
+            .known
+            .range((area, above + 1)..=(area, u64::MAX))
+            .filter(|(_, known)| known.certificate.is_some())
+            .map(|((_, height), known)| (*height, known.batch.header.view))
+            .collect();
+        if !certified.is_empty() {
+            let lane = self.lanes.get(&area);
+            log::debug!(
+                "fast lane {area}: gave up batches it knows certified (height, view): {certified:?}; \
+                 lane view {:?} primary {:?} tip {:?}, chain lane height {}",
+                lane.map(|lane| lane.view()),
+                lane.map(|lane| lane.is_primary()),
+                lane.map(|lane| lane.tip().height),
+                self.heads.get(&area).map_or(0, |head| head.height)
+            );
+        }
         self.stale = true;
     }
 

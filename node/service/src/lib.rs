@@ -217,7 +217,7 @@ impl Service {
             None => None,
         };
         let finality_net: Arc<dyn arceon_finality::FinalityNetwork> = match &bridge {
-            Some(bridge) => FinalityNet::new(bridge.network().clone()),
+            Some(bridge) => FinalityNet::new(bridge),
             None => Arc::new(NoNetwork),
         };
         let submit_pool = pool.clone();
@@ -465,16 +465,19 @@ const FINALITY_REBROADCAST_MAX: usize = 16;
 struct FinalityNet {
     net: arceon_network::NetworkHandle,
     recent: Arc<parking_lot::Mutex<RecentMessages>>,
+    /// Fetches the forks finality votes name.
+    bridge: std::sync::Weak<NetworkBridge>,
 }
 
 /// The latest finality messages this node sent, oldest first.
 type RecentMessages = std::collections::VecDeque<Vec<u8>>;
 
 impl FinalityNet {
-    fn new(net: arceon_network::NetworkHandle) -> Arc<FinalityNet> {
+    fn new(bridge: &Arc<NetworkBridge>) -> Arc<FinalityNet> {
         let this = Arc::new(FinalityNet {
-            net,
+            net: bridge.network().clone(),
             recent: Default::default(),
+            bridge: Arc::downgrade(bridge),
         });
         let weak = Arc::downgrade(&this);
         tokio::spawn(async move {
@@ -503,7 +506,9 @@ impl FinalityNet {
 
 impl arceon_finality::FinalityNetwork for FinalityNet {
     fn gossip(&self, message: Vec<u8>) {
-        {
+        // Votes published again while finality stalls (`GossipMessage::VoteAgain`,
+        // index 2) are not among the latest messages this node re-sends.
+        if message.first() != Some(&2) {
             let mut recent = self.recent.lock();
             recent.push_back(message.clone());
             while recent.len() > FINALITY_REBROADCAST_MAX {
@@ -540,6 +545,16 @@ impl arceon_finality::FinalityNetwork for FinalityNet {
             self.net
                 .report(peer, arceon_network::Reputation::bad(reason));
         }
+    }
+
+    fn fetch_block(&self, peer: &str, block: arceon_primitives::H256) {
+        let (Some(bridge), Ok(peer)) = (
+            self.bridge.upgrade(),
+            peer.parse::<arceon_network::NetworkPeerId>(),
+        ) else {
+            return;
+        };
+        bridge.fetch_fork(peer, block);
     }
 }
 

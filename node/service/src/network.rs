@@ -168,6 +168,9 @@ pub struct NetworkBridge {
     /// When a block from a peer's range last imported (verified sync progress).
     last_sync_import: Mutex<Option<Instant>>,
     mode: Mutex<SyncMode>,
+    /// Blocks a finality vote named that are being fetched ([`NetworkBridge::fetch_fork`]).
+    fetching: Mutex<HashSet<arceon_primitives::H256>>,
+    runtime: tokio::runtime::Handle,
 }
 
 fn unix_ms() -> u64 {
@@ -211,6 +214,8 @@ impl NetworkBridge {
             finality_gossip,
             last_sync_import: Mutex::new(None),
             mode: Mutex::new(mode),
+            fetching: Mutex::new(HashSet::new()),
+            runtime: tokio::runtime::Handle::current(),
         });
         let worker = bridge.clone();
         std::thread::Builder::new()
@@ -984,6 +989,42 @@ impl NetworkBridge {
                 self.wake_sync.notify_one();
             }
         }
+    }
+
+    /// Fetches block `hash` with its ancestors this node lacks from `peer` and imports
+    /// them: a finality vote named a block of a fork this node never saw (after a
+    /// partition, the other side's), and the vote counts only once the block is known.
+    /// One fetch per block at a time.
+    pub fn fetch_fork(self: &Arc<Self>, peer: PeerId, hash: arceon_primitives::H256) {
+        if !self.fetching.lock().insert(hash) {
+            return;
+        }
+        let this = self.clone();
+        self.runtime.spawn(async move {
+            let blocks = this
+                .request_blocks(
+                    peer,
+                    FromBlock::Hash(hash),
+                    Direction::Descending,
+                    MAX_BLOCKS_PER_RESPONSE,
+                    true,
+                )
+                .await;
+            match blocks {
+                Ok(mut blocks) => {
+                    blocks.reverse();
+                    match this.import_range(blocks, peer) {
+                        Ok(count) if count > 0 => {
+                            log::info!("imported {count} blocks of a fork a finality vote named")
+                        }
+                        Ok(_) => {}
+                        Err(e) => log::debug!("fork of {hash:?} from {peer}: {e}"),
+                    }
+                }
+                Err(e) => log::debug!("fork of {hash:?} from {peer}: {e}"),
+            }
+            this.fetching.lock().remove(&hash);
+        });
     }
 
     async fn request_blocks(
