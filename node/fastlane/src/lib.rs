@@ -120,7 +120,7 @@ impl Default for LaneConfig {
             max_buffered: 64,
             max_pending: 8_192,
             view_timeout_ms: 150,
-            report_chunk_bytes: 192 * 1024,
+            report_chunk_bytes: 128 * 1024,
         }
     }
 }
@@ -517,8 +517,14 @@ pub struct Lane {
 
 /// The most recent votes a replica remembers for re-sent proposals.
 const MAX_VOTED: usize = 256;
-/// The most batches a member keeps beyond the chain (its log).
+/// The most batches a primary seals beyond the chain (its log): past it, submissions are
+/// refused (`Overloaded`) until blocks include some. A batch leaves a log only once the
+/// chain includes it (a certified batch missing from a view-change report could be
+/// given up), so this bounds the lane's lead on the chain.
 const MAX_LOG: usize = 512;
+/// What a replica's log (and so a report) may hold beyond [`MAX_LOG`]: batches the
+/// primary sealed while this member had not yet seen the chain include older ones.
+const LOG_SLACK: usize = 16;
 
 impl Lane {
     /// A lane for `committee` where this node is member `me`, continuing after `tip` (the
@@ -918,14 +924,6 @@ impl Lane {
             time_ms: header.time_ms,
         };
         self.log.insert(header.height, batch);
-        while self.log.len() > MAX_LOG {
-            match self.log.first_key_value() {
-                Some((height, _)) if *height <= self.committed => {
-                    self.log.pop_first();
-                }
-                _ => break,
-            }
-        }
     }
 
     /// The driver signed the header at `height` (hashed `hash`) that this lane asked for
@@ -1244,7 +1242,10 @@ impl Lane {
     pub fn catch_up(&mut self, certified: &CertifiedBatch) -> Vec<Output> {
         let mut out = Vec::new();
         let header = &certified.batch.header;
-        if header.height <= self.tip.height || self.is_primary() {
+        if header.height <= self.tip.height
+            || self.is_primary()
+            || self.log.len() >= MAX_LOG + LOG_SLACK
+        {
             return out;
         }
         let height = header.height;

@@ -178,6 +178,11 @@ impl Lane {
         {
             return Err(None);
         }
+        if self.log.len() >= MAX_LOG + LOG_SLACK {
+            // Full until the chain includes some: the proposal waits (a primary keeps to
+            // MAX_LOG; this member may not have seen the chain catch up yet).
+            return Err(Some(Box::new((batch, signature))));
+        }
         if !self.reexecute(state, &batch) {
             return Err(Some(Box::new((batch, signature))));
         }

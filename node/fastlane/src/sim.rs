@@ -201,7 +201,8 @@ impl Faults {
         faults.crash_primary = rng.gen_bool(0.5);
         faults.cut_member = rng.gen_range(0..members);
         // Drawn last: the draws above stay what they were for every seed.
-        faults.report_chunk_bytes = [192 * 1024, 2_048, 300][rng.gen_range(0..3)];
+        faults.report_chunk_bytes =
+            [LaneConfig::default().report_chunk_bytes, 2_048, 300][rng.gen_range(0..3)];
         faults
     }
 

@@ -506,7 +506,8 @@ impl Lane {
             report.included,
             &report.entries,
         );
-        report.entries.len() <= MAX_LOG && verify_member(&digest, &report.signature, key)
+        report.entries.len() <= MAX_LOG + LOG_SLACK
+            && verify_member(&digest, &report.signature, key)
     }
 
     pub(crate) fn on_view_change(
@@ -550,7 +551,7 @@ impl Lane {
             Some(Some((known, bodies))) if *known == report => {
                 for batch in batches {
                     let hash = batch.header.hash();
-                    if bodies.len() < MAX_LOG
+                    if bodies.len() < MAX_LOG + LOG_SLACK
                         && !bodies.iter().any(|body| body.header.hash() == hash)
                     {
                         bodies.push(batch);
@@ -559,7 +560,7 @@ impl Lane {
             }
             _ => {
                 let mut batches = batches;
-                batches.truncate(MAX_LOG);
+                batches.truncate(MAX_LOG + LOG_SLACK);
                 reports.insert(from, mine.then_some((report, batches)));
             }
         }
