@@ -994,9 +994,13 @@ impl NetworkBridge {
     /// Fetches block `hash` with its ancestors this node lacks from `peer` and imports
     /// them: a finality vote named a block of a fork this node never saw (after a
     /// partition, the other side's), and the vote counts only once the block is known.
-    /// One fetch per block at a time.
+    /// One fetch per block at a time. Not while the node syncs: a warp sync needs a
+    /// database holding only genesis, and a full sync brings the chain anyway.
     pub fn fetch_fork(self: &Arc<Self>, peer: PeerId, hash: arceon_primitives::H256) {
-        if !self.fetching.lock().insert(hash) {
+        if *self.mode.lock() == SyncMode::Warp
+            || self.is_syncing()
+            || !self.fetching.lock().insert(hash)
+        {
             return;
         }
         let this = self.clone();
