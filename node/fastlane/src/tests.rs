@@ -120,15 +120,28 @@ impl Net {
     /// Delivers every `Send` of `outputs` from member `from` (and what they cause), and
     /// returns every other output, tagged with the member that produced it.
     fn run(&mut self, from: usize, outputs: Vec<Output>) -> Vec<(usize, Output)> {
+        self.run_filtered(from, outputs, |_, _, _| true)
+    }
+
+    /// Like [`Net::run`], delivering only the messages `deliver(from, to, message)`
+    /// keeps (it may change them on the way).
+    fn run_filtered(
+        &mut self,
+        from: usize,
+        outputs: Vec<Output>,
+        mut deliver: impl FnMut(usize, usize, &mut LaneMessage) -> bool,
+    ) -> Vec<(usize, Output)> {
         let mut queue: Vec<(usize, Output)> = outputs.into_iter().map(|o| (from, o)).collect();
         let mut rest = Vec::new();
         while !queue.is_empty() {
             let (at, output) = queue.remove(0);
             match output {
-                Output::Send { to, message } => {
+                Output::Send { to, mut message } => {
                     let to = usize::from(to);
-                    let produced = self.deliver(to, at as MemberIndex, message);
-                    queue.extend(produced.into_iter().map(|o| (to, o)));
+                    if deliver(at, to, &mut message) {
+                        let produced = self.deliver(to, at as MemberIndex, message);
+                        queue.extend(produced.into_iter().map(|o| (to, o)));
+                    }
                 }
                 other => rest.push((at, other)),
             }
@@ -702,21 +715,7 @@ impl Net {
         from: usize,
         outputs: Vec<Output>,
     ) -> Vec<(usize, Output)> {
-        let mut queue: Vec<(usize, Output)> = outputs.into_iter().map(|o| (from, o)).collect();
-        let mut rest = Vec::new();
-        while !queue.is_empty() {
-            let (at, output) = queue.remove(0);
-            match output {
-                Output::Send { to, .. } if usize::from(to) == dead => {}
-                Output::Send { to, message } => {
-                    let to = usize::from(to);
-                    let produced = self.deliver(to, at as MemberIndex, message);
-                    queue.extend(produced.into_iter().map(|o| (to, o)));
-                }
-                other => rest.push((at, other)),
-            }
-        }
-        rest
+        self.run_filtered(from, outputs, |_, to, _| to != dead)
     }
 }
 
@@ -796,6 +795,74 @@ fn replicas_replace_a_crashed_primary_and_the_new_one_certifies_what_a_quorum_vo
     assert_eq!(answered[0].1.header.height, 2);
     assert_eq!(answered[0].1.header.view, 1);
     assert_eq!(answered[0].1.header.parent, proposed);
+}
+
+#[test]
+fn a_new_primary_waits_for_the_body_of_every_carried_batch_before_its_view_starts() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let moved = action(genesis, &player(1), 0, 40);
+    // The primary proposes; replicas 2 and 3 persist and vote, replica 1 never sees the
+    // proposal, and the primary crashes.
+    let mut out = net.submit(0, 77, moved, 1_000);
+    out.extend(net.tick(0, 1_005));
+    let proposed = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Persist(batch) => Some(batch.header.hash()),
+            _ => None,
+        })
+        .expect("sealed");
+    net.run_filtered(0, out, |_, to, _| to != 0 && to != 1);
+    // Replica 1 (the next primary) holds another player's action for the primary.
+    let held = net.submit(1, 9, action(genesis, &player(2), 0, 20), 1_010);
+    assert!(matches!(held.as_slice(), [Output::Forward { .. }]));
+    // View 1: the reports reach member 1 without their bodies. The batch a quorum may
+    // have certified is carried, and member 1 does not have it: it must not start (it
+    // used to, and sealed the held action at that height).
+    let strip = |_: usize, to: usize, message: &mut LaneMessage| {
+        if let LaneMessage::ViewChange { batches, .. } = message {
+            batches.clear();
+        }
+        to != 0
+    };
+    let mut rest = Vec::new();
+    for now in [1_060, 1_300] {
+        for replica in 1..4 {
+            let out = net.tick(replica, now);
+            rest.extend(net.run_filtered(replica, out, strip));
+        }
+    }
+    assert_eq!(net.lanes[1].view(), 1, "{}", net.lanes[1].describe());
+    assert!(!net.lanes[1].is_active(), "{}", net.lanes[1].describe());
+    assert_eq!(net.lanes[1].tip().height, 0);
+    // Bodies flow again: whichever view runs next, height 1 is that very batch, and no
+    // member ever persisted another there.
+    for now in [1_450, 1_600, 1_750, 1_900] {
+        for replica in 1..4 {
+            let out = net.tick(replica, now);
+            rest.extend(net.run_without(0, replica, out));
+        }
+    }
+    let at_one: Vec<(usize, H256)> = rest
+        .iter()
+        .filter_map(|(at, o)| match o {
+            Output::Persist(batch) if batch.header.height == 1 => Some((*at, batch.header.hash())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        at_one.iter().all(|(_, hash)| *hash == proposed),
+        "another batch at height 1: {at_one:?}"
+    );
+    let certified: Vec<H256> = rest
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Output::Certified(c) => Some(c.batch.header.hash()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(certified.first(), Some(&proposed), "{certified:?}");
 }
 
 #[test]

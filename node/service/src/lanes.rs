@@ -1642,12 +1642,15 @@ impl Worker {
             "fast lane {area}: {} batches of this node's beyond batch {above} given up (the chain or the lane's view went another way)",
             gone.len()
         );
-        let certified: Vec<(u64, u32)> = self
-            .known
-            .range((area, above + 1)..=(area, u64::MAX))
-            .filter(|(_, known)| known.certificate.is_some())
-            .map(|((_, height), known)| (*height, known.batch.header.view))
-            .collect();
+        let certified: Vec<(u64, u32)> = if log::log_enabled!(log::Level::Debug) {
+            self.known
+                .range((area, above + 1)..=(area, u64::MAX))
+                .filter(|(_, known)| known.certificate.is_some())
+                .map(|((_, height), known)| (*height, known.batch.header.view))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !certified.is_empty() {
             let lane = self.lanes.get(&area);
             log::debug!(
