@@ -294,6 +294,7 @@ pub(crate) fn register<A: ChainApi>(
             json!({
                 "era": era,
                 "activeSet": active.iter().map(to_ss58).collect::<Vec<_>>(),
+                "disabled": disabled.iter().map(to_ss58).collect::<Vec<_>>(),
                 "validators": validators,
             })
         })

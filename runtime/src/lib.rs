@@ -245,7 +245,9 @@ impl Call {
                 staking::Call::ReportEquivocation { .. }
                     | staking::Call::ReportVoteEquivocation { .. }
                     | staking::Call::Heartbeat { .. }
-            ) | Call::FastLane(fastlane::Call::SubmitBatch { .. })
+            ) | Call::FastLane(
+                fastlane::Call::SubmitBatch { .. } | fastlane::Call::ReportEquivocation { .. }
+            )
         )
     }
 
@@ -285,6 +287,24 @@ impl Call {
                 })?;
                 Ok(UnsignedValidity {
                     priority: u64::MAX / 2,
+                    provides: vec![provides],
+                    longevity: 64,
+                })
+            }
+            Call::FastLane(fastlane::Call::ReportEquivocation { proof }) => {
+                let provides = fastlane::validate_equivocation(ext, proof).map_err(|error| {
+                    TransactionValidityError::Invalid(match error {
+                        fastlane::Error::DuplicateEquivocationReport
+                        | fastlane::Error::StaleEvidence => InvalidTransaction::Stale,
+                        fastlane::Error::InvalidEquivocationProof
+                        | fastlane::Error::BadCertificate
+                        | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
+                        other => InvalidTransaction::Custom(other as u8),
+                    })
+                })?;
+                // Evidence goes ahead of everything, as staking's does.
+                Ok(UnsignedValidity {
+                    priority: u64::MAX,
                     provides: vec![provides],
                     longevity: 64,
                 })

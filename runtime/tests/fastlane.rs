@@ -1485,3 +1485,185 @@ fn structures_are_built_upgraded_and_demolished_through_the_lane() {
     assert_eq!(chain.player(ferdie).inventory, vec![(WOOD, 3)]);
     chain.assert_invariants();
 }
+
+fn report(first: &CertifiedBatch, second: &CertifiedBatch) -> Vec<u8> {
+    Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::ReportEquivocation {
+        proof: Box::new(fastlane::EquivocationProof {
+            first: first.clone(),
+            second: second.clone(),
+        }),
+    }))
+    .encode()
+}
+
+fn pool_verdict(chain: &Chain, xt: &[u8]) -> Result<(), TransactionValidityError> {
+    validate_transaction(
+        &chain.state(),
+        chain.best.hash,
+        TransactionSource::External,
+        xt,
+        chain.genesis_hash,
+    )
+    .map(|_| ())
+}
+
+#[test]
+fn two_certificates_at_one_height_slash_the_double_signers_and_pay_the_contested_players() {
+    let keys = Keys::new();
+    let [ferdie, rook, wren] = [&keys.players[0], &keys.players[1], &keys.players[2]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook, wren]);
+    let committee = chain.committee(MEADOW);
+    let members = committee.members();
+    assert_eq!(members.len(), 4, "a committee of four");
+    let t1 = slot_start(chain.next_slot()) + 250;
+    let east = Position::new(SPAWN.x + 2 * UNIT, SPAWN.y);
+    let west = Position::new(SPAWN.x - 2 * UNIT, SPAWN.y);
+    // The primary seals two batches at height 1: Ferdie walks east in one and west in
+    // the other; Rook gathers in both (the same entry: not contested); Wren acts only in
+    // the second. Members 0 and 1 sign both, 2 and 3 one each.
+    let gather = act(
+        &chain,
+        rook,
+        MEADOW,
+        0,
+        ActionKind::Gather { resource: WOOD },
+    );
+    let first = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![
+            act(&chain, ferdie, MEADOW, 0, walk_to(east)),
+            gather.clone(),
+        ],
+    );
+    let second = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![
+            act(&chain, ferdie, MEADOW, 0, walk_to(west)),
+            gather,
+            act(&chain, wren, MEADOW, 0, walk_to(east)),
+        ],
+    );
+    let first = certify(&chain, first, &[0, 1, 2]);
+    let second = certify(&chain, second, &[0, 1, 3]);
+
+    // What is not evidence is refused by the pool, and writes nothing.
+    let under_signed = certify(&chain, second.batch.clone(), &[0, 1]);
+    let mut other_height = second.clone();
+    other_height.batch.header.height = 2;
+    let other_height = certify(&chain, other_height.batch, &[0, 1, 3]);
+    let mut tampered = second.clone();
+    tampered.batch.outcomes.pop();
+    for (case, a, b, expected) in [
+        (
+            "the same batch twice",
+            &first,
+            &first,
+            InvalidTransaction::BadProof,
+        ),
+        (
+            "an under-signed second",
+            &first,
+            &under_signed,
+            InvalidTransaction::BadProof,
+        ),
+        (
+            "another height",
+            &first,
+            &other_height,
+            InvalidTransaction::BadProof,
+        ),
+        (
+            "a body its header does not match",
+            &first,
+            &tampered,
+            InvalidTransaction::BadProof,
+        ),
+    ] {
+        assert_eq!(
+            pool_verdict(&chain, &report(a, b)),
+            Err(invalid(expected)),
+            "{case}"
+        );
+    }
+    assert_eq!(pool_verdict(&chain, &report(&first, &second)), Ok(()));
+
+    let balance =
+        |chain: &Chain, who: &AccountId32| chain.read(|ext| balances::free_balance(ext, who));
+    let bonded = |chain: &Chain, who: &AccountId32| {
+        chain.read(|ext| staking::ledger(ext, who).map_or(0, |ledger| ledger.total))
+    };
+    let players_before: Vec<u128> = [ferdie, rook, wren]
+        .iter()
+        .map(|pair| balance(&chain, &account(pair)))
+        .collect();
+    let bonds_before: Vec<u128> = members.iter().map(|m| bonded(&chain, m)).collect();
+
+    let produced = chain.produce(vec![report(&first, &second)]);
+    produced.assert_all_ok();
+    let reported = fastlane::Event::EquivocationReported {
+        area: MEADOW,
+        version: committee.version,
+        height: 1,
+        offenders: members[..2].to_vec(),
+        contested: 3,
+    };
+    assert!(
+        produced.events.contains(&RuntimeEvent::FastLane(reported)),
+        "{:?}",
+        produced.events
+    );
+    // Ferdie holds two contested receipts (east and west), Wren one; Rook's gather is
+    // in both batches.
+    assert!(produced
+        .events
+        .contains(&RuntimeEvent::FastLane(fastlane::Event::Compensated {
+            who: account(ferdie),
+            amount: 2 * fastlane::RECEIPT_COMPENSATION,
+        })));
+    assert!(produced
+        .events
+        .contains(&RuntimeEvent::FastLane(fastlane::Event::Compensated {
+            who: account(wren),
+            amount: fastlane::RECEIPT_COMPENSATION,
+        })));
+    assert_eq!(
+        balance(&chain, &account(ferdie)),
+        players_before[0] + 2 * fastlane::RECEIPT_COMPENSATION
+    );
+    assert_eq!(balance(&chain, &account(rook)), players_before[1]);
+    assert_eq!(
+        balance(&chain, &account(wren)),
+        players_before[2] + fastlane::RECEIPT_COMPENSATION
+    );
+    // The double signers paid it from their bonds (half each) and are disabled; the
+    // members that signed one batch lost nothing.
+    let owed = 3 * fastlane::RECEIPT_COMPENSATION;
+    for (index, member) in members.iter().enumerate() {
+        let after = bonded(&chain, member);
+        if index < 2 {
+            assert!(
+                bonds_before[index] - after >= owed / 2,
+                "member {index} paid its share: {} -> {after}",
+                bonds_before[index]
+            );
+            assert!(chain.read(|ext| staking::is_disabled(ext, member)));
+        } else {
+            assert_eq!(after, bonds_before[index], "member {index} signed once");
+            assert!(!chain.read(|ext| staking::is_disabled(ext, member)));
+        }
+    }
+    // The same evidence again (either order) is stale: one punishment per position.
+    assert_eq!(
+        pool_verdict(&chain, &report(&second, &first)),
+        Err(invalid(InvalidTransaction::Stale))
+    );
+    chain.assert_invariants();
+}

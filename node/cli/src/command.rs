@@ -169,6 +169,15 @@ pub struct RunArgs {
     /// the network reports and slashes it.
     #[arg(long, hide = true)]
     pub unsafe_double_sign: bool,
+    /// TEST ONLY: as a fast-lane primary, seal a second batch at the height of the first
+    /// batch of two or more actions and show it to half the committee, so that the
+    /// network reports the equivocation and slashes the signers.
+    #[arg(long, hide = true)]
+    pub unsafe_lane_equivocate: bool,
+    /// TEST ONLY: as a fast-lane member, vote for every proposal shown (also a second
+    /// one at a height).
+    #[arg(long, hide = true)]
+    pub unsafe_lane_sign_anything: bool,
 }
 
 /// Subcommands.
@@ -396,6 +405,10 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         justification_period: args.justification_period,
         unsafe_double_sign: args.unsafe_double_sign,
         lane_view_timeout_ms: args.lane_view_timeout,
+        lane_byzantine: arceon_service::LaneByzantine {
+            equivocate: args.unsafe_lane_equivocate,
+            sign_anything: args.unsafe_lane_sign_anything,
+        },
         pool: arceon_service::pool_options(args.pool_limit, args.pool_kbytes),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -20,7 +20,7 @@ use arceon_pallet_fastlane::{ActionKind, LaneAction, SignedLaneAction};
 use arceon_primitives::keyring::Keyring;
 use arceon_primitives::{from_hex, sr25519, to_hex, to_ss58, AccountId32, H256};
 use codec::Encode;
-use common::{binary, Node};
+use common::{binary, free_balance, tail, Node};
 use net::*;
 use serde_json::{json, Value};
 use sp_core::Pair as _;
@@ -580,4 +580,258 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
 
     let height = assert_finalized_agree(&net);
     println!("all nodes agree up to finalized #{height}");
+}
+
+/// The runtime events of block `hash`, read over `state_getStorage`.
+fn events_at(node: &Node, hash: &Value) -> Vec<arceon_runtime::RuntimeEvent> {
+    let key = to_hex(&arceon_pallet_system::events_key());
+    match node.rpc("state_getStorage", json!([key, hash])) {
+        Value::Null => Vec::new(),
+        raw => {
+            let bytes = from_hex(raw.as_str().expect("hex")).expect("hex");
+            arceon_runtime::decode_events(&bytes)
+                .expect("events decode")
+                .into_iter()
+                .map(|record| record.event)
+                .collect()
+        }
+    }
+}
+
+/// The `free` line of `arceon-wallet balance ADDRESS`.
+fn wallet_free(node: &Node, who: &AccountId32) -> String {
+    let (ok, out) = wallet(node, "//Alice", &["balance", &to_ss58(who)]);
+    assert!(ok, "wallet balance: {out}");
+    out.lines()
+        .find(|line| line.starts_with("free "))
+        .unwrap_or_else(|| panic!("no free line: {out}"))
+        .to_string()
+}
+
+#[test]
+fn an_equivocating_primary_needs_a_dishonest_signer_and_the_network_slashes_both_and_pays_the_players(
+) {
+    use arceon_pallet_fastlane::{Event as LaneEvent, RECEIPT_COMPENSATION};
+    use arceon_runtime::RuntimeEvent;
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = lane_spec(dir.path());
+    // Committees of all four validators: a quorum is three, so one equivocating primary
+    // needs one more member that signs both batches (and then exactly those two are
+    // punished).
+    let mut json: Value =
+        serde_json::from_slice(&std::fs::read(&spec).expect("spec")).expect("spec json");
+    json["genesis"]["runtimeGenesis"]["config"]["areas"]["committeeSize"] = json!(4);
+    std::fs::write(&spec, serde_json::to_vec_pretty(&json).expect("json")).expect("write spec");
+    // No view changes while the dishonest members restart.
+    let mut net = Net::new(&spec.display().to_string(), VALIDATORS, |i| {
+        vec![
+            format!("--{}", NAMES[i]),
+            "--lane-view-timeout".into(),
+            "60000".into(),
+        ]
+    });
+    net.start_all();
+    net.wait("finality and lanes", Duration::from_secs(90), |net| {
+        net.running().iter().all(|n| finalized(n) >= 2)
+            && (0..VALIDATORS).all(|i| {
+                net.node(i)
+                    .try_rpc("fastlane_laneState", json!([0]))
+                    .is_ok()
+            })
+    });
+    let (members, _) = committee(net.node(0), 0);
+    assert_eq!(members.len(), 4, "committee of area 0: {members:?}");
+    let validators: Vec<String> = [
+        Keyring::Alice,
+        Keyring::Bob,
+        Keyring::Charlie,
+        Keyring::Dave,
+    ]
+    .iter()
+    .map(|k| to_ss58(&k.account()))
+    .collect();
+    let index_of = |member: &String| {
+        validators
+            .iter()
+            .position(|v| v == member)
+            .expect("a validator")
+    };
+    let (primary, signer, honest) = (
+        index_of(&members[0]),
+        index_of(&members[1]),
+        index_of(&members[2]),
+    );
+    // Area 0's primary comes back equivocating and member 1 signing anything: the
+    // primary shows odd members its fork first, so members 1 and 3 vote for the fork,
+    // member 2 for the batch, and member 1 for both.
+    net.kill(primary);
+    net.kill(signer);
+    net.members[primary]
+        .args
+        .push("--unsafe-lane-equivocate".into());
+    net.members[signer]
+        .args
+        .push("--unsafe-lane-sign-anything".into());
+    let all: Vec<usize> = (0..VALIDATORS).collect();
+    net.start(primary, &all);
+    net.start(signer, &all);
+    let players = [Keyring::Eve.pair(), Keyring::Ferdie.pair(), walker()];
+    net.wait("the primary's lane peers", Duration::from_secs(30), |net| {
+        let probe = action(
+            net.node(honest),
+            &players[0],
+            ActionKind::Move {
+                x: units(100.0),
+                y: units(100.0),
+            },
+        );
+        let mut stale = probe.action.clone();
+        stale.nonce += 1000;
+        let stale = SignedLaneAction::sign(stale, &players[0]);
+        submit(net.node(honest), &stale).is_err_and(|e| e.contains("FutureNonce"))
+    });
+    let before: Vec<u128> = players
+        .iter()
+        .map(|pair| free_balance(net.node(honest), &account(pair), None))
+        .collect();
+    let wallet_before: Vec<String> = players
+        .iter()
+        .map(|pair| wallet_free(net.node(honest), &account(pair)))
+        .collect();
+
+    // The players act at once, round after round, until the primary has sealed a batch
+    // of two or more actions (the one it forks) and a block carries the evidence.
+    let started = Instant::now();
+    let mut scanned = best(net.node(honest));
+    let mut found: Option<(Value, Vec<RuntimeEvent>)> = None;
+    for round in 0..200 {
+        let node = net.node(primary);
+        std::thread::scope(|scope| {
+            for (i, pair) in players.iter().enumerate() {
+                scope.spawn(move || {
+                    let x = 100.0 + 0.2 * f64::from(round % 20) + 0.05 * i as f64;
+                    let signed = action(
+                        node,
+                        pair,
+                        ActionKind::Move {
+                            x: units(x),
+                            y: units(100.0),
+                        },
+                    );
+                    let _ = submit(node, &signed);
+                });
+            }
+        });
+        pace();
+        let best_now = best(net.node(honest));
+        while scanned < best_now && found.is_none() {
+            scanned += 1;
+            let hash = hash_at(net.node(honest), scanned);
+            let events = events_at(net.node(honest), &hash);
+            if events.iter().any(|event| {
+                matches!(
+                    event,
+                    RuntimeEvent::FastLane(LaneEvent::EquivocationReported { .. })
+                )
+            }) {
+                found = Some((hash, events));
+            }
+        }
+        if found.is_some() || started.elapsed() > Duration::from_secs(90) {
+            break;
+        }
+    }
+    let (hash, events) = found.unwrap_or_else(|| {
+        panic!(
+            "no equivocation report in a block within {:?}; primary log:\n{}",
+            started.elapsed(),
+            tail(&net.node(primary).log_text())
+        )
+    });
+    println!(
+        "equivocation reported in block {hash} after {:?}",
+        started.elapsed()
+    );
+    let (offenders, contested) = events
+        .iter()
+        .find_map(|event| match event {
+            RuntimeEvent::FastLane(LaneEvent::EquivocationReported {
+                offenders,
+                contested,
+                ..
+            }) => Some((offenders.clone(), *contested)),
+            _ => None,
+        })
+        .expect("the report");
+    // The primary and the dishonest signer signed both batches; the honest replica did not.
+    let mut offenders: Vec<String> = offenders.iter().map(to_ss58).collect();
+    offenders.sort();
+    let mut expected = vec![members[0].clone(), members[1].clone()];
+    expected.sort();
+    assert_eq!(offenders, expected, "members {members:?}");
+    assert!(contested >= 1, "the fork left out an action: {contested}");
+    let paid: Vec<(AccountId32, u128)> = events
+        .iter()
+        .filter_map(|event| match event {
+            RuntimeEvent::FastLane(LaneEvent::Compensated { who, amount }) => {
+                Some((who.clone(), *amount))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!paid.is_empty(), "players paid: {events:?}");
+    for (who, amount) in &paid {
+        assert!(*amount >= RECEIPT_COMPENSATION, "{who}: {amount}");
+        let i = players
+            .iter()
+            .position(|pair| account(pair) == *who)
+            .expect("one of the players");
+        assert_eq!(
+            free_balance(net.node(honest), who, Some(hash.as_str().expect("hash"))),
+            before[i] + amount,
+            "player {i} paid"
+        );
+        let now = wallet_free(net.node(honest), who);
+        assert_ne!(now, wallet_before[i], "the wallet shows player {i} paid");
+        println!("player {i} paid {amount}: {} -> {now}", wallet_before[i]);
+    }
+    // Staking shows both offenders disabled and no longer validating, their bonds lower
+    // by at least what the players got; the honest member untouched.
+    let (ok, out) = wallet(net.node(honest), "//Alice", &["stake", "show"]);
+    assert!(ok, "{out}");
+    let shown: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("validators json ({e}): {out}"));
+    let disabled = shown["disabled"].as_array().expect("disabled").clone();
+    assert!(disabled.contains(&json!(members[0])), "{shown}");
+    assert!(disabled.contains(&json!(members[1])), "{shown}");
+    assert!(!disabled.contains(&json!(members[2])), "{shown}");
+    assert!(!disabled.contains(&json!(members[3])), "{shown}");
+    let parent = net.node(honest).rpc("chain_getHeader", json!([hash]))["parentHash"].clone();
+    let ledger = |member: &String, at: &Value| {
+        net.node(honest)
+            .rpc("arceon_stakingLedger", json!([member, at]))
+    };
+    let total = |ledger: &Value| -> u128 {
+        ledger["total"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .expect("total")
+    };
+    let paid_total: u128 = paid.iter().map(|(_, amount)| amount).sum();
+    let mut taken = 0;
+    for member in &members {
+        let (then, now) = (ledger(member, &parent), ledger(member, &hash));
+        println!("{member}: bonded {} -> {}", then["total"], now["total"]);
+        if *member == members[2] || *member == members[3] {
+            assert_eq!(then, now, "the honest member's ledger");
+        } else {
+            assert_eq!(now["validating"], json!(false), "{member}: {now}");
+            taken += total(&then) - total(&now);
+        }
+    }
+    assert!(
+        taken >= paid_total,
+        "bonds gave {taken}, players got {paid_total}"
+    );
 }

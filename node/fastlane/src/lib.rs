@@ -69,6 +69,7 @@ use arceon_primitives::H256;
 use arceon_support::DispatchError;
 use codec::{Decode, Encode};
 
+pub mod byzantine;
 mod clients;
 mod replica;
 pub mod view;

@@ -324,7 +324,7 @@ struct Sim {
     certified_in: BTreeMap<u64, u32>,
     /// The equivocating primary's second batches, by header hash, with the votes the
     /// byzantine pair collected for them.
-    forks: HashMap<H256, (Batch, BTreeMap<u8, MemberSignature>, u32)>,
+    forks: crate::byzantine::Forks,
     /// Heights with a second certified batch.
     conflicting: BTreeMap<u64, CertifiedBatch>,
     chain: BTreeMap<u64, Batch>,
@@ -393,7 +393,7 @@ pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -
         players,
         certified: BTreeMap::new(),
         certified_in: BTreeMap::new(),
-        forks: HashMap::new(),
+        forks: Default::default(),
         conflicting: BTreeMap::new(),
         chain: BTreeMap::new(),
         chain_head: LaneHead::default(),
@@ -612,7 +612,7 @@ impl Sim {
     }
 
     /// The equivocating primary's proposal to an odd-numbered member: another batch at
-    /// the same height (one more millisecond of lane time), signed by it.
+    /// the same height ([`crate::byzantine::Forks::fork`]), signed by it.
     fn equivocate(&mut self, member: usize, to: usize, message: LaneMessage) -> LaneMessage {
         let Some((primary, signer)) = self.faults.equivocating else {
             return message;
@@ -623,15 +623,12 @@ impl Sim {
         if member != primary || (to.is_multiple_of(2) && to != signer) {
             return message;
         }
-        let mut fork = batch.clone();
-        fork.header.time_ms += 1;
-        let hash = fork.header.hash();
-        let signature = sign_round(&self.members[member].pair, &[hash]).remove(0);
-        let entry = self
-            .forks
-            .entry(hash)
-            .or_insert_with(|| (fork.clone(), BTreeMap::new(), *view));
-        entry.1.insert(member as u8, signature.clone());
+        let (fork, signature) = self.forks.fork(
+            &self.members[member].pair,
+            member as MemberIndex,
+            *view,
+            batch,
+        );
         let fork_message = LaneMessage::Propose {
             view: *view,
             batch: fork,
@@ -654,21 +651,15 @@ impl Sim {
             return false;
         };
         if to == signer {
-            if let LaneMessage::Propose { view, batch, .. } = message {
+            if let LaneMessage::Propose { batch, .. } = message {
                 let hash = batch.header.hash();
-                let signature = sign_round(&self.members[to].pair, &[hash]).remove(0);
-                let vote = LaneMessage::Vote {
-                    area: batch.header.area,
-                    version: batch.header.version,
-                    view: *view,
-                    height: batch.header.height,
-                    hash,
-                    signature,
-                };
-                self.send(to, from, Message::Lane(vote));
+                if let Some(vote) = crate::byzantine::sign_anything(&self.members[to].pair, message)
+                {
+                    self.send(to, from, Message::Lane(vote));
+                }
                 // Its lane sees the first batch of a height only (it "signs anything"
                 // without its lane knowing).
-                return self.forks.contains_key(&hash);
+                return self.forks.contains(&hash);
             }
         }
         if to == primary {
@@ -676,18 +667,15 @@ impl Sim {
                 hash, signature, ..
             } = message
             {
-                let Some((batch, votes, view)) = self.forks.get_mut(hash) else {
+                if !self.forks.contains(hash) {
                     return false;
-                };
-                votes.insert(from as u8, signature.clone());
-                if votes.len() == self.committee.quorum() {
-                    let certified = CertifiedBatch {
-                        batch: batch.clone(),
-                        certificate: Certificate {
-                            signatures: votes.iter().map(|(m, s)| (*m, s.clone())).collect(),
-                        },
-                    };
-                    let view = *view;
+                }
+                let quorum = self.committee.quorum();
+                let view = self.forks.view_of(hash).unwrap_or(0);
+                if let Some(certified) =
+                    self.forks
+                        .vote(hash, from as MemberIndex, signature.clone(), quorum)
+                {
                     self.on_fork_certified(certified, view);
                 }
                 return true;
@@ -1194,7 +1182,7 @@ impl Sim {
                 };
                 let view = self.certified_in.get(height).copied().unwrap_or(0);
                 // An equivocating primary's second batch is its own doing (the evidence).
-                let forked = self.forks.contains_key(&batch.header.hash());
+                let forked = self.forks.contains(&batch.header.hash());
                 if chain.header.hash() != batch.header.hash()
                     && batch.header.view >= view
                     && !forked

@@ -59,6 +59,8 @@ use serde_json::{json, Value};
 use sp_core::Pair as _;
 use tokio::sync::{broadcast, oneshot};
 
+mod evidence;
+
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
 /// The default of `--lane-view-timeout`: how long a member waits on a silent primary
@@ -263,6 +265,16 @@ enum Event {
     },
 }
 
+/// A checked gossiped certified batch.
+enum Checked {
+    /// Valid, and the first this node sees at its position.
+    New,
+    /// Valid, and this node holds another certified batch at its position.
+    Conflicts(Box<CertifiedBatch>),
+    /// Included or known already, or of a committee this node cannot check.
+    Old,
+}
+
 /// What the lane thread shares with RPC, authoring and the network side.
 #[derive(Default)]
 struct Shared {
@@ -359,6 +371,30 @@ pub struct LaneService {
     readers: Mutex<HashMap<PeerId, tokio::task::AbortHandle>>,
     /// How long a member waits on a silent primary (`--lane-view-timeout`).
     view_timeout_ms: u64,
+    /// Test-only dishonesty.
+    byzantine: LaneByzantine,
+    /// Where equivocation reports go.
+    pool: Arc<crate::TransactionPool>,
+}
+
+/// How the node's lanes run.
+pub struct LaneOptions {
+    /// How long a member waits on a silent primary (ms).
+    pub view_timeout_ms: u64,
+    /// Test-only dishonesty.
+    pub byzantine: LaneByzantine,
+    /// The transaction pool, for equivocation reports.
+    pub pool: Arc<crate::TransactionPool>,
+}
+
+/// Test-only dishonest lane behaviour (`--unsafe-lane-equivocate`,
+/// `--unsafe-lane-sign-anything`), see [`arceon_fastlane::byzantine`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LaneByzantine {
+    /// As a primary, fork the first batch of two or more actions.
+    pub equivocate: bool,
+    /// As a member, vote for every proposal shown.
+    pub sign_anything: bool,
 }
 
 impl LaneService {
@@ -368,7 +404,7 @@ impl LaneService {
         keystore: Keystore,
         metrics: Arc<crate::Metrics>,
         stop: Arc<AtomicBool>,
-        view_timeout_ms: u64,
+        options: LaneOptions,
     ) -> std::io::Result<Arc<LaneService>> {
         let (events, event_rx) = std::sync::mpsc::sync_channel(EVENT_QUEUE);
         let (gossip, gossip_rx) = std::sync::mpsc::sync_channel(GOSSIP_QUEUE);
@@ -390,7 +426,9 @@ impl LaneService {
             next_forward: std::sync::atomic::AtomicU64::new(0),
             links: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
-            view_timeout_ms,
+            view_timeout_ms: options.view_timeout_ms,
+            byzantine: options.byzantine,
+            pool: options.pool,
         });
         *service.me.lock() = Arc::downgrade(&service);
         let worker = service.clone();
@@ -622,11 +660,16 @@ impl LaneService {
         while let Ok((source, id, data)) = queue.recv() {
             let verdict = match CertifiedBatch::decode_all(&mut &data[..]) {
                 Ok(certified) => match self.check_certified(&certified) {
-                    Ok(true) => {
+                    Ok(Checked::New) => {
                         let _ = self.events.try_send(Event::Certified(certified));
                         Verdict::Accept
                     }
-                    Ok(false) => Verdict::Ignore,
+                    Ok(Checked::Conflicts(known)) => {
+                        // Passed on, so that every node sees the evidence.
+                        self.report_equivocation(*known, certified);
+                        Verdict::Accept
+                    }
+                    Ok(Checked::Old) => Verdict::Ignore,
                     Err(()) => Verdict::Reject,
                 },
                 Err(_) => Verdict::Reject,
@@ -643,9 +686,10 @@ impl LaneService {
         }
     }
 
-    /// Checks a gossiped certified batch against the best block's committees:
-    /// `Ok(true)` valid and new, `Ok(false)` stale or not checkable, `Err` invalid.
-    fn check_certified(&self, certified: &CertifiedBatch) -> Result<bool, ()> {
+    /// Checks a gossiped certified batch against the best block's committees: valid
+    /// and new, valid and conflicting with a certified batch this node holds (an
+    /// equivocation), stale or not checkable, or (`Err`) invalid.
+    fn check_certified(&self, certified: &CertifiedBatch) -> Result<Checked, ()> {
         let batch = &certified.batch;
         let header = &batch.header;
         if header.genesis != self.genesis
@@ -657,26 +701,40 @@ impl LaneService {
         }
         let committee = self.shared.lock().committees.get(&header.area).cloned();
         let Some((version, keys)) = committee else {
-            return Ok(false);
+            return Ok(Checked::Old);
         };
         if version != header.version {
-            return Ok(false);
+            return Ok(Checked::Old);
         }
-        {
+        // Certified batches stay here until finalized: one at this position with another
+        // header is an equivocation, also when the chain included it.
+        let conflict = {
             let shared = self.shared.lock();
-            let included = shared
-                .heads
-                .get(&header.area)
-                .is_some_and(|head| header.height <= *head);
-            if included || shared.certified.contains_key(&(header.area, header.height)) {
-                return Ok(false);
+            match shared.certified.get(&(header.area, header.height)) {
+                Some(known)
+                    if known.batch.header.version == header.version
+                        && known.batch.header.hash() != header.hash() =>
+                {
+                    Some(Box::new(known.clone()))
+                }
+                Some(_) => return Ok(Checked::Old),
+                None => {
+                    let included = shared
+                        .heads
+                        .get(&header.area)
+                        .is_some_and(|head| header.height <= *head);
+                    if included {
+                        return Ok(Checked::Old);
+                    }
+                    None
+                }
             }
-        }
+        };
         fastlane::verify_certificate(header, &certified.certificate, &keys).map_err(|_| ())?;
         if !fastlane::verify_actions(&batch.actions) {
             return Err(());
         }
-        Ok(true)
+        Ok(conflict.map_or(Checked::New, Checked::Conflicts))
     }
 
     /// Answers a peer's `Request::Lane`: the identity exchange (the one-way messages
@@ -1313,6 +1371,10 @@ struct Worker {
     stale: bool,
     /// The view (with its committee version) last written for each lane.
     views: HashMap<AreaId, (u64, u32)>,
+    /// `--unsafe-lane-equivocate`: the forks made, with their votes.
+    forks: arceon_fastlane::byzantine::Forks,
+    /// `--unsafe-lane-equivocate`: whether the one fork was made.
+    equivocated: bool,
 }
 
 impl Worker {
@@ -1344,6 +1406,8 @@ impl Worker {
             crossings: HashMap::new(),
             deferred: BTreeMap::new(),
             deferred_count: 0,
+            forks: Default::default(),
+            equivocated: false,
         }
     }
 
@@ -1490,6 +1554,12 @@ impl Worker {
                 else {
                     return;
                 };
+                if self.byzantine_takes(area, index as MemberIndex, &message) {
+                    return;
+                }
+                let Some(lane) = self.lanes.get_mut(&area) else {
+                    return;
+                };
                 let outputs = lane.on_message(&mut self.overlay, index as MemberIndex, message);
                 self.carry_out(area, outputs);
             }
@@ -1534,7 +1604,11 @@ impl Worker {
                     );
                 }
                 Output::Sign { height, hash } => self.to_sign.push((area, height, hash)),
-                Output::Send { to, message } => self.queue_send(area, to, message),
+                Output::Send { to, message } => {
+                    for message in self.maybe_equivocate(area, to, message) {
+                        self.queue_send(area, to, message);
+                    }
+                }
                 Output::Certified(certified) => {
                     // Certified after its proposal left, so after its persist was durable.
                     self.certified(certified, true);
@@ -1898,11 +1972,19 @@ impl Worker {
         self.service
             .metrics
             .observe_lane_batch(header.area, header.count as usize, interval);
-        self.service
+        let replaced = self
+            .service
             .shared
             .lock()
             .certified
             .insert(key, certified.clone());
+        // Another certified batch at this position (one came by gossip while the other
+        // was on its way here): an equivocation.
+        if let Some(other) = replaced.filter(|other| {
+            other.batch.header.version == header.version && other.batch.header != *header
+        }) {
+            self.service.report_equivocation(other, certified.clone());
+        }
         if own {
             if let Some(net) = self.service.network() {
                 net.publish(Topic::Lanes, certified.encode());

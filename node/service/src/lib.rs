@@ -23,7 +23,7 @@ use arceon_client::{ChainEvent, Client, Pruning};
 use arceon_primitives::{TransactionSource, TransactionValidity, H256};
 use arceon_txpool::{ChainApi, Pool};
 
-pub use lanes::DEFAULT_LANE_VIEW_TIMEOUT_MS;
+pub use lanes::{LaneByzantine, DEFAULT_LANE_VIEW_TIMEOUT_MS};
 pub use metrics::Metrics;
 pub use network::{NetworkBridge, SyncMode};
 
@@ -133,6 +133,8 @@ pub struct Configuration {
     pub pool: arceon_txpool::Options,
     /// How long a fast-lane member waits on a silent primary before a view change (ms).
     pub lane_view_timeout_ms: u64,
+    /// Test-only: dishonest fast-lane behaviour.
+    pub lane_byzantine: LaneByzantine,
 }
 
 /// The pool's limits from `--pool-limit` (ready transactions) and `--pool-kbytes` (their
@@ -262,7 +264,11 @@ impl Service {
             keystore.clone(),
             metrics.clone(),
             stop.clone(),
-            config.lane_view_timeout_ms,
+            lanes::LaneOptions {
+                view_timeout_ms: config.lane_view_timeout_ms,
+                byzantine: config.lane_byzantine,
+                pool: pool.clone(),
+            },
         )?;
         if let Some(bridge) = &bridge {
             bridge.set_lanes(lanes.clone());

@@ -27,6 +27,15 @@
 //! time, and walks at most `MAX_SPEED_PER_BLOCK` per second of lane time (up to
 //! [`MAX_IDLE_MS`] of accumulated time), so it can move several times a second.
 //!
+//! Slashable receipts: two certified batches at one `(area, version, height)` are
+//! complete evidence ([`EquivocationProof`]). Anyone submits them as the unsigned
+//! `report_equivocation` (nodes do it as soon as they see both); every member that
+//! signed both is punished through staking (a slash of its exposure, disabled, its
+//! committee seats taken away), and then pays [`RECEIPT_COMPENSATION`] for each contested
+//! receipt out of what is left of its bond (shared equally among the offenders), which
+//! goes to the receipt's player. Evidence is taken while the committee version it names
+//! is in force (the committee's keys are needed to check it) and once per lane position.
+//!
 //! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
@@ -37,11 +46,12 @@ pub mod types;
 use std::collections::BTreeMap;
 
 use arceon_pallet_areas::{self as areas, AreaId, Position};
+use arceon_pallet_balances as balances;
 use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
 use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
-use arceon_primitives::{AccountId32, H256};
+use arceon_primitives::{AccountId32, Balance, ARCM, H256};
 use arceon_support::{
     ensure_signed, storage, Blake2_128Concat, DispatchError, DispatchResult, Ext, Origin,
     Twox64Concat, Weight,
@@ -50,8 +60,8 @@ use codec::{Decode, Encode};
 
 pub use types::{
     entry_hash, merkle_proof, merkle_root, quorum, sign_round, verify_merkle, ActionKind, Batch,
-    BatchHeader, Certificate, CertifiedBatch, LaneAction, MemberSignature, Outcome, Receipt,
-    SignedLaneAction,
+    BatchHeader, Certificate, CertifiedBatch, EquivocationProof, LaneAction, MemberSignature,
+    Outcome, Receipt, SignedLaneAction,
 };
 
 /// This pallet's index in the runtime.
@@ -64,6 +74,10 @@ pub const MAX_IDLE_MS: u64 = 10_000;
 pub const MAX_DRIFT_MS: u64 = 2_000;
 /// How far before the start of the including block's slot a batch time may lie.
 pub const MAX_BATCH_AGE_MS: u64 = 120_000;
+
+/// What the double signers pay the player of each contested receipt of an equivocation
+/// (see the module doc).
+pub const RECEIPT_COMPENSATION: Balance = ARCM;
 
 /// The last included batch of an area's lane.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
@@ -101,6 +115,9 @@ storage! { pallet "FastLane";
     pub PlayerLanes: map Blake2_128Concat, AccountId32 => PlayerLane;
     /// The current block's slot (set at block initialisation).
     pub Clock: value LaneClock;
+    /// Lane positions `(area, version, height)` whose equivocation was punished, with
+    /// the block that took the evidence.
+    pub Equivocations: map Twox64Concat, (AreaId, u64, u64) => arceon_primitives::BlockNumber;
 }
 
 arceon_support::pallet_error! {
@@ -142,6 +159,12 @@ arceon_support::pallet_error! {
         OutcomeMismatch,
         /// The batch holds no action or more than [`types::MAX_BATCH_ACTIONS`].
         BatchSize,
+        /// The evidence does not show two certified batches at one lane position.
+        InvalidEquivocationProof,
+        /// This lane position's equivocation was punished already.
+        DuplicateEquivocationReport,
+        /// The evidence names a committee version no longer in force.
+        StaleEvidence,
     }
 }
 
@@ -166,6 +189,29 @@ pub enum Event {
         /// Its actions.
         count: u32,
     },
+    /// A committee certified two batches at one lane position; the members that signed
+    /// both were punished.
+    #[codec(index = 2)]
+    EquivocationReported {
+        /// The area.
+        area: AreaId,
+        /// The committee version.
+        version: u64,
+        /// The lane height.
+        height: u64,
+        /// The members that signed both batches.
+        offenders: Vec<AccountId32>,
+        /// The contested receipts.
+        contested: u32,
+    },
+    /// A player was paid for a contested receipt.
+    #[codec(index = 3)]
+    Compensated {
+        /// The player.
+        who: AccountId32,
+        /// What it received.
+        amount: Balance,
+    },
 }
 
 /// Fast-lane calls.
@@ -183,6 +229,13 @@ pub enum Call {
         /// The batch and its certificate.
         batch: CertifiedBatch,
     },
+    /// Prove that a committee certified two batches at one lane position (unsigned: the
+    /// certificates are the proof, index 2).
+    #[codec(index = 2)]
+    ReportEquivocation {
+        /// Both certified batches.
+        proof: Box<EquivocationProof>,
+    },
 }
 
 /// Weights of the calls.
@@ -199,6 +252,12 @@ pub mod weights {
     /// Per structure action on top of [`PER_ACTION`]: the structures pallet's weight of
     /// a placement next to full cells (an upgrade or demolition weighs less).
     pub const PER_STRUCTURE_ACTION: Weight = arceon_pallet_structures::weights::PLACE;
+
+    /// `report_equivocation` without actions: two certificates, the committee, the
+    /// offenders' punishment.
+    pub const EQUIVOCATION_BASE: Weight = Weight::from_parts(600_000_000, 40_000);
+    /// Per action in the evidence: its entry hash and, when contested, a payment.
+    pub const PER_REPORTED_ACTION: Weight = Weight::from_parts(40_000_000, 3_000);
 
     /// The weight one action adds to a batch.
     pub fn action(kind: &crate::ActionKind) -> Weight {
@@ -239,6 +298,22 @@ impl Call {
                         )
                     })
             }
+            Call::ReportEquivocation { proof } => {
+                let actions =
+                    (proof.first.batch.actions.len() + proof.second.batch.actions.len()) as u64;
+                Weight::from_parts(
+                    weights::EQUIVOCATION_BASE.ref_time.saturating_add(
+                        weights::PER_REPORTED_ACTION
+                            .ref_time
+                            .saturating_mul(actions),
+                    ),
+                    weights::EQUIVOCATION_BASE.proof_size.saturating_add(
+                        weights::PER_REPORTED_ACTION
+                            .proof_size
+                            .saturating_mul(actions),
+                    ),
+                )
+            }
         }
     }
 
@@ -255,6 +330,12 @@ impl Call {
                     return Err(DispatchError::BadOrigin);
                 }
                 apply_batch(ext, &batch)
+            }
+            Call::ReportEquivocation { proof } => {
+                if !matches!(origin, Origin::None) {
+                    return Err(DispatchError::BadOrigin);
+                }
+                report_equivocation(ext, &proof)
             }
         }
     }
@@ -641,6 +722,117 @@ pub fn validate_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<u
     check_batch(ext, certified)?;
     let header = &certified.batch.header;
     Ok((b"fastlane", header.area, header.height).encode())
+}
+
+/// What checked evidence proves: the lane position, the offenders, the contested
+/// receipts' players.
+pub struct Equivocation {
+    /// `(area, version, height)`.
+    pub position: (AreaId, u64, u64),
+    /// The members that signed both batches.
+    pub offenders: Vec<AccountId32>,
+    /// The player of each contested receipt.
+    pub contested: Vec<AccountId32>,
+}
+
+/// Checks equivocation evidence without writing: two well-formed batches for one
+/// position of this chain's lanes under the committee version in force, different
+/// headers, both certificates valid, and no earlier report of that position.
+pub fn check_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<Equivocation, Error> {
+    let (first, second) = (&proof.first.batch, &proof.second.batch);
+    let (a, b) = (&first.header, &second.header);
+    if a.genesis != b.genesis
+        || a.area != b.area
+        || a.version != b.version
+        || a.height != b.height
+        || a.hash() == b.hash()
+    {
+        return Err(Error::InvalidEquivocationProof);
+    }
+    for batch in [first, second] {
+        if batch.actions.len() > types::MAX_BATCH_ACTIONS || !batch.body_matches() {
+            return Err(Error::InvalidEquivocationProof);
+        }
+    }
+    if a.genesis != genesis_hash(ext) {
+        return Err(Error::WrongGenesis);
+    }
+    let position = (a.area, a.version, a.height);
+    if Equivocations::contains_key(ext, &position) {
+        return Err(Error::DuplicateEquivocationReport);
+    }
+    let authority = areas::authority(ext, a.area).ok_or(Error::StaleEvidence)?;
+    if authority.version != a.version {
+        return Err(Error::StaleEvidence);
+    }
+    let (_, keys) = committee_keys(ext, a.area)?;
+    verify_certificate(a, &proof.first.certificate, &keys)?;
+    verify_certificate(b, &proof.second.certificate, &keys)?;
+    let members = authority.members();
+    let offenders: Vec<AccountId32> = proof
+        .double_signers()
+        .into_iter()
+        .filter_map(|index| members.get(usize::from(index)).cloned())
+        .collect();
+    // Two quorums always share a member: an empty intersection cannot verify.
+    if offenders.is_empty() {
+        return Err(Error::InvalidEquivocationProof);
+    }
+    Ok(Equivocation {
+        position,
+        offenders,
+        contested: proof.contested(),
+    })
+}
+
+/// Punishes a proven equivocation: the offenders through staking, then each contested
+/// receipt's player paid [`RECEIPT_COMPENSATION`] from the offenders' bonds (pro rata
+/// when the bonds fall short).
+pub fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> DispatchResult {
+    let Equivocation {
+        position,
+        offenders,
+        contested,
+    } = check_equivocation(ext, proof)?;
+    let number = system::Number::get_or_default(ext);
+    Equivocations::insert(ext, &position, &number);
+    let owed = RECEIPT_COMPENSATION.saturating_mul(contested.len() as Balance);
+    let taken = staking::punish_lane_equivocation(ext, &offenders, owed);
+    let (area, version, height) = position;
+    deposit_event(
+        ext,
+        &Event::EquivocationReported {
+            area,
+            version,
+            height,
+            offenders,
+            contested: contested.len() as u32,
+        },
+    );
+    if contested.is_empty() {
+        return Ok(());
+    }
+    let each = taken / contested.len() as Balance;
+    if each == 0 {
+        return Ok(());
+    }
+    let mut paid: BTreeMap<AccountId32, Balance> = BTreeMap::new();
+    for who in contested {
+        *paid.entry(who).or_default() += each;
+    }
+    for (who, amount) in paid {
+        if balances::deposit_creating(ext, &who, amount) {
+            deposit_event(ext, &Event::Compensated { who, amount });
+        }
+    }
+    Ok(())
+}
+
+/// The pool's view of an unsigned `report_equivocation`: valid when
+/// [`check_equivocation`] passes; returns the `provides` tag, the lane position.
+pub fn validate_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<Vec<u8>, Error> {
+    let proven = check_equivocation(ext, proof)?;
+    Ok((b"fastlane:equivocation", proven.position).encode())
 }
 
 #[cfg(test)]

@@ -86,6 +86,18 @@
 //! indices into `AreaAuthority::members()` (primary first); it needs [`quorum`] of them.
 //! A `Receipt` is the header, the certificate, the action's index in the batch, its
 //! hash, its outcome and its Merkle path.
+//!
+//! # Equivocation evidence
+//!
+//! ```text
+//! EquivocationProof = first CertifiedBatch ++ second CertifiedBatch
+//! ```
+//!
+//! Two batches certified for one `(area, version, height)` with different header
+//! hashes, each with its body. Any two quorums of a committee share a member, so at
+//! least one member signed both: the members in both certificates are the offenders. A
+//! receipt is *contested* when its entry (action and outcome) is in one batch and not in
+//! the other: until the chain picks one, either side's players could lose theirs.
 
 use arceon_pallet_areas::{AreaId, Position, ResourceId};
 use arceon_pallet_players::{ItemId, RecipeId};
@@ -448,6 +460,55 @@ pub struct CertifiedBatch {
     pub batch: Batch,
     /// Its certificate.
     pub certificate: Certificate,
+}
+
+/// Two certified batches at one lane position (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct EquivocationProof {
+    /// One certified batch.
+    pub first: CertifiedBatch,
+    /// Another, at the same area, version and height.
+    pub second: CertifiedBatch,
+}
+
+impl EquivocationProof {
+    /// The member indices in both certificates (the offenders, if both verify).
+    pub fn double_signers(&self) -> Vec<u8> {
+        let second: Vec<u8> = self
+            .second
+            .certificate
+            .signatures
+            .iter()
+            .map(|(member, _)| *member)
+            .collect();
+        self.first
+            .certificate
+            .signatures
+            .iter()
+            .map(|(member, _)| *member)
+            .filter(|member| second.contains(member))
+            .collect()
+    }
+
+    /// The players of the contested receipts, one per receipt (a player with two has two
+    /// entries): entries in one batch and not in the other, first batch first.
+    pub fn contested(&self) -> Vec<AccountId32> {
+        let first = self.first.batch.entries();
+        let second = self.second.batch.entries();
+        let only_in = |batch: &Batch, entries: &[H256], other: &[H256]| -> Vec<AccountId32> {
+            let other: std::collections::BTreeSet<&H256> = other.iter().collect();
+            batch
+                .actions
+                .iter()
+                .zip(entries)
+                .filter(|(_, entry)| !other.contains(entry))
+                .map(|(signed, _)| signed.action.player.clone())
+                .collect()
+        };
+        let mut players = only_in(&self.first.batch, &first, &second);
+        players.extend(only_in(&self.second.batch, &second, &first));
+        players
+    }
 }
 
 /// The player's proof that an action was sequenced: the certified header, where the

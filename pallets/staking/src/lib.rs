@@ -1626,6 +1626,31 @@ fn report_vote_equivocation(ext: &mut Ext, proof: &VoteEquivocationProof) -> Dis
     Ok(())
 }
 
+/// A fast-lane equivocation (two certified batches at one lane position) proven
+/// against `offenders`, the committee members that signed both: each is punished as
+/// for any offence in the active era (reputation, a slash of its exposure, disabling,
+/// its intents, and so its committee seats), then pays an equal share of `owed` from
+/// what is left of its bond. Returns what was taken for `owed` (burned here: the caller
+/// pays it out).
+pub fn punish_lane_equivocation(
+    ext: &mut Ext,
+    offenders: &[AccountId32],
+    owed: Balance,
+) -> Balance {
+    if offenders.is_empty() {
+        return 0;
+    }
+    let era = active_era_index(ext);
+    let share = owed.div_ceil(offenders.len() as Balance);
+    let mut taken: Balance = 0;
+    for offender in offenders {
+        punish_offence(ext, offender, era);
+        let due = share.min(owed.saturating_sub(taken));
+        taken = taken.saturating_add(slash_staker(ext, offender, due));
+    }
+    taken
+}
+
 /// What every proven offence costs `offender`: reputation, a slash of its exposure in
 /// `exposure_era` (once per era), disabling, and its intents.
 fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex) {
