@@ -246,7 +246,9 @@ impl Call {
                     | staking::Call::ReportVoteEquivocation { .. }
                     | staking::Call::Heartbeat { .. }
             ) | Call::FastLane(
-                fastlane::Call::SubmitBatch { .. } | fastlane::Call::ReportEquivocation { .. }
+                fastlane::Call::SubmitBatch { .. }
+                    | fastlane::Call::ReportEquivocation { .. }
+                    | fastlane::Call::ChallengeReceipt { .. }
             )
         )
     }
@@ -303,6 +305,22 @@ impl Call {
                     })
                 })?;
                 // Evidence goes ahead of everything, as staking's does.
+                Ok(UnsignedValidity {
+                    priority: u64::MAX,
+                    provides: vec![provides],
+                    longevity: 64,
+                })
+            }
+            Call::FastLane(fastlane::Call::ChallengeReceipt { challenge }) => {
+                let provides = fastlane::validate_challenge(ext, challenge).map_err(|error| {
+                    TransactionValidityError::Invalid(match error {
+                        fastlane::Error::DuplicateChallenge | fastlane::Error::StaleEvidence => {
+                            InvalidTransaction::Stale
+                        }
+                        fastlane::Error::InvalidReceipt => InvalidTransaction::BadProof,
+                        other => InvalidTransaction::Custom(other as u8),
+                    })
+                })?;
                 Ok(UnsignedValidity {
                     priority: u64::MAX,
                     provides: vec![provides],

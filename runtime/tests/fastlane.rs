@@ -1667,3 +1667,171 @@ fn two_certificates_at_one_height_slash_the_double_signers_and_pay_the_contested
     );
     chain.assert_invariants();
 }
+
+/// The receipt of action `index` of a certified batch.
+fn receipt_of(certified: &CertifiedBatch, index: usize) -> types::Receipt {
+    let batch = &certified.batch;
+    types::Receipt {
+        header: batch.header.clone(),
+        certificate: certified.certificate.clone(),
+        index: index as u32,
+        action_hash: batch.actions[index].hash(),
+        outcome: batch.outcomes[index].clone(),
+        proof: fastlane::merkle_proof(&batch.entries(), index),
+    }
+}
+
+fn challenge(certified: &CertifiedBatch, index: usize, included: Vec<BatchHeader>) -> Vec<u8> {
+    Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::ChallengeReceipt {
+        challenge: Box::new(fastlane::ReceiptChallenge {
+            receipt: receipt_of(certified, index),
+            action: certified.batch.actions[index].clone(),
+            included,
+        }),
+    }))
+    .encode()
+}
+
+#[test]
+fn a_receipt_the_chain_broke_is_challenged_and_its_signers_pay_the_player() {
+    let keys = Keys::new();
+    let [ferdie, rook] = [&keys.players[0], &keys.players[1]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook]);
+    let members = chain.committee(MEADOW).members();
+    let bonded = |chain: &Chain, who: &AccountId32| {
+        chain.read(|ext| staking::ledger(ext, who).map_or(0, |ledger| ledger.total))
+    };
+    let free = |chain: &Chain, pair: &sr25519::Pair| {
+        chain.read(|ext| balances::free_balance(ext, &account(pair)))
+    };
+    let not_broken = custom(fastlane::Error::ReceiptNotBroken);
+
+    // Height 1 is receipted twice: Ferdie's walk (members 0, 1, 2 sign) and, in another
+    // batch, Rook's gather (members 0, 1, 3), which the chain includes.
+    let t1 = slot_start(chain.next_slot()) + 250;
+    let east = Position::new(SPAWN.x + 2 * UNIT, SPAWN.y);
+    let walk = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![act(&chain, ferdie, MEADOW, 0, walk_to(east))],
+    );
+    let walk = certify(&chain, walk, &[0, 1, 2]);
+    let gather = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![act(
+            &chain,
+            rook,
+            MEADOW,
+            0,
+            ActionKind::Gather { resource: WOOD },
+        )],
+    );
+    let gather = certify(&chain, gather, &[0, 1, 3]);
+    // Nothing is broken yet: the walk's batch may still be included.
+    assert_eq!(
+        pool_verdict(&chain, &challenge(&walk, 0, vec![])),
+        Err(not_broken.clone())
+    );
+    chain.produce(vec![submit(&gather)]).assert_all_ok();
+    assert_eq!(chain.lane_head(MEADOW).height, 1);
+
+    // Rook's receipt holds: the chain has its batch.
+    let gather_header = gather.batch.header.clone();
+    assert_eq!(
+        pool_verdict(&chain, &challenge(&gather, 0, vec![gather_header.clone()])),
+        Err(not_broken.clone())
+    );
+    // A forged receipt, or headers that do not lead to the lane's head, prove nothing.
+    let mut forged = walk.clone();
+    forged.batch.outcomes[0] = Outcome::Moved {
+        area: MEADOW,
+        position: SPAWN,
+    };
+    let mut unlinked = gather_header.clone();
+    unlinked.time_ms += 1;
+    for (case, xt) in [
+        (
+            "a forged outcome",
+            challenge(&forged, 0, vec![gather_header.clone()]),
+        ),
+        ("headers off the chain", challenge(&walk, 0, vec![unlinked])),
+    ] {
+        assert_eq!(
+            pool_verdict(&chain, &xt),
+            Err(invalid(InvalidTransaction::BadProof)),
+            "{case}"
+        );
+    }
+
+    // Ferdie's receipt is broken: the chain put another batch at its height.
+    let before = free(&chain, ferdie);
+    let bonds: Vec<u128> = members.iter().map(|m| bonded(&chain, m)).collect();
+    let produced = chain.produce(vec![challenge(&walk, 0, vec![gather_header])]);
+    produced.assert_all_ok();
+    assert!(produced
+        .events
+        .contains(&RuntimeEvent::FastLane(fastlane::Event::ReceiptBroken {
+            area: MEADOW,
+            height: 1,
+            action: walk.batch.actions[0].hash(),
+            signers: members[..3].to_vec(),
+        })));
+    assert_eq!(
+        free(&chain, ferdie),
+        before + fastlane::RECEIPT_COMPENSATION
+    );
+    for (index, member) in members.iter().enumerate() {
+        let after = bonded(&chain, member);
+        if index < 3 {
+            assert!(after < bonds[index], "signer {index} paid its share");
+            // The smaller penalty: no disabling.
+            assert!(!chain.read(|ext| staking::is_disabled(ext, member)));
+        } else {
+            assert_eq!(after, bonds[index], "member {index} did not sign it");
+        }
+    }
+    assert_eq!(
+        pool_verdict(
+            &chain,
+            &challenge(&walk, 0, vec![gather.batch.header.clone()])
+        ),
+        Err(invalid(InvalidTransaction::Stale)),
+        "paid once"
+    );
+
+    // Height 2 is receipted and never included: once its lane time is too old for any
+    // block to take it, its receipt is broken too.
+    let t2 = slot_start(chain.next_slot()) + 250;
+    let stroll = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (2, gather.batch.header.hash()),
+        t2,
+        vec![act(&chain, ferdie, MEADOW, 0, walk_to(east))],
+    );
+    let stroll = certify(&chain, stroll, &[1, 2, 3]);
+    chain.produce(vec![]).assert_all_ok();
+    assert_eq!(
+        pool_verdict(&chain, &challenge(&stroll, 0, vec![])),
+        Err(not_broken)
+    );
+    let late = chain.best.slot + fastlane::MAX_BATCH_AGE_MS / SLOT_MS + 2;
+    let (produced, delta) = chain.build_at(late, vec![]);
+    chain.commit(&produced, &delta);
+    let before = free(&chain, ferdie);
+    let produced = chain.produce(vec![challenge(&stroll, 0, vec![])]);
+    produced.assert_all_ok();
+    assert_eq!(
+        free(&chain, ferdie),
+        before + fastlane::RECEIPT_COMPENSATION
+    );
+    chain.assert_invariants();
+}

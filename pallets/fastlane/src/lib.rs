@@ -36,6 +36,16 @@
 //! goes to the receipt's player. Evidence is taken while the committee version it names
 //! is in force (the committee's keys are needed to check it) and once per lane position.
 //!
+//! Broken receipts: a certified batch must be in a block before its lane time is
+//! [`MAX_BATCH_AGE_MS`] old (after that no block can take it). A player whose receipt's
+//! batch missed that window while the chain's lane stayed below its height, or whose
+//! receipt's height the chain filled with another batch (shown by the chain's lane
+//! headers from that height to the lane's head), challenges it with the unsigned
+//! `challenge_receipt`. The smaller penalty: every member that signed the receipt counts
+//! an offence (its trust falls at the era's end) and together they pay the player
+//! [`RECEIPT_COMPENSATION`] from their bonds; no slash of their exposure, no disabling
+//! (a batch can miss its blocks without anyone lying). Once per receipted action.
+//!
 //! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
@@ -61,7 +71,7 @@ use codec::{Decode, Encode};
 pub use types::{
     entry_hash, merkle_proof, merkle_root, quorum, sign_round, verify_merkle, ActionKind, Batch,
     BatchHeader, Certificate, CertifiedBatch, EquivocationProof, LaneAction, MemberSignature,
-    Outcome, Receipt, SignedLaneAction,
+    Outcome, Receipt, ReceiptChallenge, SignedLaneAction,
 };
 
 /// This pallet's index in the runtime.
@@ -118,6 +128,9 @@ storage! { pallet "FastLane";
     /// Lane positions `(area, version, height)` whose equivocation was punished, with
     /// the block that took the evidence.
     pub Equivocations: map Twox64Concat, (AreaId, u64, u64) => arceon_primitives::BlockNumber;
+    /// Receipted actions `(area, height, action hash)` whose broken receipt was paid,
+    /// with the block that took the challenge.
+    pub BrokenReceipts: map Twox64Concat, (AreaId, u64, H256) => arceon_primitives::BlockNumber;
 }
 
 arceon_support::pallet_error! {
@@ -165,6 +178,12 @@ arceon_support::pallet_error! {
         DuplicateEquivocationReport,
         /// The evidence names a committee version no longer in force.
         StaleEvidence,
+        /// The receipt does not prove its action (entry, hash or certificate).
+        InvalidReceipt,
+        /// The receipt's batch may still be included, or the chain included it.
+        ReceiptNotBroken,
+        /// This receipt's challenge was paid already.
+        DuplicateChallenge,
     }
 }
 
@@ -204,13 +223,25 @@ pub enum Event {
         /// The contested receipts.
         contested: u32,
     },
-    /// A player was paid for a contested receipt.
+    /// A player was paid for a contested or broken receipt.
     #[codec(index = 3)]
     Compensated {
         /// The player.
         who: AccountId32,
         /// What it received.
         amount: Balance,
+    },
+    /// A receipt the chain did not honour was challenged; its signers were fined.
+    #[codec(index = 4)]
+    ReceiptBroken {
+        /// The area.
+        area: AreaId,
+        /// The receipt's lane height.
+        height: u64,
+        /// The receipted action.
+        action: H256,
+        /// The members that signed the receipt.
+        signers: Vec<AccountId32>,
     },
 }
 
@@ -236,6 +267,13 @@ pub enum Call {
         /// Both certified batches.
         proof: Box<EquivocationProof>,
     },
+    /// Claim that the chain broke a receipt (unsigned: the receipt and the chain are the
+    /// proof, index 3).
+    #[codec(index = 3)]
+    ChallengeReceipt {
+        /// The receipt, its action and the chain's headers.
+        challenge: Box<ReceiptChallenge>,
+    },
 }
 
 /// Weights of the calls.
@@ -258,6 +296,11 @@ pub mod weights {
     pub const EQUIVOCATION_BASE: Weight = Weight::from_parts(600_000_000, 40_000);
     /// Per action in the evidence: its entry hash and, when contested, a payment.
     pub const PER_REPORTED_ACTION: Weight = Weight::from_parts(40_000_000, 3_000);
+    /// `challenge_receipt` without headers: a certificate, the action's signature, the
+    /// signers' fines and the payment.
+    pub const CHALLENGE_BASE: Weight = Weight::from_parts(400_000_000, 20_000);
+    /// Per included header of a challenge: its hash.
+    pub const PER_CHALLENGE_HEADER: Weight = Weight::from_parts(2_000_000, 200);
 
     /// The weight one action adds to a batch.
     pub fn action(kind: &crate::ActionKind) -> Weight {
@@ -298,6 +341,21 @@ impl Call {
                         )
                     })
             }
+            Call::ChallengeReceipt { challenge } => {
+                let headers = challenge.included.len() as u64;
+                Weight::from_parts(
+                    weights::CHALLENGE_BASE.ref_time.saturating_add(
+                        weights::PER_CHALLENGE_HEADER
+                            .ref_time
+                            .saturating_mul(headers),
+                    ),
+                    weights::CHALLENGE_BASE.proof_size.saturating_add(
+                        weights::PER_CHALLENGE_HEADER
+                            .proof_size
+                            .saturating_mul(headers),
+                    ),
+                )
+            }
             Call::ReportEquivocation { proof } => {
                 let actions =
                     (proof.first.batch.actions.len() + proof.second.batch.actions.len()) as u64;
@@ -336,6 +394,12 @@ impl Call {
                     return Err(DispatchError::BadOrigin);
                 }
                 report_equivocation(ext, &proof)
+            }
+            Call::ChallengeReceipt { challenge } => {
+                if !matches!(origin, Origin::None) {
+                    return Err(DispatchError::BadOrigin);
+                }
+                challenge_receipt(ext, &challenge)
             }
         }
     }
@@ -826,6 +890,126 @@ pub fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Dispatch
         }
     }
     Ok(())
+}
+
+/// The most chain headers a receipt challenge may carry.
+pub const MAX_CHALLENGE_HEADERS: usize = 1_024;
+
+/// Checks a receipt challenge without writing; returns the receipt's signers and the
+/// player to pay. The receipt must prove its action under the committee version in
+/// force, and the chain must have broken it: the lane below the receipt's height past
+/// the inclusion window, or `included` linking another header at that height to the
+/// lane's head.
+pub fn check_challenge(
+    ext: &mut Ext,
+    challenge: &ReceiptChallenge,
+) -> Result<(Vec<AccountId32>, AccountId32), Error> {
+    let receipt = &challenge.receipt;
+    let header = &receipt.header;
+    if challenge.action.hash() != receipt.action_hash
+        || challenge.action.action.area != header.area
+        || !receipt.entry_proven()
+        || challenge.included.len() > MAX_CHALLENGE_HEADERS
+    {
+        return Err(Error::InvalidReceipt);
+    }
+    if header.genesis != genesis_hash(ext) {
+        return Err(Error::WrongGenesis);
+    }
+    let key = (header.area, header.height, receipt.action_hash);
+    if BrokenReceipts::contains_key(ext, &key) {
+        return Err(Error::DuplicateChallenge);
+    }
+    let authority = areas::authority(ext, header.area).ok_or(Error::StaleEvidence)?;
+    if authority.version != header.version {
+        return Err(Error::StaleEvidence);
+    }
+    let (_, keys) = committee_keys(ext, header.area)?;
+    verify_certificate(header, &receipt.certificate, &keys).map_err(|_| Error::InvalidReceipt)?;
+    if !verify_actions([&challenge.action]) {
+        return Err(Error::InvalidReceipt);
+    }
+    let head = lane_head(ext, header.area);
+    match challenge.included.first() {
+        None => {
+            // Below the receipt's height, and too old for any block to take it now.
+            let clock = Clock::get_or_default(ext);
+            let expired = clock.slot_start_ms > header.time_ms.saturating_add(MAX_BATCH_AGE_MS);
+            if head.height >= header.height || !expired {
+                return Err(Error::ReceiptNotBroken);
+            }
+        }
+        Some(first) => {
+            if first.height != header.height || first.hash() == header.hash() {
+                return Err(Error::ReceiptNotBroken);
+            }
+            let mut previous = first;
+            for next in &challenge.included[1..] {
+                if next.parent != previous.hash() || next.height != previous.height + 1 {
+                    return Err(Error::InvalidReceipt);
+                }
+                previous = next;
+            }
+            if previous.hash() != head.hash || previous.height != head.height {
+                return Err(Error::InvalidReceipt);
+            }
+        }
+    }
+    let members = authority.members();
+    let signers = receipt
+        .certificate
+        .signatures
+        .iter()
+        .filter_map(|(index, _)| members.get(usize::from(*index)).cloned())
+        .collect();
+    Ok((signers, challenge.action.action.player.clone()))
+}
+
+/// Pays a broken receipt: the signers fined through staking, the player paid
+/// [`RECEIPT_COMPENSATION`] from their bonds (less when the bonds fall short).
+pub fn challenge_receipt(ext: &mut Ext, challenge: &ReceiptChallenge) -> DispatchResult {
+    let (signers, player) = check_challenge(ext, challenge)?;
+    let header = &challenge.receipt.header;
+    let number = system::Number::get_or_default(ext);
+    BrokenReceipts::insert(
+        ext,
+        &(header.area, header.height, challenge.receipt.action_hash),
+        &number,
+    );
+    let taken = staking::fine_lane_signers(ext, &signers, RECEIPT_COMPENSATION);
+    deposit_event(
+        ext,
+        &Event::ReceiptBroken {
+            area: header.area,
+            height: header.height,
+            action: challenge.receipt.action_hash,
+            signers,
+        },
+    );
+    if taken > 0 && balances::deposit_creating(ext, &player, taken) {
+        deposit_event(
+            ext,
+            &Event::Compensated {
+                who: player,
+                amount: taken,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The pool's view of an unsigned `challenge_receipt`: valid when [`check_challenge`]
+/// passes; returns the `provides` tag, the receipted action.
+pub fn validate_challenge(ext: &mut Ext, challenge: &ReceiptChallenge) -> Result<Vec<u8>, Error> {
+    check_challenge(ext, challenge)?;
+    let header = &challenge.receipt.header;
+    Ok((
+        b"fastlane:receipt",
+        header.area,
+        header.height,
+        challenge.receipt.action_hash,
+    )
+        .encode())
 }
 
 /// The pool's view of an unsigned `report_equivocation`: valid when

@@ -98,6 +98,17 @@
 //! least one member signed both: the members in both certificates are the offenders. A
 //! receipt is *contested* when its entry (action and outcome) is in one batch and not in
 //! the other: until the chain picks one, either side's players could lose theirs.
+//!
+//! # Receipt challenge
+//!
+//! ```text
+//! ReceiptChallenge = receipt  Receipt
+//!                    action   SignedLaneAction   the receipted action (its hash is the
+//!                                                receipt's action hash)
+//!                    included Vec<BatchHeader>   the chain's lane headers from the
+//!                                                receipt's height to the lane's head, or
+//!                                                none when the chain is below that height
+//! ```
 
 use arceon_pallet_areas::{AreaId, Position, ResourceId};
 use arceon_pallet_players::{ItemId, RecipeId};
@@ -509,6 +520,18 @@ impl EquivocationProof {
         players.extend(only_in(&self.second.batch, &second, &first));
         players
     }
+}
+
+/// A player's claim that the chain broke its receipt (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ReceiptChallenge {
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The receipted action.
+    pub action: SignedLaneAction,
+    /// The chain's lane headers from the receipt's height to the lane's head (empty when
+    /// the chain has not reached that height).
+    pub included: Vec<BatchHeader>,
 }
 
 /// The player's proof that an action was sequenced: the certified header, where the

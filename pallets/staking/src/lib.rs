@@ -1651,6 +1651,26 @@ pub fn punish_lane_equivocation(
     taken
 }
 
+/// A fast-lane receipt the chain did not honour, certified by `signers`: each counts
+/// an offence of the active era (its trust falls at the era's end) and they pay an
+/// equal share of `owed` from their bonds; no slash of the exposure, no disabling.
+/// Returns what was taken (burned here: the caller pays it out).
+pub fn fine_lane_signers(ext: &mut Ext, signers: &[AccountId32], owed: Balance) -> Balance {
+    if signers.is_empty() {
+        return 0;
+    }
+    let active = active_era_index(ext);
+    let share = owed.div_ceil(signers.len() as Balance);
+    let mut taken: Balance = 0;
+    for signer in signers {
+        let offences = ErasOffences::get(ext, &active, signer).unwrap_or(0);
+        ErasOffences::insert(ext, &active, signer, &offences.saturating_add(1));
+        let due = share.min(owed.saturating_sub(taken));
+        taken = taken.saturating_add(slash_staker(ext, signer, due));
+    }
+    taken
+}
+
 /// What every proven offence costs `offender`: reputation, a slash of its exposure in
 /// `exposure_era` (once per era), disabling, and its intents.
 fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex) {
