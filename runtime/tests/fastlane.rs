@@ -1676,7 +1676,7 @@ fn receipt_of(certified: &CertifiedBatch, index: usize) -> types::Receipt {
         certificate: certified.certificate.clone(),
         index: index as u32,
         action_hash: batch.actions[index].hash(),
-        outcome: batch.outcomes[index].clone(),
+        outcome: batch.outcomes[index],
         proof: fastlane::merkle_proof(&batch.entries(), index),
     }
 }
@@ -1737,7 +1737,7 @@ fn a_receipt_the_chain_broke_is_challenged_and_its_signers_pay_the_player() {
     // Nothing is broken yet: the walk's batch may still be included.
     assert_eq!(
         pool_verdict(&chain, &challenge(&walk, 0, vec![])),
-        Err(not_broken.clone())
+        Err(not_broken)
     );
     chain.produce(vec![submit(&gather)]).assert_all_ok();
     assert_eq!(chain.lane_head(MEADOW).height, 1);
@@ -1746,7 +1746,7 @@ fn a_receipt_the_chain_broke_is_challenged_and_its_signers_pay_the_player() {
     let gather_header = gather.batch.header.clone();
     assert_eq!(
         pool_verdict(&chain, &challenge(&gather, 0, vec![gather_header.clone()])),
-        Err(not_broken.clone())
+        Err(not_broken)
     );
     // A forged receipt, or headers that do not lead to the lane's head, prove nothing.
     let mut forged = walk.clone();
