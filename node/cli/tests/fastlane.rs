@@ -580,6 +580,50 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
 
     let height = assert_finalized_agree(&net);
     println!("all nodes agree up to finalized #{height}");
+
+    // 8. Area 0's third member crashes too: one member of three is no quorum. The lane
+    //    stops receipting and says so: every submission gets "lane unavailable", and
+    //    once the lane has certified nothing for longer than a view change takes, new
+    //    ones are refused at once instead of waiting.
+    let third = validators
+        .iter()
+        .position(|v| *v == members[2])
+        .expect("area 0's third member is a validator");
+    net.kill(third);
+    let mut errors = Vec::new();
+    let cut_off = Instant::now();
+    let mut step = 0.0;
+    while cut_off.elapsed() < Duration::from_secs(30) {
+        step += 0.05;
+        let next = action(
+            net.node(replica),
+            &ferdie,
+            ActionKind::Move {
+                x: units(100.9 + step),
+                y: units(100.0),
+            },
+        );
+        let asked = Instant::now();
+        let error = submit(net.node(replica), &next).expect_err("no quorum, no receipt");
+        println!(
+            "{:>5} ms after the cut: {error} ({} ms)",
+            cut_off.elapsed().as_millis(),
+            asked.elapsed().as_millis()
+        );
+        assert!(error.starts_with("lane unavailable"), "{error}");
+        let refused_at_once = error.contains("has certified nothing");
+        errors.push(error);
+        if refused_at_once {
+            break;
+        }
+        pace();
+    }
+    assert!(
+        errors
+            .last()
+            .is_some_and(|e| e.contains("has certified nothing")),
+        "{errors:?}"
+    );
 }
 
 /// The runtime events of block `hash`, read over `state_getStorage`.

@@ -661,6 +661,11 @@ impl Lane {
             + self.held.len()
     }
 
+    /// Whether this member, as primary, has sealed batches no quorum has certified yet.
+    pub fn awaits_certificates(&self) -> bool {
+        !self.in_flight.is_empty()
+    }
+
     /// The lane time of the next [`Lane::tick`] that has work to do (sealing the open
     /// batch, re-sending a proposal, a view-change timer), if any.
     pub fn next_deadline(&self) -> Option<u64> {

@@ -880,9 +880,10 @@ impl LaneService {
                 .map_err(|_| LaneSubmitError::Unavailable("lane overloaded".into()))?;
             return match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
                 Ok(Ok(result)) => result,
-                _ => Err(LaneSubmitError::Unavailable(
-                    "no answer from the lane".into(),
-                )),
+                _ => Err(LaneSubmitError::Unavailable(format!(
+                    "lane unavailable: no answer from area {area}'s lane within {} s",
+                    ANSWER_TIMEOUT.as_secs()
+                ))),
             };
         }
         // Not a member: to a connected member of the committee (it forwards to the
@@ -938,9 +939,10 @@ impl LaneService {
         );
         let result = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
             Ok(Ok(result)) => result,
-            _ => Err(LaneSubmitError::Unavailable(
-                "no answer from the member".into(),
-            )),
+            _ => Err(LaneSubmitError::Unavailable(format!(
+                "lane unavailable: no answer from the committee member within {} s",
+                ANSWER_TIMEOUT.as_secs()
+            ))),
         };
         self.forwards.lock().remove(&id);
         result
@@ -1375,6 +1377,9 @@ struct Worker {
     forks: arceon_fastlane::byzantine::Forks,
     /// `--unsafe-lane-equivocate`: whether the one fork was made.
     equivocated: bool,
+    /// Since when each lane has (as primary) waited for certificates, or held actions
+    /// through a view change, without certifying anything ([`Worker::stuck_for`]).
+    stuck_since: HashMap<AreaId, Instant>,
 }
 
 impl Worker {
@@ -1408,7 +1413,20 @@ impl Worker {
             deferred_count: 0,
             forks: Default::default(),
             equivocated: false,
+            stuck_since: HashMap::new(),
         }
+    }
+
+    /// How long `area`'s lane has certified nothing while it waited for certificates of
+    /// its batches or held actions through a view change, once that is longer than a
+    /// view change takes (two view timeouts, at least half a second): its committee
+    /// has no quorum that answers (a partition, or too many members down), and a new
+    /// submission is refused at once as unavailable rather than left waiting for
+    /// nothing.
+    fn stuck_for(&self, area: AreaId) -> Option<Duration> {
+        let limit = Duration::from_millis((2 * self.service.view_timeout_ms).max(500));
+        let stuck = self.stuck_since.get(&area)?.elapsed();
+        (stuck > limit).then_some(stuck)
     }
 
     fn run(mut self, events: Receiver<Event>) {
@@ -1520,6 +1538,13 @@ impl Worker {
                             .push((action, reply));
                         return;
                     }
+                }
+                if let Some(stuck) = self.stuck_for(area) {
+                    let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
+                        "lane unavailable: area {area} has certified nothing for {} ms (no quorum of its committee answers)",
+                        stuck.as_millis()
+                    ))));
+                    return;
                 }
                 let Some(lane) = self.lanes.get_mut(&area) else {
                     let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
@@ -1965,6 +1990,10 @@ impl Worker {
         }
         self.crossing_settled(key, &certified.batch);
         let now = Instant::now();
+        // The lane moves: whatever still waits, waits from now.
+        if let Some(since) = self.stuck_since.get_mut(&header.area) {
+            *since = now;
+        }
         let interval = self
             .last_certified
             .insert(header.area, now)
@@ -2350,7 +2379,17 @@ impl Worker {
             })
     }
 
-    fn publish_info(&self) {
+    fn publish_info(&mut self) {
+        let now = Instant::now();
+        for (area, lane) in &self.lanes {
+            if lane.awaits_certificates() || (!lane.is_active() && lane.pending() > 0) {
+                self.stuck_since.entry(*area).or_insert(now);
+            } else {
+                self.stuck_since.remove(area);
+            }
+        }
+        self.stuck_since
+            .retain(|area, _| self.lanes.contains_key(area));
         let mut shared = self.service.shared.lock();
         shared.lanes = self
             .lanes
