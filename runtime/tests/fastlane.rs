@@ -1835,3 +1835,145 @@ fn a_receipt_the_chain_broke_is_challenged_and_its_signers_pay_the_player() {
     );
     chain.assert_invariants();
 }
+
+#[test]
+fn a_new_committee_takes_over_the_lane_after_the_old_ones_certified_batches() {
+    let keys = Keys::new();
+    let [ferdie, rook] = [&keys.players[0], &keys.players[1]];
+    let mut chain = joined_chain(&keys, &[ferdie, rook]);
+    let old = chain.committee(MEADOW);
+    // Height 1 is in a block; height 2 is certified by the old committee, not yet.
+    let t1 = slot_start(chain.next_slot()) + 250;
+    let east = Position::new(SPAWN.x + UNIT, SPAWN.y);
+    let first = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (1, H256::zero()),
+        t1,
+        vec![act(&chain, ferdie, MEADOW, 0, walk_to(east))],
+    );
+    let first = certify(&chain, first, QUORUM);
+    chain.produce(vec![submit(&first)]).assert_all_ok();
+    let t2 = slot_start(chain.next_slot()) + 100;
+    let second = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (2, first.batch.header.hash()),
+        t2,
+        vec![act(
+            &chain,
+            rook,
+            MEADOW,
+            0,
+            ActionKind::Gather { resource: WOOD },
+        )],
+    );
+    let second = certify(&chain, second, QUORUM);
+
+    // A replica chills: committees are chosen again at once, area 0's under a new
+    // version without it.
+    let leaving = old.members()[3].clone();
+    let pair = keys
+        .validators
+        .iter()
+        .find(|pair| account(pair) == leaving)
+        .expect("a validator");
+    chain
+        .produce(chain.signed(vec![(pair, Call::Staking(staking::Call::Chill))]))
+        .assert_all_ok();
+    let new = chain.committee(MEADOW);
+    assert!(new.version > old.version, "{old:?} -> {new:?}");
+    assert!(!new.members().contains(&leaving), "{new:?}");
+
+    // The old committee's certified batch still enters a block: its receipts hold.
+    chain.produce(vec![submit(&second)]).assert_all_ok();
+    assert_eq!(chain.lane_head(MEADOW).height, 2);
+    assert_eq!(
+        chain
+            .read(|ext| fastlane::Signers::get(ext, &MEADOW))
+            .map(|(v, _)| v),
+        Some(old.version)
+    );
+
+    // An old-version batch signed by the old committee at height 3, kept for later.
+    let t3 = slot_start(chain.next_slot()) + 100;
+    let old_members = old.members();
+    let stale_action = SignedLaneAction::sign(
+        LaneAction {
+            genesis: chain.genesis_hash,
+            area: MEADOW,
+            version: old.version,
+            player: account(ferdie),
+            nonce: 1,
+            kind: walk_to(SPAWN),
+        },
+        ferdie,
+    );
+    let mut stale = batch_of(
+        &chain,
+        MEADOW,
+        (3, second.batch.header.hash()),
+        t3,
+        vec![stale_action],
+        vec![Outcome::Moved {
+            area: MEADOW,
+            position: SPAWN,
+        }],
+    );
+    stale.header.version = old.version;
+    let stale_signatures = QUORUM
+        .iter()
+        .map(|index| {
+            let member = &old_members[usize::from(*index)];
+            (
+                *index,
+                chain.aura_of[member]
+                    .sign(&stale.header.signing_message())
+                    .0
+                    .into(),
+            )
+        })
+        .collect();
+    let stale = CertifiedBatch {
+        batch: stale,
+        certificate: Certificate {
+            signatures: stale_signatures,
+        },
+    };
+    assert_eq!(
+        pool_verdict(&chain, &submit(&stale)),
+        Ok(()),
+        "the old lane may still go on"
+    );
+
+    // The new committee's first batch continues from the old lane's last.
+    let third = sequence(
+        &chain,
+        MEADOW,
+        &[],
+        (3, second.batch.header.hash()),
+        t3,
+        vec![act(&chain, ferdie, MEADOW, 1, walk_to(SPAWN))],
+    );
+    assert_eq!(third.header.version, new.version);
+    let third = certify(&chain, third, QUORUM);
+    chain.produce(vec![submit(&third)]).assert_all_ok();
+    assert_eq!(chain.lane_head(MEADOW).height, 3);
+    assert_eq!(
+        chain
+            .read(|ext| fastlane::Signers::get(ext, &MEADOW))
+            .map(|(v, _)| v),
+        Some(new.version)
+    );
+    // From then on the old lane is closed.
+    let mut late = stale.clone();
+    late.batch.header.height = 4;
+    late.batch.header.parent = third.batch.header.hash();
+    assert_eq!(
+        pool_verdict(&chain, &submit(&late)),
+        Err(custom(fastlane::Error::WrongVersion))
+    );
+    chain.assert_invariants();
+}

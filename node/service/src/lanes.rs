@@ -288,6 +288,10 @@ struct Shared {
     peer_keys: HashMap<PeerId, Vec<[u8; 32]>>,
     /// Committees at the best block (area -> version, keys), for routing and checks.
     committees: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
+    /// Committees replaced at the best block whose lanes still end: the version of the
+    /// lane's last included batch and its keys (their certified batches still enter
+    /// blocks until the new committee's first one does).
+    retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
     /// What lane batches beyond the chain say of each player: next nonce, area, position.
     players: HashMap<AccountId32, PlayerView>,
     /// Each lane's height at the best block: gossip at or below it is old news.
@@ -699,13 +703,20 @@ impl LaneService {
         {
             return Err(());
         }
-        let committee = self.shared.lock().committees.get(&header.area).cloned();
-        let Some((version, keys)) = committee else {
+        let keys = {
+            let shared = self.shared.lock();
+            [
+                shared.committees.get(&header.area),
+                shared.retired.get(&header.area),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|(version, _)| *version == header.version)
+            .map(|(_, keys)| keys.clone())
+        };
+        let Some(keys) = keys else {
             return Ok(Checked::Old);
         };
-        if version != header.version {
-            return Ok(Checked::Old);
-        }
         // Certified batches stay here until finalized: one at this position with another
         // header is an equivocation, also when the chain included it.
         let conflict = {
@@ -2162,14 +2173,21 @@ impl Worker {
         let previous = std::mem::replace(&mut self.best, best);
         let mut ext = Ext::new(&state);
         let mut committees = HashMap::new();
+        let mut retired = HashMap::new();
         let mut heads = HashMap::new();
         let mut lookup = fastlane::CommitteeKeys::new(&mut ext);
         for area in areas::all_areas(&mut ext) {
+            let current = lookup.of(&mut ext, area.id).ok();
+            if let Some((last, keys)) = fastlane::Signers::get(&mut ext, &area.id) {
+                if current.as_ref().is_none_or(|(version, _)| *version != last) {
+                    retired.insert(area.id, (last, keys));
+                }
+            }
             if !area.active {
                 continue;
             }
-            if let Ok((version, keys)) = lookup.of(&mut ext, area.id) {
-                committees.insert(area.id, (version, keys));
+            if let Some(committee) = current {
+                committees.insert(area.id, committee);
             }
             heads.insert(area.id, fastlane::lane_head(&mut ext, area.id));
         }
@@ -2291,6 +2309,7 @@ impl Worker {
         {
             let mut shared = self.service.shared.lock();
             shared.committees = committees;
+            shared.retired = retired;
             shared.heads = self
                 .heads
                 .iter()

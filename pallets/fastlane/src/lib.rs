@@ -46,6 +46,13 @@
 //! [`RECEIPT_COMPENSATION`] from their bonds; no slash of their exposure, no disabling
 //! (a batch can miss its blocks without anyone lying). Once per receipted action.
 //!
+//! Committee handover: when an area's committee changes (a new version, at an era
+//! change or when a member chills or is slashed), batches the old committee certified
+//! still enter blocks, checked against the old committee's keys (`Signers`), until the
+//! first batch of the new version is included: the old lane ends at its last included
+//! batch and the new committee's lane continues from it. After that, batches of the old
+//! version are refused (`WrongVersion`).
+//!
 //! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
@@ -121,6 +128,9 @@ pub struct LaneClock {
 storage! { pallet "FastLane";
     /// Each area lane's last included batch.
     pub Lanes: map Twox64Concat, AreaId => LaneHead;
+    /// The committee version of each lane's last included batch, with the signing keys
+    /// its certificates were checked against (written when the version changes).
+    pub Signers: map Twox64Concat, AreaId => (u64, Vec<[u8; 32]>);
     /// Each joined player's lane nonce and last lane time.
     pub PlayerLanes: map Blake2_128Concat, AccountId32 => PlayerLane;
     /// The current block's slot (set at block initialisation).
@@ -547,6 +557,22 @@ pub fn verify_certificate(
     Ok(())
 }
 
+/// The signing keys that certify batches of `version` in `area`'s lane: the committee
+/// in force's, or, for the version of the lane's last included batch when a newer
+/// committee has not had a batch included yet, that committee's (see the module doc on
+/// handover).
+pub fn lane_keys(ext: &mut Ext, area: AreaId, version: u64) -> Result<Vec<[u8; 32]>, Error> {
+    let current = areas::authority(ext, area).map(|authority| authority.version);
+    if current == Some(version) {
+        return committee_keys(ext, area).map(|(_, keys)| keys);
+    }
+    match Signers::get(ext, &area) {
+        Some((last, keys)) if last == version => Ok(keys),
+        _ if current.is_none() => Err(Error::NoCommittee),
+        _ => Err(Error::WrongVersion),
+    }
+}
+
 /// Checks a batch header against the chain: the area's committee version, the next
 /// height after the lane's head, its hash as parent, and a lane time after the head's
 /// and within the slot window.
@@ -554,10 +580,7 @@ pub fn check_header(ext: &mut Ext, header: &BatchHeader) -> Result<(), Error> {
     if header.genesis != genesis_hash(ext) {
         return Err(Error::WrongGenesis);
     }
-    let authority = areas::authority(ext, header.area).ok_or(Error::NoCommittee)?;
-    if authority.version != header.version {
-        return Err(Error::WrongVersion);
-    }
+    lane_keys(ext, header.area, header.version)?;
     let head = lane_head(ext, header.area);
     if header.height != head.height.saturating_add(1) || header.parent != head.hash {
         return Err(Error::BrokenChain);
@@ -716,6 +739,11 @@ pub fn verify_actions<'a>(actions: impl IntoIterator<Item = &'a SignedLaneAction
 /// The checks of a certified batch that need no execution: size, body, header against
 /// the chain, certificate against the committee. Writes nothing.
 pub fn check_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<(), Error> {
+    check_batch_keys(ext, certified).map(|_| ())
+}
+
+/// [`check_batch`], returning the keys that certified the batch.
+fn check_batch_keys(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<[u8; 32]>, Error> {
     let batch = &certified.batch;
     if batch.actions.is_empty() || batch.actions.len() > types::MAX_BATCH_ACTIONS {
         return Err(Error::BatchSize);
@@ -724,8 +752,9 @@ pub fn check_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<(), Erro
         return Err(Error::BadBody);
     }
     check_header(ext, &batch.header)?;
-    let (_, keys) = committee_keys(ext, batch.header.area)?;
-    verify_certificate(&batch.header, &certified.certificate, &keys)
+    let keys = lane_keys(ext, batch.header.area, batch.header.version)?;
+    verify_certificate(&batch.header, &certified.certificate, &keys)?;
+    Ok(keys)
 }
 
 /// Checks and executes a certified batch: [`check_batch`], every player signature, then
@@ -737,7 +766,7 @@ pub fn apply_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult 
 }
 
 fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
-    check_batch(ext, certified)?;
+    let keys = check_batch_keys(ext, certified)?;
     let batch = &certified.batch;
     if !verify_actions(&batch.actions) {
         return Err(Error::BadSignature.into());
@@ -758,6 +787,9 @@ fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
         }
     }
     let hash = header.hash();
+    if Signers::get(ext, &header.area).is_none_or(|(version, _)| version != header.version) {
+        Signers::insert(ext, &header.area, &(header.version, keys));
+    }
     Lanes::insert(
         ext,
         &header.area,
