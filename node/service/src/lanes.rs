@@ -705,14 +705,15 @@ impl LaneService {
         }
         let keys = {
             let shared = self.shared.lock();
-            [
+            let keys = [
                 shared.committees.get(&header.area),
                 shared.retired.get(&header.area),
             ]
             .into_iter()
             .flatten()
             .find(|(version, _)| *version == header.version)
-            .map(|(_, keys)| keys.clone())
+            .map(|(_, keys)| keys.clone());
+            keys
         };
         let Some(keys) = keys else {
             return Ok(Checked::Old);
