@@ -33,10 +33,21 @@
 # load goes on $AROUND s more. Prints
 #   RESULT partition_s=<n> receipts_during=<n> unavailable_during=<n> timeouts_during=<n>
 #          other_failures_during=<n> receipt_p99_after_heal_ms=<n> lost=<n>
+#
+# --chill-at SECONDS (issue 14's committee handover): one rate ($RATES, default 500);
+# SECONDS into it validator $CHILL_NODE (4) stops validating (testnet.sh chill), so the
+# chain chooses the area committees again at once and every area it served changes
+# committee; the load goes on 30 s more. Prints
+#   RESULT handover areas_changed=<n> change_seen_after_ms=<n> receipts_during=<n>
+#          receipt_p99_during_ms=<n> receipt_max_during_ms=<n> longest_area_gap_ms=<n>
+#          wrong_version=<n> unavailable=<n> timeouts=<n> other_failures=<n> lost=<n>
+# (during: the 15 s after the chill, for the areas that changed committee; the gap is
+# the longest such an area went without a receipt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILL_EVERY=
 PARTITION=
+CHILL_AT=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kill-primary-every)
@@ -45,6 +56,10 @@ while [ $# -gt 0 ]; do
         ;;
     --partition)
         PARTITION=${2:?--partition needs a number of seconds}
+        shift 2
+        ;;
+    --chill-at)
+        CHILL_AT=${2:?--chill-at needs a number of seconds}
         shift 2
         ;;
     *)
@@ -58,6 +73,9 @@ RESTART_AFTER_MS=${RESTART_AFTER_MS:-1000}
 VIEW_TIMEOUT_MS=${VIEW_TIMEOUT_MS:-150}
 AROUND=${AROUND:-10}
 HOST_PREFIX=127.0.0.1
+if [ -n "$CHILL_AT" ]; then
+    RATES=${RATES:-500}
+fi
 if [ -n "$KILL_EVERY" ] || [ -n "$PARTITION" ]; then
     RATES=${RATES:-500}
     NODE_ARGS="--lane-view-timeout $VIEW_TIMEOUT_MS ${NODE_ARGS:-}"
@@ -96,6 +114,7 @@ else
     LOADGEN=${ARCEON_LOADGEN:-$PWD/target/release/arceon-loadgen}
 fi
 export ARCEON_NODE
+export ARCEON_WALLET=${ARCEON_WALLET:-$(dirname "$ARCEON_NODE")/arceon-wallet}
 [ -x "$LOADGEN" ] || { echo "no load generator at $LOADGEN" >&2; exit 1; }
 
 TESTNET_DIR=$(mktemp -d /tmp/arceon-bench-fastlane.XXXXXX)
@@ -160,6 +179,12 @@ if [ -n "$PARTITION" ]; then
     FAULTS=(--partition-for "$PARTITION" --partition-around "$AROUND" --sides "1,2|3,4"
         --control "$PWD/scripts/testnet.sh")
     LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($PARTITION + 2 * $AROUND))") ))
+fi
+if [ -n "$CHILL_AT" ]; then
+    [ -x "$ARCEON_WALLET" ] || { echo "no wallet at $ARCEON_WALLET" >&2; exit 1; }
+    FAULTS=(--chill-at "$CHILL_AT" --chill-node "${CHILL_NODE:-4}"
+        --control "$PWD/scripts/testnet.sh")
+    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($CHILL_AT + 30))") ))
 fi
 STATUS=0
 timeout --kill-after=10 "$LIMIT" "$LOADGEN" run --rpc "${URLS%,}" --players "$PLAYERS" \

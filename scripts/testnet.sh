@@ -13,6 +13,8 @@
 #   scripts/testnet.sh partition A B cut the nodes of A (e.g. 1,2) off from those of B
 #                                    (3,4) and back; needs NETNS=1 at start
 #   scripts/testnet.sh heal          undo every partition
+#   scripts/testnet.sh chill I       node I's validator (its dev stash, //Alice ...) stops
+#                                    validating: area committees are chosen again at once
 #
 # NETNS=1 at start puts node i in its own network namespace arceon-n<i> at 10.77.0.i
 # (a bridge arceon-br joins them, the host is 10.77.0.254), so that `partition` can cut
@@ -22,7 +24,8 @@
 # $TESTNET_DIR/node<i>.log, listens for peers on port 30400+i, JSON-RPC on 9950+i and
 # Prometheus on 9630+i (bases: P2P_BASE, RPC_BASE, PROMETHEUS_BASE). Every node knows every
 # other as a boot node; node keys are derived from the node's index, so peer ids are stable.
-# The binary is $ARCEON_NODE, else target/release/arceon-node (built if missing).
+# The binary is $ARCEON_NODE, else target/release/arceon-node (built if missing); the
+# wallet (for chill) $ARCEON_WALLET, else target/release/arceon-wallet (likewise).
 # Extra node arguments can be given in $NODE_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -270,6 +273,15 @@ heal)
     netns_mode || { echo "heal needs a network started with NETNS=1" >&2; exit 2; }
     heal
     ;;
+chill)
+    [ -n "${2:-}" ] || { echo "usage: $0 chill <node index>" >&2; exit 2; }
+    WALLET=${ARCEON_WALLET:-target/release/arceon-wallet}
+    if [ ! -x "$WALLET" ]; then
+        cargo build --release -p arceon-wallet >&2
+    fi
+    name=${NAMES[$(($2 - 1))]}
+    "$WALLET" --url "http://$(host_of "$2"):$((RPC_BASE + $2))" --suri "//${name^}" stake chill
+    ;;
 restart)
     [ -n "${2:-}" ] || { echo "usage: $0 restart <node index>" >&2; exit 2; }
     BIN=$(node_binary)
@@ -278,7 +290,7 @@ restart)
     start_node "$2" "$(count_nodes)"
     ;;
 *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
     [ -z "$command" ] || [ "$command" = help ] || exit 2
     ;;
 esac

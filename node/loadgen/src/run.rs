@@ -43,6 +43,7 @@ use crate::spec::{PLANK_RECIPE, PLANK_WOOD, WALKER_BAND, WOOD};
 use crate::stats::{self, RateStats};
 
 mod faults;
+mod handover;
 
 /// JSON-RPC error code of a lane rejection (`Players.TooFast` ...).
 const LANE_REJECTED: i32 = 1030;
@@ -154,6 +155,17 @@ pub struct RunArgs {
     /// The partition's sides, as 1-based node lists: `A|B`.
     #[arg(long, default_value = "1,2|3,4")]
     pub sides: String,
+    /// This many seconds into the load of the one rate given, have `--chill-node`'s
+    /// validator stop validating (`<control> chill i`): the committees of its areas
+    /// change; the load goes on 30 s more. Prints `RESULT handover areas_changed=
+    /// receipts_during= receipt_p99_during_ms= receipt_max_during_ms=
+    /// longest_area_gap_ms= wrong_version= unavailable= timeouts= other_failures=
+    /// lost=`.
+    #[arg(long, conflicts_with_all = ["kill_primary_every", "partition_for"])]
+    pub chill_at: Option<f64>,
+    /// The node (1-based) whose validator `--chill-at` chills.
+    #[arg(long, default_value_t = 4)]
+    pub chill_node: usize,
 }
 
 fn unix_ms() -> u64 {
@@ -261,6 +273,8 @@ struct Bench {
     watches: Mutex<Vec<(usize, AreaId, Position)>>,
     /// What players saw of a partition (`--partition-for`).
     partition: Mutex<faults::PartitionFigures>,
+    /// What players of changed areas saw of a committee handover (`--chill-at`).
+    handover: Mutex<handover::HandoverLog>,
     areas: RwLock<BTreeMap<AreaId, AreaInfo>>,
     /// Node index of each area's primary.
     primaries: RwLock<HashMap<AreaId, usize>>,
@@ -434,16 +448,14 @@ impl Bench {
         }
         let now = Instant::now();
         let latency = millis(now.saturating_duration_since(arrival));
-        self.note_partition(
-            arrival,
-            latency,
-            match &answer {
-                Ok(_) => faults::Answer::Receipt,
-                Err(RpcError::RequestTimeout) => faults::Answer::Timeout,
-                Err(RpcError::Call(object)) => faults::Answer::Failed(object.message()),
-                Err(_) => faults::Answer::Failed("transport"),
-            },
-        );
+        let answered = match &answer {
+            Ok(_) => faults::Answer::Receipt,
+            Err(RpcError::RequestTimeout) => faults::Answer::Timeout,
+            Err(RpcError::Call(object)) => faults::Answer::Failed(object.message()),
+            Err(_) => faults::Answer::Failed("transport"),
+        };
+        self.note_handover(plan.action.area, arrival, latency, &answered);
+        self.note_partition(arrival, latency, answered);
         match answer {
             Ok(value) => self.on_receipt(&plan, hash, &value, latency, sent_ms, arrival, rate),
             Err(RpcError::Call(object)) if object.code() == LANE_REJECTED => {
@@ -1100,10 +1112,34 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let duration = match (&kill_plan, &partition_plan) {
-        (Some(plan), _) => plan.every * (plan.kills as u32 + 1),
-        (None, Some(plan)) => plan.around * 2 + plan.length,
-        (None, None) => Duration::from_secs(args.duration),
+    let mut handover_plan = match args.chill_at {
+        Some(at) => {
+            anyhow::ensure!(
+                at.is_finite() && at >= 0.0,
+                "--chill-at must be a number of seconds"
+            );
+            anyhow::ensure!(
+                args.rates.len() == 1,
+                "--chill-at runs under one rate: give one --rates value"
+            );
+            anyhow::ensure!(
+                (1..=args.rpc.len()).contains(&args.chill_node),
+                "--chill-node must be one of the nodes (1 to {})",
+                args.rpc.len()
+            );
+            Some(handover::HandoverPlan {
+                at: Duration::from_secs_f64(at),
+                node: args.chill_node,
+                control: args.control.clone(),
+            })
+        }
+        None => None,
+    };
+    let duration = match (&kill_plan, &partition_plan, &handover_plan) {
+        (Some(plan), _, _) => plan.every * (plan.kills as u32 + 1),
+        (None, Some(plan), _) => plan.around * 2 + plan.length,
+        (None, None, Some(plan)) => plan.at + handover::WINDOW * 2,
+        (None, None, None) => Duration::from_secs(args.duration),
     };
     let started = Instant::now();
     let timeout = Duration::from_millis(args.timeout_ms);
@@ -1195,6 +1231,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         failovers: Mutex::new(Vec::new()),
         watches: Mutex::new(Vec::new()),
         partition: Mutex::new(faults::PartitionFigures::default()),
+        handover: Mutex::new(handover::HandoverLog::default()),
         areas: RwLock::new(areas),
         primaries: RwLock::new(primaries),
         rates: args.rates.iter().map(|_| Mutex::default()).collect(),
@@ -1254,10 +1291,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             "rate {rate}/s for {:.0} s (from block #{from})",
             duration.as_secs_f64()
         );
-        let driver = match (kill_plan.take(), partition_plan.take()) {
-            (Some(plan), _) => Some(tokio::spawn(faults::drive(bench.clone(), plan))),
-            (None, Some(plan)) => Some(tokio::spawn(faults::partition(bench.clone(), plan))),
-            (None, None) => None,
+        let driver = match (
+            kill_plan.take(),
+            partition_plan.take(),
+            handover_plan.take(),
+        ) {
+            (Some(plan), _, _) => Some(tokio::spawn(faults::drive(bench.clone(), plan))),
+            (None, Some(plan), _) => Some(tokio::spawn(faults::partition(bench.clone(), plan))),
+            (None, None, Some(plan)) => Some(tokio::spawn(handover::drive(bench.clone(), plan))),
+            (None, None, None) => None,
         };
         let mut rng = StdRng::seed_from_u64(bench.args.seed ^ ((rate_index as u64) << 32));
         let start = Instant::now();
@@ -1399,6 +1441,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.timeouts,
             figures.other,
             figures.after_heal.show(0.99),
+            lost.first()
+                .copied()
+                .flatten()
+                .map_or("na".to_string(), |n| n.to_string()),
+        );
+        return Ok(());
+    }
+    if bench.args.chill_at.is_some() {
+        let figures = bench.handover_figures();
+        println!(
+            "RESULT handover areas_changed={} change_seen_after_ms={} receipts_during={} receipt_p99_during_ms={} receipt_max_during_ms={} longest_area_gap_ms={:.1} wrong_version={} unavailable={} timeouts={} other_failures={} lost={}",
+            figures.changed,
+            figures
+                .seen_after_ms
+                .map_or("na".to_string(), |ms| format!("{ms:.0}")),
+            figures.receipts.len(),
+            figures.receipts.show(0.99),
+            figures.receipts.show(1.0),
+            figures.longest_gap_ms,
+            figures.wrong_version,
+            figures.unavailable,
+            figures.timeouts,
+            figures.other,
             lost.first()
                 .copied()
                 .flatten()

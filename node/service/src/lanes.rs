@@ -2251,6 +2251,22 @@ impl Worker {
             match me {
                 Some(index) if !current => {
                     let head = self.heads.get(area).cloned().unwrap_or_default();
+                    // A new committee: what the old one sealed beyond the chain and no
+                    // quorum certified can never enter a block; the new lane continues
+                    // after the old one's last certified batch.
+                    let handover = self
+                        .lanes
+                        .get(area)
+                        .is_some_and(|lane| lane.committee().version < *version);
+                    if handover {
+                        let certified = self.certified_tip(*area, &head);
+                        self.lanes.remove(area);
+                        self.discard(*area, certified.height);
+                        log::info!(
+                            "fast lane {area}: committee version {version} takes over after batch {}",
+                            certified.height
+                        );
+                    }
                     let restored = self.restore(*area, &head);
                     let tip = self
                         .latest_known(*area)
@@ -2386,6 +2402,23 @@ impl Worker {
             self.overlay.reads.lock().len(),
             if rebased { "" } else { ", view built anew" }
         );
+    }
+
+    /// The last batch of `area`'s lane that this node knows certified, with every batch
+    /// between it and the chain's `head`.
+    fn certified_tip(&self, area: AreaId, head: &LaneHead) -> LaneHead {
+        let mut tip = head.clone();
+        for ((_, height), known) in self.known.range((area, head.height + 1)..=(area, u64::MAX)) {
+            if *height != tip.height + 1 || known.certificate.is_none() {
+                break;
+            }
+            tip = LaneHead {
+                height: *height,
+                hash: known.batch.header.hash(),
+                time_ms: known.batch.header.time_ms,
+            };
+        }
+        tip
     }
 
     fn latest_known(&self, area: AreaId) -> Option<LaneHead> {
