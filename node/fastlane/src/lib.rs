@@ -276,6 +276,10 @@ pub struct ReportEntry {
     pub parent: H256,
     /// The view it was first proposed in.
     pub view: u32,
+    /// The last view the reporter voted for it in: proposed it, voted for it, or took
+    /// it as carried by that view's announcement. (Votes sign the header alone, so a
+    /// batch first proposed in one view may be certified in a later one.)
+    pub voted: u32,
 }
 
 /// A member's report for a view change, signed with its session key (in a signing
@@ -477,6 +481,10 @@ pub struct Lane {
     committed: u64,
     /// The batches this member sealed or accepted above the chain's lane head.
     log: BTreeMap<u64, Batch>,
+    /// The last view this member voted in for each batch of its log (see
+    /// [`ReportEntry::voted`]), and whether that changed since the driver last took it.
+    vote_views: BTreeMap<u64, u32>,
+    vote_views_changed: bool,
     open: Option<Open>,
     in_flight: BTreeMap<u64, InFlight>,
     /// Primary: the hashes of the actions in the open and in-flight batches, with the
@@ -549,6 +557,8 @@ impl Lane {
             committed: 0,
             tip,
             log: BTreeMap::new(),
+            vote_views: BTreeMap::new(),
+            vote_views_changed: false,
             open: None,
             in_flight: BTreeMap::new(),
             sequenced: HashMap::new(),
@@ -929,7 +939,55 @@ impl Lane {
             hash: header.hash(),
             time_ms: header.time_ms,
         };
+        self.vote_views.insert(header.height, self.view);
+        self.vote_views_changed = true;
         self.log.insert(header.height, batch);
+    }
+
+    /// This member votes for its log's batch at `height` in its current view (again).
+    pub(crate) fn mark_voted(&mut self, height: u64) {
+        if !self.log.contains_key(&height) {
+            return;
+        }
+        let view = self.view;
+        let entry = self.vote_views.entry(height).or_insert(view);
+        if *entry < view {
+            *entry = view;
+        }
+        self.vote_views_changed = true;
+    }
+
+    /// The last view this member voted in for its log's batch at `height`.
+    pub(crate) fn voted_view(&self, height: u64) -> u32 {
+        let first = self.log.get(&height).map_or(0, |batch| batch.header.view);
+        self.vote_views
+            .get(&height)
+            .copied()
+            .unwrap_or(first)
+            .max(first)
+    }
+
+    /// The views this member last voted in for the batches of its log, when they
+    /// changed since the last call: the driver makes them durable with the round's
+    /// batches, before anything the lane says leaves (a restarted member must report
+    /// them as they were, see [`Lane::restore_vote_views`]).
+    pub fn take_vote_views(&mut self) -> Option<Vec<(u64, u32)>> {
+        if !std::mem::take(&mut self.vote_views_changed) {
+            return None;
+        }
+        let log = &self.log;
+        self.vote_views.retain(|height, _| log.contains_key(height));
+        Some(self.vote_views.iter().map(|(h, v)| (*h, *v)).collect())
+    }
+
+    /// A restarted member: the views it last voted in for its restored batches.
+    pub fn restore_vote_views(&mut self, views: &[(u64, u32)]) {
+        for (height, view) in views {
+            if self.log.contains_key(height) {
+                let entry = self.vote_views.entry(*height).or_insert(*view);
+                *entry = (*entry).max(*view);
+            }
+        }
     }
 
     /// The driver signed the header at `height` (hashed `hash`) that this lane asked for

@@ -35,16 +35,17 @@ impl Lane {
             // Stale, or voted already. A re-sent proposal we voted on is answered again,
             // in case our vote was lost: the primary certifies in height order, so one
             // lost vote below our tip would otherwise stall the lane for good.
-            if let Some((hash, vote)) = self.voted.get(&header.height) {
-                if *hash == header.hash() {
+            if let Some((hash, vote)) = self.voted.get(&header.height).cloned() {
+                if hash == header.hash() {
                     self.timer.heard = true;
+                    self.mark_voted(header.height);
                     out.push(match vote {
-                        Some(vote) => self.vote_message(header.height, *hash, vote.clone()),
+                        Some(vote) => self.vote_message(header.height, hash, vote),
                         // Voted before a restart (or the signature is on its way):
                         // signing the same header again is no equivocation.
                         None => Output::Sign {
                             height: header.height,
-                            hash: *hash,
+                            hash,
                         },
                     });
                 }
@@ -97,6 +98,7 @@ impl Lane {
         while self.voted.len() > MAX_VOTED {
             self.voted.pop_first();
         }
+        self.vote_views.insert(height, batch.header.view);
         self.log.insert(height, batch);
     }
 

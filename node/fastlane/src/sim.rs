@@ -297,6 +297,8 @@ struct Member {
     forwarded: HashMap<ClientId, (usize, ClientId)>,
     /// The highest view its lane was in (kept durable, like the node's).
     view: u32,
+    /// The views it last voted in for its batches (kept durable, like the node's).
+    votes: Vec<(u64, u32)>,
 }
 
 struct Player {
@@ -368,6 +370,7 @@ pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -
             log: BTreeMap::new(),
             forwarded: HashMap::new(),
             view: 0,
+            votes: Vec::new(),
         })
         .collect();
     let players = (0..faults.players)
@@ -502,11 +505,16 @@ impl Sim {
     /// before anything after it), sends through the network, signs the round's headers
     /// at the end.
     fn drive(&mut self, member: usize, outputs: Vec<Output>) {
-        // The view is durable before anything the lane says in it leaves.
-        if let Some(lane) = self.members[member].lane.as_ref() {
+        // The view (and the views of its votes) are durable before anything the lane
+        // says in it leaves.
+        if let Some(lane) = self.members[member].lane.as_mut() {
             let view = lane.view();
+            let votes = lane.take_vote_views();
             let m = &mut self.members[member];
             m.view = m.view.max(view);
+            if let Some(votes) = votes {
+                m.votes = votes;
+            }
         }
         let mut to_sign = Vec::new();
         for output in outputs {
@@ -1071,6 +1079,7 @@ impl Sim {
         for (_, batch) in self.members[member].log.range(head.height + 1..) {
             lane.restore(batch.clone());
         }
+        lane.restore_vote_views(&self.members[member].votes);
         lane.resume_view(self.members[member].view);
         let out = lane.on_included(&head);
         self.members[member].lane = Some(lane);

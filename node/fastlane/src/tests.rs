@@ -1011,3 +1011,43 @@ fn a_side_without_a_quorum_answers_lane_unavailable_instead_of_silence() {
         }]
     );
 }
+
+/// A committee of three: a batch first proposed in view 43 and certified in view 45 (its
+/// proposer's vote from 43 and the view-45 primary's) against another batch first
+/// proposed in view 44, which one member voted for there. A quorum of reporters for view
+/// 46 can hold one of each (two quorums of three share one member): the view must carry
+/// the certified one, which was voted for in the later view. (Counting holders, then the
+/// later first proposal, carried the other: two certificates at one height in a 100-kill
+/// run of the benchmark.)
+#[test]
+fn a_view_carries_the_batch_voted_for_in_the_latest_view_not_the_latest_first_proposed() {
+    let entry = |hash: u8, first: u32, voted: u32| ReportEntry {
+        height: 1948,
+        hash: H256::repeat_byte(hash),
+        parent: H256::repeat_byte(9),
+        view: first,
+        voted,
+    };
+    let report = |member: MemberIndex, entries: Vec<ReportEntry>| SignedReport {
+        member,
+        included: 1947,
+        entries,
+        signature: MemberSignature::from([0u8; 64]),
+    };
+    let certified = entry(1, 43, 45);
+    let later = entry(2, 44, 44);
+    let carried = view::carried(&[
+        report(1, vec![certified.clone()]),
+        report(2, vec![later.clone()]),
+    ]);
+    assert_eq!(carried.get(&1948).map(|e| e.hash), Some(certified.hash));
+    // Voted for in the same view, the batch more reporters hold wins, then the lower
+    // hash.
+    let held_twice = entry(3, 44, 45);
+    let carried = view::carried(&[
+        report(0, vec![held_twice.clone()]),
+        report(1, vec![certified.clone()]),
+        report(2, vec![held_twice.clone()]),
+    ]);
+    assert_eq!(carried.get(&1948).map(|e| e.hash), Some(held_twice.hash));
+}

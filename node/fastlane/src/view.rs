@@ -397,6 +397,7 @@ impl Lane {
                 hash: batch.header.hash(),
                 parent: batch.header.parent,
                 view: batch.header.view,
+                voted: self.voted_view(batch.header.height),
             })
             .collect();
         let included = self.included.height;
@@ -609,12 +610,31 @@ impl Lane {
         };
         let tip = self.tip.height;
         self.voted.retain(|h, _| *h <= tip);
+        self.vote_views.retain(|h, _| *h <= tip);
+        self.vote_views_changed = true;
         self.buffered.clear();
         self.committed = self.committed.min(tip);
         self.timer.dead = false;
         self.stale = true;
         out.push(Output::Discard { above: tip });
         self.unplace_held();
+    }
+
+    /// Marks the batches of its log that `carried` carries (above `decided`) as voted
+    /// for in this member's view.
+    fn mark_carried(&mut self, decided: u64, carried: &BTreeMap<u64, ReportEntry>) {
+        let held: Vec<u64> = carried
+            .range(decided + 1..)
+            .filter(|(height, entry)| {
+                self.log
+                    .get(height)
+                    .is_some_and(|batch| batch.header.hash() == entry.hash)
+            })
+            .map(|(height, _)| *height)
+            .collect();
+        for height in held {
+            self.mark_voted(height);
+        }
     }
 
     /// The first height where this member's log holds a batch of a view before `view`
@@ -702,6 +722,8 @@ impl Lane {
             // may have certified.
             return;
         }
+        // It proposes what the view carries again: it votes for it in this view.
+        self.mark_carried(decided, &carried);
         let now = self.timer.now;
         self.active = true;
         self.timer.attempts = 0;
@@ -834,6 +856,8 @@ impl Lane {
         if let Some(height) = self.first_uncarried(view, decided, &carried) {
             self.give_up_from(height, out);
         }
+        // What it holds of what the view carries, it takes as this view's.
+        self.mark_carried(decided, &carried);
         // Proposals that waited for the view's proof.
         self.accept_next(state, out);
     }
@@ -913,12 +937,15 @@ impl Lane {
     }
 }
 
-/// What a view carries at each height, from a quorum of reports: the batch most
-/// reporters hold there (then the later view, then the lower hash). A batch a quorum
-/// certified in an earlier view is in the log of more than half of any quorum of
-/// reporters (two quorums of `n >= 4` members share more than half of either), so it is
-/// carried; a batch not carried was certified by no quorum, and its voters may sign
-/// another at its height.
+/// What a view carries at each height, from a quorum of reports: the batch some
+/// reporter voted for in the latest view (then the one most reporters hold, then the
+/// lower hash). A batch a quorum certified (in whatever view `v` its last vote came) has
+/// a voter in every quorum of reporters, who reports it voted in `v` or later; and every
+/// view after `v` carried it, so no member voted for another batch at its height in a
+/// view after `v`: it is carried. A batch not carried was certified by no quorum, and
+/// its voters may sign another at its height. (Counting holders alone is not enough: in
+/// a committee of three, two quorums share one member, and a certified batch can tie
+/// with an uncertified one first proposed in a later view.)
 pub fn carried(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
     carried_by(reports)
 }
@@ -927,12 +954,13 @@ fn carried_by(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
     let mut counts: BTreeMap<u64, BTreeMap<H256, (usize, ReportEntry)>> = BTreeMap::new();
     for report in reports {
         for entry in &report.entries {
-            counts
+            let candidate = counts
                 .entry(entry.height)
                 .or_default()
                 .entry(entry.hash)
-                .or_insert((0, entry.clone()))
-                .0 += 1;
+                .or_insert((0, entry.clone()));
+            candidate.0 += 1;
+            candidate.1.voted = candidate.1.voted.max(entry.voted);
         }
     }
     counts
@@ -940,7 +968,7 @@ fn carried_by(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
         .filter_map(|(height, candidates)| {
             candidates
                 .into_values()
-                .max_by_key(|(count, entry)| (*count, entry.view, std::cmp::Reverse(entry.hash)))
+                .max_by_key(|(count, entry)| (entry.voted, *count, std::cmp::Reverse(entry.hash)))
                 .map(|(_, entry)| (height, entry))
         })
         .collect()

@@ -216,6 +216,12 @@ fn tip_key(area: AreaId) -> Vec<u8> {
 
 /// The database key of the highest view an area's lane was in, with its committee
 /// version (views never go back: see `Lane::resume_view`).
+/// The views a member last voted in for its batches beyond the chain (see
+/// [`Lane::take_vote_views`]).
+fn votes_key(area: AreaId) -> Vec<u8> {
+    (b"lane-votes:", area).encode()
+}
+
 fn view_key(area: AreaId) -> Vec<u8> {
     (b"lane-view:", area).encode()
 }
@@ -1431,12 +1437,12 @@ impl Worker {
 
     /// How long `area`'s lane has certified nothing while it waited for certificates of
     /// its batches or held actions through a view change, once that is longer than a
-    /// view change takes (two view timeouts, at least half a second): its committee
-    /// has no quorum that answers (a partition, or too many members down), and a new
-    /// submission is refused at once as unavailable rather than left waiting for
-    /// nothing.
+    /// few view changes take (four view timeouts, at least two seconds: a view that
+    /// fails doubles the next one's timeout): its committee has no quorum that answers
+    /// (a partition, or too many members down), and a new submission is refused at once
+    /// as unavailable rather than left waiting for nothing.
     fn stuck_for(&self, area: AreaId) -> Option<Duration> {
-        let limit = Duration::from_millis((2 * self.service.view_timeout_ms).max(500));
+        let limit = Duration::from_millis((4 * self.service.view_timeout_ms).max(2_000));
         let stuck = self.stuck_since.get(&area)?.elapsed();
         (stuck > limit).then_some(stuck)
     }
@@ -1726,22 +1732,38 @@ impl Worker {
         for height in &gone {
             self.known.remove(&(area, *height));
         }
-        let keys: Vec<Vec<u8>> = self
-            .persisted
-            .range((area, above + 1)..=(area, u64::MAX))
-            .map(|(area, height)| batch_key(*area, *height))
+        // Only what it gives up leaves its disk: a batch it knows certified stays, so a
+        // restart cannot forget it (and sign another at its height).
+        let keys: Vec<Vec<u8>> = gone
+            .iter()
+            .filter(|height| self.persisted.contains(&(area, **height)))
+            .map(|height| batch_key(area, *height))
             .collect();
-        self.persisted
-            .retain(|(a, height)| *a != area || *height <= above);
+        for height in &gone {
+            self.persisted.remove(&(area, *height));
+        }
         // The lane's tip after giving up is the last batch it keeps (a restart continues
         // after it, never signing another at its height).
-        let head = self
+        let mut head = self
             .lanes
             .get(&area)
             .map(|lane| lane.tip().clone())
             .or_else(|| self.heads.get(&area).cloned())
-            .unwrap_or_default()
-            .encode();
+            .unwrap_or_default();
+        // Certified batches kept on disk beyond it are restored after a restart too.
+        if let Some(known) = self
+            .persisted
+            .range((area, head.height + 1)..=(area, u64::MAX))
+            .next_back()
+            .and_then(|key| self.known.get(key))
+        {
+            head = LaneHead {
+                height: known.batch.header.height,
+                hash: known.batch.header.hash(),
+                time_ms: known.batch.header.time_ms,
+            };
+        }
+        let head = head.encode();
         let tip = tip_key(area);
         let mut changes: Vec<(&[u8], Option<&[u8]>)> =
             keys.iter().map(|k| (k.as_slice(), None)).collect();
@@ -1860,6 +1882,12 @@ impl Worker {
                 }
                 self.views.insert(*area, view);
                 entries.push((view_key(*area), view.encode()));
+            }
+        }
+        // The views of its votes too: a restarted member reports them as they were.
+        for (area, lane) in self.lanes.iter_mut() {
+            if let Some(votes) = lane.take_vote_views() {
+                entries.push((votes_key(*area), votes.encode()));
             }
         }
         if self.to_persist.is_empty() && entries.is_empty() {
@@ -2298,6 +2326,17 @@ impl Worker {
                         .map(|(_, known)| known)
                     {
                         lane.restore(known.batch.clone());
+                    }
+                    if let Some(votes) = self
+                        .service
+                        .client
+                        .db()
+                        .aux_get(&votes_key(*area))
+                        .ok()
+                        .flatten()
+                        .and_then(|bytes| <Vec<(u64, u32)>>::decode(&mut &bytes[..]).ok())
+                    {
+                        lane.restore_vote_views(&votes);
                     }
                     // The view it was in before a restart (same committee version).
                     let saved = self
