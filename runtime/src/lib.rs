@@ -294,38 +294,10 @@ impl Call {
                 })
             }
             Call::FastLane(fastlane::Call::ReportEquivocation { proof }) => {
-                let provides = fastlane::validate_equivocation(ext, proof).map_err(|error| {
-                    TransactionValidityError::Invalid(match error {
-                        fastlane::Error::DuplicateEquivocationReport
-                        | fastlane::Error::StaleEvidence => InvalidTransaction::Stale,
-                        fastlane::Error::InvalidEquivocationProof
-                        | fastlane::Error::BadCertificate
-                        | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
-                        other => InvalidTransaction::Custom(other as u8),
-                    })
-                })?;
-                // Evidence goes ahead of everything, as staking's does.
-                Ok(UnsignedValidity {
-                    priority: u64::MAX,
-                    provides: vec![provides],
-                    longevity: 64,
-                })
+                lane_evidence(fastlane::validate_equivocation(ext, proof))
             }
             Call::FastLane(fastlane::Call::ChallengeReceipt { challenge }) => {
-                let provides = fastlane::validate_challenge(ext, challenge).map_err(|error| {
-                    TransactionValidityError::Invalid(match error {
-                        fastlane::Error::DuplicateChallenge | fastlane::Error::StaleEvidence => {
-                            InvalidTransaction::Stale
-                        }
-                        fastlane::Error::InvalidReceipt => InvalidTransaction::BadProof,
-                        other => InvalidTransaction::Custom(other as u8),
-                    })
-                })?;
-                Ok(UnsignedValidity {
-                    priority: u64::MAX,
-                    provides: vec![provides],
-                    longevity: 64,
-                })
+                lane_evidence(fastlane::validate_challenge(ext, challenge))
             }
             _ => Err(UnknownTransaction::NoUnsignedValidator.into()),
         }
@@ -346,6 +318,32 @@ impl Call {
             Call::FastLane(call) => call.dispatch(ext, origin),
         }
     }
+}
+
+/// The pool's view of unsigned fast-lane evidence (an equivocation report, a receipt
+/// challenge) from its check: what was punished already or names a committee no longer
+/// in force is `Stale`, what proves nothing `BadProof` (so the pool bans it instead of
+/// checking it again); valid evidence goes ahead of everything, as staking's does.
+fn lane_evidence(
+    checked: Result<Vec<u8>, fastlane::Error>,
+) -> Result<UnsignedValidity, TransactionValidityError> {
+    let provides = checked.map_err(|error| {
+        TransactionValidityError::Invalid(match error {
+            fastlane::Error::DuplicateEquivocationReport
+            | fastlane::Error::DuplicateChallenge
+            | fastlane::Error::StaleEvidence => InvalidTransaction::Stale,
+            fastlane::Error::InvalidEquivocationProof
+            | fastlane::Error::InvalidReceipt
+            | fastlane::Error::BadCertificate
+            | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
+            other => InvalidTransaction::Custom(other as u8),
+        })
+    })?;
+    Ok(UnsignedValidity {
+        priority: u64::MAX,
+        provides: vec![provides],
+        longevity: 64,
+    })
 }
 
 /// The account behind the Aura key that sealed a block: the stash that registered it as

@@ -547,6 +547,17 @@ fn sequence(
 /// each with its Aura session key.
 fn certify(chain: &Chain, batch: Batch, signers: &[u8]) -> CertifiedBatch {
     let members = chain.committee(batch.header.area).members();
+    certify_by(chain, batch, signers, &members)
+}
+
+/// `batch` with the signatures of `members` at indices `signers` (a committee that may
+/// no longer be in force).
+fn certify_by(
+    chain: &Chain,
+    batch: Batch,
+    signers: &[u8],
+    members: &[AccountId32],
+) -> CertifiedBatch {
     let message = batch.header.signing_message();
     let signatures = signers
         .iter()
@@ -1923,25 +1934,7 @@ fn a_new_committee_takes_over_the_lane_after_the_old_ones_certified_batches() {
         }],
     );
     stale.header.version = old.version;
-    let stale_signatures = QUORUM
-        .iter()
-        .map(|index| {
-            let member = &old_members[usize::from(*index)];
-            (
-                *index,
-                chain.aura_of[member]
-                    .sign(&stale.header.signing_message())
-                    .0
-                    .into(),
-            )
-        })
-        .collect();
-    let stale = CertifiedBatch {
-        batch: stale,
-        certificate: Certificate {
-            signatures: stale_signatures,
-        },
-    };
+    let stale = certify_by(&chain, stale, QUORUM, &old_members);
     assert_eq!(
         pool_verdict(&chain, &submit(&stale)),
         Ok(()),

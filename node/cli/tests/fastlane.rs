@@ -130,6 +130,33 @@ fn chain_position(node: &Node, who: &AccountId32) -> (i64, i64, u64) {
     )
 }
 
+/// Starts every node of `net` and waits until the chain finalizes and every validator
+/// serves area 0's lane.
+fn start_lanes(net: &mut Net) {
+    net.start_all();
+    net.wait("finality and lanes", Duration::from_secs(90), |net| {
+        net.running().iter().all(|n| finalized(n) >= 2)
+            && (0..VALIDATORS).all(|i| {
+                net.node(i)
+                    .try_rpc("fastlane_laneState", json!([0]))
+                    .is_ok()
+            })
+    });
+}
+
+/// The validators' SS58 addresses, node 0 first.
+fn validator_addresses() -> Vec<String> {
+    [
+        Keyring::Alice,
+        Keyring::Bob,
+        Keyring::Charlie,
+        Keyring::Dave,
+    ]
+    .iter()
+    .map(|k| to_ss58(&k.account()))
+    .collect()
+}
+
 /// Waits a short while (actions of one player are at least 50 ms of lane time apart).
 fn pace() {
     std::thread::sleep(Duration::from_millis(120));
@@ -147,27 +174,11 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
             Vec::new()
         }
     });
-    net.start_all();
-    net.wait("finality and lanes", Duration::from_secs(90), |net| {
-        net.running().iter().all(|n| finalized(n) >= 2)
-            && (0..VALIDATORS).all(|i| {
-                net.node(i)
-                    .try_rpc("fastlane_laneState", json!([0]))
-                    .is_ok()
-            })
-    });
+    start_lanes(&mut net);
     // Every area's committee has three of the four validators.
     let (members, keys) = committee(net.node(0), 0);
     assert_eq!(members.len(), 3, "committee of area 0: {members:?}");
-    let validators: Vec<String> = [
-        Keyring::Alice,
-        Keyring::Bob,
-        Keyring::Charlie,
-        Keyring::Dave,
-    ]
-    .iter()
-    .map(|k| to_ss58(&k.account()))
-    .collect();
+    let validators = validator_addresses();
     let outsider = (0..VALIDATORS)
         .find(|i| !members.contains(&validators[*i]))
         .expect("one validator is outside area 0's committee");
@@ -675,26 +686,10 @@ fn an_equivocating_primary_needs_a_dishonest_signer_and_the_network_slashes_both
             "60000".into(),
         ]
     });
-    net.start_all();
-    net.wait("finality and lanes", Duration::from_secs(90), |net| {
-        net.running().iter().all(|n| finalized(n) >= 2)
-            && (0..VALIDATORS).all(|i| {
-                net.node(i)
-                    .try_rpc("fastlane_laneState", json!([0]))
-                    .is_ok()
-            })
-    });
+    start_lanes(&mut net);
     let (members, _) = committee(net.node(0), 0);
     assert_eq!(members.len(), 4, "committee of area 0: {members:?}");
-    let validators: Vec<String> = [
-        Keyring::Alice,
-        Keyring::Bob,
-        Keyring::Charlie,
-        Keyring::Dave,
-    ]
-    .iter()
-    .map(|k| to_ss58(&k.account()))
-    .collect();
+    let validators = validator_addresses();
     let index_of = |member: &String| {
         validators
             .iter()

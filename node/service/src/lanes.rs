@@ -709,7 +709,11 @@ impl LaneService {
         {
             return Err(());
         }
-        let keys = {
+        // One look at the shared state: the committee's keys (in force, or ending its lane)
+        // and what this node holds at the batch's position. Certified batches stay here
+        // until finalized: one at this position with another header is an equivocation,
+        // also when the chain included it.
+        let (keys, conflict) = {
             let shared = self.shared.lock();
             let keys = [
                 shared.committees.get(&header.area),
@@ -719,16 +723,10 @@ impl LaneService {
             .flatten()
             .find(|(version, _)| *version == header.version)
             .map(|(_, keys)| keys.clone());
-            keys
-        };
-        let Some(keys) = keys else {
-            return Ok(Checked::Old);
-        };
-        // Certified batches stay here until finalized: one at this position with another
-        // header is an equivocation, also when the chain included it.
-        let conflict = {
-            let shared = self.shared.lock();
-            match shared.certified.get(&(header.area, header.height)) {
+            let Some(keys) = keys else {
+                return Ok(Checked::Old);
+            };
+            let conflict = match shared.certified.get(&(header.area, header.height)) {
                 Some(known)
                     if known.batch.header.version == header.version
                         && known.batch.header.hash() != header.hash() =>
@@ -746,7 +744,8 @@ impl LaneService {
                     }
                     None
                 }
-            }
+            };
+            (keys, conflict)
         };
         fastlane::verify_certificate(header, &certified.certificate, &keys).map_err(|_| ())?;
         if !fastlane::verify_actions(&batch.actions) {

@@ -137,6 +137,23 @@ pub struct Configuration {
     pub lane_byzantine: LaneByzantine,
 }
 
+/// Puts unsigned evidence (an equivocation report; `what` names it in the log) into the
+/// node's own pool at its best block, from where it is gossiped and included.
+pub(crate) fn pool_evidence(
+    client: &Client,
+    pool: &TransactionPool,
+    call: arceon_runtime::Call,
+    what: &str,
+) {
+    use codec::Encode;
+    let xt = arceon_runtime::Extrinsic::new_unsigned(call);
+    let (number, best) = client.best();
+    match pool.submit_one(best, number, TransactionSource::Local, xt.encode()) {
+        Ok(hash) => log::info!("{what} {hash:?} in the pool"),
+        Err(e) => log::info!("{what} not pooled: {e}"),
+    }
+}
+
 /// The pool's limits from `--pool-limit` (ready transactions) and `--pool-kbytes` (their
 /// size), as Substrate reads them: the future set gets a tenth of each (at least
 /// Substrate's own defaults for it).

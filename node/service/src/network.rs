@@ -23,7 +23,7 @@ use arceon_network::{
 };
 use arceon_pallet_staking as staking;
 use arceon_primitives::{sr25519, Block, BlockNumber, Header, TransactionSource};
-use arceon_runtime::{aura, Call, Extrinsic};
+use arceon_runtime::{aura, Call};
 use codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -897,17 +897,14 @@ impl NetworkBridge {
             first_header: first,
             second_header: header.clone(),
         };
-        let xt = Extrinsic::new_unsigned(Call::Staking(staking::Call::ReportEquivocation {
-            proof: Box::new(proof),
-        }));
-        let (number, best) = self.client.best();
-        match self
-            .pool
-            .submit_one(best, number, TransactionSource::Local, xt.encode())
-        {
-            Ok(hash) => log::info!("equivocation report {hash:?} in the pool"),
-            Err(e) => log::info!("equivocation report not pooled: {e}"),
-        }
+        crate::pool_evidence(
+            &self.client,
+            &self.pool,
+            Call::Staking(staking::Call::ReportEquivocation {
+                proof: Box::new(proof),
+            }),
+            "equivocation report",
+        );
     }
 
     // ---- sync driver ----

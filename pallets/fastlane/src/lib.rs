@@ -312,6 +312,17 @@ pub mod weights {
     /// Per included header of a challenge: its hash.
     pub const PER_CHALLENGE_HEADER: Weight = Weight::from_parts(2_000_000, 200);
 
+    /// `base` plus `count` times `each`.
+    pub fn scaled(base: Weight, each: Weight, count: usize) -> Weight {
+        let count = count as u64;
+        Weight::from_parts(
+            base.ref_time
+                .saturating_add(each.ref_time.saturating_mul(count)),
+            base.proof_size
+                .saturating_add(each.proof_size.saturating_mul(count)),
+        )
+    }
+
     /// The weight one action adds to a batch.
     pub fn action(kind: &crate::ActionKind) -> Weight {
         use crate::ActionKind;
@@ -351,37 +362,16 @@ impl Call {
                         )
                     })
             }
-            Call::ChallengeReceipt { challenge } => {
-                let headers = challenge.included.len() as u64;
-                Weight::from_parts(
-                    weights::CHALLENGE_BASE.ref_time.saturating_add(
-                        weights::PER_CHALLENGE_HEADER
-                            .ref_time
-                            .saturating_mul(headers),
-                    ),
-                    weights::CHALLENGE_BASE.proof_size.saturating_add(
-                        weights::PER_CHALLENGE_HEADER
-                            .proof_size
-                            .saturating_mul(headers),
-                    ),
-                )
-            }
-            Call::ReportEquivocation { proof } => {
-                let actions =
-                    (proof.first.batch.actions.len() + proof.second.batch.actions.len()) as u64;
-                Weight::from_parts(
-                    weights::EQUIVOCATION_BASE.ref_time.saturating_add(
-                        weights::PER_REPORTED_ACTION
-                            .ref_time
-                            .saturating_mul(actions),
-                    ),
-                    weights::EQUIVOCATION_BASE.proof_size.saturating_add(
-                        weights::PER_REPORTED_ACTION
-                            .proof_size
-                            .saturating_mul(actions),
-                    ),
-                )
-            }
+            Call::ChallengeReceipt { challenge } => weights::scaled(
+                weights::CHALLENGE_BASE,
+                weights::PER_CHALLENGE_HEADER,
+                challenge.included.len(),
+            ),
+            Call::ReportEquivocation { proof } => weights::scaled(
+                weights::EQUIVOCATION_BASE,
+                weights::PER_REPORTED_ACTION,
+                proof.first.batch.actions.len() + proof.second.batch.actions.len(),
+            ),
         }
     }
 
@@ -917,11 +907,17 @@ pub fn report_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Dispatch
         *paid.entry(who).or_default() += each;
     }
     for (who, amount) in paid {
-        if balances::deposit_creating(ext, &who, amount) {
-            deposit_event(ext, &Event::Compensated { who, amount });
-        }
+        compensate(ext, who, amount);
     }
     Ok(())
+}
+
+/// Pays `who` `amount` for a broken or contested receipt (taken from the offenders'
+/// bonds) and says so.
+fn compensate(ext: &mut Ext, who: AccountId32, amount: Balance) {
+    if amount > 0 && balances::deposit_creating(ext, &who, amount) {
+        deposit_event(ext, &Event::Compensated { who, amount });
+    }
 }
 
 /// The most chain headers a receipt challenge may carry.
@@ -1018,15 +1014,7 @@ pub fn challenge_receipt(ext: &mut Ext, challenge: &ReceiptChallenge) -> Dispatc
             signers,
         },
     );
-    if taken > 0 && balances::deposit_creating(ext, &player, taken) {
-        deposit_event(
-            ext,
-            &Event::Compensated {
-                who: player,
-                amount: taken,
-            },
-        );
-    }
+    compensate(ext, player, taken);
     Ok(())
 }
 

@@ -1637,18 +1637,10 @@ pub fn punish_lane_equivocation(
     offenders: &[AccountId32],
     owed: Balance,
 ) -> Balance {
-    if offenders.is_empty() {
-        return 0;
-    }
     let era = active_era_index(ext);
-    let share = owed.div_ceil(offenders.len() as Balance);
-    let mut taken: Balance = 0;
-    for offender in offenders {
-        punish_offence(ext, offender, era);
-        let due = share.min(owed.saturating_sub(taken));
-        taken = taken.saturating_add(slash_staker(ext, offender, due));
-    }
-    taken
+    take_shares(ext, offenders, owed, |ext, offender| {
+        punish_offence(ext, offender, era)
+    })
 }
 
 /// A fast-lane receipt the chain did not honour, certified by `signers`: each counts
@@ -1656,19 +1648,37 @@ pub fn punish_lane_equivocation(
 /// equal share of `owed` from their bonds; no slash of the exposure, no disabling.
 /// Returns what was taken (burned here: the caller pays it out).
 pub fn fine_lane_signers(ext: &mut Ext, signers: &[AccountId32], owed: Balance) -> Balance {
-    if signers.is_empty() {
+    let active = active_era_index(ext);
+    take_shares(ext, signers, owed, |ext, signer| {
+        count_offence(ext, active, signer)
+    })
+}
+
+/// Runs `first` for each of `members`, then takes its equal share of `owed` from its
+/// bond (burned); returns what was taken in all.
+fn take_shares(
+    ext: &mut Ext,
+    members: &[AccountId32],
+    owed: Balance,
+    mut first: impl FnMut(&mut Ext, &AccountId32),
+) -> Balance {
+    if members.is_empty() {
         return 0;
     }
-    let active = active_era_index(ext);
-    let share = owed.div_ceil(signers.len() as Balance);
+    let share = owed.div_ceil(members.len() as Balance);
     let mut taken: Balance = 0;
-    for signer in signers {
-        let offences = ErasOffences::get(ext, &active, signer).unwrap_or(0);
-        ErasOffences::insert(ext, &active, signer, &offences.saturating_add(1));
+    for member in members {
+        first(ext, member);
         let due = share.min(owed.saturating_sub(taken));
-        taken = taken.saturating_add(slash_staker(ext, signer, due));
+        taken = taken.saturating_add(slash_staker(ext, member, due));
     }
     taken
+}
+
+/// One more offence of `who` in era `active` (its trust falls at the era's end).
+fn count_offence(ext: &mut Ext, active: EraIndex, who: &AccountId32) {
+    let offences = ErasOffences::get(ext, &active, who).unwrap_or(0);
+    ErasOffences::insert(ext, &active, who, &offences.saturating_add(1));
 }
 
 /// What every proven offence costs `offender`: reputation, a slash of its exposure in
@@ -1679,8 +1689,7 @@ fn punish_offence(ext: &mut Ext, offender: &AccountId32, exposure_era: EraIndex)
     Reputation::mutate(ext, &offender, |rep| {
         rep.invalid_proposals = rep.invalid_proposals.saturating_add(1);
     });
-    let offences = ErasOffences::get(ext, &active, &offender).unwrap_or(0);
-    ErasOffences::insert(ext, &active, &offender, &offences.saturating_add(1));
+    count_offence(ext, active, &offender);
 
     // One slash per exposure: further offences in the same era only cost reputation.
     if !SlashedInEra::contains_key(ext, &exposure_era, &offender) {

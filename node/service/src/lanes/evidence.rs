@@ -17,8 +17,7 @@
 
 use super::*;
 use arceon_fastlane::byzantine;
-use arceon_primitives::TransactionSource;
-use arceon_runtime::{Call, Extrinsic};
+use arceon_runtime::Call;
 
 impl LaneService {
     /// Reports two certified batches at one lane position (both checked) to the pool.
@@ -36,17 +35,14 @@ impl LaneService {
             first: known,
             second: other,
         };
-        let xt = Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::ReportEquivocation {
-            proof: Box::new(proof),
-        }));
-        let (number, best) = self.client.best();
-        match self
-            .pool
-            .submit_one(best, number, TransactionSource::Local, xt.encode())
-        {
-            Ok(hash) => log::info!("lane equivocation report {hash:?} in the pool"),
-            Err(e) => log::info!("lane equivocation report not pooled: {e}"),
-        }
+        crate::pool_evidence(
+            &self.client,
+            &self.pool,
+            Call::FastLane(fastlane::Call::ReportEquivocation {
+                proof: Box::new(proof),
+            }),
+            "lane equivocation report",
+        );
     }
 }
 
