@@ -404,6 +404,10 @@ pub enum BrokenRule {
     /// A new primary starts from its own highest batch, ignoring the batches the
     /// quorum's reports hold beyond it.
     NewPrimaryIgnoresReports,
+    /// A replica that catches up on certified batches from gossip keeps them in memory
+    /// only: after a restart its log (and so its report) stops before them, though it
+    /// voted on top of them.
+    CatchUpForgets,
 }
 
 struct Open {
@@ -1302,7 +1306,8 @@ impl Lane {
 impl Lane {
     /// A certified batch beyond this member's tip, learned from gossip (the driver
     /// applied it to the view): a replica that missed the proposals continues after it.
-    /// The batch joins its log, so a view-change report carries it.
+    /// The batch joins its log (persisted first: [`Output::Persist`]), so a view-change
+    /// report carries it, after a restart too.
     pub fn catch_up(&mut self, certified: &CertifiedBatch) -> Vec<Output> {
         let mut out = Vec::new();
         let header = &certified.batch.header;
@@ -1313,6 +1318,16 @@ impl Lane {
             return out;
         }
         let height = header.height;
+        // Durable like every batch of its log: it votes on top of it, and a restart
+        // must report it (a report without it could let a view carry another batch at
+        // its height while this member's later votes count for a certificate above).
+        #[cfg(any(test, feature = "broken-rules"))]
+        let durable = self.broken != Some(BrokenRule::CatchUpForgets);
+        #[cfg(not(any(test, feature = "broken-rules")))]
+        let durable = true;
+        if durable {
+            out.push(Output::Persist(certified.batch.clone()));
+        }
         self.extend_log(certified.batch.clone());
         self.committed = self.committed.max(height);
         self.timer.dead = false;

@@ -285,6 +285,11 @@ enum Event {
     Crash,
     Restart(usize),
     Block,
+    /// A certified batch reaches a member through gossip (the node's `lanes` topic).
+    Gossip {
+        to: usize,
+        certified: Box<CertifiedBatch>,
+    },
 }
 
 struct Member {
@@ -299,6 +304,9 @@ struct Member {
     view: u32,
     /// The views it last voted in for its batches (kept durable, like the node's).
     votes: Vec<(u64, u32)>,
+    /// Certified batches gossiped to it beyond its lane's tip (in memory: lost in a
+    /// crash), taken in order as it catches up.
+    gossiped: BTreeMap<u64, CertifiedBatch>,
 }
 
 struct Player {
@@ -371,6 +379,7 @@ pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -
             forwarded: HashMap::new(),
             view: 0,
             votes: Vec::new(),
+            gossiped: BTreeMap::new(),
         })
         .collect();
     let players = (0..faults.players)
@@ -497,6 +506,7 @@ impl Sim {
                     self.block();
                     self.at(self.now + BLOCK_MS, Event::Block);
                 }
+                Event::Gossip { to, certified } => self.gossiped(to, *certified),
             }
         }
     }
@@ -982,9 +992,86 @@ impl Sim {
             return;
         }
         self.report.certified += 1;
+        self.gossip(&certified);
         self.certified.insert(height, certified);
         self.certified_in.insert(height, view);
         self.check_evidence(height);
+    }
+
+    /// A newly certified batch goes out on gossip to every member (with the network's
+    /// delay and loss): one that missed the proposals catches up on it, as a node does.
+    fn gossip(&mut self, certified: &CertifiedBatch) {
+        for to in 0..self.members.len() {
+            if self.faulty() && self.rng.gen_bool(self.faults.loss) {
+                continue;
+            }
+            let delay = self.rng.gen_range(1..=2 * self.faults.max_delay_ms);
+            self.at(
+                self.now + delay,
+                Event::Gossip {
+                    to,
+                    certified: Box::new(certified.clone()),
+                },
+            );
+        }
+    }
+
+    /// A gossiped certified batch reaches `member`.
+    fn gossiped(&mut self, member: usize, certified: CertifiedBatch) {
+        if self.cut_off(member) {
+            return;
+        }
+        let m = &mut self.members[member];
+        let Some(lane) = m.lane.as_ref() else {
+            return;
+        };
+        let height = certified.batch.header.height;
+        if height > lane.tip().height {
+            m.gossiped.insert(height, certified);
+        }
+        self.catch_up(member);
+    }
+
+    /// A replica (the node's driver) applies the gossiped certified batches that follow
+    /// its lane's tip to its view, and its lane continues after them
+    /// ([`Lane::catch_up`]).
+    fn catch_up(&mut self, member: usize) {
+        let committee = self.committee.clone();
+        loop {
+            let m = &mut self.members[member];
+            let Some(lane) = m.lane.as_mut() else {
+                return;
+            };
+            let tip = lane.tip().clone();
+            m.gossiped.retain(|height, _| *height > tip.height);
+            if lane.is_primary() {
+                return;
+            }
+            let Some(certified) = m.gossiped.get(&(tip.height + 1)).cloned() else {
+                return;
+            };
+            let batch = &certified.batch;
+            if batch.header.parent != tip.hash {
+                // Its log went another way (a view will sort it out).
+                m.gossiped.remove(&(tip.height + 1));
+                return;
+            }
+            m.state.checkpoint();
+            let applies = batch.actions.iter().zip(&batch.outcomes).all(|(action, outcome)| {
+                m.state
+                    .execute(&committee, batch.header.time_ms, action)
+                    .is_ok_and(|got| got == *outcome)
+            });
+            if !applies {
+                m.state.rollback();
+                m.gossiped.remove(&(tip.height + 1));
+                return;
+            }
+            m.state.commit();
+            let out = lane.catch_up(&certified);
+            self.trace(|| format!("m{member} catches up on {}", batch.header.height));
+            self.drive(member, out);
+        }
     }
 
     /// The primary the members that run a view agree on, if any.
@@ -1027,6 +1114,7 @@ impl Sim {
                 }
                 m.state = ToyState::default();
                 m.forwarded.clear();
+                m.gossiped.clear();
                 self.report.crashes += 1;
                 let down = self.rng.gen_range(20..800);
                 self.at(self.now + down, Event::Restart(victim));
@@ -1051,11 +1139,14 @@ impl Sim {
             return;
         }
         let head = self.chain_head.clone();
-        let tip = self.members[member]
-            .log
-            .last_key_value()
-            .filter(|(height, _)| **height > head.height)
-            .map(|(_, batch)| LaneHead {
+        // What it persisted beyond the chain, up to the first height it has no batch
+        // for (the node restores the same way).
+        let restored: Vec<Batch> = (head.height + 1..)
+            .map_while(|height| self.members[member].log.get(&height).cloned())
+            .collect();
+        let tip = restored
+            .last()
+            .map(|batch| LaneHead {
                 height: batch.header.height,
                 hash: batch.header.hash(),
                 time_ms: batch.header.time_ms,
@@ -1076,8 +1167,8 @@ impl Sim {
             lane.break_rule(rule);
         }
         let _ = &self.broken;
-        for (_, batch) in self.members[member].log.range(head.height + 1..) {
-            lane.restore(batch.clone());
+        for batch in restored {
+            lane.restore(batch);
         }
         lane.restore_vote_views(&self.members[member].votes);
         lane.resume_view(self.members[member].view);

@@ -692,7 +692,7 @@ impl Lane {
         let carried = match self.broken {
             // Its own log is all it carries.
             Some(BrokenRule::NewPrimaryIgnoresReports) => carried_by(&signed[..1]),
-            None => carried,
+            Some(BrokenRule::CatchUpForgets) | None => carried,
         };
         // What the chain includes (as any reporter knows it) is decided: this member
         // starts the view once it follows the chain that far.

@@ -1627,6 +1627,15 @@ impl Worker {
             match output {
                 Output::Persist(batch) => {
                     let key = (batch.header.area, batch.header.height);
+                    let hash = batch.header.hash();
+                    if self.known.get(&key).is_some_and(|known| {
+                        known.applied && known.batch.header.hash() == hash
+                    }) {
+                        // A certified batch the lane caught up on: already in the view
+                        // (and known with its certificate); it only becomes durable.
+                        self.to_persist.push(batch);
+                        continue;
+                    }
                     self.applied.insert(area, batch.header.height);
                     self.progress = true;
                     for (signed, outcome) in batch.actions.iter().zip(&batch.outcomes) {
