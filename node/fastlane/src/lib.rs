@@ -171,6 +171,10 @@ pub enum LaneError {
     /// The lane moved past the batch the action was sequenced in before it was
     /// certified (another batch holds its height); submit it again.
     Superseded,
+    /// The committee is handing its lane over to the next committee version
+    /// ([`Lane::retire`]): it sequences nothing new; sign the action for the new
+    /// version.
+    Retired,
 }
 
 impl From<LaneRuleError> for LaneError {
@@ -320,6 +324,78 @@ pub fn report_digest(
 /// is the report's digest).
 pub const REPORT_HEIGHT: u64 = u64::MAX;
 
+/// The first of a committee's sealing views ([`Lane::retire`]): views from here on
+/// carry what the lane holds and sequence nothing new.
+pub const SEAL_VIEW: u32 = u32::MAX - 1_024;
+
+/// Proof that a committee's lane ended at `head`: a quorum of its members' signed
+/// reports for one of its sealing views. Every batch a quorum of that committee
+/// certified is carried by those reports ([`view::carried`]), and the sealing view
+/// certified everything it carried, up to `head`; a member that reported for a
+/// sealing view signs nothing in any earlier view. So the next committee version
+/// continues after `head` without contradicting a receipt of the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Seal {
+    /// The area.
+    pub area: AreaId,
+    /// The sealed committee version.
+    pub version: u64,
+    /// The sealing view the reports are for (at least [`SEAL_VIEW`]).
+    pub view: u32,
+    /// The lane's last batch: certified, or the chain's head when nothing lay beyond.
+    pub head: LaneHead,
+    /// A quorum of the committee's reports for `view`.
+    pub reports: Vec<SignedReport>,
+}
+
+impl Seal {
+    /// Checks the seal against the sealed committee's member keys: a quorum of distinct
+    /// members' valid reports for a sealing view, `head` at or above what any of them
+    /// knew included, and nothing the reports carry continuing after `head`.
+    pub fn verify(&self, genesis: &H256, keys: &[[u8; 32]]) -> bool {
+        let mut members = std::collections::BTreeSet::new();
+        let valid = self.view >= SEAL_VIEW
+            && self.reports.len() <= keys.len()
+            && self.reports.iter().all(|report| {
+                members.insert(report.member)
+                    && report_valid(genesis, self.area, self.version, keys, self.view, report)
+            });
+        if !valid || members.len() < quorum(keys.len()) {
+            return false;
+        }
+        let decided = self.reports.iter().map(|r| r.included).max().unwrap_or(0);
+        let carried = view::carried(&self.reports);
+        self.head.height >= decided
+            && carried
+                .get(&(self.head.height + 1))
+                .is_none_or(|entry| entry.parent != self.head.hash)
+    }
+}
+
+/// Whether `report` is member `report.member`'s valid report for `view` of the lane of
+/// `area` under committee `version` (`keys`).
+pub(crate) fn report_valid(
+    genesis: &H256,
+    area: AreaId,
+    version: u64,
+    keys: &[[u8; 32]],
+    view: u32,
+    report: &SignedReport,
+) -> bool {
+    let Some(key) = keys.get(usize::from(report.member)) else {
+        return false;
+    };
+    let digest = report_digest(
+        genesis,
+        area,
+        version,
+        view,
+        report.included,
+        &report.entries,
+    );
+    report.entries.len() <= MAX_LOG + LOG_SLACK && verify_member(&digest, &report.signature, key)
+}
+
 /// What the driver must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -404,10 +480,6 @@ pub enum BrokenRule {
     /// A new primary starts from its own highest batch, ignoring the batches the
     /// quorum's reports hold beyond it.
     NewPrimaryIgnoresReports,
-    /// A replica that catches up on certified batches from gossip keeps them in memory
-    /// only: after a restart its log (and so its report) stops before them, though it
-    /// voted on top of them.
-    CatchUpForgets,
 }
 
 struct Open {
@@ -524,6 +596,8 @@ pub struct Lane {
     /// did not vote in it yet.
     announced: Option<(LaneMessage, u32)>,
     voters: std::collections::BTreeSet<MemberIndex>,
+    /// The reports that started the running sealing view (its announcement's).
+    seal_reports: Option<Vec<SignedReport>>,
     #[cfg(any(test, feature = "broken-rules"))]
     broken: Option<BrokenRule>,
 }
@@ -579,6 +653,7 @@ impl Lane {
             stale: false,
             announced: None,
             voters: std::collections::BTreeSet::new(),
+            seal_reports: None,
             #[cfg(any(test, feature = "broken-rules"))]
             broken: None,
         }
@@ -593,6 +668,65 @@ impl Lane {
             self.active = false;
             self.timer.resumed();
         }
+    }
+
+    /// The committee is replaced (a new version of the area's committee is in force):
+    /// this member moves to the first sealing view ([`SEAL_VIEW`]). Its report there
+    /// binds it never to vote in an earlier view; that view's primary carries what a
+    /// quorum reports, has it certified and sequences nothing new, so the lane ends at a
+    /// defined batch ([`Lane::sealed`]). New submissions, and held ones not yet in a
+    /// batch, are refused ([`LaneError::Retired`]); actions already in a batch get their
+    /// receipts when it is certified.
+    pub fn retire(&mut self, state: &mut dyn LaneState, now_ms: u64) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.sealing() {
+            return out;
+        }
+        self.timer.set_now(now_ms);
+        self.start_view_change(state, SEAL_VIEW, &mut out);
+        let unplaced: Vec<H256> = self
+            .held
+            .iter()
+            .filter(|(_, held)| held.at.is_none())
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in unplaced {
+            if let Some(held) = self.held.remove(&hash) {
+                for client in held.clients {
+                    out.push(Output::Rejected {
+                        client,
+                        error: LaneError::Retired,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether this member is in a sealing view (its committee is being replaced).
+    pub fn sealing(&self) -> bool {
+        self.view >= SEAL_VIEW
+    }
+
+    /// Once a sealing view runs and everything it carried is certified: the proof that
+    /// the lane ended at this member's tip, for the next committee.
+    pub fn sealed(&self) -> Option<Seal> {
+        if !self.sealing()
+            || !self.active
+            || self.committed < self.tip.height
+            || !self.in_flight.is_empty()
+            || self.open.is_some()
+        {
+            return None;
+        }
+        let reports = self.seal_reports.clone()?;
+        Some(Seal {
+            area: self.committee.area,
+            version: self.committee.version,
+            view: self.view,
+            head: self.tip.clone(),
+            reports,
+        })
     }
 
     /// Breaks a rule of the protocol on purpose (simulator self-test).
@@ -757,6 +891,9 @@ impl Lane {
         if let Some(receipt) = self.recent.receipt(&hash) {
             out.push(Output::Receipt { client, receipt });
             return Ok(());
+        }
+        if self.sealing() {
+            return Err(LaneError::Retired);
         }
         if !self.is_primary() {
             return self.hold(client, action, hash, now_ms, out);
@@ -1304,14 +1441,19 @@ impl Lane {
 }
 
 impl Lane {
-    /// A certified batch beyond this member's tip, learned from gossip (the driver
-    /// applied it to the view): a replica that missed the proposals continues after it.
+    /// The certified batch that follows this member's tip, learned from gossip (the
+    /// driver applied it to the view): a replica that missed the proposals continues
+    /// after it. Any other batch is ignored: the driver feeds them in order.
     /// The batch joins its log (persisted first: [`Output::Persist`]), so a view-change
     /// report carries it, after a restart too.
     pub fn catch_up(&mut self, certified: &CertifiedBatch) -> Vec<Output> {
         let mut out = Vec::new();
         let header = &certified.batch.header;
-        if header.height <= self.tip.height
+        // Only the batch that follows its tip: a log with a hole would report the
+        // batches above the hole without those below it, and a view could then carry
+        // another batch at a certified height in the hole.
+        if header.height != self.tip.height + 1
+            || header.parent != self.tip.hash
             || self.is_primary()
             || self.log.len() >= MAX_LOG + LOG_SLACK
         {
@@ -1321,13 +1463,7 @@ impl Lane {
         // Durable like every batch of its log: it votes on top of it, and a restart
         // must report it (a report without it could let a view carry another batch at
         // its height while this member's later votes count for a certificate above).
-        #[cfg(any(test, feature = "broken-rules"))]
-        let durable = self.broken != Some(BrokenRule::CatchUpForgets);
-        #[cfg(not(any(test, feature = "broken-rules")))]
-        let durable = true;
-        if durable {
-            out.push(Output::Persist(certified.batch.clone()));
-        }
+        out.push(Output::Persist(certified.batch.clone()));
         self.extend_log(certified.batch.clone());
         self.committed = self.committed.max(height);
         self.timer.dead = false;

@@ -958,6 +958,7 @@ impl Sim {
             LaneError::Superseded
             | LaneError::Overloaded
             | LaneError::Unavailable
+            | LaneError::Retired
             | LaneError::NotPrimary => {
                 let delay = self.rng.gen_range(10..100);
                 self.at(self.now + delay, Event::Submit(player));
@@ -1057,11 +1058,15 @@ impl Sim {
                 return;
             }
             m.state.checkpoint();
-            let applies = batch.actions.iter().zip(&batch.outcomes).all(|(action, outcome)| {
-                m.state
-                    .execute(&committee, batch.header.time_ms, action)
-                    .is_ok_and(|got| got == *outcome)
-            });
+            let applies = batch
+                .actions
+                .iter()
+                .zip(&batch.outcomes)
+                .all(|(action, outcome)| {
+                    m.state
+                        .execute(&committee, batch.header.time_ms, action)
+                        .is_ok_and(|got| got == *outcome)
+                });
             if !applies {
                 m.state.rollback();
                 m.gossiped.remove(&(tip.height + 1));

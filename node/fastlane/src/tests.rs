@@ -1053,7 +1053,7 @@ fn a_view_carries_the_batch_voted_for_in_the_latest_view_not_the_latest_first_pr
 }
 
 #[test]
-fn a_replica_catching_up_on_a_gossiped_certified_batch_makes_it_durable_first() {
+fn a_replica_catches_up_on_gossiped_certified_batches_in_order_and_makes_them_durable_first() {
     // Member 3 misses the proposal; the other three certify the batch, which reaches
     // member 3 through gossip. It votes on top of it from then on, so a restart must
     // find it on disk: otherwise its report would stop below a batch it built on.
@@ -1070,6 +1070,21 @@ fn a_replica_catching_up_on_a_gossiped_certified_batch_makes_it_durable_first() 
         })
         .expect("three members certify without the fourth");
     assert_eq!(net.lanes[3].tip().height, 0);
+    // A second certified batch, which member 3 misses too.
+    let mut out = net.submit(0, 2, action(genesis, &player(2), 0, 40), 1_010);
+    out.extend(net.tick(0, 1_012));
+    let rest = net.run_filtered(0, out, |_, to, _| to != 3);
+    let second = rest
+        .iter()
+        .find_map(|(_, o)| match o {
+            Output::Certified(batch) => Some(batch.clone()),
+            _ => None,
+        })
+        .expect("height 2 certified");
+    // Gossip brings height 2 first: taking it would leave a hole at height 1 in the
+    // log member 3 reports from, so it waits.
+    assert!(net.lanes[3].catch_up(&second).is_empty());
+    assert_eq!(net.lanes[3].tip().height, 0);
     let caught = net.lanes[3].catch_up(&certified);
     let persisted: Vec<H256> = caught
         .iter()
@@ -1080,4 +1095,101 @@ fn a_replica_catching_up_on_a_gossiped_certified_batch_makes_it_durable_first() 
         .collect();
     assert_eq!(persisted, vec![certified.batch.header.hash()]);
     assert_eq!(net.lanes[3].tip().height, 1);
+    // Then height 2 follows its tip.
+    assert!(matches!(
+        net.lanes[3].catch_up(&second).first(),
+        Some(Output::Persist(_))
+    ));
+    assert_eq!(net.lanes[3].tip().height, 2);
+    assert_eq!(net.lanes[3].log().count(), 2);
+}
+
+#[test]
+fn a_retired_committee_seals_its_lane_at_the_last_batch_a_quorum_holds_and_proves_it() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    // Height 1 is certified by everyone.
+    let mut out = net.submit(0, 1, action(genesis, &player(1), 0, 10), 1_000);
+    out.extend(net.tick(0, 1_002));
+    let rest = net.run(0, out);
+    let first = rest
+        .iter()
+        .find_map(|(_, o)| match o {
+            Output::Certified(c) => Some(c.batch.header.clone()),
+            _ => None,
+        })
+        .expect("height 1 certified");
+    // Height 2 reaches member 1 only: two signatures of the three a quorum needs.
+    let mut out = net.submit(0, 2, action(genesis, &player(2), 0, 20), 1_010);
+    out.extend(net.tick(0, 1_012));
+    let rest = net.run_filtered(0, out, |from, to, _| from == 0 && to == 1);
+    assert!(
+        receipts(&rest).is_empty(),
+        "height 2 must not be certified yet"
+    );
+    assert_eq!(net.lanes[3].tip().height, 1);
+    // The committee is replaced: every member retires. The sealing view's primary
+    // (member 3, which never saw height 2) must carry it from the reports.
+    assert_eq!(net.lanes[0].committee().primary(SEAL_VIEW), 3);
+    let mut answers = Vec::new();
+    for at in 0..4 {
+        let retired = net.lanes[at].retire(&mut net.states[at], 1_020);
+        let retired = sign(&mut net.lanes[at], &net.keys[at], retired);
+        answers.extend(net.run(at, retired));
+    }
+    let mut now = 1_020;
+    while now < 3_000 && (0..4).any(|at| net.lanes[at].sealed().is_none()) {
+        now += 5;
+        for at in 0..4 {
+            let out = net.tick(at, now);
+            answers.extend(net.run(at, out));
+        }
+    }
+    let seals: Vec<Seal> = (0..4)
+        .map(|at| {
+            net.lanes[at]
+                .sealed()
+                .expect("every member sees the lane sealed")
+        })
+        .collect();
+    let head = seals[0].head.clone();
+    assert_eq!(
+        head.height, 2,
+        "the batch a quorum may hold is carried and certified"
+    );
+    assert!(seals.iter().all(|seal| seal.head == head));
+    // Its client got its receipt; nothing new was sequenced.
+    let got = receipts(&answers);
+    assert!(got
+        .iter()
+        .any(|(client, r)| *client == 2 && r.header.height == 2));
+    assert!(answers
+        .iter()
+        .all(|(_, o)| !matches!(o, Output::Certified(c) if c.batch.header.height > 2)));
+    // The proof checks against the old committee's keys, and not against others.
+    let keys = net.lanes[0].committee().keys.clone();
+    assert!(seals[3].verify(&genesis, &keys));
+    let strangers: Vec<[u8; 32]> = (10..14).map(|i| member(i).public().0).collect();
+    assert!(!seals[3].verify(&genesis, &strangers));
+    // A seal claiming the lane ended at height 1 is refused: its reports carry height 2.
+    let mut early = seals[3].clone();
+    early.head = LaneHead {
+        height: 1,
+        hash: first.hash(),
+        time_ms: first.time_ms,
+    };
+    assert!(!early.verify(&genesis, &keys));
+    // Fewer reports than a quorum prove nothing.
+    let mut thin = seals[3].clone();
+    thin.reports.truncate(2);
+    assert!(!thin.verify(&genesis, &keys));
+    // A sealed lane takes no new action.
+    let refused = net.submit(0, 9, action(genesis, &player(3), 0, 5), now + 10);
+    assert_eq!(
+        refused,
+        vec![Output::Rejected {
+            client: 9,
+            error: LaneError::Retired
+        }]
+    );
 }

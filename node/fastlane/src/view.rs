@@ -94,6 +94,11 @@ impl Timer {
         }
     }
 
+    /// Lane time, for an input that carries it outside a tick.
+    pub(crate) fn set_now(&mut self, now: u64) {
+        self.now = self.now.max(now);
+    }
+
     /// The lane resumed in a view it has to learn runs (and report for).
     pub(crate) fn resumed(&mut self) {
         self.greeted = false;
@@ -383,6 +388,7 @@ impl Lane {
         self.view = to;
         self.active = false;
         self.announced = None;
+        self.seal_reports = None;
         self.timer.attempts = self.timer.attempts.saturating_add(1);
         self.timer.changed_ms = now;
         self.timer.last_report = now;
@@ -496,19 +502,14 @@ impl Lane {
 
     /// Checks a signed report for `view`.
     fn report_verifies(&self, view: u32, report: &SignedReport) -> bool {
-        let Some(key) = self.committee.keys.get(usize::from(report.member)) else {
-            return false;
-        };
-        let digest = report_digest(
+        report_valid(
             &self.genesis,
             self.committee.area,
             self.committee.version,
+            &self.committee.keys,
             view,
-            report.included,
-            &report.entries,
-        );
-        report.entries.len() <= MAX_LOG + LOG_SLACK
-            && verify_member(&digest, &report.signature, key)
+            report,
+        )
     }
 
     pub(crate) fn on_view_change(
@@ -692,7 +693,7 @@ impl Lane {
         let carried = match self.broken {
             // Its own log is all it carries.
             Some(BrokenRule::NewPrimaryIgnoresReports) => carried_by(&signed[..1]),
-            Some(BrokenRule::CatchUpForgets) | None => carried,
+            None => carried,
         };
         // What the chain includes (as any reporter knows it) is decided: this member
         // starts the view once it follows the chain that far.
@@ -735,7 +736,7 @@ impl Lane {
             area: self.committee.area,
             version: self.committee.version,
             view: self.view,
-            reports: signed,
+            reports: signed.clone(),
         };
         for to in 0..self.committee.keys.len() as MemberIndex {
             if to != self.me {
@@ -746,6 +747,9 @@ impl Lane {
             }
         }
         self.announced = Some((announcement, 0));
+        if self.sealing() {
+            self.seal_reports = Some(signed);
+        }
         // Every batch beyond what this member knows certified is proposed again.
         self.in_flight.clear();
         self.propose_log(now, out);
@@ -759,7 +763,13 @@ impl Lane {
                 let Some(first) = clients.next() else {
                     continue;
                 };
-                if let Err(error) = self.sequence(state, first, held.action, hash, now) {
+                // A sealing view sequences nothing new.
+                let sequenced = if self.sealing() {
+                    Err(LaneError::Retired)
+                } else {
+                    self.sequence(state, first, held.action, hash, now)
+                };
+                if let Err(error) = sequenced {
                     out.push(Output::Rejected {
                         client: first,
                         error: error.clone(),
@@ -846,6 +856,9 @@ impl Lane {
             .max()
             .unwrap_or(0);
         let carried = carried(&reports);
+        if view >= SEAL_VIEW {
+            self.seal_reports = Some(reports.clone());
+        }
         self.justified = Some((
             view,
             carried

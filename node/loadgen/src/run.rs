@@ -496,6 +496,12 @@ impl Bench {
                     _ => "other".to_string(),
                 };
                 RateStats::count(&mut self.rates[rate].lock().failed, &kind);
+                // A committee handing its lane over: actions are signed for the new
+                // version from now on.
+                if matches!(&error, RpcError::Call(object) if object.message().contains("handing over"))
+                {
+                    self.clone().refresh_areas();
+                }
                 // The action may still have been sequenced: ask the node.
                 self.clone().resync(plan.player);
             }

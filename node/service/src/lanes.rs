@@ -37,6 +37,7 @@ use arceon_client::keystore::Keystore;
 use arceon_client::{Client, State};
 use arceon_fastlane::{
     ClientId, Committee, Lane, LaneConfig, LaneError, LaneMessage, LaneState, MemberIndex, Output,
+    Seal,
 };
 use arceon_network::protocol::{lane_protocol, read_frame, MAX_LANE_FRAME_BYTES};
 use arceon_network::{
@@ -60,6 +61,7 @@ use sp_core::Pair as _;
 use tokio::sync::{broadcast, oneshot};
 
 mod evidence;
+mod handover;
 
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
@@ -133,6 +135,10 @@ enum Wire {
     /// only by that primary, never relayed again (results come back in `Results`).
     #[codec(index = 6)]
     Relays(Vec<(u64, SignedLaneAction)>),
+    /// Proofs that a replaced committee's lane ended (`Seal`), from its members to the
+    /// new committee's: the new lane continues after the sealed batch.
+    #[codec(index = 7)]
+    Seals(Vec<Seal>),
 }
 
 /// What became of a forwarded submission.
@@ -242,6 +248,10 @@ fn rejection_text(error: &LaneError) -> LaneSubmitError {
         LaneError::Superseded => LaneSubmitError::Unavailable(
             "the lane moved past the action's batch before it was certified: submit again".into(),
         ),
+        LaneError::Retired => LaneSubmitError::Unavailable(
+            "lane unavailable: the area's committee is handing over to a new version (sign the action for it)"
+                .into(),
+        ),
     }
 }
 
@@ -262,6 +272,8 @@ enum Event {
         message: LaneMessage,
     },
     Certified(CertifiedBatch),
+    /// A replaced committee's lane ended (checked on the lane thread).
+    Sealed(Seal),
     /// The primary answered an action a lane of this node forwarded to it.
     Answered {
         area: AreaId,
@@ -505,7 +517,11 @@ impl LaneService {
     fn on_frame(&self, peer: PeerId, frame: &[u8]) -> bool {
         match Wire::decode_all(&mut &frame[..]) {
             Ok(
-                wire @ (Wire::Members(_) | Wire::Forwards(_) | Wire::Relays(_) | Wire::Results(_)),
+                wire @ (Wire::Members(_)
+                | Wire::Forwards(_)
+                | Wire::Relays(_)
+                | Wire::Results(_)
+                | Wire::Seals(_)),
             ) => {
                 self.take(peer, wire);
                 true
@@ -824,6 +840,13 @@ impl LaneService {
                         };
                         service.send_wire(peer, &Wire::Results(vec![(id, result)]));
                     });
+                }
+            }
+            Wire::Seals(seals) => {
+                for seal in seals.into_iter().take(handover::MAX_SEALS_PER_FRAME) {
+                    if self.events.try_send(Event::Sealed(seal)).is_err() {
+                        return;
+                    }
                 }
             }
             Wire::Results(results) => {
@@ -1397,6 +1420,14 @@ struct Worker {
     /// Since when each lane has (as primary) waited for certificates, or held actions
     /// through a view change, without certifying anything ([`Worker::stuck_for`]).
     stuck_since: HashMap<AreaId, Instant>,
+    /// Areas whose committee changed: the old lane seals, then the new one starts.
+    handovers: HashMap<AreaId, handover::Handover>,
+    /// The latest valid seal of each area's replaced committee.
+    seals: HashMap<AreaId, Seal>,
+    /// Seals of committee changes this node has not seen yet (checked when it does).
+    unchecked_seals: HashMap<AreaId, Seal>,
+    /// Committees replaced at the best block whose lanes still end (version, keys).
+    retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
 }
 
 impl Worker {
@@ -1431,6 +1462,10 @@ impl Worker {
             forks: Default::default(),
             equivocated: false,
             stuck_since: HashMap::new(),
+            handovers: HashMap::new(),
+            seals: HashMap::new(),
+            unchecked_seals: HashMap::new(),
+            retired: HashMap::new(),
         }
     }
 
@@ -1509,6 +1544,9 @@ impl Worker {
                     self.carry_out(area, outputs);
                 }
             }
+            if !self.handovers.is_empty() {
+                self.hand_over();
+            }
             self.settle();
             // Durable first, then signed: a member never signs a batch it could forget,
             // and a lane of one member (which certifies as it signs) never receipts one.
@@ -1541,6 +1579,18 @@ impl Worker {
                     return;
                 }
                 let area = action.action.area;
+                if let Some(handover) = self
+                    .handovers
+                    .get(&area)
+                    .filter(|handover| handover.version == action.action.version)
+                {
+                    let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
+                        "lane unavailable: area {area}'s committee is handing over to version {} ({} ms so far)",
+                        handover.version,
+                        handover.since.elapsed().as_millis()
+                    ))));
+                    return;
+                }
                 if let Some(batch) = self.crossings.get(&action.action.player).copied() {
                     if batch.0 != area {
                         if self.deferred_count >= MAX_DEFERRED {
@@ -1606,6 +1656,7 @@ impl Worker {
                 self.carry_out(area, outputs);
             }
             Event::Certified(certified) => self.learn_certified(certified),
+            Event::Sealed(seal) => self.on_seal(seal),
             Event::Answered {
                 area,
                 client,
@@ -1628,9 +1679,11 @@ impl Worker {
                 Output::Persist(batch) => {
                     let key = (batch.header.area, batch.header.height);
                     let hash = batch.header.hash();
-                    if self.known.get(&key).is_some_and(|known| {
-                        known.applied && known.batch.header.hash() == hash
-                    }) {
+                    if self
+                        .known
+                        .get(&key)
+                        .is_some_and(|known| known.applied && known.batch.header.hash() == hash)
+                    {
                         // A certified batch the lane caught up on: already in the view
                         // (and known with its certificate); it only becomes durable.
                         self.to_persist.push(batch);
@@ -2131,14 +2184,39 @@ impl Worker {
         }
         self.certified(certified.clone(), false);
         self.apply_known(header.area);
-        // A replica that missed the proposals continues after the certified batch (the
-        // primary's own batches come back to it through gossip too: nothing to do).
-        let applied = self.applied.get(&header.area).copied().unwrap_or(0);
-        if let Some(lane) = self.lanes.get_mut(&header.area) {
-            if !lane.is_primary() && applied >= header.height && header.height > lane.tip().height {
-                let outputs = lane.catch_up(&certified);
-                self.carry_out(header.area, outputs);
+        self.catch_up(header.area);
+    }
+
+    /// A replica that missed proposals continues after the certified batches this node
+    /// knows and applied, one by one from its tip (the primary's own batches come back
+    /// to it through gossip too: nothing to do). Never past a batch it lacks: its log
+    /// (what it reports in a view change) must hold every batch below its tip.
+    fn catch_up(&mut self, area: AreaId) {
+        let applied = self.applied.get(&area).copied().unwrap_or(0);
+        loop {
+            let Some(lane) = self.lanes.get_mut(&area) else {
+                return;
+            };
+            let next = lane.tip().height + 1;
+            if lane.is_primary() || next > applied {
+                return;
             }
+            let Some(certified) = self.known.get(&(area, next)).and_then(|known| {
+                let certificate = known.certificate.clone()?;
+                (known.applied && known.batch.header.parent == lane.tip().hash).then(|| {
+                    CertifiedBatch {
+                        batch: known.batch.clone(),
+                        certificate,
+                    }
+                })
+            }) else {
+                return;
+            };
+            let outputs = lane.catch_up(&certified);
+            if outputs.is_empty() && lane.tip().height < next {
+                return;
+            }
+            self.carry_out(area, outputs);
         }
     }
 
@@ -2280,94 +2358,48 @@ impl Worker {
             let me = keys
                 .iter()
                 .position(|key| self.own_keys.get(key).is_some_and(Option::is_some));
-            let current = self
-                .lanes
-                .get(area)
-                .is_some_and(|lane| lane.committee().version == *version);
-            match me {
-                Some(index) if !current => {
-                    let head = self.heads.get(area).cloned().unwrap_or_default();
-                    // A new committee: what the old one sealed beyond the chain and no
-                    // quorum certified can never enter a block; the new lane continues
-                    // after the old one's last certified batch.
-                    let handover = self
-                        .lanes
-                        .get(area)
-                        .is_some_and(|lane| lane.committee().version < *version);
-                    if handover {
-                        let certified = self.certified_tip(*area, &head);
-                        self.lanes.remove(area);
-                        self.discard(*area, certified.height);
-                        log::info!(
-                            "fast lane {area}: committee version {version} takes over after batch {}",
-                            certified.height
-                        );
-                    }
-                    let restored = self.restore(*area, &head);
-                    let tip = self
-                        .latest_known(*area)
-                        .or(restored)
-                        .unwrap_or_else(|| head.clone());
-                    log::info!(
-                        "fast lane {area}: serving as member {index} of {} (version {version})",
-                        keys.len()
-                    );
-                    let mut lane = Lane::new(
-                        self.service.genesis,
-                        Committee {
-                            area: *area,
-                            version: *version,
-                            keys: keys.clone(),
-                        },
-                        index as MemberIndex,
-                        tip,
-                        LaneConfig {
-                            view_timeout_ms: self.service.view_timeout_ms,
-                            ..LaneConfig::default()
-                        },
-                    );
-                    // Batches persisted beyond the chain (before a restart) may hold
-                    // this member's lost votes: a re-sent proposal gets them again.
-                    for known in self
-                        .known
-                        .range((*area, head.height + 1)..=(*area, u64::MAX))
-                        .map(|(_, known)| known)
-                    {
-                        lane.restore(known.batch.clone());
-                    }
-                    if let Some(votes) = self
-                        .service
-                        .client
-                        .db()
-                        .aux_get(&votes_key(*area))
-                        .ok()
-                        .flatten()
-                        .and_then(|bytes| <Vec<(u64, u32)>>::decode(&mut &bytes[..]).ok())
-                    {
-                        lane.restore_vote_views(&votes);
-                    }
-                    // The view it was in before a restart (same committee version).
-                    let saved = self
-                        .service
-                        .client
-                        .db()
-                        .aux_get(&view_key(*area))
-                        .ok()
-                        .flatten()
-                        .and_then(|bytes| <(u64, u32)>::decode(&mut &bytes[..]).ok());
-                    if let Some((saved_version, view)) = saved {
-                        if saved_version == *version {
-                            lane.resume_view(view);
-                            self.views.insert(*area, (saved_version, view));
-                        }
-                    }
-                    self.lanes.insert(*area, lane);
-                }
-                None => {
-                    self.lanes.remove(area);
-                }
-                _ => {}
+            let running = self.lanes.get(area).map(|lane| lane.committee().version);
+            if running == Some(*version) {
+                continue;
             }
+            if running.is_some_and(|running| running > *version) {
+                // The best chain went back to an older committee (a reorg): the lane
+                // of the newer one stops; its batches cannot enter this chain.
+                self.lanes.remove(area);
+            }
+            // A committee replaced: its lane seals first ([`Lane::retire`]), or, if this
+            // node did not serve it, the new lane waits for its seal.
+            let old_lane = self.lanes.contains_key(area);
+            if old_lane || self.awaits_seal(*area, *version, &retired) {
+                let handover = self
+                    .handovers
+                    .entry(*area)
+                    .or_insert_with(|| handover::Handover {
+                        version: *version,
+                        keys: keys.clone(),
+                        me,
+                        since: Instant::now(),
+                    });
+                if handover.version != *version {
+                    *handover = handover::Handover {
+                        version: *version,
+                        keys: keys.clone(),
+                        me,
+                        since: Instant::now(),
+                    };
+                }
+                continue;
+            }
+            self.handovers.remove(area);
+            if let Some(index) = me {
+                self.start_lane(*area, *version, keys.clone(), index);
+            }
+        }
+        self.handovers
+            .retain(|area, _| committees.contains_key(area));
+        self.retired = retired.clone();
+        if !self.unchecked_seals.is_empty() {
+            self.recheck_seals();
         }
         self.lanes.retain(|area, _| committees.contains_key(area));
         {
@@ -2425,6 +2457,9 @@ impl Worker {
                 let outputs = lane.replay_open(&mut self.overlay);
                 self.carry_out(area, outputs);
             }
+            // The chain moved a lagging replica up: it continues after the certified
+            // batches it knows beyond the chain.
+            self.catch_up(area);
         }
         // Crossings in batches at or below the chain's lane heads are settled: included,
         // or superseded by another batch (then the player never crossed).
@@ -2449,6 +2484,75 @@ impl Worker {
             self.overlay.reads.lock().len(),
             if rebased { "" } else { ", view built anew" }
         );
+    }
+
+    /// Starts this node's lane as member `index` of `area`'s committee `version`
+    /// (`keys`): after the last batch it knows (certified, persisted before a restart, or
+    /// the chain's), in the view it was in before a restart under the same committee.
+    fn start_lane(&mut self, area: AreaId, version: u64, keys: Vec<[u8; 32]>, index: usize) {
+        let head = self.heads.get(&area).cloned().unwrap_or_default();
+        let restored = self.restore(area, &head);
+        let tip = self
+            .latest_known(area)
+            .or(restored)
+            .unwrap_or_else(|| head.clone());
+        log::info!(
+            "fast lane {area}: serving as member {index} of {} (version {version})",
+            keys.len()
+        );
+        let mut lane = Lane::new(
+            self.service.genesis,
+            Committee {
+                area,
+                version,
+                keys,
+            },
+            index as MemberIndex,
+            tip,
+            LaneConfig {
+                view_timeout_ms: self.service.view_timeout_ms,
+                ..LaneConfig::default()
+            },
+        );
+        // Batches persisted beyond the chain (before a restart) may hold this member's
+        // lost votes: a re-sent proposal gets them again.
+        for known in self
+            .known
+            .range((area, head.height + 1)..=(area, u64::MAX))
+            .map(|(_, known)| known)
+        {
+            lane.restore(known.batch.clone());
+        }
+        if let Some(votes) = self
+            .service
+            .client
+            .db()
+            .aux_get(&votes_key(area))
+            .ok()
+            .flatten()
+            .and_then(|bytes| <Vec<(u64, u32)>>::decode(&mut &bytes[..]).ok())
+        {
+            lane.restore_vote_views(&votes);
+        }
+        // The view it was in before a restart (same committee version).
+        if let Some((saved_version, view)) = self.saved_view(area) {
+            if saved_version == version {
+                lane.resume_view(view);
+                self.views.insert(area, (saved_version, view));
+            }
+        }
+        self.lanes.insert(area, lane);
+    }
+
+    /// The committee version and view this node's lane of `area` last ran in (durable).
+    fn saved_view(&self, area: AreaId) -> Option<(u64, u32)> {
+        self.service
+            .client
+            .db()
+            .aux_get(&view_key(area))
+            .ok()
+            .flatten()
+            .and_then(|bytes| <(u64, u32)>::decode(&mut &bytes[..]).ok())
     }
 
     /// The last batch of `area`'s lane that this node knows certified, with every batch

@@ -4,8 +4,7 @@
 //! a summary, or the first failing seed and what it broke (exit status 1);
 //! `arceon-lane-sim --seed S [--duration-ms D]` replays one seed and prints its report.
 //! Built with the `broken-rules` feature, `--broken-rule new-primary-ignores-reports`
-//! (or `catch-up-forgets`) breaks a rule of the protocol on purpose, to see how soon the
-//! seeds catch it.
+//! breaks a rule of the view change on purpose, to see how soon the seeds catch it.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,12 +30,7 @@ fn broken(args: &[String]) -> Result<Option<BrokenRuleSwitch>, String> {
             Some("new-primary-ignores-reports") => Ok(Some(BrokenRuleSwitch(
                 arceon_fastlane::BrokenRule::NewPrimaryIgnoresReports,
             ))),
-            Some("catch-up-forgets") => Ok(Some(BrokenRuleSwitch(
-                arceon_fastlane::BrokenRule::CatchUpForgets,
-            ))),
-            _ => Err(
-                "--broken-rule takes new-primary-ignores-reports or catch-up-forgets".into(),
-            ),
+            _ => Err("--broken-rule takes new-primary-ignores-reports".into()),
         },
     }
 }
