@@ -360,9 +360,12 @@ impl Seal {
                 members.insert(report.member)
                     && report_valid(genesis, self.area, self.version, keys, self.view, report)
             });
-        if !valid || members.len() < quorum(keys.len()) {
-            return false;
-        }
+        valid && members.len() >= quorum(keys.len()) && self.ends_what_it_carries()
+    }
+
+    /// `head` is at or above what any reporter knew included, and nothing the reports
+    /// carry continues after it.
+    fn ends_what_it_carries(&self) -> bool {
         let decided = self.reports.iter().map(|r| r.included).max().unwrap_or(0);
         let carried = view::carried(&self.reports);
         self.head.height >= decided
@@ -598,6 +601,9 @@ pub struct Lane {
     voters: std::collections::BTreeSet<MemberIndex>,
     /// The reports that started the running sealing view (its announcement's).
     seal_reports: Option<Vec<SignedReport>>,
+    /// The last batch of the previous committee's lane (its seal): decided for this
+    /// lane like what the chain includes ([`Lane::set_base`]).
+    base: LaneHead,
     #[cfg(any(test, feature = "broken-rules"))]
     broken: Option<BrokenRule>,
 }
@@ -654,6 +660,7 @@ impl Lane {
             announced: None,
             voters: std::collections::BTreeSet::new(),
             seal_reports: None,
+            base: LaneHead::default(),
             #[cfg(any(test, feature = "broken-rules"))]
             broken: None,
         }
@@ -703,6 +710,17 @@ impl Lane {
         out
     }
 
+    /// This lane continues a replaced committee's lane that ended at `base` (its seal,
+    /// kept durable by the driver): batches up to it are decided, as if the chain
+    /// included them (reports say so, so a view never carries another batch there), and
+    /// certified. A member whose tip is below it catches up before it leads a view.
+    pub fn set_base(&mut self, base: LaneHead) {
+        if base.height > self.base.height {
+            self.committed = self.committed.max(base.height);
+            self.base = base;
+        }
+    }
+
     /// Whether this member is in a sealing view (its committee is being replaced).
     pub fn sealing(&self) -> bool {
         self.view >= SEAL_VIEW
@@ -720,13 +738,16 @@ impl Lane {
             return None;
         }
         let reports = self.seal_reports.clone()?;
-        Some(Seal {
+        let seal = Seal {
             area: self.committee.area,
             version: self.committee.version,
             view: self.view,
             head: self.tip.clone(),
             reports,
-        })
+        };
+        // A member that heard of certificates before it holds every carried batch
+        // (commits overtaking proposals) is not at the end yet.
+        seal.ends_what_it_carries().then_some(seal)
     }
 
     /// Breaks a rule of the protocol on purpose (simulator self-test).

@@ -35,8 +35,9 @@ impl Lane {
             // Stale, or voted already. A re-sent proposal we voted on is answered again,
             // in case our vote was lost: the primary certifies in height order, so one
             // lost vote below our tip would otherwise stall the lane for good.
-            if let Some((hash, vote)) = self.voted.get(&header.height).cloned() {
-                if hash == header.hash() {
+            let hash = header.hash();
+            if let Some((voted, vote)) = self.voted.get(&header.height).cloned() {
+                if voted == hash {
                     self.timer.heard = true;
                     self.mark_voted(header.height);
                     out.push(match vote {
@@ -49,6 +50,21 @@ impl Lane {
                         },
                     });
                 }
+            } else if self
+                .log
+                .get(&header.height)
+                .is_some_and(|held| held.header.hash() == hash)
+            {
+                // A batch of its log it caught up on (certified, learned from gossip):
+                // a new primary that lacks the certificate proposes it again, and gets
+                // this member's signature of the same header.
+                self.timer.heard = true;
+                self.mark_voted(header.height);
+                self.voted.insert(header.height, (hash, None));
+                out.push(Output::Sign {
+                    height: header.height,
+                    hash,
+                });
             }
             return;
         }

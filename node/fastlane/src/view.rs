@@ -406,7 +406,9 @@ impl Lane {
                 voted: self.voted_view(batch.header.height),
             })
             .collect();
-        let included = self.included.height;
+        // What is decided as far as this member knows: the chain's lane head, or the
+        // batch the previous committee's lane was sealed at.
+        let included = self.included.height.max(self.base.height);
         let digest = report_digest(
             &self.genesis,
             self.committee.area,
@@ -701,7 +703,8 @@ impl Lane {
             .iter()
             .map(|report| report.included)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(self.base.height);
         if self.tip.height < decided {
             return;
         }
@@ -854,7 +857,8 @@ impl Lane {
             .iter()
             .map(|report| report.included)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(self.base.height);
         let carried = carried(&reports);
         if view >= SEAL_VIEW {
             self.seal_reports = Some(reports.clone());

@@ -232,6 +232,12 @@ fn view_key(area: AreaId) -> Vec<u8> {
     (b"lane-view:", area).encode()
 }
 
+/// Where the lane of a committee version continues after its predecessor's seal:
+/// `(version, last batch of the replaced committee's lane)`.
+fn base_key(area: AreaId) -> Vec<u8> {
+    (b"lane-base:", area).encode()
+}
+
 fn rejection_text(error: &LaneError) -> LaneSubmitError {
     match error {
         LaneError::Rule(DispatchError::Module(module)) => LaneSubmitError::Rejected(
@@ -2514,12 +2520,28 @@ impl Worker {
                 ..LaneConfig::default()
             },
         );
+        // Where it continues after a replaced committee's lane: decided.
+        if let Some((base_version, base)) = self
+            .service
+            .client
+            .db()
+            .aux_get(&base_key(area))
+            .ok()
+            .flatten()
+            .and_then(|bytes| <(u64, LaneHead)>::decode(&mut &bytes[..]).ok())
+        {
+            if base_version == version {
+                lane.set_base(base);
+            }
+        }
         // Batches persisted beyond the chain (before a restart) may hold this member's
-        // lost votes: a re-sent proposal gets them again.
+        // lost votes: a re-sent proposal gets them again. (A replaced committee's
+        // batches are decided: they stay out of the log it reports.)
         for known in self
             .known
             .range((area, head.height + 1)..=(area, u64::MAX))
             .map(|(_, known)| known)
+            .filter(|known| known.batch.header.version == version)
         {
             lane.restore(known.batch.clone());
         }

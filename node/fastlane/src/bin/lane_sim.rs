@@ -97,6 +97,8 @@ fn main() -> ExitCode {
         total.views += report.views;
         total.delivered += report.delivered;
         total.equivocations += report.equivocations;
+        total.handovers += report.handovers;
+        total.unsealed_starts += report.unsealed_starts;
         if (seed - from + 1) % 1_000 == 0 {
             eprintln!(
                 "{} seeds passed ({:.0?})",
@@ -106,13 +108,15 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={} crashes={} primary_crashes={} view_changes={} equivocations={} messages={} wall_s={:.1}",
+        "RESULT seeds={seeds} passed={seeds} simulated_s={} receipts={} crashes={} primary_crashes={} view_changes={} equivocations={} handovers={} unsealed_starts={} messages={} wall_s={:.1}",
         total.simulated_ms / 1_000,
         total.receipted,
         total.crashes,
         total.primary_crashes,
         total.views,
         total.equivocations,
+        total.handovers,
+        total.unsealed_starts,
         total.delivered,
         started.elapsed().as_secs_f64()
     );

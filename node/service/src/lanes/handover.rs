@@ -146,7 +146,11 @@ impl Worker {
                                 |known| known.batch.header.hash() == seal.head.hash,
                             )) =>
                 {
-                    seal.head.height.max(head.height)
+                    if seal.head.height > head.height {
+                        seal.head.clone()
+                    } else {
+                        head.clone()
+                    }
                 }
                 _ if !late => continue,
                 _ => {
@@ -155,15 +159,28 @@ impl Worker {
                         wait.as_millis(),
                         certified.height
                     );
-                    certified.height
+                    certified
                 }
             };
             self.handovers.remove(&area);
             // What the old committee sealed beyond the chain and no quorum certified
             // can never enter a block.
-            self.discard(area, end);
+            self.discard(area, end.height);
+            // The new lane's base, durable before the lane says anything: after a
+            // restart it still knows where the old lane ended.
+            let base = (version, end.clone()).encode();
+            let key = base_key(area);
+            if let Err(e) = self
+                .service
+                .client
+                .db()
+                .aux_put(&[(key.as_slice(), Some(base.as_slice()))])
+            {
+                log::warn!("fast lane {area}: cannot keep where the new lane starts: {e}");
+            }
             log::info!(
-                "fast lane {area}: committee version {version} takes over after batch {end}"
+                "fast lane {area}: committee version {version} takes over after batch {}",
+                end.height
             );
             self.start_lane(area, version, keys, index);
         }
