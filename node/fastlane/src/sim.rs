@@ -1387,8 +1387,16 @@ impl Sim {
         let head = self.chain_head.clone();
         // What it persisted beyond the chain, up to the first height it has no batch
         // for (the node restores the same way).
+        // (Up to its base, the replaced committee's batches are decided: one it never
+        // persisted is no hole.)
+        let base = self.members[member].base.clone();
         let restored: Vec<Batch> = (head.height + 1..)
-            .map_while(|height| self.members[member].log.get(&height).cloned())
+            .map_while(|height| match self.members[member].log.get(&height) {
+                Some(batch) => Some(Some(batch.clone())),
+                None if height <= base.height => Some(None),
+                None => None,
+            })
+            .flatten()
             .collect();
         let tip = restored
             .last()
@@ -1397,7 +1405,14 @@ impl Sim {
                 hash: batch.header.hash(),
                 time_ms: batch.header.time_ms,
             })
-            .unwrap_or_else(|| head.clone());
+            .filter(|tip| tip.height > base.height)
+            .unwrap_or_else(|| {
+                if base.height > head.height {
+                    base.clone()
+                } else {
+                    head.clone()
+                }
+            });
         let mut lane = Lane::new(
             self.genesis,
             self.committee.clone(),

@@ -1989,7 +1989,7 @@ impl Worker {
     /// The batches this node persisted for `area` beyond the chain's `head` (a restart:
     /// the lane continues after them rather than signing a second batch at their
     /// heights). They join the known batches.
-    fn restore(&mut self, area: AreaId, head: &LaneHead) -> Option<LaneHead> {
+    fn restore(&mut self, area: AreaId, head: &LaneHead, base: u64) -> Option<LaneHead> {
         let db = self.service.client.db();
         let tip = db
             .aux_get(&tip_key(area))
@@ -2007,6 +2007,11 @@ impl Worker {
                 .flatten()
                 .and_then(|bytes| Batch::decode(&mut &bytes[..]).ok())
             else {
+                // Up to the base (where a replaced committee's lane ended) batches are
+                // decided: one this node never persisted is no hole in its log.
+                if height <= base {
+                    continue;
+                }
                 break;
             };
             last = Some(LaneHead {
@@ -2497,7 +2502,18 @@ impl Worker {
     /// the chain's), in the view it was in before a restart under the same committee.
     fn start_lane(&mut self, area: AreaId, version: u64, keys: Vec<[u8; 32]>, index: usize) {
         let head = self.heads.get(&area).cloned().unwrap_or_default();
-        let restored = self.restore(area, &head);
+        // Where it continues after a replaced committee's lane: decided.
+        let base = self
+            .service
+            .client
+            .db()
+            .aux_get(&base_key(area))
+            .ok()
+            .flatten()
+            .and_then(|bytes| <(u64, LaneHead)>::decode(&mut &bytes[..]).ok())
+            .filter(|(base_version, _)| *base_version == version)
+            .map(|(_, base)| base);
+        let restored = self.restore(area, &head, base.as_ref().map_or(0, |b| b.height));
         let tip = self
             .latest_known(area)
             .or(restored)
@@ -2520,19 +2536,8 @@ impl Worker {
                 ..LaneConfig::default()
             },
         );
-        // Where it continues after a replaced committee's lane: decided.
-        if let Some((base_version, base)) = self
-            .service
-            .client
-            .db()
-            .aux_get(&base_key(area))
-            .ok()
-            .flatten()
-            .and_then(|bytes| <(u64, LaneHead)>::decode(&mut &bytes[..]).ok())
-        {
-            if base_version == version {
-                lane.set_base(base);
-            }
+        if let Some(base) = base {
+            lane.set_base(base);
         }
         // Batches persisted beyond the chain (before a restart) may hold this member's
         // lost votes: a re-sent proposal gets them again. (A replaced committee's
