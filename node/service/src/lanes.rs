@@ -25,7 +25,12 @@
 //! Peers prove which session keys they hold with a signed identity exchanged when they
 //! connect (`Hello`), so a member's messages are only taken from its own connection.
 //! Gossiped certified batches are checked in full (committee, certificate, body, player
-//! signatures) on their own thread before they are forwarded or used.
+//! signatures) on their own thread before they are forwarded or used. A node that finds
+//! a hole below a gossiped batch (it missed their gossip, e.g. while it was down) asks a
+//! committee member for the batches in it (`Fetch`, answered with `Fetched`: at most
+//! [`MAX_FETCH`], one answer per peer per [`FETCH_ANSWER_GAP`], taken only from a peer
+//! asked and checked like gossip), so a restarted replica votes again within moments
+//! instead of once blocks include what it missed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,7 +144,24 @@ enum Wire {
     /// new committee's: the new lane continues after the sealed batch.
     #[codec(index = 7)]
     Seals(Vec<Seal>),
+    /// The certified batches of `area` from `from` to `to` that the asker lacks (it
+    /// missed their gossip, e.g. while it was down): answered with `Fetched`.
+    #[codec(index = 8)]
+    Fetch { area: AreaId, from: u64, to: u64 },
+    /// Certified batches asked for with `Fetch` (at most [`MAX_FETCH`], in height
+    /// order), checked in full like gossiped ones.
+    #[codec(index = 9)]
+    Fetched(Vec<CertifiedBatch>),
 }
+
+/// The most certified batches one `Fetch` asks for (and one `Fetched` carries).
+const MAX_FETCH: u64 = 64;
+/// How often a node asks for the batches it lacks of one area.
+const FETCH_EVERY: Duration = Duration::from_millis(300);
+/// The shortest time between two answers to one peer's `Fetch`.
+const FETCH_ANSWER_GAP: Duration = Duration::from_millis(100);
+/// How long a peer's `Fetched` answer is taken after the question.
+const FETCH_ANSWER_WINDOW: Duration = Duration::from_secs(5);
 
 /// What became of a forwarded submission.
 #[derive(Debug, Clone, Encode, Decode)]
@@ -280,6 +302,13 @@ enum Event {
     Certified(CertifiedBatch),
     /// A replaced committee's lane ended (checked on the lane thread).
     Sealed(Seal),
+    /// A peer asks for certified batches of `area` it lacks.
+    Fetch {
+        peer: PeerId,
+        area: AreaId,
+        from: u64,
+        to: u64,
+    },
     /// The primary answered an action a lane of this node forwarded to it.
     Answered {
         area: AreaId,
@@ -380,7 +409,9 @@ pub struct LaneService {
     keystore: Keystore,
     net: Mutex<Option<NetworkHandle>>,
     events: SyncSender<Event>,
-    gossip: SyncSender<(PeerId, MessageId, Vec<u8>)>,
+    /// Certified batches to check: gossiped (with the gossip message to validate) or
+    /// fetched.
+    gossip: SyncSender<(PeerId, Option<MessageId>, Vec<u8>)>,
     shared: Mutex<Shared>,
     batches: broadcast::Sender<Arc<CertifiedBatch>>,
     runtime: tokio::runtime::Handle,
@@ -392,6 +423,9 @@ pub struct LaneService {
     me: Mutex<std::sync::Weak<LaneService>>,
     /// Submissions this node forwarded, by handle: the primary's peer and the waiter.
     forwards: Mutex<HashMap<u64, (PeerId, SubmitReply)>>,
+    /// Peers asked for certified batches (`Fetch`), and when: only their answers are
+    /// taken.
+    fetches: Mutex<HashMap<PeerId, Instant>>,
     next_forward: std::sync::atomic::AtomicU64,
     /// The frame queue of this node's lane stream to each peer.
     links: Mutex<HashMap<PeerId, tokio::sync::mpsc::Sender<Vec<u8>>>>,
@@ -451,6 +485,7 @@ impl LaneService {
             asked: Mutex::new(HashMap::new()),
             me: Mutex::new(std::sync::Weak::new()),
             forwards: Mutex::new(HashMap::new()),
+            fetches: Mutex::new(HashMap::new()),
             next_forward: std::sync::atomic::AtomicU64::new(0),
             links: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
@@ -527,7 +562,9 @@ impl LaneService {
                 | Wire::Forwards(_)
                 | Wire::Relays(_)
                 | Wire::Results(_)
-                | Wire::Seals(_)),
+                | Wire::Seals(_)
+                | Wire::Fetch { .. }
+                | Wire::Fetched(_)),
             ) => {
                 self.take(peer, wire);
                 true
@@ -679,16 +716,16 @@ impl LaneService {
     /// A gossiped certified batch: validated on the gossip thread (a full queue ignores
     /// it).
     pub fn on_gossip(&self, source: PeerId, id: MessageId, data: Vec<u8>) {
-        if let Err(e) = self.gossip.try_send((source, id, data)) {
+        if let Err(e) = self.gossip.try_send((source, Some(id), data)) {
             let (std::sync::mpsc::TrySendError::Full((source, id, _))
             | std::sync::mpsc::TrySendError::Disconnected((source, id, _))) = e;
-            if let Some(net) = self.network() {
+            if let (Some(net), Some(id)) = (self.network(), id) {
                 net.validation_result(id, source, Verdict::Ignore);
             }
         }
     }
 
-    fn gossip_worker(&self, queue: Receiver<(PeerId, MessageId, Vec<u8>)>) {
+    fn gossip_worker(&self, queue: Receiver<(PeerId, Option<MessageId>, Vec<u8>)>) {
         while let Ok((source, id, data)) = queue.recv() {
             let verdict = match CertifiedBatch::decode_all(&mut &data[..]) {
                 Ok(certified) => match self.check_certified(&certified) {
@@ -713,7 +750,9 @@ impl LaneService {
                         arceon_network::Reputation::bad("invalid certified lane batch"),
                     );
                 }
-                net.validation_result(id, source, verdict);
+                if let Some(id) = id {
+                    net.validation_result(id, source, verdict);
+                }
             }
         }
     }
@@ -846,6 +885,36 @@ impl LaneService {
                         };
                         service.send_wire(peer, &Wire::Results(vec![(id, result)]));
                     });
+                }
+            }
+            Wire::Fetch { area, from, to } => {
+                let _ = self.events.try_send(Event::Fetch {
+                    peer,
+                    area,
+                    from,
+                    to,
+                });
+            }
+            Wire::Fetched(batches) => {
+                let asked = self
+                    .fetches
+                    .lock()
+                    .get(&peer)
+                    .is_some_and(|at| at.elapsed() < FETCH_ANSWER_WINDOW);
+                if !asked {
+                    self.report(peer, "lane batches nobody asked for");
+                    return;
+                }
+                // Checked in full on the gossip thread, like gossiped batches (an invalid
+                // one costs the peer its reputation there).
+                for certified in batches.into_iter().take(MAX_FETCH as usize) {
+                    if self
+                        .gossip
+                        .try_send((peer, None, certified.encode()))
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
             }
             Wire::Seals(seals) => {
@@ -1432,6 +1501,12 @@ struct Worker {
     seals: HashMap<AreaId, Seal>,
     /// Seals of committee changes this node has not seen yet (checked when it does).
     unchecked_seals: HashMap<AreaId, Seal>,
+    /// When this node last asked for each area's missing certified batches.
+    fetched_at: HashMap<AreaId, Instant>,
+    /// Which member the next fetch goes to.
+    next_fetch: usize,
+    /// When this node last answered each peer's `Fetch`.
+    fetch_answered: HashMap<PeerId, Instant>,
     /// Committees replaced at the best block whose lanes still end (version, keys).
     retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
 }
@@ -1471,6 +1546,9 @@ impl Worker {
             handovers: HashMap::new(),
             seals: HashMap::new(),
             unchecked_seals: HashMap::new(),
+            fetched_at: HashMap::new(),
+            next_fetch: 0,
+            fetch_answered: HashMap::new(),
             retired: HashMap::new(),
         }
     }
@@ -1663,6 +1741,12 @@ impl Worker {
             }
             Event::Certified(certified) => self.learn_certified(certified),
             Event::Sealed(seal) => self.on_seal(seal),
+            Event::Fetch {
+                peer,
+                area,
+                from,
+                to,
+            } => self.answer_fetch(peer, area, from, to),
             Event::Answered {
                 area,
                 client,
@@ -2196,6 +2280,87 @@ impl Worker {
         self.certified(certified.clone(), false);
         self.apply_known(header.area);
         self.catch_up(header.area);
+        // A hole below it (gossip this node missed, e.g. while it was down): fetched
+        // from the committee rather than waited for from blocks.
+        let applied = self
+            .applied
+            .get(&header.area)
+            .copied()
+            .unwrap_or_else(|| self.heads.get(&header.area).map_or(0, |h| h.height));
+        if header.height > applied + 1 {
+            self.fetch(header.area, applied + 1, header.height - 1);
+        }
+    }
+
+    /// Asks a member of `area`'s committee for the certified batches from `from` to
+    /// `to` (at most [`MAX_FETCH`]; once per [`FETCH_EVERY`] per area, from the members
+    /// in turn).
+    fn fetch(&mut self, area: AreaId, from: u64, to: u64) {
+        let now = Instant::now();
+        if self
+            .fetched_at
+            .get(&area)
+            .is_some_and(|at| now.duration_since(*at) < FETCH_EVERY)
+        {
+            return;
+        }
+        let peers: Vec<PeerId> = {
+            let shared = self.service.shared.lock();
+            let Some((_, keys)) = shared.committees.get(&area) else {
+                return;
+            };
+            keys.iter()
+                .filter_map(|key| shared.key_peers.get(key).copied())
+                .collect()
+        };
+        if peers.is_empty() {
+            return;
+        }
+        self.fetched_at.insert(area, now);
+        self.next_fetch = self.next_fetch.wrapping_add(1);
+        let peer = peers[self.next_fetch % peers.len()];
+        let to = to.min(from + MAX_FETCH - 1);
+        {
+            let mut fetches = self.service.fetches.lock();
+            fetches.retain(|_, at| at.elapsed() < FETCH_ANSWER_WINDOW);
+            fetches.insert(peer, now);
+        }
+        log::debug!("fast lane {area}: fetching certified batches {from}..={to}");
+        self.service
+            .send_wire(peer, &Wire::Fetch { area, from, to });
+    }
+
+    /// Answers a peer's `Fetch` with the certified batches this node holds of it (one
+    /// answer per peer per [`FETCH_ANSWER_GAP`]: a peer cannot make this node send more
+    /// than that, whatever it asks).
+    fn answer_fetch(&mut self, peer: PeerId, area: AreaId, from: u64, to: u64) {
+        let now = Instant::now();
+        if self
+            .fetch_answered
+            .get(&peer)
+            .is_some_and(|at| now.duration_since(*at) < FETCH_ANSWER_GAP)
+        {
+            return;
+        }
+        if self.fetch_answered.len() >= 1_024 {
+            self.fetch_answered
+                .retain(|_, at| now.duration_since(*at) < FETCH_ANSWER_GAP);
+        }
+        self.fetch_answered.insert(peer, now);
+        let to = to.min(from.saturating_add(MAX_FETCH - 1));
+        let batches: Vec<CertifiedBatch> = self
+            .known
+            .range((area, from)..=(area, to))
+            .filter_map(|(_, known)| {
+                Some(CertifiedBatch {
+                    batch: known.batch.clone(),
+                    certificate: known.certificate.clone()?,
+                })
+            })
+            .collect();
+        if !batches.is_empty() {
+            self.service.send_wire(peer, &Wire::Fetched(batches));
+        }
     }
 
     /// A replica that missed proposals continues after the certified batches this node
