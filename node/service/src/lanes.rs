@@ -1567,6 +1567,7 @@ impl Worker {
 
     fn run(mut self, events: Receiver<Event>) {
         let mut last_publish = Instant::now();
+        let mut last_hole_scan = Instant::now();
         while !self.service.stop.load(Ordering::SeqCst) {
             self.follow_chain();
             // Sleep until a lane has work due (or an event, or at most IDLE_WAIT: the
@@ -1640,6 +1641,10 @@ impl Worker {
             if last_publish.elapsed() >= PUBLISH_EVERY {
                 self.publish_info();
                 last_publish = Instant::now();
+            }
+            if last_hole_scan.elapsed() >= FETCH_EVERY {
+                self.fetch_holes();
+                last_hole_scan = Instant::now();
             }
         }
     }
@@ -2289,6 +2294,36 @@ impl Worker {
             .unwrap_or_else(|| self.heads.get(&header.area).map_or(0, |h| h.height));
         if header.height > applied + 1 {
             self.fetch(header.area, applied + 1, header.height - 1);
+        }
+    }
+
+    /// Fetches what is missing below the known batches of every area whose view stops
+    /// at a hole (a lane that certifies nothing new any more brings no gossip that
+    /// would show the hole: one whose batches others depend on could stall them).
+    fn fetch_holes(&mut self) {
+        let mut holes = Vec::new();
+        let mut next_area = Some(0);
+        while let Some(area) = next_area {
+            let Some((&(area, _), _)) = self.known.range((area, 0)..).next() else {
+                break;
+            };
+            let next = self
+                .applied
+                .get(&area)
+                .copied()
+                .unwrap_or_else(|| self.heads.get(&area).map_or(0, |h| h.height))
+                + 1;
+            if !self.known.contains_key(&(area, next)) {
+                if let Some((&(_, above), _)) =
+                    self.known.range((area, next)..=(area, u64::MAX)).next()
+                {
+                    holes.push((area, next, above - 1));
+                }
+            }
+            next_area = area.checked_add(1);
+        }
+        for (area, from, to) in holes {
+            self.fetch(area, from, to);
         }
     }
 
