@@ -9,8 +9,8 @@
 //!   of the new committee (`Wire::Seals`) and drops the old lane.
 //! - A node serving the new committee starts its lane once it holds a valid seal of the
 //!   old committee (checked against its keys, which the chain keeps while its batches
-//!   still enter blocks) and every certified batch up to the sealed one: after that
-//!   batch. Without a seal within [`Worker::handover_wait`] (the old committee has no
+//!   still enter blocks): after the sealed batch, its lane's durable base, even where it
+//!   lacks some of the certificates below it (the seal proves them). Without a seal within [`Worker::handover_wait`] (the old committee has no
 //!   quorum that answers) it starts after the last certified batch it knows, as before
 //!   seals existed; a receipt of the old committee broken that way can be challenged.
 //! - No wait when the chain holds no batch of an older committee and this node knows
@@ -137,23 +137,13 @@ impl Worker {
             let head = self.heads.get(&area).cloned().unwrap_or_default();
             let certified = self.certified_tip(area, &head);
             let end = match self.seals.get(&area).filter(|seal| seal.version < version) {
-                // Every certified batch up to the sealed one is known: the new lane
-                // continues after it.
-                Some(seal)
-                    if seal.head.height <= head.height
-                        || (certified.height >= seal.head.height
-                            && self.known.get(&(area, seal.head.height)).is_some_and(
-                                |known| known.batch.header.hash() == seal.head.hash,
-                            )) =>
-                {
-                    if seal.head.height > head.height {
-                        seal.head.clone()
-                    } else {
-                        head.clone()
-                    }
-                }
-                _ if !late => continue,
-                _ => {
+                // The seal proves every batch up to its head certified: the new lane
+                // continues after it even where this node lacks some certificates (it
+                // catches up on them; starting lower would sign over them).
+                Some(seal) if seal.head.height > head.height => seal.head.clone(),
+                Some(_) => head.clone(),
+                None if !late => continue,
+                None => {
                     log::warn!(
                         "fast lane {area}: no seal of the old committee within {} ms; version {version} continues after batch {}, the last certified one this node knows",
                         wait.as_millis(),
