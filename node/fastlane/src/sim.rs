@@ -1206,20 +1206,7 @@ impl Sim {
                 committee.version, tip.height
             )
         });
-        let mut lane = Lane::new(
-            self.genesis,
-            committee,
-            member as MemberIndex,
-            tip,
-            LaneConfig {
-                report_chunk_bytes: self.faults.report_chunk_bytes,
-                ..LaneConfig::default()
-            },
-        );
-        #[cfg(any(test, feature = "broken-rules"))]
-        if let Some(BrokenRuleSwitch(rule)) = self.broken {
-            lane.break_rule(rule);
-        }
+        let mut lane = self.lane(committee, member, tip);
         lane.set_base(base.clone());
         for batch in log {
             lane.restore(batch);
@@ -1413,21 +1400,7 @@ impl Sim {
                     head.clone()
                 }
             });
-        let mut lane = Lane::new(
-            self.genesis,
-            self.committee.clone(),
-            member as MemberIndex,
-            tip,
-            LaneConfig {
-                report_chunk_bytes: self.faults.report_chunk_bytes,
-                ..LaneConfig::default()
-            },
-        );
-        #[cfg(any(test, feature = "broken-rules"))]
-        if let Some(BrokenRuleSwitch(rule)) = self.broken {
-            lane.break_rule(rule);
-        }
-        let _ = &self.broken;
+        let mut lane = self.lane(self.committee.clone(), member, tip);
         lane.set_base(self.members[member].base.clone());
         for batch in restored {
             // The replaced committee's batches are decided for this lane.
@@ -1441,6 +1414,28 @@ impl Sim {
         self.members[member].lane = Some(lane);
         self.drive(member, out);
         self.rebuild(member);
+    }
+
+    /// A lane for `member` of `committee` after `tip`, with the run's configuration (and
+    /// its broken rule, if any).
+    fn lane(&self, committee: Committee, member: usize, tip: LaneHead) -> Lane {
+        #[allow(unused_mut)]
+        let mut lane = Lane::new(
+            self.genesis,
+            committee,
+            member as MemberIndex,
+            tip,
+            LaneConfig {
+                report_chunk_bytes: self.faults.report_chunk_bytes,
+                ..LaneConfig::default()
+            },
+        );
+        #[cfg(any(test, feature = "broken-rules"))]
+        if let Some(BrokenRuleSwitch(rule)) = self.broken {
+            lane.break_rule(rule);
+        }
+        let _ = &self.broken;
+        lane
     }
 
     /// A member's view: the chain's state plus its lane's batches beyond the chain.

@@ -150,6 +150,14 @@ impl Net {
     }
 }
 
+/// The first certified batch among `outputs`.
+fn first_certified(outputs: &[(usize, Output)]) -> Option<CertifiedBatch> {
+    outputs.iter().find_map(|(_, o)| match o {
+        Output::Certified(batch) => Some(batch.clone()),
+        _ => None,
+    })
+}
+
 fn receipts(outputs: &[(usize, Output)]) -> Vec<(ClientId, Receipt)> {
     outputs
         .iter()
@@ -1062,25 +1070,13 @@ fn a_replica_catches_up_on_gossiped_certified_batches_in_order_and_makes_them_du
     let mut out = net.submit(0, 1, action(genesis, &player(1), 0, 40), 1_000);
     out.extend(net.tick(0, 1_002));
     let rest = net.run_filtered(0, out, |_, to, _| to != 3);
-    let certified = rest
-        .iter()
-        .find_map(|(_, o)| match o {
-            Output::Certified(batch) => Some(batch.clone()),
-            _ => None,
-        })
-        .expect("three members certify without the fourth");
+    let certified = first_certified(&rest).expect("three members certify without the fourth");
     assert_eq!(net.lanes[3].tip().height, 0);
     // A second certified batch, which member 3 misses too.
     let mut out = net.submit(0, 2, action(genesis, &player(2), 0, 40), 1_010);
     out.extend(net.tick(0, 1_012));
     let rest = net.run_filtered(0, out, |_, to, _| to != 3);
-    let second = rest
-        .iter()
-        .find_map(|(_, o)| match o {
-            Output::Certified(batch) => Some(batch.clone()),
-            _ => None,
-        })
-        .expect("height 2 certified");
+    let second = first_certified(&rest).expect("height 2 certified");
     // Gossip brings height 2 first: taking it would leave a hole at height 1 in the
     // log member 3 reports from, so it waits.
     assert!(net.lanes[3].catch_up(&second).is_empty());
@@ -1112,13 +1108,10 @@ fn a_retired_committee_seals_its_lane_at_the_last_batch_a_quorum_holds_and_prove
     let mut out = net.submit(0, 1, action(genesis, &player(1), 0, 10), 1_000);
     out.extend(net.tick(0, 1_002));
     let rest = net.run(0, out);
-    let first = rest
-        .iter()
-        .find_map(|(_, o)| match o {
-            Output::Certified(c) => Some(c.batch.header.clone()),
-            _ => None,
-        })
-        .expect("height 1 certified");
+    let first = first_certified(&rest)
+        .expect("height 1 certified")
+        .batch
+        .header;
     // Height 2 reaches member 1 only: two signatures of the three a quorum needs.
     let mut out = net.submit(0, 2, action(genesis, &player(2), 0, 20), 1_010);
     out.extend(net.tick(0, 1_012));

@@ -260,6 +260,27 @@ fn base_key(area: AreaId) -> Vec<u8> {
     (b"lane-base:", area).encode()
 }
 
+/// Whether `key` may act now, at most once per `gap` (it then acts: its time is noted).
+/// Keys whose gap passed are forgotten once the map holds 1,024, so it stays bounded.
+fn take_turn<K: std::hash::Hash + Eq>(
+    turns: &mut HashMap<K, Instant>,
+    key: K,
+    gap: Duration,
+) -> bool {
+    let now = Instant::now();
+    if turns
+        .get(&key)
+        .is_some_and(|at| now.duration_since(*at) < gap)
+    {
+        return false;
+    }
+    if turns.len() >= 1_024 {
+        turns.retain(|_, at| now.duration_since(*at) < gap);
+    }
+    turns.insert(key, now);
+    true
+}
+
 fn rejection_text(error: &LaneError) -> LaneSubmitError {
     match error {
         LaneError::Rule(DispatchError::Module(module)) => LaneSubmitError::Rejected(
@@ -2331,14 +2352,6 @@ impl Worker {
     /// `to` (at most [`MAX_FETCH`]; once per [`FETCH_EVERY`] per area, from the members
     /// in turn).
     fn fetch(&mut self, area: AreaId, from: u64, to: u64) {
-        let now = Instant::now();
-        if self
-            .fetched_at
-            .get(&area)
-            .is_some_and(|at| now.duration_since(*at) < FETCH_EVERY)
-        {
-            return;
-        }
         let peers: Vec<PeerId> = {
             let shared = self.service.shared.lock();
             let Some((_, keys)) = shared.committees.get(&area) else {
@@ -2348,10 +2361,10 @@ impl Worker {
                 .filter_map(|key| shared.key_peers.get(key).copied())
                 .collect()
         };
-        if peers.is_empty() {
+        if peers.is_empty() || !take_turn(&mut self.fetched_at, area, FETCH_EVERY) {
             return;
         }
-        self.fetched_at.insert(area, now);
+        let now = Instant::now();
         self.next_fetch = self.next_fetch.wrapping_add(1);
         let peer = peers[self.next_fetch % peers.len()];
         let to = to.min(from + MAX_FETCH - 1);
@@ -2369,19 +2382,9 @@ impl Worker {
     /// answer per peer per [`FETCH_ANSWER_GAP`]: a peer cannot make this node send more
     /// than that, whatever it asks).
     fn answer_fetch(&mut self, peer: PeerId, area: AreaId, from: u64, to: u64) {
-        let now = Instant::now();
-        if self
-            .fetch_answered
-            .get(&peer)
-            .is_some_and(|at| now.duration_since(*at) < FETCH_ANSWER_GAP)
-        {
+        if !take_turn(&mut self.fetch_answered, peer, FETCH_ANSWER_GAP) {
             return;
         }
-        if self.fetch_answered.len() >= 1_024 {
-            self.fetch_answered
-                .retain(|_, at| now.duration_since(*at) < FETCH_ANSWER_GAP);
-        }
-        self.fetch_answered.insert(peer, now);
         let to = to.min(from.saturating_add(MAX_FETCH - 1));
         let batches: Vec<CertifiedBatch> = self
             .known
@@ -2704,13 +2707,7 @@ impl Worker {
         let head = self.heads.get(&area).cloned().unwrap_or_default();
         // Where it continues after a replaced committee's lane: decided.
         let base = self
-            .service
-            .client
-            .db()
-            .aux_get(&base_key(area))
-            .ok()
-            .flatten()
-            .and_then(|bytes| <(u64, LaneHead)>::decode(&mut &bytes[..]).ok())
+            .aux::<(u64, LaneHead)>(&base_key(area))
             .filter(|(base_version, _)| *base_version == version)
             .map(|(_, base)| base);
         let restored = self.restore(area, &head, base.as_ref().map_or(0, |b| b.height));
@@ -2750,15 +2747,7 @@ impl Worker {
         {
             lane.restore(known.batch.clone());
         }
-        if let Some(votes) = self
-            .service
-            .client
-            .db()
-            .aux_get(&votes_key(area))
-            .ok()
-            .flatten()
-            .and_then(|bytes| <Vec<(u64, u32)>>::decode(&mut &bytes[..]).ok())
-        {
+        if let Some(votes) = self.aux::<Vec<(u64, u32)>>(&votes_key(area)) {
             lane.restore_vote_views(&votes);
         }
         // The view it was in before a restart (same committee version).
@@ -2771,15 +2760,20 @@ impl Worker {
         self.lanes.insert(area, lane);
     }
 
-    /// The committee version and view this node's lane of `area` last ran in (durable).
-    fn saved_view(&self, area: AreaId) -> Option<(u64, u32)> {
+    /// A value this node keeps beside its chain (`aux` column), decoded.
+    fn aux<T: Decode>(&self, key: &[u8]) -> Option<T> {
         self.service
             .client
             .db()
-            .aux_get(&view_key(area))
+            .aux_get(key)
             .ok()
             .flatten()
-            .and_then(|bytes| <(u64, u32)>::decode(&mut &bytes[..]).ok())
+            .and_then(|bytes| T::decode(&mut &bytes[..]).ok())
+    }
+
+    /// The committee version and view this node's lane of `area` last ran in (durable).
+    fn saved_view(&self, area: AreaId) -> Option<(u64, u32)> {
+        self.aux::<(u64, u32)>(&view_key(area))
     }
 
     /// The last batch of `area`'s lane that this node knows certified, with every batch
