@@ -284,6 +284,9 @@ impl Inner {
     }
 }
 
+/// An auxiliary key (without the `aux:` prefix) with its value.
+pub type AuxEntry = (Vec<u8>, Vec<u8>);
+
 /// The node's database. Cheap to clone; every method takes `&self` and is safe to call
 /// from many threads (writes are serialized internally).
 #[derive(Clone)]
@@ -700,6 +703,26 @@ impl Database {
     /// kept in the `meta` column under an `aux:` prefix so it never meets chain keys.
     pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         self.inner.get(schema::META, &schema::aux_key(key))
+    }
+
+    /// Every auxiliary value whose key starts with `prefix`, in key order, with its key
+    /// (without the `aux:` prefix); at most `limit` of them.
+    pub fn aux_scan(&self, prefix: &[u8], limit: usize) -> Result<Vec<AuxEntry>, DbError> {
+        let start = schema::aux_key(prefix);
+        let strip = schema::aux_key(&[]).len();
+        let iter = self.inner.db.iterator_cf(
+            self.inner.cf(schema::META),
+            rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward),
+        );
+        let mut found = Vec::new();
+        for item in iter {
+            let (key, value) = item?;
+            if !key.starts_with(&start) || found.len() >= limit {
+                break;
+            }
+            found.push((key[strip..].to_vec(), value.to_vec()));
+        }
+        Ok(found)
     }
 
     /// Writes (`Some`) or deletes (`None`) auxiliary values in one atomic, synced write:

@@ -881,3 +881,33 @@ fn a_warp_synced_base_is_checked_and_carries_the_chain_on() {
     assert_eq!(recomputed_root(&db, &next_hash), next_root);
     assert_eq!(read_all(&db, &next_hash), model);
 }
+
+#[test]
+fn auxiliary_values_are_scanned_by_prefix_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path(), Pruning::Window(8));
+        init(&db, 4);
+        db.aux_put(&[
+            (&b"lane-cert:\x01"[..], Some(&b"one"[..])),
+            (&b"lane-cert:\x02"[..], Some(&b"two"[..])),
+            (&b"lane-cert:\x03"[..], Some(&b"three"[..])),
+            // Neighbours of the prefix on both sides are not part of it.
+            (&b"lane-cer"[..], Some(&b"before"[..])),
+            (&b"lane-tip:\x01"[..], Some(&b"after"[..])),
+        ])
+        .unwrap();
+        db.aux_put(&[(&b"lane-cert:\x02"[..], None)]).unwrap();
+    }
+    let db = open(dir.path(), Pruning::Window(8));
+    assert_eq!(
+        db.aux_scan(b"lane-cert:", 100).unwrap(),
+        vec![
+            (b"lane-cert:\x01".to_vec(), b"one".to_vec()),
+            (b"lane-cert:\x03".to_vec(), b"three".to_vec()),
+        ]
+    );
+    // The limit bounds what one scan reads.
+    assert_eq!(db.aux_scan(b"lane-cert:", 1).unwrap().len(), 1);
+    assert!(db.aux_scan(b"lane-none:", 100).unwrap().is_empty());
+}

@@ -297,11 +297,15 @@ fn include_lane_batches<S: arceon_state::NodeStore>(
                         progress = true;
                     }
                     Err(e) => {
+                        let header = &batch.batch.header;
                         log::debug!(
                             "lane batch {}#{} not included yet: {e:?}",
-                            batch.batch.header.area,
-                            batch.batch.header.height
+                            header.area,
+                            header.height
                         );
+                        if log::log_enabled!(log::Level::Debug) {
+                            explain_divergence(builder, batch);
+                        }
                         break;
                     }
                 }
@@ -341,4 +345,26 @@ fn double_sign(
         network.announce(&block);
     }
     Ok(())
+}
+
+/// Logs which action of a certified batch the block being built would execute
+/// differently from its certificate (debug: such a batch cannot enter a block).
+fn explain_divergence<S: arceon_state::NodeStore>(
+    builder: &mut arceon_runtime::BlockBuilder<'_, S>,
+    batch: &arceon_pallet_fastlane::CertifiedBatch,
+) {
+    let header = &batch.batch.header;
+    if let Some((index, got)) = arceon_pallet_fastlane::first_divergence(builder.ext(), batch) {
+        let signed = &batch.batch.actions[index];
+        log::debug!(
+            "lane batch {}#{} (view time {}): action {index} of {} (nonce {}, {:?}) gives {got:?} here, certified {:?}",
+            header.area,
+            header.height,
+            header.time_ms,
+            signed.action.player,
+            signed.action.nonce,
+            signed.action.kind,
+            batch.batch.outcomes.get(index)
+        );
+    }
 }

@@ -242,6 +242,21 @@ fn tip_key(area: AreaId) -> Vec<u8> {
     (b"lane-tip:", area).encode()
 }
 
+/// Where a certified batch this node learned (its own lanes' or any other's) is kept
+/// until the finalized chain holds its height: a restarted node offers it to block
+/// authors and to peers that fetch it again. Without this, a batch whose certificate
+/// only restarted nodes had seen was in no author's hands, and its receipts were lost.
+const CERT_PREFIX: &[u8] = b"lane-cert:";
+
+/// The most certified batches read back at start.
+const MAX_RESTORED_CERTIFIED: usize = 64 * MAX_KNOWN_PER_AREA;
+
+fn cert_key(area: AreaId, height: u64) -> Vec<u8> {
+    let mut key = CERT_PREFIX.to_vec();
+    key.extend((area, height).encode());
+    key
+}
+
 /// The database key of the highest view an area's lane was in, with its committee
 /// version (views never go back: see `Lane::resume_view`).
 /// The views a member last voted in for its batches beyond the chain (see
@@ -1489,6 +1504,10 @@ struct Worker {
     /// The finalized block persisted batches were last pruned at.
     pruned_at: H256,
     to_persist: Vec<Batch>,
+    /// Certified batches learned this round, made durable by [`Worker::flush`].
+    to_certify: Vec<CertifiedBatch>,
+    /// The certified batches kept on disk (deleted once finalized).
+    persisted_certified: std::collections::BTreeSet<(AreaId, u64)>,
     /// Headers this round's lanes asked to have signed: (area, height, hash).
     to_sign: Vec<(AreaId, u64, H256)>,
     /// Member messages of this round, per peer, sent once the round is durable.
@@ -1552,6 +1571,8 @@ impl Worker {
             persisted: std::collections::BTreeSet::new(),
             pruned_at: H256::zero(),
             to_persist: Vec::new(),
+            to_certify: Vec::new(),
+            persisted_certified: std::collections::BTreeSet::new(),
             to_sign: Vec::new(),
             outbox: HashMap::new(),
             blocked: std::collections::BTreeSet::new(),
@@ -1586,7 +1607,46 @@ impl Worker {
         (stuck > limit).then_some(stuck)
     }
 
+    /// Reads back the certified batches kept before a restart: block authors and
+    /// fetching peers get them again (those the chain holds by now are dropped as the
+    /// chain is followed).
+    fn restore_certified(&mut self) {
+        let kept = match self
+            .service
+            .client
+            .db()
+            .aux_scan(CERT_PREFIX, MAX_RESTORED_CERTIFIED)
+        {
+            Ok(kept) => kept,
+            Err(e) => {
+                log::error!("fast lanes: cannot read the kept certified batches: {e}");
+                return;
+            }
+        };
+        let mut shared = self.service.shared.lock();
+        for (key, value) in kept {
+            let Ok(certified) = CertifiedBatch::decode_all(&mut &value[..]) else {
+                log::warn!("fast lanes: a kept certified batch does not decode");
+                continue;
+            };
+            let header = &certified.batch.header;
+            let at = (header.area, header.height);
+            if key != cert_key(at.0, at.1) {
+                continue;
+            }
+            self.persisted_certified.insert(at);
+            shared.certified.insert(at, certified);
+        }
+        if !self.persisted_certified.is_empty() {
+            log::info!(
+                "fast lanes: {} certified batches kept before a restart are offered to blocks again",
+                self.persisted_certified.len()
+            );
+        }
+    }
+
     fn run(mut self, events: Receiver<Event>) {
+        self.restore_certified();
         let mut last_publish = Instant::now();
         let mut last_hole_scan = Instant::now();
         while !self.service.stop.load(Ordering::SeqCst) {
@@ -2067,6 +2127,12 @@ impl Worker {
                 entries.push((votes_key(*area), votes.encode()));
             }
         }
+        for certified in self.to_certify.drain(..) {
+            let header = &certified.batch.header;
+            self.persisted_certified
+                .insert((header.area, header.height));
+            entries.push((cert_key(header.area, header.height), certified.encode()));
+        }
         if self.to_persist.is_empty() && entries.is_empty() {
             return;
         }
@@ -2130,9 +2196,18 @@ impl Worker {
                 time_ms: batch.header.time_ms,
             });
             self.persisted.insert((area, height));
+            // Its certificate, when this node had learned it before the restart.
+            let certificate = self
+                .service
+                .shared
+                .lock()
+                .certified
+                .get(&(area, height))
+                .filter(|certified| certified.batch.header == batch.header)
+                .map(|certified| certified.certificate.clone());
             self.known.entry((area, height)).or_insert(Known {
                 batch,
-                certificate: None,
+                certificate,
                 applied: false,
             });
         }
@@ -2166,7 +2241,9 @@ impl Worker {
     /// Deletes persisted batches the finalized chain holds.
     fn prune_persisted(&mut self) {
         let finalized = self.service.client.finalized().1;
-        if finalized == self.pruned_at || self.persisted.is_empty() {
+        if finalized == self.pruned_at
+            || (self.persisted.is_empty() && self.persisted_certified.is_empty())
+        {
             return;
         }
         self.pruned_at = finalized;
@@ -2174,28 +2251,40 @@ impl Worker {
             return;
         };
         let mut ext = Ext::new(&state);
-        let areas: std::collections::BTreeSet<AreaId> =
-            self.persisted.iter().map(|(area, _)| *area).collect();
+        let areas: std::collections::BTreeSet<AreaId> = self
+            .persisted
+            .iter()
+            .chain(&self.persisted_certified)
+            .map(|(area, _)| *area)
+            .collect();
         let mut gone = Vec::new();
+        let mut gone_certified = Vec::new();
         for area in areas {
             let head = fastlane::lane_head(&mut ext, area).height;
-            gone.extend(
-                self.persisted
+            gone.extend(self.persisted.range((area, 0)..=(area, head)).copied());
+            gone_certified.extend(
+                self.persisted_certified
                     .range((area, 0)..=(area, head))
-                    .copied()
-                    .collect::<Vec<_>>(),
+                    .copied(),
             );
         }
-        if gone.is_empty() {
+        if gone.is_empty() && gone_certified.is_empty() {
             return;
         }
-        let keys: Vec<Vec<u8>> = gone.iter().map(|(a, h)| batch_key(*a, *h)).collect();
+        let keys: Vec<Vec<u8>> = gone
+            .iter()
+            .map(|(a, h)| batch_key(*a, *h))
+            .chain(gone_certified.iter().map(|(a, h)| cert_key(*a, *h)))
+            .collect();
         let changes: Vec<(&[u8], Option<&[u8]>)> =
             keys.iter().map(|k| (k.as_slice(), None)).collect();
         match self.service.client.db().aux_put(&changes) {
             Ok(()) => {
                 for entry in gone {
                     self.persisted.remove(&entry);
+                }
+                for entry in gone_certified {
+                    self.persisted_certified.remove(&entry);
                 }
             }
             Err(e) => log::warn!("fast lane: cannot prune persisted batches: {e}"),
@@ -2223,6 +2312,7 @@ impl Worker {
         self.service
             .metrics
             .observe_lane_batch(header.area, header.count as usize, interval);
+        self.to_certify.push(certified.clone());
         let replaced = self
             .service
             .shared
@@ -2386,15 +2476,15 @@ impl Worker {
             return;
         }
         let to = to.min(from.saturating_add(MAX_FETCH - 1));
+        // Every certified batch this node holds beyond the chain, its lanes' or learned
+        // (also those kept across a restart).
         let batches: Vec<CertifiedBatch> = self
-            .known
+            .service
+            .shared
+            .lock()
+            .certified
             .range((area, from)..=(area, to))
-            .filter_map(|(_, known)| {
-                Some(CertifiedBatch {
-                    batch: known.batch.clone(),
-                    certificate: known.certificate.clone()?,
-                })
-            })
+            .map(|(_, certified)| certified.clone())
             .collect();
         if !batches.is_empty() {
             self.service.send_wire(peer, &Wire::Fetched(batches));

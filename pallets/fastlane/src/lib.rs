@@ -801,6 +801,43 @@ fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     Ok(())
 }
 
+/// Why a certified batch whose checks pass does not execute as certified here: the index
+/// of its first action whose result differs from the certified outcome, with the result
+/// this state gives (an error, or another outcome). `None` when every action matches.
+/// Writes nothing (for diagnostics: a block author logs it).
+pub fn first_divergence(
+    ext: &mut Ext,
+    certified: &CertifiedBatch,
+) -> Option<(usize, Result<Outcome, DispatchError>)> {
+    let header = &certified.batch.header;
+    let mut found = None;
+    let _ = ext.transactional(|ext| -> Result<(), DispatchError> {
+        for (index, (signed, expected)) in certified
+            .batch
+            .actions
+            .iter()
+            .zip(&certified.batch.outcomes)
+            .enumerate()
+        {
+            let got = apply_action(
+                ext,
+                &signed.action,
+                &header.genesis,
+                header.area,
+                header.version,
+                header.time_ms,
+            );
+            if got.as_ref() != Ok(expected) {
+                found = Some((index, got));
+                break;
+            }
+        }
+        // Always rolled back: this only looks.
+        Err(DispatchError::Other("rolled back"))
+    });
+    found
+}
+
 /// The pool's view of an unsigned `submit_batch`: valid when [`check_batch`] passes;
 /// returns the `provides` tag, the (area, height) slot, so two batches for one slot
 /// collide.
