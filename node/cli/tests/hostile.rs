@@ -494,15 +494,14 @@ fn junk_gossip_attack(attacker: &Attacker, best: u32) {
     std::thread::sleep(Duration::from_millis(100));
 }
 
-/// Lane batches that look certified but whose certificate no member signed, and lane
-/// requests no member would send.
-fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
+/// A lane batch of area 0 that looks certified, but no member signed its certificate.
+fn forged_batch(genesis: H256, version: u64) -> arceon_pallet_fastlane::CertifiedBatch {
     use arceon_pallet_fastlane::{
         merkle_root, ActionKind, Batch, BatchHeader, Certificate, CertifiedBatch, LaneAction,
         Outcome, SignedLaneAction,
     };
     let mut rng = rand::thread_rng();
-    for _ in 0..10 {
+    {
         let player = sp_core::sr25519::Pair::generate().0;
         let action = SignedLaneAction::sign(
             LaneAction {
@@ -536,12 +535,21 @@ fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
         batch.header.entries_root = merkle_root(&batch.entries());
         let mut signature = [0u8; 64];
         rng.fill_bytes(&mut signature);
-        let forged = CertifiedBatch {
+        CertifiedBatch {
             batch,
             certificate: Certificate {
                 signatures: vec![(0, signature.into()), (1, signature.into())],
             },
-        };
+        }
+    }
+}
+
+/// Lane batches that look certified but whose certificate no member signed, and lane
+/// requests no member would send.
+fn lane_attack(attacker: &Attacker, genesis: H256, version: u64) {
+    let mut rng = rand::thread_rng();
+    for _ in 0..10 {
+        let forged = forged_batch(genesis, version);
         attacker.net.publish(Topic::Lanes, forged.encode());
     }
     let mut junk = vec![0u8; 512];
@@ -580,6 +588,36 @@ fn lane_stream_attack(attacker: &Attacker, genesis: H256) {
             }
             if let Ok(mut stream) = control.open_stream(peer.peer_id, protocol).await {
                 let _ = stream.write_all(&u32::MAX.to_le_bytes()).await;
+                let _ = stream.flush().await;
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// Lane streams carrying well-formed requests for certified batches, thousands of them
+/// (`Fetch`, wire variant 8: only one per peer per 100 ms is served, and the flood never
+/// reaches the lane thread's queue), and forged certified batches nobody asked for
+/// (`Fetched`, variant 9: refused unread, and each costs the sender reputation).
+fn lane_fetch_attack(attacker: &Attacker, genesis: H256, version: u64) {
+    use futures::AsyncWriteExt as _;
+    let protocol = arceon_network::protocol::lane_protocol(&genesis);
+    let frame = |wire: Vec<u8>| [(wire.len() as u32).to_le_bytes().to_vec(), wire].concat();
+    let fetch = frame([vec![8u8], (0u32, 1u64, u64::MAX).encode()].concat());
+    let fetches: Vec<u8> = (0..2_000).flat_map(|_| fetch.clone()).collect();
+    let forged: Vec<_> = (0..4).map(|_| forged_batch(genesis, version)).collect();
+    let fetched = frame([vec![9u8], forged.encode()].concat());
+    for peer in attacker.net.peers() {
+        let mut control = attacker.net.streams();
+        let protocol = protocol.clone();
+        let fetches = fetches.clone();
+        let fetched = fetched.clone();
+        tokio::spawn(async move {
+            if let Ok(mut stream) = control.open_stream(peer.peer_id, protocol).await {
+                let _ = stream.write_all(&fetches).await;
+                for _ in 0..20 {
+                    let _ = stream.write_all(&fetched).await;
+                }
                 let _ = stream.flush().await;
             }
         });
@@ -727,6 +765,32 @@ fn four_validators_survive_hostile_peers() {
     });
     assert_survived("lane-streams", &phase, &baseline, secs);
     assert_dropped(&net, &validators, &id, "lane-streams");
+    drop(attacker);
+
+    // 11. Lane fetches: a flood of requests for certified batches, and forged certified
+    // batches nobody asked for.
+    let attacker = start_attacker(
+        &rt,
+        genesis,
+        boot_addresses(&net, &validators),
+        Behaviour::Quiet,
+    );
+    let id = attacker.peer_id();
+    std::thread::sleep(Duration::from_secs(2));
+    let phase = observe(&net, &validators, secs, || {
+        let _guard = rt.enter();
+        lane_fetch_attack(&attacker, genesis, version)
+    });
+    assert_survived("lane-fetch", &phase, &baseline, secs);
+    assert_dropped(&net, &validators, &id, "lane-fetch");
+    for i in validators {
+        let state = net.node(i).rpc("fastlane_laneState", json!([0]));
+        assert_eq!(
+            state["certifiedNotInBlock"],
+            json!(0),
+            "victim {i} took a forged fetched batch: {state}"
+        );
+    }
     drop(attacker);
 
     if report_only() {

@@ -710,6 +710,27 @@ impl Lane {
         out
     }
 
+    /// The driver lost its connection to `member` (its process died, or the network cut
+    /// it off). When `member` leads this member's view, the view is given up at once,
+    /// as after the view timeout: a crash is detected in the time a connection takes to
+    /// break rather than in a timeout. Only the view's primary matters; a connection
+    /// lost by mistake costs one view change, never safety (view changes are always
+    /// safe).
+    pub fn member_lost(
+        &mut self,
+        state: &mut dyn LaneState,
+        member: MemberIndex,
+        now_ms: u64,
+    ) -> Vec<Output> {
+        let mut out = Vec::new();
+        if member == self.me || member != self.primary() {
+            return out;
+        }
+        self.timer.set_now(now_ms);
+        self.start_view_change(state, self.view.saturating_add(1), &mut out);
+        out
+    }
+
     /// This lane continues a replaced committee's lane that ended at `base` (its seal,
     /// kept durable by the driver): batches up to it are decided, as if the chain
     /// included them (reports say so, so a view never carries another batch there), and

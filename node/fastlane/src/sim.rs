@@ -176,6 +176,9 @@ pub struct Faults {
     pub inclusion_lag_ms: u64,
     /// The longest a crashed member stays down (ms).
     pub max_down_ms: u64,
+    /// How long after a crash the other members' drivers see its connections break
+    /// ([`Lane::member_lost`]); `None`: they never do, only the view timeout tells.
+    pub crash_seen_after_ms: Option<u64>,
 }
 
 impl Faults {
@@ -204,6 +207,7 @@ impl Faults {
             handover_at: None,
             inclusion_lag_ms: 0,
             max_down_ms: 800,
+            crash_seen_after_ms: None,
         };
         faults.withholding = rng.gen_bool(0.3).then(|| rng.gen_range(1..members));
         // (A committee of 3 tolerates no fault at all: a pair there is two beyond it.)
@@ -222,6 +226,7 @@ impl Faults {
         faults.handover_at = (handover && faults.equivocating.is_none()).then_some(at);
         faults.inclusion_lag_ms = [0, 500, 2_000, 5_000][rng.gen_range(0..4)];
         faults.max_down_ms = [800, 3_000][rng.gen_range(0..2)];
+        faults.crash_seen_after_ms = rng.gen_bool(0.5).then(|| rng.gen_range(1..40));
         faults
     }
 
@@ -309,6 +314,11 @@ enum Event {
     /// A player's timeout for the action with this nonce.
     Timeout(usize, u64),
     Crash,
+    /// Member `to`'s driver sees the connection to crashed member `member` break.
+    Lost {
+        to: usize,
+        member: usize,
+    },
     Restart(usize),
     Block,
     /// The chain replaces the committee.
@@ -570,6 +580,7 @@ impl Sim {
                     }
                 }
                 Event::Crash => self.crash(),
+                Event::Lost { to, member } => self.lost(to, member),
                 Event::Restart(member) => self.restart(member),
                 Event::Block => {
                     self.block();
@@ -1345,12 +1356,32 @@ impl Sim {
                 self.report.crashes += 1;
                 let down = self.rng.gen_range(20..self.faults.max_down_ms);
                 self.at(self.now + down, Event::Restart(victim));
+                if let Some(after) = self.faults.crash_seen_after_ms {
+                    for to in (0..self.members.len()).filter(|to| *to != victim) {
+                        self.at(self.now + after, Event::Lost { to, member: victim });
+                    }
+                }
             }
         }
         if let Some(every) = self.faults.crash_every_ms {
             let next = self.now + self.rng.gen_range(1..=2 * every);
             self.at(next, Event::Crash);
         }
+    }
+
+    /// Member `to`'s driver lost its connection to crashed `member` (unless `member` is
+    /// back by now).
+    fn lost(&mut self, to: usize, member: usize) {
+        if self.members[member].lane.is_some() {
+            return;
+        }
+        let now = self.now;
+        let m = &mut self.members[to];
+        let Some(lane) = m.lane.as_mut() else {
+            return;
+        };
+        let outputs = lane.member_lost(&mut m.state, member as MemberIndex, now);
+        self.drive(to, outputs);
     }
 
     fn running_primary_was(&self, member: usize) -> bool {

@@ -111,6 +111,12 @@ impl Net {
         sign(&mut self.lanes[at], &self.keys[at], out)
     }
 
+    /// `Lane::member_lost` on member `at`, its signing round done.
+    fn member_lost(&mut self, at: usize, member: MemberIndex, now: u64) -> Vec<Output> {
+        let out = self.lanes[at].member_lost(&mut self.states[at], member, now);
+        sign(&mut self.lanes[at], &self.keys[at], out)
+    }
+
     /// `Lane::retry` on member `at`, its signing round done.
     fn retry(&mut self, at: usize) -> Vec<Output> {
         let out = self.lanes[at].retry(&mut self.states[at]);
@@ -803,6 +809,64 @@ fn replicas_replace_a_crashed_primary_and_the_new_one_certifies_what_a_quorum_vo
     assert_eq!(answered[0].1.header.height, 2);
     assert_eq!(answered[0].1.header.view, 1);
     assert_eq!(answered[0].1.header.parent, proposed);
+}
+
+#[test]
+fn replicas_that_lose_the_primary_s_connection_replace_it_without_waiting_out_the_timeout() {
+    let mut net = net(4);
+    let genesis = net.genesis;
+    let moved = action(genesis, &player(1), 0, 40);
+    // The primary sequences the action and proposes; the replicas vote, but the primary
+    // crashes before any vote lands.
+    let mut out = net.submit(0, 77, moved.clone(), 1_000);
+    out.extend(net.tick(0, 1_005));
+    let rest = net.run_without(0, 0, out);
+    assert!(receipts(&rest).is_empty(), "{rest:?}");
+    // 10 ms later each replica's driver sees the primary's connection break: long
+    // before a third of the view timeout, when a silent primary would first be nudged.
+    let timeout = LaneConfig::default().view_timeout_ms;
+    let lost_at = 1_015;
+    assert!(lost_at + 1 < 1_005 + timeout / 3);
+    let mut rest = Vec::new();
+    for replica in 1..4 {
+        // (The last one may have joined view 1 already: the others asked for it.)
+        let out = net.member_lost(replica, 0, lost_at);
+        assert_eq!(
+            net.lanes[replica].view(),
+            1,
+            "replica {replica} did not move on"
+        );
+        rest.extend(net.run_without(0, replica, out));
+    }
+    // A member that is not the view's primary going away changes nothing.
+    assert!(net.member_lost(2, 3, lost_at).is_empty());
+    for now in [lost_at + 1, lost_at + 5] {
+        for replica in 1..4 {
+            let out = net.tick(replica, now);
+            rest.extend(net.run_without(0, replica, out));
+        }
+    }
+    for replica in 1..4 {
+        assert_eq!(
+            net.lanes[replica].view(),
+            1,
+            "{}",
+            net.lanes[replica].describe()
+        );
+        assert!(
+            net.lanes[replica].is_active(),
+            "{}",
+            net.lanes[replica].describe()
+        );
+    }
+    // The new primary carried and certified the batch the quorum voted for.
+    assert!(
+        rest.iter().any(|(_, o)| matches!(
+            o,
+            Output::Certified(c) if c.batch.actions.iter().any(|a| a.hash() == moved.hash())
+        )),
+        "{rest:?}"
+    );
 }
 
 #[test]

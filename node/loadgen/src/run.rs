@@ -1424,6 +1424,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.missing,
             figures.during.len()
         );
+        for (ms, area, from, to, at) in &figures.slowest {
+            eprintln!(
+                "INFO slow failover: area {area} view {from} -> {to} in {ms:.1} ms (killed at Unix ms {at})"
+            );
+        }
         println!(
             "RESULT kills={} lost={} failover_p50_ms={} failover_p99_ms={} receipt_p99_during_failover_ms={}",
             figures.kills,

@@ -338,6 +338,8 @@ enum Event {
     Certified(CertifiedBatch),
     /// A replaced committee's lane ended (checked on the lane thread).
     Sealed(Seal),
+    /// The connection to the peer holding these session keys broke.
+    Lost(Vec<[u8; 32]>),
     /// A peer asks for certified batches of `area` it lacks.
     Fetch {
         peer: PeerId,
@@ -462,6 +464,10 @@ pub struct LaneService {
     /// Peers asked for certified batches (`Fetch`), and when: only their answers are
     /// taken.
     fetches: Mutex<HashMap<PeerId, Instant>>,
+    /// When each peer's last `Fetch` was taken: one per [`FETCH_ANSWER_GAP`], counted
+    /// as frames arrive, so a flood of them never reaches the lane thread's queue (where
+    /// it would crowd out players' submissions).
+    fetch_answered: Mutex<HashMap<PeerId, Instant>>,
     next_forward: std::sync::atomic::AtomicU64,
     /// The frame queue of this node's lane stream to each peer.
     links: Mutex<HashMap<PeerId, tokio::sync::mpsc::Sender<Vec<u8>>>>,
@@ -522,6 +528,7 @@ impl LaneService {
             me: Mutex::new(std::sync::Weak::new()),
             forwards: Mutex::new(HashMap::new()),
             fetches: Mutex::new(HashMap::new()),
+            fetch_answered: Mutex::new(HashMap::new()),
             next_forward: std::sync::atomic::AtomicU64::new(0),
             links: Mutex::new(HashMap::new()),
             readers: Mutex::new(HashMap::new()),
@@ -738,14 +745,26 @@ impl LaneService {
     }
 
     /// A peer disconnected.
+    /// A peer disconnected: lanes it leads change views at once (a crashed primary's
+    /// connections break long before a view times out).
     pub fn on_peer_disconnected(&self, peer: &PeerId) {
-        let mut shared = self.shared.lock();
-        if let Some(keys) = shared.peer_keys.remove(peer) {
-            for key in keys {
-                if shared.key_peers.get(&key) == Some(peer) {
-                    shared.key_peers.remove(&key);
-                }
-            }
+        let lost: Vec<[u8; 32]> = {
+            let mut shared = self.shared.lock();
+            let Some(keys) = shared.peer_keys.remove(peer) else {
+                return;
+            };
+            keys.into_iter()
+                .filter(|key| {
+                    let held = shared.key_peers.get(key) == Some(peer);
+                    if held {
+                        shared.key_peers.remove(key);
+                    }
+                    held
+                })
+                .collect()
+        };
+        if !lost.is_empty() {
+            let _ = self.events.try_send(Event::Lost(lost));
         }
     }
 
@@ -924,6 +943,9 @@ impl LaneService {
                 }
             }
             Wire::Fetch { area, from, to } => {
+                if !take_turn(&mut self.fetch_answered.lock(), peer, FETCH_ANSWER_GAP) {
+                    return;
+                }
                 let _ = self.events.try_send(Event::Fetch {
                     peer,
                     area,
@@ -1546,7 +1568,6 @@ struct Worker {
     /// Which member the next fetch goes to.
     next_fetch: usize,
     /// When this node last answered each peer's `Fetch`.
-    fetch_answered: HashMap<PeerId, Instant>,
     /// Committees replaced at the best block whose lanes still end (version, keys).
     retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
 }
@@ -1590,7 +1611,6 @@ impl Worker {
             unchecked_seals: HashMap::new(),
             fetched_at: HashMap::new(),
             next_fetch: 0,
-            fetch_answered: HashMap::new(),
             retired: HashMap::new(),
         }
     }
@@ -1827,6 +1847,7 @@ impl Worker {
             }
             Event::Certified(certified) => self.learn_certified(certified),
             Event::Sealed(seal) => self.on_seal(seal),
+            Event::Lost(keys) => self.member_lost(&keys),
             Event::Fetch {
                 peer,
                 area,
@@ -2468,13 +2489,37 @@ impl Worker {
             .send_wire(peer, &Wire::Fetch { area, from, to });
     }
 
+    /// Every lane whose view a member holding one of `keys` leads gives that view up
+    /// (see [`Lane::member_lost`]).
+    fn member_lost(&mut self, keys: &[[u8; 32]]) {
+        let now = unix_ms();
+        let areas: Vec<(AreaId, MemberIndex)> = self
+            .lanes
+            .iter()
+            .filter_map(|(area, lane)| {
+                let primary = lane.primary();
+                let key = lane.committee().keys.get(usize::from(primary))?;
+                (keys.contains(key) && !lane.is_primary()).then_some((*area, primary))
+            })
+            .collect();
+        if !areas.is_empty() {
+            log::info!(
+                "fast lanes: the primary of {} lanes is unreachable; they change views",
+                areas.len()
+            );
+        }
+        for (area, primary) in areas {
+            if let Some(lane) = self.lanes.get_mut(&area) {
+                let outputs = lane.member_lost(&mut self.overlay, primary, now);
+                self.carry_out(area, outputs);
+            }
+        }
+    }
+
     /// Answers a peer's `Fetch` with the certified batches this node holds of it (one
     /// answer per peer per [`FETCH_ANSWER_GAP`]: a peer cannot make this node send more
     /// than that, whatever it asks).
     fn answer_fetch(&mut self, peer: PeerId, area: AreaId, from: u64, to: u64) {
-        if !take_turn(&mut self.fetch_answered, peer, FETCH_ANSWER_GAP) {
-            return;
-        }
         let to = to.min(from.saturating_add(MAX_FETCH - 1));
         // Every certified batch this node holds beyond the chain, its lanes' or learned
         // (also those kept across a restart).

@@ -35,6 +35,8 @@ use crate::stats::Samples;
 const BUSIEST: usize = 5;
 /// A failover without a receipt from a new view within this long counts as missing.
 const WINDOW: Duration = Duration::from_secs(10);
+/// How many of the slowest failovers the run names.
+const SHOW_SLOWEST: usize = 10;
 /// How long a restarted node may take to answer JSON-RPC.
 const RESTART_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -45,10 +47,12 @@ pub(super) struct Failover {
     /// Its view at the kill.
     view: u32,
     killed_at: Instant,
+    /// The kill's wall-clock time (Unix ms), to find it in the nodes' logs.
+    killed_unix_ms: u128,
     /// Every area the killed node led.
     led: HashSet<AreaId>,
-    /// The first receipt of `area` from a later view.
-    done_at: Option<Instant>,
+    /// The first receipt of `area` from a later view, and that view.
+    done_at: Option<(Instant, u32)>,
     /// (arrival, latency ms) of the receipts of `led` areas' actions that arrived after
     /// the kill, within [`WINDOW`].
     receipts: Vec<(Instant, f64)>,
@@ -61,6 +65,9 @@ pub(super) struct FailoverFigures {
     pub missing: usize,
     pub failover: Samples,
     pub during: Samples,
+    /// The slowest failovers: (ms, area, view at the kill, view that answered, kill's
+    /// Unix ms), slowest first.
+    pub slowest: Vec<(f64, AreaId, u32, u32, u128)>,
 }
 
 impl Bench {
@@ -79,7 +86,7 @@ impl Bench {
                 continue;
             }
             if failover.done_at.is_none() && area == failover.area && view > failover.view {
-                failover.done_at = Some(now);
+                failover.done_at = Some((now, view));
             }
             if failover.led.contains(&area) && arrival >= failover.killed_at {
                 failover.receipts.push((arrival, latency_ms));
@@ -95,13 +102,20 @@ impl Bench {
             missing: 0,
             failover: Samples::default(),
             during: Samples::default(),
+            slowest: Vec::new(),
         };
         for failover in failovers.iter() {
             let end = match failover.done_at {
-                Some(done) => {
-                    figures
-                        .failover
-                        .push(done.duration_since(failover.killed_at).as_secs_f64() * 1e3);
+                Some((done, view)) => {
+                    let ms = done.duration_since(failover.killed_at).as_secs_f64() * 1e3;
+                    figures.failover.push(ms);
+                    figures.slowest.push((
+                        ms,
+                        failover.area,
+                        failover.view,
+                        view,
+                        failover.killed_unix_ms,
+                    ));
                     done
                 }
                 None => {
@@ -115,6 +129,10 @@ impl Bench {
                 }
             }
         }
+        figures
+            .slowest
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        figures.slowest.truncate(SHOW_SLOWEST);
         figures
     }
 }
@@ -168,6 +186,9 @@ pub(super) async fn drive(bench: Arc<Bench>, plan: KillPlan) {
             area,
             view,
             killed_at,
+            killed_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
             led,
             done_at: None,
             receipts: Vec::new(),
