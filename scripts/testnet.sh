@@ -256,8 +256,10 @@ crash)
     pid=$(pid_of "$2")
     if [ -n "$pid" ]; then
         kill -9 "$pid" 2>/dev/null || true
+        # Gone, or a zombie nobody reaped yet (it holds no socket or file any more).
         for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
+            state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
+            case "$state" in "" | Z*) break ;; esac
             sleep 0.05
         done
         rm -f "$TESTNET_DIR/node$2.pid"

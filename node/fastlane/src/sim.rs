@@ -353,6 +353,10 @@ struct Member {
     /// The last batch of the replaced committee's lane its new lane continues after
     /// (kept durable, like the node's).
     base: LaneHead,
+    /// The seal of the replaced committee's lane it made or took (in memory): sent
+    /// again to a member that restarts and waits for one, as a node sends its seals to
+    /// a peer that connects.
+    seal: Option<Box<Seal>>,
 }
 
 struct Player {
@@ -435,6 +439,7 @@ pub fn run_with(seed: u64, duration_ms: u64, broken: Option<BrokenRuleSwitch>) -
             version: VERSION,
             awaiting: None,
             base: LaneHead::default(),
+            seal: None,
         })
         .collect();
     let players = (0..faults.players)
@@ -1151,6 +1156,7 @@ impl Sim {
             return;
         };
         self.trace(|| format!("m{member} sealed the old lane after {}", seal.head.height));
+        self.members[member].seal = Some(Box::new(seal.clone()));
         for to in 0..self.members.len() {
             if to != member {
                 self.send(member, to, Message::Seal(Box::new(seal.clone())));
@@ -1168,6 +1174,9 @@ impl Sim {
         if seal.version != old.version || !seal.verify(&self.genesis, &old.keys) {
             self.violation(format!("an invalid seal of version {}", seal.version));
             return;
+        }
+        if self.members[member].lane.is_some() || self.members[member].awaiting.is_some() {
+            self.members[member].seal = Some(Box::new(seal.clone()));
         }
         let m = &self.members[member];
         let old_lane = m
@@ -1353,6 +1362,7 @@ impl Sim {
                 m.state = ToyState::default();
                 m.forwarded.clear();
                 m.gossiped.clear();
+                m.seal = None;
                 self.report.crashes += 1;
                 let down = self.rng.gen_range(20..self.faults.max_down_ms);
                 self.at(self.now + down, Event::Restart(victim));
@@ -1400,6 +1410,16 @@ impl Sim {
             // The committee changed before it ran the new one's lane: like a node, it
             // runs no lane of a replaced committee, and waits for the old one's seal.
             self.members[member].awaiting = Some(self.now);
+            // Its peers see it connect again and send it the seals they hold.
+            for from in (0..self.members.len()).filter(|from| *from != member) {
+                let seal = self.members[from]
+                    .seal
+                    .clone()
+                    .filter(|_| self.members[from].lane.is_some());
+                if let Some(seal) = seal {
+                    self.send(from, member, Message::Seal(seal));
+                }
+            }
             return;
         }
         let head = self.chain_head.clone();

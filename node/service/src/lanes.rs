@@ -340,6 +340,8 @@ enum Event {
     Sealed(Seal),
     /// The connection to the peer holding these session keys broke.
     Lost(Vec<[u8; 32]>),
+    /// A peer proved it holds these session keys (it connected, or came back).
+    Met(PeerId, Vec<[u8; 32]>),
     /// A peer asks for certified batches of `area` it lacks.
     Fetch {
         peer: PeerId,
@@ -714,11 +716,16 @@ impl LaneService {
                 .filter(|(key, signature)| fastlane::sigcache::verify(&message, signature, key))
                 .map(|(key, _)| key)
                 .collect();
-            let mut shared = service.shared.lock();
-            for key in &proven {
-                shared.key_peers.insert(*key, peer);
+            {
+                let mut shared = service.shared.lock();
+                for key in &proven {
+                    shared.key_peers.insert(*key, peer);
+                }
+                shared.peer_keys.insert(peer, proven.clone());
             }
-            shared.peer_keys.insert(peer, proven);
+            if !proven.is_empty() {
+                let _ = service.events.try_send(Event::Met(peer, proven));
+            }
         });
     }
 
@@ -1848,6 +1855,7 @@ impl Worker {
             Event::Certified(certified) => self.learn_certified(certified),
             Event::Sealed(seal) => self.on_seal(seal),
             Event::Lost(keys) => self.member_lost(&keys),
+            Event::Met(peer, keys) => self.send_seals_to(peer, &keys),
             Event::Fetch {
                 peer,
                 area,

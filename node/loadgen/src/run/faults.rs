@@ -35,6 +35,8 @@ use crate::stats::Samples;
 const BUSIEST: usize = 5;
 /// A failover without a receipt from a new view within this long counts as missing.
 const WINDOW: Duration = Duration::from_secs(10);
+/// How many times the busiest areas are asked for a primary before a kill is skipped.
+const FIND_LEADER_ROUNDS: usize = 10;
 /// How many of the slowest failovers the run names.
 const SHOW_SLOWEST: usize = 10;
 /// How long a restarted node may take to answer JSON-RPC.
@@ -165,18 +167,37 @@ pub(super) async fn drive(bench: Arc<Bench>, plan: KillPlan) {
             eprintln!("kill {kill}: no area was busy; skipped");
             continue;
         }
-        let area = busiest[rng.gen_range(0..busiest.len())];
-        let Some((node, view)) = leader(&bench, area).await else {
-            eprintln!("kill {kill}: no node leads area {area} right now; skipped");
+        // A busy area whose primary is known (one in a view change has none: the next
+        // busiest is asked, then all of them again a little later).
+        let mut target = None;
+        'find: for _ in 0..FIND_LEADER_ROUNDS {
+            let first = rng.gen_range(0..busiest.len());
+            for i in 0..busiest.len() {
+                let area = busiest[(first + i) % busiest.len()];
+                if let Some((node, view)) = leader(&bench, area).await {
+                    target = Some((area, node, view));
+                    break 'find;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let Some((area, node, view)) = target else {
+            eprintln!("kill {kill}: no node leads any of the busiest areas; skipped");
             continue;
         };
         let led = led_by(&bench, node).await;
         bench.down[node].store(true, Ordering::SeqCst);
+        // Timed from before the kill command: the SIGKILL lands within the few
+        // milliseconds the command takes to start, while the command itself returns
+        // only once the process is gone (which can take seconds).
+        let killed_at = Instant::now();
+        let killed_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         if !control(&plan.control, "crash", node) {
             bench.down[node].store(false, Ordering::SeqCst);
             continue;
         }
-        let killed_at = Instant::now();
         eprintln!(
             "kill {kill}: node {} (primary of area {area} in view {view}, leading {} areas)",
             node + 1,
@@ -186,9 +207,7 @@ pub(super) async fn drive(bench: Arc<Bench>, plan: KillPlan) {
             area,
             view,
             killed_at,
-            killed_unix_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis()),
+            killed_unix_ms,
             led,
             done_at: None,
             receipts: Vec::new(),
@@ -207,7 +226,10 @@ async fn leader(bench: &Bench, area: AreaId) -> Option<(usize, u32)> {
         let state: Result<Value, _> =
             chain::call(&bench.rpc(node), "fastlane_laneState", vec![json!(area)]).await;
         if let Ok(state) = state {
-            if state.get("role").and_then(Value::as_str) == Some("primary") {
+            // A primary whose view still changes leads nothing yet.
+            if state.get("role").and_then(Value::as_str) == Some("primary")
+                && state.get("viewActive").and_then(Value::as_bool) != Some(false)
+            {
                 let view = state.get("view").and_then(Value::as_u64).unwrap_or(0);
                 return Some((node, view as u32));
             }

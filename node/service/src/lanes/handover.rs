@@ -227,6 +227,32 @@ impl Worker {
         }
     }
 
+    /// A peer holding `keys` (re)connected: it gets the seals this node holds of every
+    /// lane whose committee in force it is a member of and that continues a sealed one.
+    /// A member of a new committee that restarted after the seals went out then starts
+    /// after the seal instead of waiting for [`Worker::handover_wait`] and falling back.
+    pub(super) fn send_seals_to(&self, peer: PeerId, keys: &[[u8; 32]]) {
+        let seals: Vec<Seal> = {
+            let shared = self.service.shared.lock();
+            self.seals
+                .iter()
+                .filter(|(area, seal)| {
+                    shared
+                        .committees
+                        .get(*area)
+                        .is_some_and(|(version, members)| {
+                            *version > seal.version && members.iter().any(|key| keys.contains(key))
+                        })
+                })
+                .map(|(_, seal)| seal.clone())
+                .collect()
+        };
+        // One per frame, as they go out at sealing (each carries a quorum's reports).
+        for seal in seals {
+            self.service.send_wire(peer, &Wire::Seals(vec![seal]));
+        }
+    }
+
     /// Sends `seal` to every member of the new committee (`keys`) this node is
     /// connected to.
     fn send_seal(&self, seal: &Seal, keys: &[[u8; 32]]) {
