@@ -256,11 +256,12 @@ crash)
     pid=$(pid_of "$2")
     if [ -n "$pid" ]; then
         kill -9 "$pid" 2>/dev/null || true
-        # Gone, or a zombie nobody reaped yet (it holds no socket or file any more).
-        for _ in $(seq 1 100); do
-            state=$(ps -o stat= -p "$pid" 2>/dev/null || true)
-            case "$state" in "" | Z*) break ;; esac
-            sleep 0.05
+        # Until it holds no file or socket (its database lock, its ports): gone, or a
+        # zombie nobody reaped yet whose threads have all exited. (Waiting for the pid
+        # to vanish waits forever where nothing reaps orphans.)
+        for _ in $(seq 1 200); do
+            [ -z "$(ls -A "/proc/$pid/fd" 2>/dev/null)" ] && break
+            sleep 0.025
         done
         rm -f "$TESTNET_DIR/node$2.pid"
         echo "node $2 crashed"
