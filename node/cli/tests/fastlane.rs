@@ -678,7 +678,8 @@ fn an_equivocating_primary_needs_a_dishonest_signer_and_the_network_slashes_both
         serde_json::from_slice(&std::fs::read(&spec).expect("spec")).expect("spec json");
     json["genesis"]["runtimeGenesis"]["config"]["areas"]["committeeSize"] = json!(4);
     std::fs::write(&spec, serde_json::to_vec_pretty(&json).expect("json")).expect("write spec");
-    // No view changes while the dishonest members restart.
+    // No view change from a timeout while the dishonest members restart (only the
+    // primary's broken connections move the view, once).
     let mut net = Net::new(&spec.display().to_string(), VALIDATORS, |i| {
         vec![
             format!("--{}", NAMES[i]),
@@ -696,25 +697,46 @@ fn an_equivocating_primary_needs_a_dishonest_signer_and_the_network_slashes_both
             .position(|v| v == member)
             .expect("a validator")
     };
+    // Member 1 comes back equivocating, then area 0's primary (member 0) comes back
+    // signing anything. Its connections break when it is killed, so the others leave
+    // view 0 at once for view 1, which member 1 leads. The primary shows odd members its
+    // fork first: member 3 votes for the fork, member 2 for the batch, member 0 for both.
     let (primary, signer, honest) = (
-        index_of(&members[0]),
         index_of(&members[1]),
+        index_of(&members[0]),
         index_of(&members[2]),
     );
-    // Area 0's primary comes back equivocating and member 1 signing anything: the
-    // primary shows odd members its fork first, so members 1 and 3 vote for the fork,
-    // member 2 for the batch, and member 1 for both.
+    let all: Vec<usize> = (0..VALIDATORS).collect();
     net.kill(primary);
-    net.kill(signer);
     net.members[primary]
         .args
         .push("--unsafe-lane-equivocate".into());
+    net.start(primary, &all);
+    net.wait(
+        "the equivocating member back in view 0",
+        Duration::from_secs(30),
+        |net| {
+            let state = net.node(primary).rpc("fastlane_laneState", json!([0]));
+            state["viewActive"] == json!(true)
+                && net.node(primary).rpc("system_health", json!([]))["peers"]
+                    .as_u64()
+                    .is_some_and(|peers| peers >= 3)
+        },
+    );
+    net.kill(signer);
     net.members[signer]
         .args
         .push("--unsafe-lane-sign-anything".into());
-    let all: Vec<usize> = (0..VALIDATORS).collect();
-    net.start(primary, &all);
     net.start(signer, &all);
+    net.wait(
+        "view 1, led by the equivocating member",
+        Duration::from_secs(30),
+        |net| {
+            let state = net.node(honest).rpc("fastlane_laneState", json!([0]));
+            state["viewActive"] == json!(true)
+                && state["viewPrimary"]["account"] == json!(members[1])
+        },
+    );
     let players = [Keyring::Eve.pair(), Keyring::Ferdie.pair(), walker()];
     net.wait("the primary's lane peers", Duration::from_secs(30), |net| {
         let probe = action(
