@@ -417,14 +417,16 @@ impl Environment<H256, BlockNumber> for Env {
         Ok(())
     }
 
+    /// A background round concluded: it votes no more, so this node's votes of it can go
+    /// (not before: see [`state::store_completed`]).
     fn concluded(
         &self,
-        _round: u64,
+        round: u64,
         _state: finality_grandpa::round::State<H256, BlockNumber>,
         _base: (H256, BlockNumber),
         _votes: &HistoricalVotes<H256, BlockNumber, AuthoritySignature, AuthorityId>,
     ) -> Result<(), Self::Error> {
-        Ok(())
+        state::forget_votes(self.inner.client.db(), self.set_id, round)
     }
 
     fn finalize_block(

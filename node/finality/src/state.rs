@@ -120,27 +120,51 @@ fn vote_key(set_id: u64, round: u64, stage: Stage) -> Vec<u8> {
     key
 }
 
-/// Persists the completed round and forgets the votes cast in rounds `from..=round`
-/// (they are part of the completed round now).
+/// How many rounds below the last completed one this node's votes are kept at most: a
+/// round's votes go when the round concludes ([`forget_votes`]), and rounds this far
+/// behind whose conclusion never came (a set change) go with a later completion.
+pub const KEEP_VOTES_ROUNDS: u64 = 64;
+
+/// Persists the completed round, and forgets this node's votes of rounds `from` up to
+/// [`KEEP_VOTES_ROUNDS`] below it. Not the completed round's own, nor those just below:
+/// a round completed by a catch-up leaves the round this node was in running in the
+/// background, where it still votes; with its earlier votes forgotten, a node that
+/// restarted in that round would sign a second, different vote there (an equivocation).
 pub fn store_completed(
     db: &Database,
     completed: &CompletedRound,
     forget_from: u64,
 ) -> Result<(), FinalityError> {
     let bytes = completed.encode();
+    let to = completed.number.saturating_sub(KEEP_VOTES_ROUNDS);
     // Bounded: a catch-up may skip many rounds, but stale keys beyond this are harmless.
-    let from = forget_from.max(completed.number.saturating_sub(64));
-    let keys: Vec<Vec<u8>> = (from..=completed.number)
-        .flat_map(|round| {
-            [Stage::Propose, Stage::Prevote, Stage::Precommit]
-                .into_iter()
-                .map(move |stage| vote_key(completed.set_id, round, stage))
-        })
-        .collect();
+    let from = forget_from.max(to.saturating_sub(KEEP_VOTES_ROUNDS));
+    let keys = vote_keys(completed.set_id, from, to);
     let mut changes: Vec<(&[u8], Option<&[u8]>)> = vec![(COMPLETED_KEY, Some(&bytes[..]))];
     changes.extend(keys.iter().map(|k| (&k[..], None)));
     db.aux_put(&changes)?;
     Ok(())
+}
+
+/// Forgets this node's votes of `round` (it concluded: no stage of it votes again).
+pub fn forget_votes(db: &Database, set_id: u64, round: u64) -> Result<(), FinalityError> {
+    let keys = vote_keys(set_id, round, round);
+    let changes: Vec<(&[u8], Option<&[u8]>)> = keys.iter().map(|k| (&k[..], None)).collect();
+    db.aux_put(&changes)?;
+    Ok(())
+}
+
+fn vote_keys(set_id: u64, from: u64, to: u64) -> Vec<Vec<u8>> {
+    if from > to {
+        return Vec::new();
+    }
+    (from..=to)
+        .flat_map(|round| {
+            [Stage::Propose, Stage::Prevote, Stage::Precommit]
+                .into_iter()
+                .map(move |stage| vote_key(set_id, round, stage))
+        })
+        .collect()
 }
 
 /// The vote this node cast in `stage` of `round`, if any.
