@@ -2427,11 +2427,7 @@ impl Worker {
         self.catch_up(header.area);
         // A hole below it (gossip this node missed, e.g. while it was down): fetched
         // from the committee rather than waited for from blocks.
-        let applied = self
-            .applied
-            .get(&header.area)
-            .copied()
-            .unwrap_or_else(|| self.heads.get(&header.area).map_or(0, |h| h.height));
+        let applied = self.applied_height(header.area);
         if header.height > applied + 1 {
             self.fetch(header.area, applied + 1, header.height - 1);
         }
@@ -2447,12 +2443,7 @@ impl Worker {
             let Some((&(area, _), _)) = self.known.range((area, 0)..).next() else {
                 break;
             };
-            let next = self
-                .applied
-                .get(&area)
-                .copied()
-                .unwrap_or_else(|| self.heads.get(&area).map_or(0, |h| h.height))
-                + 1;
+            let next = self.applied_height(area) + 1;
             if !self.known.contains_key(&(area, next)) {
                 if let Some((&(_, above), _)) =
                     self.known.range((area, next)..=(area, u64::MAX)).next()
@@ -2577,18 +2568,22 @@ impl Worker {
         }
     }
 
+    /// The height of `area`'s last batch in the overlay: the last applied known batch,
+    /// else the chain's lane head.
+    fn applied_height(&self, area: AreaId) -> u64 {
+        self.applied
+            .get(&area)
+            .copied()
+            .unwrap_or_else(|| self.heads.get(&area).map_or(0, |h| h.height))
+    }
+
     /// Applies the known batches of `area` that follow what the overlay has, in order.
     /// A batch that does not apply waits (`blocked`): it may depend on another lane's
     /// batch (a player crossing in) that has not arrived; [`Worker::settle`] retries it.
     fn apply_known(&mut self, area: AreaId) {
         self.blocked.remove(&area);
         loop {
-            let next = self
-                .applied
-                .get(&area)
-                .copied()
-                .unwrap_or_else(|| self.heads.get(&area).map_or(0, |h| h.height))
-                + 1;
+            let next = self.applied_height(area) + 1;
             let Some(known) = self.known.get_mut(&(area, next)) else {
                 return;
             };

@@ -708,6 +708,22 @@ pub fn apply_action(
     })
 }
 
+/// [`apply_action`] for an action of the batch with `header`.
+fn apply_in_batch(
+    ext: &mut Ext,
+    header: &BatchHeader,
+    action: &LaneAction,
+) -> Result<Outcome, DispatchError> {
+    apply_action(
+        ext,
+        action,
+        &header.genesis,
+        header.area,
+        header.version,
+        header.time_ms,
+    )
+}
+
 /// Verifies every player signature of `actions` (batched, through the cache).
 pub fn verify_actions<'a>(actions: impl IntoIterator<Item = &'a SignedLaneAction>) -> bool {
     if sigcache::player_signatures_assumed() {
@@ -763,15 +779,8 @@ fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     }
     let header = &batch.header;
     for (signed, certified_outcome) in batch.actions.iter().zip(&batch.outcomes) {
-        let outcome = apply_action(
-            ext,
-            &signed.action,
-            &header.genesis,
-            header.area,
-            header.version,
-            header.time_ms,
-        )
-        .map_err(|_| Error::OutcomeMismatch)?;
+        let outcome =
+            apply_in_batch(ext, header, &signed.action).map_err(|_| Error::OutcomeMismatch)?;
         if outcome != *certified_outcome {
             return Err(Error::OutcomeMismatch.into());
         }
@@ -819,14 +828,7 @@ pub fn first_divergence(
             .zip(&certified.batch.outcomes)
             .enumerate()
         {
-            let got = apply_action(
-                ext,
-                &signed.action,
-                &header.genesis,
-                header.area,
-                header.version,
-                header.time_ms,
-            );
+            let got = apply_in_batch(ext, header, &signed.action);
             if got.as_ref() != Ok(expected) {
                 found = Some((index, got));
                 break;
