@@ -249,6 +249,7 @@ impl Call {
                 fastlane::Call::SubmitBatch { .. }
                     | fastlane::Call::ReportEquivocation { .. }
                     | fastlane::Call::ChallengeReceipt { .. }
+                    | fastlane::Call::EndLane { .. }
             )
         )
     }
@@ -299,6 +300,9 @@ impl Call {
             Call::FastLane(fastlane::Call::ChallengeReceipt { challenge }) => {
                 lane_evidence(fastlane::validate_challenge(ext, challenge))
             }
+            Call::FastLane(fastlane::Call::EndLane { seal }) => {
+                lane_evidence(fastlane::validate_end(ext, seal))
+            }
             _ => Err(UnknownTransaction::NoUnsignedValidator.into()),
         }
     }
@@ -331,9 +335,12 @@ fn lane_evidence(
         TransactionValidityError::Invalid(match error {
             fastlane::Error::DuplicateEquivocationReport
             | fastlane::Error::DuplicateChallenge
-            | fastlane::Error::StaleEvidence => InvalidTransaction::Stale,
+            | fastlane::Error::StaleEvidence
+            | fastlane::Error::LaneEnded
+            | fastlane::Error::NotEnding => InvalidTransaction::Stale,
             fastlane::Error::InvalidEquivocationProof
             | fastlane::Error::InvalidReceipt
+            | fastlane::Error::BadSeal
             | fastlane::Error::BadCertificate
             | fastlane::Error::NotEnoughSignatures => InvalidTransaction::BadProof,
             other => InvalidTransaction::Custom(other as u8),
@@ -372,6 +379,7 @@ pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight
     weight = weight.saturating_add(balances::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(staking::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(world::follow_staking(ext, n, era_before));
+    weight = weight.saturating_add(world::reshape_when_ready(ext, n));
     weight = weight.saturating_add(areas::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(players::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(npcs::Pallet::on_initialize(ext, n));

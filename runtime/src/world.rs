@@ -7,12 +7,23 @@
 //!   committees are re-chosen from the eligible validators, busy areas split and quiet
 //!   ones merge, and players, structures and NPCs follow the map by position;
 //! - when a validator chills or is slashed mid-era, committees are re-chosen at once so
-//!   that it is never a primary.
+//!   that it is never a primary;
+//! - on a chain whose players act through fast lanes, a split or merge (an era's, or
+//!   root's) is scheduled instead of made: the lanes of the areas it ends are sealed by
+//!   their committees (`FastLane.end_lane`), and the reshape is made at the start of the
+//!   first block where the chain holds every batch up to each seal ([`reshape_when_ready`]),
+//!   so no receipted lane action is lost; after [`RESHAPE_DEADLINE_BLOCKS`] it is made
+//!   anyway (a committee without a quorum cannot seal; its receipts can be challenged).
 
 use arceon_primitives::{ed25519, sr25519, BlockNumber};
 use arceon_support::{DispatchResult, Ext, Origin, Weight};
 
-use crate::{areas, aura, grandpa, npcs, players, staking, structures};
+use crate::{areas, aura, fastlane, grandpa, npcs, players, staking, structures};
+
+/// How many blocks a scheduled split or merge waits at most for the lanes it ends.
+pub const RESHAPE_DEADLINE_BLOCKS: BlockNumber = 60;
+/// Weight of checking one scheduled reshape's lanes (a seal and a lane head per area).
+const RESHAPE_CHECK_WEIGHT: Weight = Weight::from_parts(20_000_000, 2_000);
 
 /// Weight of migrating one split or merged area's residents (players, structures and
 /// NPCs of one area, each pallet bounded by its per-area limit).
@@ -68,6 +79,10 @@ pub fn follow_staking(ext: &mut Ext, n: BlockNumber, era_before: u32) -> Weight 
         players::on_new_era(ext, era);
         let candidates = committee_candidates(ext);
         let weight = areas::weights::new_era(area_bound(ext), candidates.len());
+        if fastlane::in_use(ext) {
+            areas::new_era_scheduling(ext, era, &candidates, n);
+            return weight;
+        }
         let changes = areas::new_era(ext, era, &candidates, n);
         let count = changes.len() as u64;
         for change in &changes {
@@ -123,9 +138,60 @@ fn migrate(ext: &mut Ext, from: areas::AreaId, targets: &[(areas::AreaId, areas:
     npcs::migrate_area(ext, from, targets);
 }
 
+/// Makes the scheduled splits and merges whose lanes have ended and whose batches are
+/// all in the chain, or that waited [`RESHAPE_DEADLINE_BLOCKS`]; returns the weight.
+pub fn reshape_when_ready(ext: &mut Ext, n: BlockNumber) -> Weight {
+    let scheduled = areas::scheduled(ext);
+    let mut weight = RESHAPE_CHECK_WEIGHT.saturating_mul(scheduled.len() as u64);
+    for waiting in scheduled {
+        let ending = areas::ending_of(ext, &waiting.reshape);
+        let ready = ending.iter().all(|area| {
+            fastlane::lane_closed(ext, *area) || areas::authority(ext, *area).is_none()
+        });
+        let late = n >= waiting.since.saturating_add(RESHAPE_DEADLINE_BLOCKS);
+        if !ready && !late {
+            continue;
+        }
+        areas::unschedule(ext, &waiting.reshape);
+        match areas::reshape_now(ext, waiting.reshape, n) {
+            Ok(change) => {
+                let mut ended = ending;
+                if let areas::AreaChange::Merged { into, .. } = &change {
+                    ended.push(*into);
+                }
+                for area in ended {
+                    fastlane::forget_end(ext, area);
+                }
+                apply_area_change(ext, &change);
+                weight = weight.saturating_add(AREA_CHANGE_WEIGHT);
+            }
+            // The map changed since it was scheduled (root edited it): the reshape is
+            // dropped; the ended lanes start again under new committee versions.
+            Err(_) => {
+                for area in &ending {
+                    fastlane::forget_end(ext, *area);
+                }
+                areas::renew_committees(ext, &ending, n);
+            }
+        }
+    }
+    weight
+}
+
 /// Dispatches an areas call; a forced split or merge queues its change, which moves the
-/// area's residents here, in the same transaction.
+/// area's residents here, in the same transaction. On a chain whose players act through
+/// the fast lanes, it is scheduled instead (see the module doc).
 pub fn dispatch_areas(ext: &mut Ext, origin: Origin, call: areas::Call) -> DispatchResult {
+    let reshape = match &call {
+        areas::Call::ForceSplit { id } => Some(areas::Reshape::Split { area: *id }),
+        areas::Call::ForceMerge { parent } => Some(areas::Reshape::Merge { parent: *parent }),
+        _ => None,
+    };
+    if let Some(reshape) = reshape.filter(|_| fastlane::in_use(ext)) {
+        arceon_support::ensure_root(origin)?;
+        let n = crate::system::Number::get_or_default(ext);
+        return areas::schedule(ext, reshape, n);
+    }
     call.dispatch(ext, origin)?;
     for change in areas::take_pending_changes(ext) {
         apply_area_change(ext, &change);

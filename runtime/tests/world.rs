@@ -692,6 +692,75 @@ fn lane_batches(
     })
 }
 
+/// `FastLane.end_lane` extrinsics sealing the lanes of `areas` where the chain's lane
+/// ends: every committee member reports for the first sealing view that it holds nothing
+/// beyond the chain.
+fn end_lanes(chain: &Chain, keys: &Keys, areas: &[AreaId]) -> Vec<Vec<u8>> {
+    use fastlane::seal::{report_digest, Seal, SignedReport, SEAL_VIEW};
+    let signers: HashMap<AccountId32, sr25519::Pair> = keys
+        .all()
+        .into_iter()
+        .map(|pair| (account(&pair), pair))
+        .collect();
+    areas
+        .iter()
+        .map(|area| {
+            let committee = chain.committees()[area].clone();
+            let head = chain.read(|ext| fastlane::lane_head(ext, *area));
+            let reports = committee
+                .members()
+                .iter()
+                .enumerate()
+                .map(|(index, member)| {
+                    let digest = report_digest(
+                        &chain.genesis_hash,
+                        *area,
+                        committee.version,
+                        SEAL_VIEW,
+                        head.height,
+                        &[],
+                    );
+                    let message = fastlane::types::round_message(&digest);
+                    SignedReport {
+                        member: index as u8,
+                        included: head.height,
+                        entries: Vec::new(),
+                        signature: signers[member].sign(&message).0.into(),
+                    }
+                })
+                .collect();
+            let seal = Seal {
+                area: *area,
+                version: committee.version,
+                view: SEAL_VIEW,
+                head,
+                reports,
+            };
+            Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::EndLane {
+                seal: Box::new(seal),
+            }))
+            .encode()
+        })
+        .collect()
+}
+
+/// Produces the blocks that end the lanes a scheduled reshape waits for (the first holds
+/// their seals) and makes it; returns the block that made it.
+fn reshape_after_seals(chain: &mut Chain, keys: &Keys, areas: &[AreaId]) -> Produced {
+    let ended = chain.produce(end_lanes(chain, keys, areas));
+    ended.assert_all_ok();
+    for area in areas {
+        assert!(
+            ended.events.iter().any(|e| matches!(
+                e,
+                RuntimeEvent::FastLane(fastlane::Event::LaneEnded { area: ended, .. }) if ended == area
+            )),
+            "area {area}'s lane ends"
+        );
+    }
+    chain.produce(vec![])
+}
+
 fn register(name: &str) -> Call {
     Call::Players(players::Call::Register {
         name: name.as_bytes().to_vec(),
@@ -1724,9 +1793,37 @@ fn forced_split_moves_players_by_position() {
     let before = Residents::of(&chain);
     let old_committee = chain.committees()[&0].clone();
 
-    // Block 10 starts era 1: the Meadow splits into quadrants and everything follows.
+    // Block 10 starts era 1: with a player in the fast lanes, the Meadow's split waits
+    // for its lane to end; a lane batch beyond its end is refused; once the seal is in
+    // (block 11), the Meadow splits into quadrants (block 12) and everything follows.
+    let era = chain.produce(vec![]);
+    assert_eq!(new_era(&era).map(|(era, _)| era), Some(1));
+    assert!(
+        era.has(&RuntimeEvent::Areas(areas::Event::ReshapeScheduled {
+            reshape: areas::Reshape::Split { area: 0 },
+            ending: vec![0],
+        }))
+    );
+    assert!(
+        chain.area(0).active,
+        "the split waits for the Meadow's lane"
+    );
+    let late = lane_batches(
+        &chain,
+        &keys,
+        0,
+        vec![(&keys.dave, ActionKind::Move { x: mid_x, y: mid_y })],
+    );
+    chain
+        .produce(end_lanes(&chain, &keys, &[0]))
+        .assert_all_ok();
+    let (refused, _) = chain.build_at(chain.best.slot + 1, late);
+    assert!(
+        matches!(refused.results[0], Err(_)),
+        "a batch beyond the lane's end is refused: {:?}",
+        refused.results[0]
+    );
     let split = chain.produce(vec![]);
-    assert_eq!(new_era(&split).map(|(era, _)| era), Some(1));
     let children = split
         .events
         .iter()
@@ -1800,10 +1897,15 @@ fn forced_split_moves_players_by_position() {
         }))
     );
 
-    // A quiet era: at block 20 the quadrants merge back into the Meadow.
-    chain.produce_until(19);
+    // A quiet era: at block 20 the quadrants' merge back into the Meadow is scheduled,
+    // and made once their lanes ended.
+    chain.produce_until(20);
+    assert!(
+        chain.area(sw).active,
+        "the merge waits for the quadrants' lanes"
+    );
     let before = Residents::of(&chain);
-    let merged = chain.produce(vec![]);
+    let merged = reshape_after_seals(&mut chain, &keys, &children);
     assert!(merged.has(&RuntimeEvent::Areas(areas::Event::AreaMerged {
         into: 0,
         children: children.clone(),
@@ -1820,11 +1922,19 @@ fn forced_split_moves_players_by_position() {
         "versions never repeat"
     );
 
-    // Root splits the Meadow at once: residents move in the same dispatch.
+    // Root splits the Meadow: scheduled like an era's split, then residents move in the
+    // block that makes it.
     let before = Residents::of(&chain);
     chain
         .root_dispatch(Call::Areas(areas::Call::ForceSplit { id: 0 }))
         .expect("root splits the Meadow");
+    assert!(chain.area(0).active, "the forced split waits for the lane");
+    assert_eq!(
+        chain.root_dispatch(Call::Areas(areas::Call::ForceSplit { id: 0 })),
+        Err(areas::Error::ReshapeWaiting.into()),
+        "one reshape at a time per area"
+    );
+    reshape_after_seals(&mut chain, &keys, &[0]);
     let forced = chain.area(0).children;
     assert_eq!(forced.len(), 4);
     assert!(
@@ -1845,11 +1955,12 @@ fn forced_split_moves_players_by_position() {
             position: Position::new(bob_at.x, mid_y - UNIT),
         }))
     );
-    // Quiet again: the forced quadrants merge back at era 3 (block 30).
+    // Quiet again: the forced quadrants merge back after era 3 (block 30).
     chain.produce_until(29);
+    let era = chain.produce(vec![]);
+    assert_eq!(new_era(&era).map(|(era, _)| era), Some(3));
     let before = Residents::of(&chain);
-    let merged = chain.produce(vec![]);
-    assert_eq!(new_era(&merged).map(|(era, _)| era), Some(3));
+    let merged = reshape_after_seals(&mut chain, &keys, &forced);
     assert!(merged.has(&RuntimeEvent::Areas(areas::Event::AreaMerged {
         into: 0,
         children: forced.clone(),
@@ -1858,7 +1969,7 @@ fn forced_split_moves_players_by_position() {
     assert!(forced
         .iter()
         .all(|id| chain.read(|ext| areas::area(ext, *id)).is_none()));
-    chain.produce_until(32);
+    chain.produce_until(34);
 }
 
 // ---------------------------------------------------------------------------------------

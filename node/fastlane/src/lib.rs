@@ -59,12 +59,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use arceon_pallet_areas::AreaId;
+pub use arceon_pallet_fastlane::seal::MemberIndex;
+pub use arceon_pallet_fastlane::seal::{
+    carried, report_digest, report_valid, verify_member, ReportEntry, Seal, SignedReport,
+    MAX_REPORT_ENTRIES, SEAL_VIEW,
+};
 pub use arceon_pallet_fastlane::types::{
     merkle_paths, merkle_proof, merkle_root, quorum, sign_round, Batch, BatchHeader, Certificate,
     CertifiedBatch, LaneAction, MemberSignature, Outcome, Receipt, SignedLaneAction,
     MAX_BATCH_ACTIONS, MAX_ROUND_HEADERS,
 };
-use arceon_pallet_fastlane::{sigcache, Error as LaneRuleError, LaneHead};
+use arceon_pallet_fastlane::{Error as LaneRuleError, LaneHead};
 use arceon_primitives::H256;
 use arceon_support::DispatchError;
 use codec::{Decode, Encode};
@@ -82,8 +87,6 @@ type Proposal = (Batch, MemberSignature);
 /// A member's verified view-change report with the batch bodies it sent.
 type Report = (SignedReport, Vec<Batch>);
 
-/// Index of a member in its committee (primary of view 0 first).
-pub type MemberIndex = u8;
 /// Whoever submitted an action, as the driver names it (an RPC call, a forwarding peer).
 pub type ClientId = u64;
 
@@ -269,135 +272,9 @@ pub enum LaneMessage {
     },
 }
 
-/// One batch of a member's view-change report.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub struct ReportEntry {
-    /// Its height.
-    pub height: u64,
-    /// Its header hash.
-    pub hash: H256,
-    /// Its parent's header hash.
-    pub parent: H256,
-    /// The view it was first proposed in.
-    pub view: u32,
-    /// The last view the reporter voted for it in: proposed it, voted for it, or took
-    /// it as carried by that view's announcement. (Votes sign the header alone, so a
-    /// batch first proposed in one view may be certified in a later one.)
-    pub voted: u32,
-}
-
-/// A member's report for a view change, signed with its session key (in a signing
-/// round, like headers: the signed leaf is [`report_digest`], which no header hashes
-/// to).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub struct SignedReport {
-    /// The reporting member.
-    pub member: MemberIndex,
-    /// The lane height the chain includes as far as the member knows: batches at or
-    /// below it are decided, whatever a view carries.
-    pub included: u64,
-    /// Every batch of its log beyond the chain, in height order.
-    pub entries: Vec<ReportEntry>,
-    /// Its signature of the report's digest.
-    pub signature: MemberSignature,
-}
-
-/// Domain tag of report digests.
-const REPORT_TAG: &[u8] = b"arceon/lane-report/v1";
-
-/// The digest a member signs for its report (`included`, `entries`) for `view` of a
-/// lane.
-pub fn report_digest(
-    genesis: &H256,
-    area: AreaId,
-    version: u64,
-    view: u32,
-    included: u64,
-    entries: &[ReportEntry],
-) -> H256 {
-    let mut bytes = REPORT_TAG.to_vec();
-    (genesis, area, version, view, included, entries).encode_to(&mut bytes);
-    H256(arceon_primitives::blake2_256(&bytes))
-}
-
 /// The height a lane names in [`Output::Sign`] for its view-change report (whose hash
 /// is the report's digest).
 pub const REPORT_HEIGHT: u64 = u64::MAX;
-
-/// The first of a committee's sealing views ([`Lane::retire`]): views from here on
-/// carry what the lane holds and sequence nothing new.
-pub const SEAL_VIEW: u32 = u32::MAX - 1_024;
-
-/// Proof that a committee's lane ended at `head`: a quorum of its members' signed
-/// reports for one of its sealing views. Every batch a quorum of that committee
-/// certified is carried by those reports ([`view::carried`]), and the sealing view
-/// certified everything it carried, up to `head`; a member that reported for a
-/// sealing view signs nothing in any earlier view. So the next committee version
-/// continues after `head` without contradicting a receipt of the old one.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub struct Seal {
-    /// The area.
-    pub area: AreaId,
-    /// The sealed committee version.
-    pub version: u64,
-    /// The sealing view the reports are for (at least [`SEAL_VIEW`]).
-    pub view: u32,
-    /// The lane's last batch: certified, or the chain's head when nothing lay beyond.
-    pub head: LaneHead,
-    /// A quorum of the committee's reports for `view`.
-    pub reports: Vec<SignedReport>,
-}
-
-impl Seal {
-    /// Checks the seal against the sealed committee's member keys: a quorum of distinct
-    /// members' valid reports for a sealing view, `head` at or above what any of them
-    /// knew included, and nothing the reports carry continuing after `head`.
-    pub fn verify(&self, genesis: &H256, keys: &[[u8; 32]]) -> bool {
-        let mut members = std::collections::BTreeSet::new();
-        let valid = self.view >= SEAL_VIEW
-            && self.reports.len() <= keys.len()
-            && self.reports.iter().all(|report| {
-                members.insert(report.member)
-                    && report_valid(genesis, self.area, self.version, keys, self.view, report)
-            });
-        valid && members.len() >= quorum(keys.len()) && self.ends_what_it_carries()
-    }
-
-    /// `head` is at or above what any reporter knew included, and nothing the reports
-    /// carry continues after it.
-    fn ends_what_it_carries(&self) -> bool {
-        let decided = self.reports.iter().map(|r| r.included).max().unwrap_or(0);
-        let carried = view::carried(&self.reports);
-        self.head.height >= decided
-            && carried
-                .get(&(self.head.height + 1))
-                .is_none_or(|entry| entry.parent != self.head.hash)
-    }
-}
-
-/// Whether `report` is member `report.member`'s valid report for `view` of the lane of
-/// `area` under committee `version` (`keys`).
-pub(crate) fn report_valid(
-    genesis: &H256,
-    area: AreaId,
-    version: u64,
-    keys: &[[u8; 32]],
-    view: u32,
-    report: &SignedReport,
-) -> bool {
-    let Some(key) = keys.get(usize::from(report.member)) else {
-        return false;
-    };
-    let digest = report_digest(
-        genesis,
-        area,
-        version,
-        view,
-        report.included,
-        &report.entries,
-    );
-    report.entries.len() <= MAX_LOG + LOG_SLACK && verify_member(&digest, &report.signature, key)
-}
 
 /// What the driver must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1515,15 +1392,6 @@ impl Lane {
         self.recent.insert(certified.clone());
         out
     }
-}
-
-/// Whether `signature` is member `key`'s signature of the header hashed `hash` (through
-/// the verified-signature cache: a round's signature is verified once for all its
-/// headers).
-fn verify_member(hash: &H256, signature: &MemberSignature, key: &[u8; 32]) -> bool {
-    signature
-        .message_for(hash)
-        .is_some_and(|message| sigcache::verify(&message, &signature.signature, key))
 }
 
 pub mod sim;

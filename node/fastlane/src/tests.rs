@@ -1108,7 +1108,7 @@ fn a_view_carries_the_batch_voted_for_in_the_latest_view_not_the_latest_first_pr
     };
     let certified = entry(1, 43, 45);
     let later = entry(2, 44, 44);
-    let carried = view::carried(&[
+    let carried = carried(&[
         report(1, vec![certified.clone()]),
         report(2, vec![later.clone()]),
     ]);
@@ -1116,7 +1116,7 @@ fn a_view_carries_the_batch_voted_for_in_the_latest_view_not_the_latest_first_pr
     // Voted for in the same view, the batch more reporters hold wins, then the lower
     // hash.
     let held_twice = entry(3, 44, 45);
-    let carried = view::carried(&[
+    let carried = super::carried(&[
         report(0, vec![held_twice.clone()]),
         report(1, vec![certified.clone()]),
         report(2, vec![held_twice.clone()]),

@@ -694,7 +694,7 @@ impl Lane {
         #[cfg(any(test, feature = "broken-rules"))]
         let carried = match self.broken {
             // Its own log is all it carries.
-            Some(BrokenRule::NewPrimaryIgnoresReports) => carried_by(&signed[..1]),
+            Some(BrokenRule::NewPrimaryIgnoresReports) => super::carried(&signed[..1]),
             None => carried,
         };
         // What the chain includes (as any reporter knows it) is decided: this member
@@ -952,41 +952,4 @@ impl Lane {
             self.enter_view(state, running, out);
         }
     }
-}
-
-/// What a view carries at each height, from a quorum of reports: the batch some
-/// reporter voted for in the latest view (then the one most reporters hold, then the
-/// lower hash). A batch a quorum certified (in whatever view `v` its last vote came) has
-/// a voter in every quorum of reporters, who reports it voted in `v` or later; and every
-/// view after `v` carried it, so no member voted for another batch at its height in a
-/// view after `v`: it is carried. A batch not carried was certified by no quorum, and
-/// its voters may sign another at its height. (Counting holders alone is not enough: in
-/// a committee of three, two quorums share one member, and a certified batch can tie
-/// with an uncertified one first proposed in a later view.)
-pub fn carried(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
-    carried_by(reports)
-}
-
-fn carried_by(reports: &[SignedReport]) -> BTreeMap<u64, ReportEntry> {
-    let mut counts: BTreeMap<u64, BTreeMap<H256, (usize, ReportEntry)>> = BTreeMap::new();
-    for report in reports {
-        for entry in &report.entries {
-            let candidate = counts
-                .entry(entry.height)
-                .or_default()
-                .entry(entry.hash)
-                .or_insert((0, entry.clone()));
-            candidate.0 += 1;
-            candidate.1.voted = candidate.1.voted.max(entry.voted);
-        }
-    }
-    counts
-        .into_iter()
-        .filter_map(|(height, candidates)| {
-            candidates
-                .into_values()
-                .max_by_key(|(count, entry)| (entry.voted, *count, std::cmp::Reverse(entry.hash)))
-                .map(|(_, entry)| (height, entry))
-        })
-        .collect()
 }

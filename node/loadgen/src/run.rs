@@ -57,7 +57,8 @@ const PICK_TRIES: usize = 32;
 /// Sends of one action while its node dies under it (each to a node that is up).
 const RESEND_ATTEMPTS: u32 = 4;
 /// Rejections after which the player re-reads its state from the node.
-const RESYNC_ON: [&str; 5] = [
+const RESYNC_ON: [&str; 6] = [
+    "FastLane.NoCommittee",
     "FastLane.StaleNonce",
     "FastLane.FutureNonce",
     "FastLane.NotInArea",
@@ -462,7 +463,7 @@ impl Bench {
                 let name = object.message().to_string();
                 RateStats::count(&mut self.rates[rate].lock().rejected, &name);
                 if RESYNC_ON.contains(&name.as_str()) {
-                    if name == "FastLane.WrongVersion" {
+                    if name == "FastLane.WrongVersion" || name == "FastLane.NoCommittee" {
                         self.clone().refresh_areas();
                     }
                     self.clone().resync(plan.player);
@@ -641,6 +642,10 @@ impl Bench {
                 let Some((nonce, area, position)) = lane_view(&view) else {
                     continue;
                 };
+                // An area split or merged since: the map is read again.
+                if !self.areas.read().contains_key(&area) {
+                    self.clone().refresh_areas();
+                }
                 let mut player = self.players[index].lock();
                 player.nonce = nonce;
                 player.area = area;
@@ -662,7 +667,24 @@ impl Bench {
         }
         tokio::spawn(async move {
             if let Ok(areas) = chain::areas(&self.rpc(0)).await {
+                // Players of an area split or merged away read where they are now.
+                let gone: Vec<usize> = self
+                    .players
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, player)| {
+                        let player = player.lock();
+                        !player.busy
+                            && !player.stale
+                            && !player.retired
+                            && !areas.contains_key(&player.area)
+                    })
+                    .map(|(index, _)| index)
+                    .collect();
                 *self.areas.write() = areas;
+                for index in gone {
+                    self.clone().resync(index);
+                }
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
             self.refreshing_areas.store(false, Ordering::SeqCst);

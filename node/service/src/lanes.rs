@@ -67,6 +67,7 @@ use tokio::sync::{broadcast, oneshot};
 
 mod evidence;
 mod handover;
+mod reshape;
 
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
@@ -313,7 +314,7 @@ fn rejection_text(error: &LaneError) -> LaneSubmitError {
             "the lane moved past the action's batch before it was certified: submit again".into(),
         ),
         LaneError::Retired => LaneSubmitError::Unavailable(
-            "lane unavailable: the area's committee is handing over to a new version (sign the action for it)"
+            "lane unavailable: the area's lane is handing over (to a new committee version, or to the areas of a split or merge): sign the action again for what follows"
                 .into(),
         ),
     }
@@ -1290,7 +1291,13 @@ impl FastLaneApi for RpcLanes {
         let nonce = record
             .map_or(0, |r| r.nonce)
             .max(seen.map_or(0, |view| view.nonce));
-        let area = seen.and_then(|view| view.area).unwrap_or(player.area);
+        // The lanes' view of its area, unless that area was split or merged away since
+        // (the runtime moved the player; a reshape waits until the chain holds every
+        // batch of the lanes it ends, so the chain's area is the player's).
+        let area = seen
+            .and_then(|view| view.area)
+            .filter(|area| areas::area(&mut ext, *area).is_some_and(|area| area.active))
+            .unwrap_or(player.area);
         let position = seen
             .and_then(|view| view.position)
             .unwrap_or(player.position);
@@ -1577,6 +1584,8 @@ struct Worker {
     /// When this node last answered each peer's `Fetch`.
     /// Committees replaced at the best block whose lanes still end (version, keys).
     retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
+    /// Lanes of areas a scheduled split or merge ends ([`reshape`]).
+    endings: HashMap<AreaId, reshape::Ending>,
 }
 
 impl Worker {
@@ -1619,6 +1628,7 @@ impl Worker {
             fetched_at: HashMap::new(),
             next_fetch: 0,
             retired: HashMap::new(),
+            endings: HashMap::new(),
         }
     }
 
@@ -1739,6 +1749,9 @@ impl Worker {
             }
             if !self.handovers.is_empty() {
                 self.hand_over();
+            }
+            if !self.endings.is_empty() {
+                self.end_lanes();
             }
             self.settle();
             // Durable first, then signed: a member never signs a batch it could forget,
@@ -2658,6 +2671,7 @@ impl Worker {
             }
             heads.insert(area.id, fastlane::lane_head(&mut ext, area.id));
         }
+        self.read_endings(&mut ext);
         drop(ext);
         self.heads = heads;
         // Peers whose identity we do not know yet (they answered before their lanes
@@ -2711,7 +2725,7 @@ impl Worker {
                 .iter()
                 .position(|key| self.own_keys.get(key).is_some_and(Option::is_some));
             let running = self.lanes.get(area).map(|lane| lane.committee().version);
-            if running == Some(*version) {
+            if running == Some(*version) || self.ended(*area) {
                 continue;
             }
             if running.is_some_and(|running| running > *version) {

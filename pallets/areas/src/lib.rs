@@ -31,7 +31,7 @@ mod committee;
 mod map;
 
 pub use committee::{committee_of, rebalance, rendezvous_hash, rendezvous_score};
-pub use map::new_era;
+pub use map::{new_era, new_era_scheduling};
 
 /// The pallet, for its hooks.
 pub struct Pallet;
@@ -281,6 +281,33 @@ pub enum AreaChange {
     },
 }
 
+/// A split or merge the chain decided on, before it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reshape {
+    /// Split the active area into its quadrants.
+    #[codec(index = 0)]
+    Split {
+        /// The area.
+        area: AreaId,
+    },
+    /// Merge the quadrants of the split area back into it.
+    #[codec(index = 1)]
+    Merge {
+        /// The split area.
+        parent: AreaId,
+    },
+}
+
+/// A reshape waiting for the fast lanes of the areas it ends (see [`schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct ScheduledReshape {
+    /// The reshape.
+    pub reshape: Reshape,
+    /// The block that scheduled it.
+    pub since: BlockNumber,
+}
+
 /// The most areas (active or not) stored at once.
 pub const MAX_AREAS: usize = 4096;
 /// The shortest side of an area made by a split: an area splits only when both its
@@ -291,6 +318,8 @@ pub const MIN_SIDE: Coord = 10 * UNIT;
 pub const MAX_COORD: Coord = 1 << 40;
 /// The most validators considered for committees; beyond it the largest stakes win.
 pub const MAX_CANDIDATES: usize = 256;
+/// The most reshapes waiting at once ([`Scheduled`]).
+pub const MAX_SCHEDULED: usize = 2 * MAX_RESHAPES_PER_ERA;
 /// The most splits, and separately the most merges, one era change performs; the rest
 /// wait for the next era.
 pub const MAX_RESHAPES_PER_ERA: usize = 64;
@@ -337,6 +366,9 @@ storage! { pallet "Areas";
     /// Splits and merges root forced since the runtime last drained them with
     /// [`take_pending_changes`].
     pub PendingChanges: value Vec<AreaChange>;
+    /// Splits and merges that wait for the fast lanes of the areas they end, oldest
+    /// first (at most [`MAX_SCHEDULED`]).
+    pub Scheduled: value Vec<ScheduledReshape>;
 }
 
 arceon_support::pallet_error! {
@@ -375,6 +407,8 @@ arceon_support::pallet_error! {
         InvalidThresholds,
         /// Committees have 3 to 5 members.
         InvalidCommitteeSize,
+        /// The area already waits for a split or merge, or too many do.
+        ReshapeWaiting,
     }
 }
 
@@ -451,6 +485,15 @@ pub enum Event {
     CommitteeSizeSet {
         /// The new target size.
         size: u8,
+    },
+    /// A split or merge was decided; it is made once the fast lanes of the areas it
+    /// ends have ended (see [`schedule`]).
+    #[codec(index = 9)]
+    ReshapeScheduled {
+        /// The reshape.
+        reshape: Reshape,
+        /// The areas whose lanes end first.
+        ending: Vec<AreaId>,
     },
 }
 
@@ -938,18 +981,8 @@ pub fn force_split(
     id: AreaId,
     now: BlockNumber,
 ) -> Result<AreaChange, DispatchError> {
-    let mut world = map::Map::load(ext);
-    let children = world.split(id, now)?;
-    world.store(ext);
-    let change = AreaChange::Split {
-        parent: id,
-        children: children.clone(),
-    };
-    follow_change(ext, &change);
+    let change = reshape_now(ext, Reshape::Split { area: id }, now)?;
     PendingChanges::mutate(ext, |pending| pending.push(change.clone()));
-    let mut staffed = vec![id];
-    staffed.extend(children);
-    committee::staff(ext, &staffed, now);
     Ok(change)
 }
 
@@ -960,17 +993,122 @@ pub fn force_merge(
     parent: AreaId,
     now: BlockNumber,
 ) -> Result<AreaChange, DispatchError> {
-    let mut world = map::Map::load(ext);
-    let children = world.merge(parent, now)?;
-    world.store(ext);
-    let change = AreaChange::Merged {
-        children,
-        into: parent,
-    };
-    follow_change(ext, &change);
+    let change = reshape_now(ext, Reshape::Merge { parent }, now)?;
     PendingChanges::mutate(ext, |pending| pending.push(change.clone()));
-    committee::staff(ext, &[parent], now);
     Ok(change)
+}
+
+/// Makes `reshape` now: the map changes, the per-area items follow, the new or
+/// re-activated areas are staffed from the last rebalance's candidates. The caller
+/// moves the residents (the runtime's world module).
+pub fn reshape_now(
+    ext: &mut Ext,
+    reshape: Reshape,
+    now: BlockNumber,
+) -> Result<AreaChange, DispatchError> {
+    let mut world = map::Map::load(ext);
+    let (change, staffed) = match reshape {
+        Reshape::Split { area } => {
+            let children = world.split(area, now)?;
+            let mut staffed = vec![area];
+            staffed.extend(children.iter().copied());
+            (
+                AreaChange::Split {
+                    parent: area,
+                    children,
+                },
+                staffed,
+            )
+        }
+        Reshape::Merge { parent } => {
+            let children = world.merge(parent, now)?;
+            (
+                AreaChange::Merged {
+                    children,
+                    into: parent,
+                },
+                vec![parent],
+            )
+        }
+    };
+    world.store(ext);
+    follow_change(ext, &change);
+    committee::staff(ext, &staffed, now);
+    Ok(change)
+}
+
+/// The areas whose fast lanes `reshape` ends: the area it splits, or the quadrants it
+/// merges.
+pub fn ending_of(ext: &mut Ext, reshape: &Reshape) -> Vec<AreaId> {
+    match reshape {
+        Reshape::Split { area } => vec![*area],
+        Reshape::Merge { parent } => area(ext, *parent)
+            .map(|area| area.children)
+            .unwrap_or_default(),
+    }
+}
+
+/// Every area whose lane a scheduled reshape ends.
+pub fn ending_areas(ext: &mut Ext) -> BTreeSet<AreaId> {
+    Scheduled::get_or_default(ext)
+        .iter()
+        .flat_map(|scheduled| ending_of(ext, &scheduled.reshape))
+        .collect()
+}
+
+/// The reshapes waiting for their lanes, oldest first.
+pub fn scheduled(ext: &mut Ext) -> Vec<ScheduledReshape> {
+    Scheduled::get_or_default(ext)
+}
+
+/// Decides `reshape` without making it: it must be possible on the map as it is now,
+/// and touch no area that already waits for one. The runtime makes it
+/// ([`reshape_now`]) once the fast lanes of the areas it ends have ended, so that no
+/// receipted lane action of theirs is lost.
+pub fn schedule(ext: &mut Ext, reshape: Reshape, now: BlockNumber) -> DispatchResult {
+    let waiting = ending_areas(ext);
+    if ending_of(ext, &reshape)
+        .iter()
+        .any(|area| waiting.contains(area))
+        || Scheduled::get_or_default(ext).len() >= MAX_SCHEDULED
+    {
+        return Err(Error::ReshapeWaiting.into());
+    }
+    // The check of the reshape itself, on a map that is not stored.
+    let mut world = map::Map::load(ext);
+    match reshape {
+        Reshape::Split { area } => world.split(area, now).map(|_| ())?,
+        Reshape::Merge { parent } => world.merge(parent, now).map(|_| ())?,
+    }
+    push_scheduled(ext, reshape, now);
+    Ok(())
+}
+
+pub(crate) fn push_scheduled(ext: &mut Ext, reshape: Reshape, now: BlockNumber) {
+    let ending = ending_of(ext, &reshape);
+    Scheduled::mutate(ext, |scheduled| {
+        scheduled.push(ScheduledReshape {
+            reshape,
+            since: now,
+        })
+    });
+    deposit_event(ext, &Event::ReshapeScheduled { reshape, ending });
+}
+
+/// Gives each of `areas` a new committee version (the same members where they are still
+/// eligible): a lane that ended for a reshape that could not be made starts again.
+pub fn renew_committees(ext: &mut Ext, areas: &[AreaId], now: BlockNumber) {
+    for area in areas {
+        committee::retire(ext, *area);
+    }
+    committee::staff(ext, areas, now);
+}
+
+/// Takes `reshape` off the schedule (it is being made, or cannot be).
+pub fn unschedule(ext: &mut Ext, reshape: &Reshape) {
+    Scheduled::mutate(ext, |scheduled| {
+        scheduled.retain(|waiting| waiting.reshape != *reshape)
+    });
 }
 
 /// Brings the per-area items other than `Areas` in line with a split or merge that the

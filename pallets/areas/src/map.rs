@@ -381,7 +381,26 @@ pub fn new_era(
     candidates: &[Candidate],
     now: BlockNumber,
 ) -> Vec<AreaChange> {
+    era_change(ext, era, candidates, now, false)
+}
+
+/// [`new_era`] on a chain whose areas run fast lanes: the splits and merges it chooses
+/// are scheduled ([`crate::schedule`]) instead of made, so that each waits for the lanes
+/// of the areas it ends; returns nothing (the reshapes apply later, through
+/// [`crate::reshape_now`]). Areas already waiting for a reshape are left out.
+pub fn new_era_scheduling(ext: &mut Ext, era: u32, candidates: &[Candidate], now: BlockNumber) {
+    era_change(ext, era, candidates, now, true);
+}
+
+fn era_change(
+    ext: &mut Ext,
+    era: u32,
+    candidates: &[Candidate],
+    now: BlockNumber,
+    schedule: bool,
+) -> Vec<AreaChange> {
     CurrentEra::put(ext, &era);
+    let waiting = crate::ending_areas(ext);
     let split_at = split_threshold(ext);
     let merge_below = merge_threshold(ext);
     let mut map = Map::load(ext);
@@ -396,6 +415,7 @@ pub fn new_era(
         .areas
         .values()
         .filter(|area| Map::splittable(area) && load_of(&area.id) >= split_at)
+        .filter(|area| !waiting.contains(&area.id))
         .map(|area| (load_of(&area.id), area.id))
         .collect();
     splits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -408,7 +428,10 @@ pub fn new_era(
         .filter(|area| !area.active)
         .filter_map(|area| {
             let children = map.mergeable_children(area.id).ok()?;
-            if children.iter().any(|child| splitting.contains(child)) {
+            if children
+                .iter()
+                .any(|child| splitting.contains(child) || waiting.contains(child))
+            {
                 return None;
             }
             let total = children
@@ -421,8 +444,10 @@ pub fn new_era(
     merges.truncate(MAX_RESHAPES_PER_ERA);
 
     let mut changes = Vec::new();
+    let mut scheduled = Vec::new();
     for (_, id) in splits {
         if let Ok(children) = map.split(id, now) {
+            scheduled.push(crate::Reshape::Split { area: id });
             changes.push(AreaChange::Split {
                 parent: id,
                 children,
@@ -431,15 +456,25 @@ pub fn new_era(
     }
     for (_, parent) in merges {
         if let Ok(children) = map.merge(parent, now) {
+            scheduled.push(crate::Reshape::Merge { parent });
             changes.push(AreaChange::Merged {
                 children,
                 into: parent,
             });
         }
     }
-    map.store(ext);
-    for change in &changes {
-        follow_change(ext, change);
+    if schedule {
+        // The map changed in memory only, so that each reshape was checked against the
+        // ones before it, as they will apply.
+        for reshape in scheduled {
+            crate::push_scheduled(ext, reshape, now);
+        }
+        changes.clear();
+    } else {
+        map.store(ext);
+        for change in &changes {
+            follow_change(ext, change);
+        }
     }
     Load::clear(ext);
     committee::rebalance(ext, candidates, now);

@@ -4,7 +4,7 @@ use arceon_primitives::AccountId32;
 use arceon_support::Ext;
 use serde::{Deserialize, Serialize};
 
-use crate::{PlayerLane, PlayerLanes};
+use crate::{InUse, PlayerLane, PlayerLanes};
 
 /// Genesis configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,7 @@ impl GenesisConfig {
             }
             PlayerLanes::insert(ext, who, &PlayerLane::default());
             arceon_pallet_players::bind_to_lanes(ext, who);
+            InUse::put(ext, &true);
         }
         Ok(())
     }

@@ -57,6 +57,7 @@
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
 pub mod genesis;
+pub mod seal;
 pub mod sigcache;
 pub mod types;
 
@@ -75,6 +76,7 @@ use arceon_support::{
 };
 use codec::{Decode, Encode};
 
+pub use seal::Seal;
 pub use types::{
     entry_hash, merkle_proof, merkle_root, quorum, sign_round, verify_merkle, ActionKind, Batch,
     BatchHeader, Certificate, CertifiedBatch, EquivocationProof, LaneAction, MemberSignature,
@@ -141,6 +143,12 @@ storage! { pallet "FastLane";
     /// Receipted actions `(area, height, action hash)` whose broken receipt was paid,
     /// with the block that took the challenge.
     pub BrokenReceipts: map Twox64Concat, (AreaId, u64, H256) => arceon_primitives::BlockNumber;
+    /// The proven last batch of each lane that ends before its area is split or merged
+    /// (`end_lane`); batches beyond it are refused.
+    pub Ends: map Twox64Concat, AreaId => LaneHead;
+    /// Whether any player has joined the lanes: from then on splits and merges wait for
+    /// the lanes of the areas they end.
+    pub InUse: value bool;
 }
 
 arceon_support::pallet_error! {
@@ -194,6 +202,13 @@ arceon_support::pallet_error! {
         ReceiptNotBroken,
         /// This receipt's challenge was paid already.
         DuplicateChallenge,
+        /// No split or merge waits for this area's lane.
+        NotEnding,
+        /// The lane has ended (`end_lane`): nothing follows its last batch.
+        LaneEnded,
+        /// The seal does not prove the lane's end: too few valid member reports, or a
+        /// last batch below the chain's or short of what the reports carry.
+        BadSeal,
     }
 }
 
@@ -241,6 +256,16 @@ pub enum Event {
         /// What it received.
         amount: Balance,
     },
+    /// An area's lane ended before its split or merge.
+    #[codec(index = 5)]
+    LaneEnded {
+        /// The area.
+        area: AreaId,
+        /// The committee version that sealed it.
+        version: u64,
+        /// Its last batch's height.
+        height: u64,
+    },
     /// A receipt the chain did not honour was challenged; its signers were fined.
     #[codec(index = 4)]
     ReceiptBroken {
@@ -284,6 +309,13 @@ pub enum Call {
         /// The receipt, its action and the chain's headers.
         challenge: Box<ReceiptChallenge>,
     },
+    /// End an area's lane before a scheduled split or merge (unsigned: the committee's
+    /// seal is the proof, index 4).
+    #[codec(index = 4)]
+    EndLane {
+        /// The seal.
+        seal: Box<Seal>,
+    },
 }
 
 /// Weights of the calls.
@@ -311,6 +343,10 @@ pub mod weights {
     pub const CHALLENGE_BASE: Weight = Weight::from_parts(400_000_000, 20_000);
     /// Per included header of a challenge: its hash.
     pub const PER_CHALLENGE_HEADER: Weight = Weight::from_parts(2_000_000, 200);
+    /// `end_lane` without report entries: the committee, one signature per report.
+    pub const END_LANE_BASE: Weight = Weight::from_parts(400_000_000, 20_000);
+    /// Per report entry of a seal: its share of the digest and of `carried`.
+    pub const PER_SEAL_ENTRY: Weight = Weight::from_parts(1_000_000, 100);
 
     /// `base` plus `count` times `each`.
     pub fn scaled(base: Weight, each: Weight, count: usize) -> Weight {
@@ -367,6 +403,11 @@ impl Call {
                 weights::PER_CHALLENGE_HEADER,
                 challenge.included.len(),
             ),
+            Call::EndLane { seal } => weights::scaled(
+                weights::END_LANE_BASE,
+                weights::PER_SEAL_ENTRY,
+                seal.reports.iter().map(|report| report.entries.len()).sum(),
+            ),
             Call::ReportEquivocation { proof } => weights::scaled(
                 weights::EQUIVOCATION_BASE,
                 weights::PER_REPORTED_ACTION,
@@ -400,6 +441,12 @@ impl Call {
                     return Err(DispatchError::BadOrigin);
                 }
                 challenge_receipt(ext, &challenge)
+            }
+            Call::EndLane { seal } => {
+                if !matches!(origin, Origin::None) {
+                    return Err(DispatchError::BadOrigin);
+                }
+                end_lane(ext, &seal)
             }
         }
     }
@@ -444,6 +491,7 @@ pub fn join(ext: &mut Ext, who: &AccountId32) -> DispatchResult {
         },
     );
     players::bind_to_lanes(ext, who);
+    InUse::put(ext, &true);
     deposit_event(ext, &Event::Joined { who: who.clone() });
     Ok(())
 }
@@ -571,6 +619,9 @@ pub fn check_header(ext: &mut Ext, header: &BatchHeader) -> Result<(), Error> {
         return Err(Error::WrongGenesis);
     }
     lane_keys(ext, header.area, header.version)?;
+    if Ends::get(ext, &header.area).is_some_and(|end| header.height > end.height) {
+        return Err(Error::LaneEnded);
+    }
     let head = lane_head(ext, header.area);
     if header.height != head.height.saturating_add(1) || header.parent != head.hash {
         return Err(Error::BrokenChain);
@@ -1076,6 +1127,72 @@ pub fn validate_challenge(ext: &mut Ext, challenge: &ReceiptChallenge) -> Result
 pub fn validate_equivocation(ext: &mut Ext, proof: &EquivocationProof) -> Result<Vec<u8>, Error> {
     let proven = check_equivocation(ext, proof)?;
     Ok((b"fastlane:equivocation", proven.position).encode())
+}
+
+/// Checks a lane's seal against the chain without writing: a split or merge waits for
+/// the area's lane, which has not ended yet; the seal is the area's committee in force's,
+/// valid ([`Seal::verify`]), and ends at or above the chain's last batch of the lane (on
+/// it, when level).
+pub fn check_end(ext: &mut Ext, seal: &Seal) -> Result<(), Error> {
+    if !areas::ending_areas(ext).contains(&seal.area) {
+        return Err(Error::NotEnding);
+    }
+    if Ends::contains_key(ext, &seal.area) {
+        return Err(Error::LaneEnded);
+    }
+    let (version, keys) = committee_keys(ext, seal.area)?;
+    if seal.version != version {
+        return Err(Error::WrongVersion);
+    }
+    let head = lane_head(ext, seal.area);
+    if seal.head.height < head.height || (seal.head.height == head.height && seal.head != head) {
+        return Err(Error::BadSeal);
+    }
+    if !seal.verify(&genesis_hash(ext), &keys) {
+        return Err(Error::BadSeal);
+    }
+    Ok(())
+}
+
+/// Ends an area's lane at its seal's last batch ([`check_end`]): batches up to it still
+/// enter blocks, none after it.
+pub fn end_lane(ext: &mut Ext, seal: &Seal) -> DispatchResult {
+    check_end(ext, seal)?;
+    Ends::insert(ext, &seal.area, &seal.head);
+    deposit_event(
+        ext,
+        &Event::LaneEnded {
+            area: seal.area,
+            version: seal.version,
+            height: seal.head.height,
+        },
+    );
+    Ok(())
+}
+
+/// The pool's view of an unsigned `end_lane`: valid when [`check_end`] passes; returns
+/// the `provides` tag, the area (one seal ends a lane).
+pub fn validate_end(ext: &mut Ext, seal: &Seal) -> Result<Vec<u8>, Error> {
+    check_end(ext, seal)?;
+    Ok((b"fastlane:end", seal.area).encode())
+}
+
+/// Whether `area`'s lane ended and the chain holds every batch up to its end.
+pub fn lane_closed(ext: &mut Ext, area: AreaId) -> bool {
+    Ends::get(ext, &area).is_some_and(|end| lane_head(ext, area).height >= end.height)
+}
+
+/// Whether splits and merges must wait for lanes (a player has joined them).
+pub fn in_use(ext: &mut Ext) -> bool {
+    InUse::get_or_default(ext)
+}
+
+/// Forgets how `area`'s lane ended once its area was reshaped: a lane that runs there
+/// again (a merged parent) continues after the chain's last batch with the new
+/// committee, checked against no older one.
+pub fn forget_end(ext: &mut Ext, area: AreaId) {
+    Ends::remove(ext, &area);
+    Signers::remove(ext, &area);
 }
 
 #[cfg(test)]
