@@ -43,11 +43,22 @@
 #          wrong_version=<n> unavailable=<n> timeouts=<n> other_failures=<n> lost=<n>
 # (during: the 15 s after the chill, for the areas that changed committee; the gap is
 # the longest such an area went without a receipt).
+#
+# --reshape-at SECONDS (issue 14's split and merge): one rate ($RATES, default 500);
+# SECONDS into it root splits the busiest area (testnet.sh split: its lane seals, the
+# seal goes on chain, the split is made once blocks hold every batch up to it), then
+# merges it back 10 s after the split is made; the load goes on 10 s more. Prints
+#   RESULT reshape area=<id> children=<n> split_made_after_ms=<n> merge_made_after_ms=<n>
+#          receipts_during=<n> receipt_p99_during_ms=<n> receipt_max_during_ms=<n>
+#          longest_region_gap_ms=<n> unavailable=<n> other_failures=<n> lost=<n>
+# (during: from the split request to 10 s after the merge, for the area and its
+# quadrants; the region gap is the longest they all went without a receipt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILL_EVERY=
 PARTITION=
 CHILL_AT=
+RESHAPE_AT=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kill-primary-every)
@@ -62,6 +73,10 @@ while [ $# -gt 0 ]; do
         CHILL_AT=${2:?--chill-at needs a number of seconds}
         shift 2
         ;;
+    --reshape-at)
+        RESHAPE_AT=${2:?--reshape-at needs a number of seconds}
+        shift 2
+        ;;
     *)
         echo "unknown argument $1 (see the comment at the top of $0)" >&2
         exit 2
@@ -73,7 +88,7 @@ RESTART_AFTER_MS=${RESTART_AFTER_MS:-1000}
 VIEW_TIMEOUT_MS=${VIEW_TIMEOUT_MS:-150}
 AROUND=${AROUND:-10}
 HOST_PREFIX=127.0.0.1
-if [ -n "$CHILL_AT" ]; then
+if [ -n "$CHILL_AT" ] || [ -n "$RESHAPE_AT" ]; then
     RATES=${RATES:-500}
 fi
 if [ -n "$KILL_EVERY" ] || [ -n "$PARTITION" ]; then
@@ -185,6 +200,11 @@ if [ -n "$CHILL_AT" ]; then
     FAULTS=(--chill-at "$CHILL_AT" --chill-node "${CHILL_NODE:-4}"
         --control "$PWD/scripts/testnet.sh")
     LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($CHILL_AT + 30))") ))
+fi
+if [ -n "$RESHAPE_AT" ]; then
+    [ -x "$ARCEON_WALLET" ] || { echo "no wallet at $ARCEON_WALLET" >&2; exit 1; }
+    FAULTS=(--reshape-at "$RESHAPE_AT" --control "$PWD/scripts/testnet.sh")
+    LIMIT=$(( LIMIT + $(python3 -c "import math; print(math.ceil($RESHAPE_AT + 240))") ))
 fi
 STATUS=0
 timeout --kill-after=10 "$LIMIT" "$LOADGEN" run --rpc "${URLS%,}" --players "$PLAYERS" \

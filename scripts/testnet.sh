@@ -15,6 +15,9 @@
 #   scripts/testnet.sh heal          undo every partition
 #   scripts/testnet.sh chill I       node I's validator (its dev stash, //Alice ...) stops
 #                                    validating: area committees are chosen again at once
+#   scripts/testnet.sh split AREA    root (the sudo key, //Alice) splits AREA into its
+#                                    quadrants, once the area's fast lane has ended
+#   scripts/testnet.sh merge AREA    root merges the quadrants of the split AREA back
 #
 # NETNS=1 at start puts node i in its own network namespace arceon-n<i> at 10.77.0.i
 # (a bridge arceon-br joins them, the host is 10.77.0.254), so that `partition` can cut
@@ -25,7 +28,7 @@
 # Prometheus on 9630+i (bases: P2P_BASE, RPC_BASE, PROMETHEUS_BASE). Every node knows every
 # other as a boot node; node keys are derived from the node's index, so peer ids are stable.
 # The binary is $ARCEON_NODE, else target/release/arceon-node (built if missing); the
-# wallet (for chill) $ARCEON_WALLET, else target/release/arceon-wallet (likewise).
+# wallet (for chill, split, merge) $ARCEON_WALLET, else target/release/arceon-wallet (likewise).
 # Extra node arguments can be given in $NODE_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -284,6 +287,14 @@ chill)
     fi
     name=${NAMES[$(($2 - 1))]}
     "$WALLET" --url "http://$(host_of "$2"):$((RPC_BASE + $2))" --suri "//${name^}" stake chill
+    ;;
+split|merge)
+    [ -n "${2:-}" ] || { echo "usage: $0 $1 <area id>" >&2; exit 2; }
+    WALLET=${ARCEON_WALLET:-target/release/arceon-wallet}
+    if [ ! -x "$WALLET" ]; then
+        cargo build --release -p arceon-wallet >&2
+    fi
+    "$WALLET" --url "http://$(host_of 1):$((RPC_BASE + 1))" --suri //Alice area "$1" "$2" --until in-block
     ;;
 restart)
     [ -n "${2:-}" ] || { echo "usage: $0 restart <node index>" >&2; exit 2; }

@@ -379,7 +379,6 @@ pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight
     weight = weight.saturating_add(balances::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(staking::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(world::follow_staking(ext, n, era_before));
-    weight = weight.saturating_add(world::reshape_when_ready(ext, n));
     weight = weight.saturating_add(areas::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(players::Pallet::on_initialize(ext, n));
     weight = weight.saturating_add(npcs::Pallet::on_initialize(ext, n));
@@ -392,8 +391,14 @@ pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
     // A validator that chilled or was reported in this block leaves its committees in
     // this block's state, never later; the work counts as the block's mandatory weight.
     let refresh = world::refresh_committees(ext, n);
+    // A split or merge whose lanes ended with this block's batches is made in it, so the
+    // new areas' lanes start with the next best block.
+    let reshape = world::reshape_when_ready(ext, n);
     system::BlockWeight::mutate(ext, |consumed| {
-        consumed.mandatory = consumed.mandatory.saturating_add(refresh)
+        consumed.mandatory = consumed
+            .mandatory
+            .saturating_add(refresh)
+            .saturating_add(reshape)
     });
     system::Pallet::on_finalize(ext, n);
     balances::Pallet::on_finalize(ext, n);

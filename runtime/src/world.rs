@@ -10,7 +10,7 @@
 //!   that it is never a primary;
 //! - on a chain whose players act through fast lanes, a split or merge (an era's, or
 //!   root's) is scheduled instead of made: the lanes of the areas it ends are sealed by
-//!   their committees (`FastLane.end_lane`), and the reshape is made at the start of the
+//!   their committees (`FastLane.end_lane`), and the reshape is made at the end of the
 //!   first block where the chain holds every batch up to each seal ([`reshape_when_ready`]),
 //!   so no receipted lane action is lost; after [`RESHAPE_DEADLINE_BLOCKS`] it is made
 //!   anyway (a committee without a quorum cannot seal; its receipts can be challenged).

@@ -692,60 +692,76 @@ fn lane_batches(
     })
 }
 
-/// `FastLane.end_lane` extrinsics sealing the lanes of `areas` where the chain's lane
-/// ends: every committee member reports for the first sealing view that it holds nothing
-/// beyond the chain.
-fn end_lanes(chain: &Chain, keys: &Keys, areas: &[AreaId]) -> Vec<Vec<u8>> {
-    use fastlane::seal::{report_digest, Seal, SignedReport, SEAL_VIEW};
+/// A seal of `area`'s lane at `head` for committee `version`: reports for the first
+/// sealing view that the reporter holds nothing beyond `head`, by the committee's
+/// members at `reporters` (indices), each signing with `signer(member)`.
+fn seal_at(
+    chain: &Chain,
+    keys: &Keys,
+    area: AreaId,
+    version: u64,
+    head: fastlane::LaneHead,
+    reporters: &[usize],
+) -> fastlane::Seal {
+    use fastlane::seal::{report_digest, SignedReport, SEAL_VIEW};
     let signers: HashMap<AccountId32, sr25519::Pair> = keys
         .all()
         .into_iter()
         .map(|pair| (account(&pair), pair))
         .collect();
+    let members = chain.committees()[&area].members();
+    let reports = reporters
+        .iter()
+        .map(|index| {
+            let digest = report_digest(
+                &chain.genesis_hash,
+                area,
+                version,
+                SEAL_VIEW,
+                head.height,
+                &[],
+            );
+            let message = fastlane::types::round_message(&digest);
+            SignedReport {
+                member: *index as u8,
+                included: head.height,
+                entries: Vec::new(),
+                signature: signers[&members[*index]].sign(&message).0.into(),
+            }
+        })
+        .collect();
+    fastlane::Seal {
+        area,
+        version,
+        view: SEAL_VIEW,
+        head,
+        reports,
+    }
+}
+
+fn end_lane_xt(seal: fastlane::Seal) -> Vec<u8> {
+    Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::EndLane {
+        seal: Box::new(seal),
+    }))
+    .encode()
+}
+
+/// `FastLane.end_lane` extrinsics sealing the lanes of `areas` where the chain's lane
+/// ends, reported by every committee member.
+fn end_lanes(chain: &Chain, keys: &Keys, areas: &[AreaId]) -> Vec<Vec<u8>> {
     areas
         .iter()
         .map(|area| {
             let committee = chain.committees()[area].clone();
             let head = chain.read(|ext| fastlane::lane_head(ext, *area));
-            let reports = committee
-                .members()
-                .iter()
-                .enumerate()
-                .map(|(index, member)| {
-                    let digest = report_digest(
-                        &chain.genesis_hash,
-                        *area,
-                        committee.version,
-                        SEAL_VIEW,
-                        head.height,
-                        &[],
-                    );
-                    let message = fastlane::types::round_message(&digest);
-                    SignedReport {
-                        member: index as u8,
-                        included: head.height,
-                        entries: Vec::new(),
-                        signature: signers[member].sign(&message).0.into(),
-                    }
-                })
-                .collect();
-            let seal = Seal {
-                area: *area,
-                version: committee.version,
-                view: SEAL_VIEW,
-                head,
-                reports,
-            };
-            Extrinsic::new_unsigned(Call::FastLane(fastlane::Call::EndLane {
-                seal: Box::new(seal),
-            }))
-            .encode()
+            let all: Vec<usize> = (0..committee.members().len()).collect();
+            end_lane_xt(seal_at(chain, keys, *area, committee.version, head, &all))
         })
         .collect()
 }
 
-/// Produces the blocks that end the lanes a scheduled reshape waits for (the first holds
-/// their seals) and makes it; returns the block that made it.
+/// Produces the block that ends the lanes a scheduled reshape waits for (it holds their
+/// seals) and so makes the reshape at its end.
 fn reshape_after_seals(chain: &mut Chain, keys: &Keys, areas: &[AreaId]) -> Produced {
     let ended = chain.produce(end_lanes(chain, keys, areas));
     ended.assert_all_ok();
@@ -758,7 +774,7 @@ fn reshape_after_seals(chain: &mut Chain, keys: &Keys, areas: &[AreaId]) -> Prod
             "area {area}'s lane ends"
         );
     }
-    chain.produce(vec![])
+    ended
 }
 
 fn register(name: &str) -> Call {
@@ -1795,7 +1811,8 @@ fn forced_split_moves_players_by_position() {
 
     // Block 10 starts era 1: with a player in the fast lanes, the Meadow's split waits
     // for its lane to end; a lane batch beyond its end is refused; once the seal is in
-    // (block 11), the Meadow splits into quadrants (block 12) and everything follows.
+    // (block 11), the Meadow splits into quadrants at that block's end and everything
+    // follows.
     let era = chain.produce(vec![]);
     assert_eq!(new_era(&era).map(|(era, _)| era), Some(1));
     assert!(
@@ -1814,16 +1831,15 @@ fn forced_split_moves_players_by_position() {
         0,
         vec![(&keys.dave, ActionKind::Move { x: mid_x, y: mid_y })],
     );
-    chain
-        .produce(end_lanes(&chain, &keys, &[0]))
-        .assert_all_ok();
-    let (refused, _) = chain.build_at(chain.best.slot + 1, late);
+    let mut ended_then_late = end_lanes(&chain, &keys, &[0]);
+    ended_then_late.extend(late);
+    let (refused, _) = chain.build_at(chain.best.slot + 1, ended_then_late);
     assert!(
-        matches!(refused.results[0], Err(_)),
+        matches!(refused.results[0], Ok(Ok(()))) && refused.results[1].is_err(),
         "a batch beyond the lane's end is refused: {:?}",
-        refused.results[0]
+        refused.results
     );
-    let split = chain.produce(vec![]);
+    let split = reshape_after_seals(&mut chain, &keys, &[0]);
     let children = split
         .events
         .iter()
@@ -1970,6 +1986,130 @@ fn forced_split_moves_players_by_position() {
         .iter()
         .all(|id| chain.read(|ext| areas::area(ext, *id)).is_none()));
     chain.produce_until(34);
+}
+
+#[test]
+fn a_lane_ends_only_with_its_committee_s_seal_and_a_reshape_waits_at_most_its_deadline() {
+    let keys = Keys::new();
+    let mut config = world_config(&[&keys.alice, &keys.bob, &keys.charlie, &keys.dave], &keys);
+    config.players.players = vec![(account(&keys.dave), "Dave".into())];
+    let mut chain = Chain::new(&config, keys.all());
+    chain
+        .produce(chain.signed(vec![(&keys.dave, join_lanes())]))
+        .assert_all_ok();
+    let walk = lane_batches(
+        &chain,
+        &keys,
+        0,
+        vec![(
+            &keys.dave,
+            ActionKind::Move {
+                x: SPAWN.x + UNIT,
+                y: SPAWN.y,
+            },
+        )],
+    );
+    chain.produce(walk).assert_all_ok();
+    let head = chain.read(|ext| fastlane::lane_head(ext, 0));
+    assert_eq!(head.height, 1);
+
+    // No reshape waits for the Meadow yet: its seal proves nothing the chain needs.
+    let version = chain.committees()[&0].version;
+    let stale = |validity: arceon_primitives::TransactionValidity| {
+        matches!(
+            validity,
+            Err(TransactionValidityError::Invalid(InvalidTransaction::Stale))
+        )
+    };
+    let early = end_lane_xt(seal_at(&chain, &keys, 0, version, head.clone(), &[0, 1, 2]));
+    assert!(
+        stale(pool_validity(&chain, &early)),
+        "no reshape waits for it"
+    );
+
+    chain
+        .root_dispatch(Call::Areas(areas::Call::ForceSplit { id: 0 }))
+        .expect("root splits the Meadow");
+    let since = chain.best.number;
+    let bad_proof = |validity: arceon_primitives::TransactionValidity| {
+        matches!(
+            validity,
+            Err(TransactionValidityError::Invalid(
+                InvalidTransaction::BadProof
+            ))
+        )
+    };
+    // Fewer reports than a quorum, a head below the chain's, a head beside it.
+    let few = end_lane_xt(seal_at(&chain, &keys, 0, version, head.clone(), &[1]));
+    assert!(
+        bad_proof(pool_validity(&chain, &few)),
+        "one report of three"
+    );
+    let below = end_lane_xt(seal_at(
+        &chain,
+        &keys,
+        0,
+        version,
+        fastlane::LaneHead::default(),
+        &[0, 1, 2],
+    ));
+    assert!(
+        bad_proof(pool_validity(&chain, &below)),
+        "a head below the chain's"
+    );
+    let beside = fastlane::LaneHead {
+        hash: H256::repeat_byte(7),
+        ..head.clone()
+    };
+    let beside = end_lane_xt(seal_at(&chain, &keys, 0, version, beside, &[0, 1, 2]));
+    assert!(
+        bad_proof(pool_validity(&chain, &beside)),
+        "another batch at the head"
+    );
+    // Reports signed by other keys than the committee's.
+    let mut forged = seal_at(&chain, &keys, 0, version, head.clone(), &[0, 1, 2]);
+    let other = seal_at(&chain, &keys, 0, version + 1, head.clone(), &[0, 1, 2]);
+    forged.reports[0].signature = other.reports[0].signature.clone();
+    forged.reports[1].signature = other.reports[1].signature.clone();
+    assert!(
+        bad_proof(pool_validity(&chain, &end_lane_xt(forged))),
+        "forged reports"
+    );
+    // A committee version not in force.
+    let wrong = end_lane_xt(seal_at(
+        &chain,
+        &keys,
+        0,
+        version + 1,
+        head.clone(),
+        &[0, 1, 2],
+    ));
+    assert!(
+        pool_validity(&chain, &wrong).is_err(),
+        "another committee version"
+    );
+    // None of them is in a block, so the Meadow's lane has not ended: with no seal the
+    // split is made at the deadline, not before.
+    let blocks = chain.produce_until(since + world::RESHAPE_DEADLINE_BLOCKS - 1);
+    assert!(blocks.iter().all(|block| !block
+        .events
+        .iter()
+        .any(|e| matches!(e, RuntimeEvent::Areas(areas::Event::AreaSplit { .. })))));
+    assert!(chain.area(0).active);
+    let late = chain.produce(vec![]);
+    assert!(
+        late.events.iter().any(|e| matches!(
+            e,
+            RuntimeEvent::Areas(areas::Event::AreaSplit { parent: 0, .. })
+        )),
+        "the split is made at its deadline"
+    );
+    assert!(!chain.area(0).active);
+    assert_ne!(
+        chain.player(&account(&keys.dave)).area,
+        0,
+        "Dave moved to a quadrant"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -518,6 +518,69 @@ fn fast_lanes_on_four_validators_receipt_block_finality_and_subscriptions() {
             .is_ok_and(|p| p["position"]["x"] == json!(units(105.0)))
     });
 
+    // 6b. Root splits area 1 under the walker: the split waits for area 1's lane (its
+    //     committee seals it and the seal goes on chain), every receipted batch of it is
+    //     in the chain before the map changes, and the walker acts on at once in its
+    //     quadrant through the quadrant's new lane.
+    let (ok, out) = wallet(
+        net.node(0),
+        "//Alice",
+        &["area", "split", "1", "--until", "in-block"],
+    );
+    assert!(ok, "wallet area split failed:\n{out}");
+    assert!(
+        net.node(0).rpc("arceon_area", json!([1]))["active"] == json!(true),
+        "the split waits for area 1's lane"
+    );
+    let asked = Instant::now();
+    net.node(0)
+        .wait_for("area 1's split", Duration::from_secs(30), |n| {
+            n.rpc("arceon_area", json!([1]))["active"] == json!(false)
+        });
+    println!(
+        "area 1 split {} ms after the sudo call's block",
+        asked.elapsed().as_millis()
+    );
+    let quadrants = net.node(0).rpc("arceon_area", json!([1]))["children"].clone();
+    assert_eq!(quadrants.as_array().map(Vec::len), Some(4), "{quadrants}");
+    let started = Instant::now();
+    let mut after = None;
+    while after.is_none() && started.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+        let step = action(
+            net.node(1),
+            &walker,
+            ActionKind::Move {
+                x: units(201.0),
+                y: units(100.0),
+            },
+        );
+        match submit(net.node(1), &step) {
+            Ok(receipt) => after = Some(receipt),
+            Err(e) => eprintln!("the walker in a quadrant of area 1: {e}"),
+        }
+    }
+    let after = after.expect("a quadrant's lane took the walker");
+    let quadrant = after["area"].clone();
+    assert!(
+        quadrants.as_array().is_some_and(|q| q.contains(&quadrant)),
+        "receipted in {quadrant}, not a quadrant of area 1 ({quadrants})"
+    );
+    println!(
+        "the walker acted in quadrant {quadrant} {} ms after the split was made",
+        started.elapsed().as_millis()
+    );
+    net.wait(
+        "the walker's move in its quadrant finalized",
+        Duration::from_secs(30),
+        |net| {
+            let hash = net.node(2).rpc("chain_getFinalizedHead", json!([]));
+            net.node(2)
+                .try_rpc("arceon_player", json!([to_ss58(&account(&walker)), hash]))
+                .is_ok_and(|p| p["position"]["x"] == json!(units(201.0)) && p["area"] == quadrant)
+        },
+    );
+
     // 7. The primary of area 0 crashes: its replicas change views and the next member
     //    receipts a move that a replica took (the client sees no error, only a delay),
     //    and the chain includes it.

@@ -44,6 +44,7 @@ use crate::stats::{self, RateStats};
 
 mod faults;
 mod handover;
+mod reshape;
 
 /// JSON-RPC error code of a lane rejection (`Players.TooFast` ...).
 const LANE_REJECTED: i32 = 1030;
@@ -167,6 +168,14 @@ pub struct RunArgs {
     /// The node (1-based) whose validator `--chill-at` chills.
     #[arg(long, default_value_t = 4)]
     pub chill_node: usize,
+    /// This many seconds into the load of the one rate given, have root split the
+    /// busiest area (`<control> split A`), and merge it back 10 s after the split is
+    /// made (`<control> merge A`); the load goes on 10 s more. Prints `RESULT reshape
+    /// area= children= split_made_after_ms= merge_made_after_ms= receipts_during=
+    /// receipt_p99_during_ms= receipt_max_during_ms= longest_region_gap_ms= unavailable=
+    /// other_failures= lost=`.
+    #[arg(long, conflicts_with_all = ["kill_primary_every", "partition_for", "chill_at"])]
+    pub reshape_at: Option<f64>,
 }
 
 fn unix_ms() -> u64 {
@@ -276,6 +285,8 @@ struct Bench {
     partition: Mutex<faults::PartitionFigures>,
     /// What players of changed areas saw of a committee handover (`--chill-at`).
     handover: Mutex<handover::HandoverLog>,
+    /// What players of the reshaped region saw (`--reshape-at`).
+    reshape: Mutex<reshape::ReshapeLog>,
     areas: RwLock<BTreeMap<AreaId, AreaInfo>>,
     /// Node index of each area's primary.
     primaries: RwLock<HashMap<AreaId, usize>>,
@@ -456,6 +467,7 @@ impl Bench {
             Err(_) => faults::Answer::Failed("transport"),
         };
         self.note_handover(plan.action.area, arrival, latency, &answered);
+        self.note_reshape(plan.action.area, arrival, latency, &answered);
         self.note_partition(arrival, latency, answered);
         match answer {
             Ok(value) => self.on_receipt(&plan, hash, &value, latency, sent_ms, arrival, rate),
@@ -1163,11 +1175,29 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let duration = match (&kill_plan, &partition_plan, &handover_plan) {
-        (Some(plan), _, _) => plan.every * (plan.kills as u32 + 1),
-        (None, Some(plan), _) => plan.around * 2 + plan.length,
-        (None, None, Some(plan)) => plan.at + handover::WINDOW * 2,
-        (None, None, None) => Duration::from_secs(args.duration),
+    let mut reshape_plan = match args.reshape_at {
+        Some(at) => {
+            anyhow::ensure!(
+                at.is_finite() && at >= 0.0,
+                "--reshape-at must be a number of seconds"
+            );
+            anyhow::ensure!(
+                args.rates.len() == 1,
+                "--reshape-at runs under one rate: give one --rates value"
+            );
+            Some(reshape::ReshapePlan {
+                at: Duration::from_secs_f64(at),
+                control: args.control.clone(),
+            })
+        }
+        None => None,
+    };
+    let duration = match (&kill_plan, &partition_plan, &handover_plan, &reshape_plan) {
+        (Some(plan), _, _, _) => plan.every * (plan.kills as u32 + 1),
+        (None, Some(plan), _, _) => plan.around * 2 + plan.length,
+        (None, None, Some(plan), _) => plan.at + handover::WINDOW * 2,
+        (None, None, None, Some(plan)) => plan.at + reshape::MERGE_AFTER * 3,
+        (None, None, None, None) => Duration::from_secs(args.duration),
     };
     let started = Instant::now();
     let timeout = Duration::from_millis(args.timeout_ms);
@@ -1260,6 +1290,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         watches: Mutex::new(Vec::new()),
         partition: Mutex::new(faults::PartitionFigures::default()),
         handover: Mutex::new(handover::HandoverLog::default()),
+        reshape: Mutex::new(reshape::ReshapeLog::default()),
         areas: RwLock::new(areas),
         primaries: RwLock::new(primaries),
         rates: args.rates.iter().map(|_| Mutex::default()).collect(),
@@ -1323,11 +1354,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             kill_plan.take(),
             partition_plan.take(),
             handover_plan.take(),
+            reshape_plan.take(),
         ) {
-            (Some(plan), _, _) => Some(tokio::spawn(faults::drive(bench.clone(), plan))),
-            (None, Some(plan), _) => Some(tokio::spawn(faults::partition(bench.clone(), plan))),
-            (None, None, Some(plan)) => Some(tokio::spawn(handover::drive(bench.clone(), plan))),
-            (None, None, None) => None,
+            (Some(plan), ..) => Some(tokio::spawn(faults::drive(bench.clone(), plan))),
+            (None, Some(plan), ..) => Some(tokio::spawn(faults::partition(bench.clone(), plan))),
+            (None, None, Some(plan), _) => Some(tokio::spawn(handover::drive(bench.clone(), plan))),
+            (None, None, None, Some(plan)) => {
+                Some(tokio::spawn(reshape::drive(bench.clone(), plan)))
+            }
+            (None, None, None, None) => None,
         };
         let mut rng = StdRng::seed_from_u64(bench.args.seed ^ ((rate_index as u64) << 32));
         let start = Instant::now();
@@ -1474,6 +1509,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.timeouts,
             figures.other,
             figures.after_heal.show(0.99),
+            lost.first()
+                .copied()
+                .flatten()
+                .map_or("na".to_string(), |n| n.to_string()),
+        );
+        return Ok(());
+    }
+    if bench.args.reshape_at.is_some() {
+        let figures = bench.reshape_figures();
+        let ms = |value: Option<f64>| value.map_or("na".to_string(), |ms| format!("{ms:.0}"));
+        println!(
+            "RESULT reshape area={} children={} split_made_after_ms={} merge_made_after_ms={} receipts_during={} receipt_p99_during_ms={} receipt_max_during_ms={} longest_region_gap_ms={:.1} unavailable={} other_failures={} lost={}",
+            figures.area.map_or("na".to_string(), |area| area.to_string()),
+            figures.children,
+            ms(figures.split_after_ms),
+            ms(figures.merge_after_ms),
+            figures.receipts.len(),
+            figures.receipts.show(0.99),
+            figures.receipts.show(1.0),
+            figures.longest_gap_ms,
+            figures.unavailable,
+            figures.other,
             lost.first()
                 .copied()
                 .flatten()

@@ -8,8 +8,8 @@
 //! others are dealt round-robin over the remaining areas. Every `1/border-pct`-th player
 //! stands [`WALKER_OFFSET`] from its area's east or west border (a *walker*: the load
 //! generator walks it back and forth across that border); everyone else stands at least
-//! [`MARGIN`] inside its area. Areas never split or merge during the benchmark and eras
-//! are long, so committees stay put.
+//! [`MARGIN`] inside its area. Load never splits or merges an area (only root does, for
+//! `run --reshape-at`) and eras are long, so committees stay put.
 
 use std::path::PathBuf;
 

@@ -7,7 +7,11 @@
 //! change the runtime calls [`new_era`], which splits areas whose load (player actions
 //! during the era) reached the split threshold into four quadrants, merges quiet
 //! quadrants back into their parent, and rebalances the committees with stake- and
-//! trust-weighted rendezvous hashing so that as few committees as possible change.
+//! trust-weighted rendezvous hashing so that as few committees as possible change. On a
+//! chain whose players act through fast lanes the runtime calls [`new_era_scheduling`]
+//! instead, and root's forced reshapes go through [`schedule`]: a split or merge then
+//! waits in [`Scheduled`] until the lanes of the areas it ends have ended, and the
+//! runtime makes it with [`reshape_now`].
 //!
 //! Invariants (checked by [`check_invariants`]): active areas never overlap; every
 //! area's neighbour list is exactly the set of active areas whose bounds touch it, so

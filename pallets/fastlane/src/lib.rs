@@ -53,6 +53,14 @@
 //! batch and the new committee's lane continues from it. After that, batches of the old
 //! version are refused (`WrongVersion`).
 //!
+//! Lane ends before a split or merge: on a chain where players joined the lanes
+//! ([`InUse`]), the runtime schedules reshapes (`Areas.Scheduled`). The committee of
+//! each area a reshape ends seals its lane (see [`seal`]) and anyone submits the seal as
+//! the unsigned `end_lane`: checked against the committee in force, at or above the
+//! lane's last included batch, it is kept in [`Ends`]; batches beyond it are refused
+//! (`LaneEnded`). The runtime makes the reshape once every such lane's head reached its
+//! end ([`lane_closed`]), and [`forget_end`] clears what the old lane left.
+//!
 //! Invariants: `Lanes[area]` is the last included batch of the area's lane; every
 //! joined player has a `PlayerLanes` entry whose nonce counts its included lane actions.
 
@@ -832,7 +840,7 @@ fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     for (signed, certified_outcome) in batch.actions.iter().zip(&batch.outcomes) {
         let outcome =
             apply_in_batch(ext, header, &signed.action).map_err(|_| Error::OutcomeMismatch)?;
-        if outcome != *certified_outcome {
+        if !honours(ext, certified_outcome, &outcome) {
             return Err(Error::OutcomeMismatch.into());
         }
     }
@@ -861,6 +869,34 @@ fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     Ok(())
 }
 
+/// Whether executing an action gave what its certified outcome promised: the same
+/// outcome, or the same crossing (from the same area to the same position) into an area
+/// that a split or merge has reshaped since the lane certified it. A neighbour's lane
+/// may certify a crossing into an area before a reshape that its block follows; the
+/// chain then names the quadrant (or the merged area) that holds the position, and the
+/// receipt is honoured.
+pub fn honours(ext: &mut Ext, certified: &Outcome, actual: &Outcome) -> bool {
+    if certified == actual {
+        return true;
+    }
+    match (certified, actual) {
+        (
+            Outcome::Crossed { from, to, position },
+            Outcome::Crossed {
+                from: actual_from,
+                position: actual_position,
+                ..
+            },
+        ) => {
+            from == actual_from
+                && position == actual_position
+                && areas::area(ext, *to)
+                    .is_none_or(|area| !area.active && area.bounds.contains(position))
+        }
+        _ => false,
+    }
+}
+
 /// Why a certified batch whose checks pass does not execute as certified here: the index
 /// of its first action whose result differs from the certified outcome, with the result
 /// this state gives (an error, or another outcome). `None` when every action matches.
@@ -880,7 +916,10 @@ pub fn first_divergence(
             .enumerate()
         {
             let got = apply_in_batch(ext, header, &signed.action);
-            if got.as_ref() != Ok(expected) {
+            if !got
+                .as_ref()
+                .is_ok_and(|outcome| honours(ext, expected, outcome))
+            {
                 found = Some((index, got));
                 break;
             }

@@ -336,6 +336,21 @@ enum AreaCommand {
         /// Area id.
         id: u32,
     },
+    /// Split an area into its quadrants (as root, through sudo; with fast lanes the
+    /// split is made once the area's lane has ended).
+    Split {
+        /// Area id.
+        id: u32,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
+    /// Merge a split area's quadrants back into it (as root, through sudo).
+    Merge {
+        /// The split area's id.
+        parent: u32,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -574,6 +589,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .world_query("arceon_area", vec![Value::from(id)])
                     .await?,
             ),
+            AreaCommand::Split { id, tx } => {
+                send(&client, &cli.suri, world::split_call(id), tx).await?
+            }
+            AreaCommand::Merge { parent, tx } => {
+                send(&client, &cli.suri, world::merge_call(parent), tx).await?
+            }
         },
         Command::Npc {
             command: NpcCommand::List { area },

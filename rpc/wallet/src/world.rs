@@ -164,6 +164,23 @@ pub fn parse_session_keys(text: &str) -> Result<arceon_primitives::SessionKeys, 
     arceon_primitives::SessionKeys::from_bytes(&bytes).map_err(bad)
 }
 
+/// `Sudo.sudo(Areas.force_split(id))`: root splits an area (on a chain whose players act
+/// through the fast lanes, once the area's lane has ended).
+pub fn split_call(id: AreaId) -> Call {
+    Call::Sudo(arceon_runtime::sudo::Call::Sudo {
+        call: Box::new(Call::Areas(arceon_pallet_areas::Call::ForceSplit { id })),
+    })
+}
+
+/// `Sudo.sudo(Areas.force_merge(parent))`: root merges a split area's quadrants back.
+pub fn merge_call(parent: AreaId) -> Call {
+    Call::Sudo(arceon_runtime::sudo::Call::Sudo {
+        call: Box::new(Call::Areas(arceon_pallet_areas::Call::ForceMerge {
+            parent,
+        })),
+    })
+}
+
 /// `Staking.chill()`.
 pub fn chill_call() -> Call {
     Call::Staking(staking::Call::Chill)
