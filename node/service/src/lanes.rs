@@ -1590,6 +1590,8 @@ struct Worker {
     retired: HashMap<AreaId, (u64, Vec<[u8; 32]>)>,
     /// Lanes of areas a scheduled split or merge ends ([`reshape`]).
     endings: HashMap<AreaId, reshape::Ending>,
+    /// The chain's slot duration (ms), read while a reshape waits.
+    slot_ms: u64,
 }
 
 impl Worker {
@@ -1633,6 +1635,7 @@ impl Worker {
             next_fetch: 0,
             retired: HashMap::new(),
             endings: HashMap::new(),
+            slot_ms: 0,
         }
     }
 

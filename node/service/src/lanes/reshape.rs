@@ -5,9 +5,11 @@
 //! merge instead of making it (`Areas.Scheduled`). A node serving the lane of an area it
 //! ends retires the lane, exactly as in a committee handover ([`Lane::retire`]: sealing
 //! views carry what a quorum holds and sequence nothing new; submissions are refused as
-//! retired). Once sealed, the node submits the seal as the unsigned `FastLane.end_lane`
+//! retired), in the last [`RETIRE_LEAD_PERCENT`] of a slot: the lane keeps receipting
+//! until then, and its seal and last batches still reach the next slot's block. Once
+//! sealed, the node submits the seal as the unsigned `FastLane.end_lane`
 //! through its pool, again every [`END_RESUBMIT`] until a block holds it (every member
-//! does; the pool takes one per area). The runtime makes the reshape in the first block
+//! does; the pool takes one per area). The runtime makes the reshape at the end of the first block
 //! where the chain holds every batch up to each seal, and the child (or merged) areas'
 //! new committees start their lanes from the chain.
 
@@ -16,6 +18,8 @@ use arceon_runtime::Call;
 
 /// How often a sealed lane's end is offered to the pool again until a block holds it.
 const END_RESUBMIT: Duration = Duration::from_secs(2);
+/// How much of a slot (percent) before its end an ending lane retires.
+const RETIRE_LEAD_PERCENT: u64 = 40;
 
 /// The lane of an area a scheduled reshape ends.
 #[derive(Default)]
@@ -32,6 +36,9 @@ impl Worker {
     /// Reads which lanes the chain's scheduled reshapes end, and the ends it holds.
     pub(super) fn read_endings(&mut self, ext: &mut Ext) {
         let ending = areas::ending_areas(ext);
+        if !ending.is_empty() {
+            self.slot_ms = arceon_runtime::aura::slot_duration(ext);
+        }
         self.endings.retain(|area, _| ending.contains(area));
         for area in ending {
             let on_chain = fastlane::Ends::get(ext, &area);
@@ -64,6 +71,11 @@ impl Worker {
                 continue;
             };
             if !lane.sealing() {
+                // Late in the slot, so that the next block can take the seal.
+                let slot = self.slot_ms.max(1);
+                if slot - unix_ms() % slot > slot * RETIRE_LEAD_PERCENT / 100 {
+                    continue;
+                }
                 log::info!(
                     "fast lane {area}: the area is about to be split or merged: sealing its lane"
                 );
