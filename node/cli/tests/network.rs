@@ -302,6 +302,62 @@ fn an_empty_node_full_syncs_1000_blocks_from_its_boot_node() {
 }
 
 #[test]
+fn validators_crashed_and_restarted_at_once_never_vote_twice() {
+    // A validator killed (SIGKILL) mid-round and started again a second later must not
+    // vote again differently in the round it died in: it resends the votes it persisted.
+    // (A catch-up once deleted them, and such validators were slashed.)
+    let _serial = serial();
+    let mut net = Net::new("local", 4, |i| vec![format!("--{}", NAMES[i])]);
+    net.start_all();
+    net.wait(
+        "4 validators finalizing",
+        Duration::from_secs(120),
+        |net| net.running().iter().all(|n| finalized(n) >= 3),
+    );
+    let mut resent = 0;
+    for restart in 0..8usize {
+        let victim = restart % 4;
+        let others: Vec<usize> = (0..4).filter(|j| *j != victim).collect();
+        let before = finalized(net.node(others[0]));
+        // At different points of a round (slots and rounds take about a second).
+        std::thread::sleep(Duration::from_millis(200 + 170 * (restart as u64 % 5)));
+        net.kill(victim);
+        std::thread::sleep(Duration::from_secs(1));
+        net.start(victim, &others);
+        net.wait(
+            "finality past the restart",
+            Duration::from_secs(60),
+            |net| net.running().iter().all(|n| finalized(n) > before + 2),
+        );
+        if net
+            .node(victim)
+            .log_text()
+            .contains("re-sending the vote cast before a restart")
+        {
+            resent += 1;
+        }
+    }
+    eprintln!("8 restarts; {resent} restarted voters re-sent a vote of the round they died in");
+    let log: String = net.running().iter().map(|n| n.log_text()).collect();
+    assert!(
+        !log.contains("equivocation by"),
+        "a restarted validator voted twice:\n{}",
+        log.lines()
+            .filter(|line| line.contains("equivocation"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let validators = net.node(0).rpc("arceon_validators", json!([]));
+    assert!(
+        validators["validators"]
+            .as_array()
+            .is_some_and(|all| all.iter().all(|v| v["disabled"] != json!(true))),
+        "{validators}"
+    );
+    assert_finalized_agree(&net);
+}
+
+#[test]
 fn a_double_signing_validator_is_reported_and_slashed() {
     let _serial = serial();
     let spec_dir = tempfile::tempdir().expect("temp dir");
