@@ -309,11 +309,9 @@ fn validators_crashed_and_restarted_at_once_never_vote_twice() {
     let _serial = serial();
     let mut net = Net::new("local", 4, |i| vec![format!("--{}", NAMES[i])]);
     net.start_all();
-    net.wait(
-        "4 validators finalizing",
-        Duration::from_secs(120),
-        |net| net.running().iter().all(|n| finalized(n) >= 3),
-    );
+    net.wait("4 validators finalizing", Duration::from_secs(120), |net| {
+        net.running().iter().all(|n| finalized(n) >= 3)
+    });
     let mut resent = 0;
     for restart in 0..8usize {
         let victim = restart % 4;

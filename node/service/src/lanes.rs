@@ -79,6 +79,9 @@ const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
 pub const DEFAULT_LANE_VIEW_TIMEOUT_MS: u64 = 2_000;
 /// How long a submission (local or forwarded) waits for its receipt or refusal.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many committee members a forwarded submission tries when their connections break
+/// before they answer.
+const MAX_FORWARD_ATTEMPTS: usize = 3;
 /// The most events the lane thread takes from its queue before handling them.
 const MAX_BURST: usize = 256;
 /// A submission that waited longer than this for the lane thread is refused as
@@ -774,6 +777,9 @@ impl LaneService {
         if !lost.is_empty() {
             let _ = self.events.try_send(Event::Lost(lost));
         }
+        // Submissions forwarded to it will get no answer: their senders go, so each is
+        // sent again to another member at once (see [`LaneService::submit_action`]).
+        self.forwards.lock().retain(|_, (to, _)| to != peer);
     }
 
     /// A gossiped certified batch: validated on the gossip thread (a full queue ignores
@@ -1068,26 +1074,37 @@ impl LaneService {
             };
         }
         // Not a member: to a connected member of the committee (it forwards to the
-        // primary of the view it runs), the first primary's peer when connected.
-        let peer = {
-            let shared = self.shared.lock();
-            let Some((_, keys)) = shared.committees.get(&area) else {
-                return Err(LaneSubmitError::Rejected(
-                    arceon_runtime::module_error_text(
-                        fastlane::PALLET_INDEX,
-                        fastlane::Error::NoCommittee as u8,
-                    ),
-                ));
+        // primary of the view it runs), the first primary's peer when connected. When
+        // that member's connection breaks before it answers (it crashed), the action goes
+        // to the next connected member at once: a replica holds it for the next primary,
+        // and the lane nonce makes a second submission of a sequenced action return its
+        // receipt.
+        for _ in 0..MAX_FORWARD_ATTEMPTS {
+            let peer = {
+                let shared = self.shared.lock();
+                let Some((_, keys)) = shared.committees.get(&area) else {
+                    return Err(LaneSubmitError::Rejected(
+                        arceon_runtime::module_error_text(
+                            fastlane::PALLET_INDEX,
+                            fastlane::Error::NoCommittee as u8,
+                        ),
+                    ));
+                };
+                keys.iter()
+                    .find_map(|key| shared.key_peers.get(key).copied())
             };
-            keys.iter()
-                .find_map(|key| shared.key_peers.get(key).copied())
-        };
-        let Some(peer) = peer else {
-            return Err(LaneSubmitError::Unavailable(format!(
-                "no member of area {area}'s committee is connected"
-            )));
-        };
-        self.forward_to(peer, action, false).await
+            let Some(peer) = peer else {
+                return Err(LaneSubmitError::Unavailable(format!(
+                    "no member of area {area}'s committee is connected"
+                )));
+            };
+            if let Some(result) = self.forward_to(peer, action.clone(), false).await {
+                return result;
+            }
+        }
+        Err(LaneSubmitError::Unavailable(format!(
+            "lane unavailable: {MAX_FORWARD_ATTEMPTS} members of area {area}'s committee went away before answering"
+        )))
     }
 
     /// Forwards an action to `peer` (a committee member; `relay`: to the primary, from
@@ -1097,15 +1114,15 @@ impl LaneService {
         peer: PeerId,
         action: SignedLaneAction,
         relay: bool,
-    ) -> Result<Receipt, LaneSubmitError> {
+    ) -> Option<Result<Receipt, LaneSubmitError>> {
         let id = self.next_forward.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {
             let mut forwards = self.forwards.lock();
             if forwards.len() >= MAX_FORWARDS {
-                return Err(LaneSubmitError::Unavailable(
+                return Some(Err(LaneSubmitError::Unavailable(
                     "too many forwarded submissions waiting".into(),
-                ));
+                )));
             }
             forwards.insert(id, (peer, tx));
         }
@@ -1119,11 +1136,13 @@ impl LaneService {
             },
         );
         let result = match tokio::time::timeout(ANSWER_TIMEOUT, rx).await {
-            Ok(Ok(result)) => result,
-            _ => Err(LaneSubmitError::Unavailable(format!(
+            Ok(Ok(result)) => Some(result),
+            // The peer's connection broke (its reply sender was dropped).
+            Ok(Err(_)) => None,
+            Err(_) => Some(Err(LaneSubmitError::Unavailable(format!(
                 "lane unavailable: no answer from the committee member within {} s",
                 ANSWER_TIMEOUT.as_secs()
-            ))),
+            )))),
         };
         self.forwards.lock().remove(&id);
         result
@@ -1323,6 +1342,8 @@ struct Overlay {
     reads: parking_lot::Mutex<HashMap<Vec<u8>, Option<Vec<u8>>>>,
     /// Lane writes; the last layer is the open checkpoint.
     layers: Vec<StorageChanges>,
+    /// The base's block number.
+    number: BlockNumber,
 }
 
 struct View<'a> {
@@ -1393,6 +1414,7 @@ impl Overlay {
             base: None,
             reads: parking_lot::Mutex::new(HashMap::new()),
             layers: vec![StorageChanges::new()],
+            number: 0,
         }
     }
 
@@ -1400,10 +1422,17 @@ impl Overlay {
     fn reset(&mut self, state: State, number: BlockNumber) {
         self.base = Some(state);
         self.reads.lock().clear();
+        self.number = number;
+        self.restart();
+    }
+
+    /// Drops every lane write and starts over on the same base, whose values read so far
+    /// stay cached.
+    fn restart(&mut self) {
         let mut first = StorageChanges::new();
         first.insert(
             system::Number::key(),
-            Some(number.saturating_add(1).encode()),
+            Some(self.number.saturating_add(1).encode()),
         );
         self.layers = vec![first];
     }
@@ -1741,10 +1770,11 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
             if std::mem::take(&mut self.stale) {
-                // A lane gave up batches: the overlay is built again without them (and
-                // the lanes replay on it).
-                self.best = H256::zero();
-                self.follow_chain();
+                // A lane gave up batches: the view is built again without them, on the
+                // same block (its cached reads kept), and the lanes replay on it.
+                self.overlay.restart();
+                let lanes: Vec<AreaId> = self.lanes.keys().copied().collect();
+                self.reapply_known(&lanes);
             }
             let now = unix_ms();
             let areas: Vec<AreaId> = self.lanes.keys().copied().collect();
@@ -1992,7 +2022,11 @@ impl Worker {
         let service = self.service.clone();
         let hash = action.hash();
         self.service.runtime.spawn(async move {
-            let result = service.forward_to(peer, action, true).await;
+            // Unanswered (the primary went away) or unavailable: the lane still holds
+            // the action for the next primary.
+            let Some(result) = service.forward_to(peer, action, true).await else {
+                return;
+            };
             if matches!(result, Err(LaneSubmitError::Unavailable(_))) {
                 return;
             }
@@ -2807,33 +2841,8 @@ impl Worker {
                 false
             }
         };
-        self.applied.clear();
-        for known in self.known.values_mut() {
-            known.applied = false;
-        }
-        let areas: Vec<AreaId> = self
-            .known
-            .keys()
-            .map(|(area, _)| *area)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        self.blocked.clear();
-        for area in areas {
-            self.apply_known(area);
-        }
-        // Batches that wait for another area's, applied after it.
-        self.settle();
+        self.reapply_known(&lanes);
         let overlay_ms = started.elapsed().as_secs_f64() * 1e3 - committees_ms;
-        for area in lanes {
-            if let Some(lane) = self.lanes.get_mut(&area) {
-                let outputs = lane.replay_open(&mut self.overlay);
-                self.carry_out(area, outputs);
-            }
-            // The chain moved a lagging replica up: it continues after the certified
-            // batches it knows beyond the chain.
-            self.catch_up(area);
-        }
         // Crossings in batches at or below the chain's lane heads are settled: included,
         // or superseded by another batch (then the player never crossed).
         let heads = &self.heads;
@@ -2857,6 +2866,37 @@ impl Worker {
             self.overlay.reads.lock().len(),
             if rebased { "" } else { ", view built anew" }
         );
+    }
+
+    /// Applies every known batch beyond the chain on the overlay (started over), in order,
+    /// then has `lanes` replay their open batches on it and catch up.
+    fn reapply_known(&mut self, lanes: &[AreaId]) {
+        self.applied.clear();
+        for known in self.known.values_mut() {
+            known.applied = false;
+        }
+        let areas: Vec<AreaId> = self
+            .known
+            .keys()
+            .map(|(area, _)| *area)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.blocked.clear();
+        for area in areas {
+            self.apply_known(area);
+        }
+        // Batches that wait for another area's, applied after it.
+        self.settle();
+        for area in lanes {
+            if let Some(lane) = self.lanes.get_mut(area) {
+                let outputs = lane.replay_open(&mut self.overlay);
+                self.carry_out(*area, outputs);
+            }
+            // The chain moved a lagging replica up: it continues after the certified
+            // batches it knows beyond the chain.
+            self.catch_up(*area);
+        }
     }
 
     /// Starts this node's lane as member `index` of `area`'s committee `version`
