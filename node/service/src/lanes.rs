@@ -1861,9 +1861,23 @@ impl Worker {
                     return;
                 }
                 let Some(lane) = self.lanes.get_mut(&area) else {
-                    let _ = reply.send(Err(LaneSubmitError::Unavailable(format!(
-                        "this node does not serve area {area}"
-                    ))));
+                    // A lane that ended for a reshape or a committee change, or an area
+                    // reshaped away: answered as the lane itself would, so that clients
+                    // read the area again.
+                    let answer = if !self.heads.is_empty() && !self.heads.contains_key(&area) {
+                        LaneSubmitError::Rejected(arceon_runtime::module_error_text(
+                            fastlane::PALLET_INDEX,
+                            fastlane::Error::NoCommittee as u8,
+                        ))
+                    } else if self.endings.contains_key(&area) || self.handovers.contains_key(&area)
+                    {
+                        rejection_text(&LaneError::Retired)
+                    } else {
+                        LaneSubmitError::Unavailable(format!(
+                            "this node does not serve area {area}"
+                        ))
+                    };
+                    let _ = reply.send(Err(answer));
                     return;
                 };
                 let client = self.next_client;
