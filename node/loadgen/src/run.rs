@@ -178,6 +178,20 @@ pub struct RunArgs {
     pub reshape_at: Option<f64>,
 }
 
+/// When a fault given as `flag SECONDS` strikes: a number of seconds into the load of
+/// the one rate given.
+fn fault_at(seconds: f64, flag: &str, args: &RunArgs) -> anyhow::Result<Duration> {
+    anyhow::ensure!(
+        seconds.is_finite() && seconds >= 0.0,
+        "{flag} must be a number of seconds"
+    );
+    anyhow::ensure!(
+        args.rates.len() == 1,
+        "{flag} runs under one rate: give one --rates value"
+    );
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1154,21 +1168,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let mut handover_plan = match args.chill_at {
         Some(at) => {
-            anyhow::ensure!(
-                at.is_finite() && at >= 0.0,
-                "--chill-at must be a number of seconds"
-            );
-            anyhow::ensure!(
-                args.rates.len() == 1,
-                "--chill-at runs under one rate: give one --rates value"
-            );
+            let at = fault_at(at, "--chill-at", &args)?;
             anyhow::ensure!(
                 (1..=args.rpc.len()).contains(&args.chill_node),
                 "--chill-node must be one of the nodes (1 to {})",
                 args.rpc.len()
             );
             Some(handover::HandoverPlan {
-                at: Duration::from_secs_f64(at),
+                at,
                 node: args.chill_node,
                 control: args.control.clone(),
             })
@@ -1176,20 +1183,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         None => None,
     };
     let mut reshape_plan = match args.reshape_at {
-        Some(at) => {
-            anyhow::ensure!(
-                at.is_finite() && at >= 0.0,
-                "--reshape-at must be a number of seconds"
-            );
-            anyhow::ensure!(
-                args.rates.len() == 1,
-                "--reshape-at runs under one rate: give one --rates value"
-            );
-            Some(reshape::ReshapePlan {
-                at: Duration::from_secs_f64(at),
-                control: args.control.clone(),
-            })
-        }
+        Some(at) => Some(reshape::ReshapePlan {
+            at: fault_at(at, "--reshape-at", &args)?,
+            control: args.control.clone(),
+        }),
         None => None,
     };
     let duration = match (&kill_plan, &partition_plan, &handover_plan, &reshape_plan) {
@@ -1458,6 +1455,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     let lost = final_check(&bench, &outcomes).await;
+    // The one rate's `lost`, for the fault modes' RESULT lines.
+    let lost_of_run = lost
+        .first()
+        .copied()
+        .flatten()
+        .map_or("na".to_string(), |n| n.to_string());
     for (index, (rate, _, _)) in outcomes.iter().enumerate() {
         let stats = bench.rates[index].lock().clone();
         let seconds = loaded.get(index).unwrap_or(&duration).as_secs_f64();
@@ -1489,10 +1492,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         println!(
             "RESULT kills={} lost={} failover_p50_ms={} failover_p99_ms={} receipt_p99_during_failover_ms={}",
             figures.kills,
-            lost.first()
-                .copied()
-                .flatten()
-                .map_or("na".to_string(), |n| n.to_string()),
+            lost_of_run.clone(),
             figures.failover.show(0.5),
             figures.failover.show(0.99),
             figures.during.show(0.99),
@@ -1509,10 +1509,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.timeouts,
             figures.other,
             figures.after_heal.show(0.99),
-            lost.first()
-                .copied()
-                .flatten()
-                .map_or("na".to_string(), |n| n.to_string()),
+            lost_of_run.clone(),
         );
         return Ok(());
     }
@@ -1531,10 +1528,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.longest_gap_ms,
             figures.unavailable,
             figures.other,
-            lost.first()
-                .copied()
-                .flatten()
-                .map_or("na".to_string(), |n| n.to_string()),
+            lost_of_run.clone(),
         );
         return Ok(());
     }
@@ -1554,10 +1548,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             figures.unavailable,
             figures.timeouts,
             figures.other,
-            lost.first()
-                .copied()
-                .flatten()
-                .map_or("na".to_string(), |n| n.to_string()),
+            lost_of_run.clone(),
         );
         return Ok(());
     }
