@@ -1074,7 +1074,6 @@ pub fn schedule(ext: &mut Ext, reshape: Reshape, now: BlockNumber) -> DispatchRe
     if ending_of(ext, &reshape)
         .iter()
         .any(|area| waiting.contains(area))
-        || Scheduled::get_or_default(ext).len() >= MAX_SCHEDULED
     {
         return Err(Error::ReshapeWaiting.into());
     }
@@ -1084,19 +1083,30 @@ pub fn schedule(ext: &mut Ext, reshape: Reshape, now: BlockNumber) -> DispatchRe
         Reshape::Split { area } => world.split(area, now).map(|_| ())?,
         Reshape::Merge { parent } => world.merge(parent, now).map(|_| ())?,
     }
-    push_scheduled(ext, reshape, now);
+    if !push_scheduled(ext, reshape, now) {
+        return Err(Error::ReshapeWaiting.into());
+    }
     Ok(())
 }
 
-pub(crate) fn push_scheduled(ext: &mut Ext, reshape: Reshape, now: BlockNumber) {
-    let ending = ending_of(ext, &reshape);
-    Scheduled::mutate(ext, |scheduled| {
+/// Queues `reshape` unless [`MAX_SCHEDULED`] already wait (an era's reshapes beyond it
+/// wait for a later era); whether it was queued.
+pub(crate) fn push_scheduled(ext: &mut Ext, reshape: Reshape, now: BlockNumber) -> bool {
+    let queued = Scheduled::mutate(ext, |scheduled| {
+        if scheduled.len() >= MAX_SCHEDULED {
+            return false;
+        }
         scheduled.push(ScheduledReshape {
             reshape,
             since: now,
-        })
+        });
+        true
     });
-    deposit_event(ext, &Event::ReshapeScheduled { reshape, ending });
+    if queued {
+        let ending = ending_of(ext, &reshape);
+        deposit_event(ext, &Event::ReshapeScheduled { reshape, ending });
+    }
+    queued
 }
 
 /// Gives each of `areas` a new committee version (the same members where they are still

@@ -467,7 +467,9 @@ fn era_change(
         // The map changed in memory only, so that each reshape was checked against the
         // ones before it, as they will apply.
         for reshape in scheduled {
-            crate::push_scheduled(ext, reshape, now);
+            if !crate::push_scheduled(ext, reshape, now) {
+                break;
+            }
         }
         changes.clear();
     } else {
