@@ -307,6 +307,14 @@ pub(crate) fn register<A: ChainApi>(
         serde_json::to_value(arceon_runtime::version()).map_err(internal)
     })?;
     module.register_alias("chain_getRuntimeVersion", "state_getRuntimeVersion")?;
+    method(module, "state_getMetadata", |params, ctx| {
+        let mut seq = params.sequence();
+        let at: Option<String> = seq.optional_next()?;
+        at_block(&ctx.deps.client, at)?;
+        let metadata = arceon_runtime::metadata::metadata_bytes(14)
+            .ok_or_else(|| internal("the runtime serves no V14 metadata"))?;
+        Ok(json!(to_hex(metadata)))
+    })?;
     method(module, "state_call", |params, ctx| {
         let mut seq = params.sequence();
         let name: String = seq.next()?;

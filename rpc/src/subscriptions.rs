@@ -73,6 +73,17 @@ async fn heads<A: ChainApi>(
     }
 }
 
+/// The runtime is native code: its version cannot change while the node runs, so the
+/// subscription reports the version once and then only ends when the client leaves.
+async fn runtime_version(pending: PendingSubscriptionSink) -> SubscriptionResult {
+    let sink = pending.accept().await?;
+    let version = serde_json::to_value(arceon_runtime::version()).unwrap_or(Value::Null);
+    if send(&sink, &version).await {
+        sink.closed().await;
+    }
+    Ok(())
+}
+
 async fn justifications<A: ChainApi>(
     pending: PendingSubscriptionSink,
     ctx: Arc<Context<A>>,
@@ -279,6 +290,23 @@ pub(crate) fn register<A: ChainApi>(
             ctx.count("state_subscribeStorage");
             storage(params, pending, ctx).await
         },
+    )?;
+    module.register_subscription(
+        "state_subscribeRuntimeVersion",
+        "state_runtimeVersion",
+        "state_unsubscribeRuntimeVersion",
+        |_, pending, ctx, _| async move {
+            ctx.count("state_subscribeRuntimeVersion");
+            runtime_version(pending).await
+        },
+    )?;
+    module.register_alias(
+        "chain_subscribeRuntimeVersion",
+        "state_subscribeRuntimeVersion",
+    )?;
+    module.register_alias(
+        "chain_unsubscribeRuntimeVersion",
+        "state_unsubscribeRuntimeVersion",
     )?;
     module.register_subscription(
         "author_submitAndWatchExtrinsic",

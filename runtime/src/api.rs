@@ -1,6 +1,7 @@
 //! Runtime APIs answered through `state_call`, with Substrate's method names and SCALE
 //! encodings: `Core_version`, `AccountNonceApi_account_nonce`,
-//! `TransactionPaymentApi_query_info`, `TaggedTransactionQueue_validate_transaction`,
+//! `TransactionPaymentApi_query_info`, `Metadata_metadata`, `Metadata_metadata_at_version`,
+//! `Metadata_metadata_versions`, `TaggedTransactionQueue_validate_transaction`,
 //! `AuraApi_slot_duration` and `AuraApi_authorities`.
 
 use arceon_pallet_system as system;
@@ -54,6 +55,24 @@ pub fn call(
     let mut ext = Ext::new(state);
     match method {
         "Core_version" => Ok(version().encode()),
+        // `OpaqueMetadata` is a `Vec<u8>`: the prefixed metadata with a length prefix.
+        "Metadata_metadata" => {
+            params::<()>(method, input)?;
+            Ok(crate::metadata::metadata_bytes(14)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+                .encode())
+        }
+        "Metadata_metadata_at_version" => {
+            let version: u32 = params(method, input)?;
+            Ok(crate::metadata::metadata_bytes(version)
+                .map(<[u8]>::to_vec)
+                .encode())
+        }
+        "Metadata_metadata_versions" => {
+            params::<()>(method, input)?;
+            Ok(crate::metadata::VERSIONS.to_vec().encode())
+        }
         "AccountNonceApi_account_nonce" => {
             let who: AccountId32 = params(method, input)?;
             Ok(system::account_nonce(&mut ext, &who).encode())

@@ -42,7 +42,7 @@ pub fn current_set_id(ext: &mut Ext) -> u64 {
 pub const AUTHORITY_WEIGHT: u64 = 1;
 
 /// A change of the finality authority set, as carried by a `Consensus(FRNK, ..)` log.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ScheduledChange {
     /// The next set, with each authority's vote weight.
     pub next_authorities: Vec<(ed25519::Public, u64)>,

@@ -16,6 +16,7 @@ pub mod aura;
 pub mod executive;
 pub mod genesis;
 pub mod grandpa;
+pub mod metadata;
 pub mod payment;
 pub mod sudo;
 pub mod world;
@@ -52,7 +53,7 @@ pub const TRANSACTION_VERSION: u32 = 1;
 /// The runtime APIs this runtime answers through `state_call`, with Substrate's versions.
 const RUNTIME_APIS: &[(&str, u32)] = &[
     ("Core", 5),
-    ("BlockBuilder", 6),
+    ("Metadata", 2),
     ("TaggedTransactionQueue", 3),
     ("AuraApi", 1),
     ("GrandpaApi", 3),
@@ -102,6 +103,8 @@ pub mod pallet_index {
     pub const SESSION: u8 = arceon_pallet_staking::session::PALLET_INDEX;
     /// Sudo.
     pub const SUDO: u8 = crate::sudo::PALLET_INDEX;
+    /// GRANDPA (storage only: the finality authorities and set id).
+    pub const GRANDPA: u8 = 10;
     /// Areas.
     pub const AREAS: u8 = arceon_pallet_areas::PALLET_INDEX;
     /// Players.
@@ -124,6 +127,7 @@ pub fn pallet_name(index: u8) -> Option<&'static str> {
         pallet_index::STAKING => Some("Staking"),
         pallet_index::SESSION => Some("Session"),
         pallet_index::SUDO => Some("Sudo"),
+        pallet_index::GRANDPA => Some("Grandpa"),
         pallet_index::AREAS => Some("Areas"),
         pallet_index::PLAYERS => Some("Players"),
         pallet_index::NPCS => Some("Npcs"),
@@ -165,7 +169,7 @@ pub fn module_error_text(pallet: u8, error: u8) -> String {
 }
 
 /// Every call a transaction can make: `(pallet index, call index, arguments)`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// System calls.
     #[codec(index = 0)]
@@ -410,7 +414,7 @@ pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
 }
 
 /// Every event the runtime deposits, as decoded from `System.Events`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum RuntimeEvent {
     /// System events.
     #[codec(index = 0)]

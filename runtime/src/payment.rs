@@ -14,7 +14,7 @@ pub const BYTE_FEE: Balance = ARCM / 1_000_000;
 pub const REF_TIME_PER_PLANCK: u64 = 10;
 
 /// The fee of a transaction, split as Substrate's `FeeDetails` inclusion fee.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct InclusionFee {
     /// The fixed part.
     pub base_fee: Balance,
@@ -43,7 +43,7 @@ pub fn compute_fee(len: u32, weight: Weight) -> InclusionFee {
 }
 
 /// Transaction payment events, with Substrate's indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// A transaction fee (including the tip) was paid by `who`.
     #[codec(index = 0)]
@@ -58,7 +58,7 @@ pub enum Event {
 }
 
 /// `payment_queryInfo`'s answer, as Substrate's `RuntimeDispatchInfo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct RuntimeDispatchInfo {
     /// The weight of the extrinsic.
     pub weight: Weight,

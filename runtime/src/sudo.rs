@@ -16,7 +16,7 @@ storage! { pallet "Sudo";
 }
 
 /// Sudo calls, with Substrate's indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Dispatch `call` as Root (index 0).
     #[codec(index = 0)]
@@ -33,7 +33,7 @@ pub enum Call {
 }
 
 /// Sudo events, with Substrate's indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// A call was dispatched as Root; this is its outcome.
     #[codec(index = 0)]

@@ -69,7 +69,18 @@ pub const MIN_COMMITTEE: usize = 3;
 
 /// A point in the world.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    scale_info::TypeInfo,
 )]
 pub struct Position {
     /// East-west coordinate, milli-units.
@@ -93,7 +104,19 @@ impl Position {
 }
 
 /// An axis-aligned rectangle `[min_x, max_x) x [min_y, max_y)` in milli-units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Bounds {
     /// Western edge (inclusive).
@@ -179,7 +202,9 @@ impl Bounds {
 
 /// A resource deposit in an area. Stock regenerates lazily: reading it at block `n`
 /// adds `regen_per_block * (n - last_update)`, capped at `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceNode {
     /// Which resource.
@@ -206,7 +231,7 @@ impl ResourceNode {
 }
 
 /// A world area.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Area {
     /// Its identifier.
     pub id: AreaId,
@@ -229,7 +254,7 @@ pub struct Area {
 }
 
 /// The committee serving an area: a primary and replicas, all distinct active validators.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct AreaAuthority {
     /// The area.
     pub area_id: AreaId,
@@ -254,7 +279,7 @@ impl AreaAuthority {
 }
 
 /// A validator eligible for area committees, as staking reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Candidate {
     /// The validator.
     pub who: AccountId32,
@@ -266,7 +291,7 @@ pub struct Candidate {
 
 /// A change of the map made at an era change, which the pallets holding positioned
 /// things (players, structures, NPCs) must follow.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum AreaChange {
     /// `parent` was split into `children`; everything in `parent` moves to the child
     /// whose bounds contain its position.
@@ -286,7 +311,9 @@ pub enum AreaChange {
 }
 
 /// A split or merge the chain decided on, before it is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Reshape {
     /// Split the active area into its quadrants.
@@ -304,7 +331,7 @@ pub enum Reshape {
 }
 
 /// A reshape waiting for the fast lanes of the areas it ends (see [`schedule`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ScheduledReshape {
     /// The reshape.
     pub reshape: Reshape,
@@ -417,7 +444,7 @@ arceon_support::pallet_error! {
 }
 
 /// Areas events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// Root created an area.
     #[codec(index = 0)]
@@ -502,7 +529,7 @@ pub enum Event {
 }
 
 /// Areas calls (all root only).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Create an area on free land; its neighbours are the active areas it touches.
     #[codec(index = 0)]

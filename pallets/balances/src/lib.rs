@@ -36,7 +36,7 @@ pub const MAX_LOCKS: usize = 50;
 pub type LockId = [u8; 8];
 
 /// What a lock restricts, as Substrate's `Reasons`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Reasons {
     /// Paying fees.
     Fee,
@@ -47,7 +47,7 @@ pub enum Reasons {
 }
 
 /// A named lock on part of an account's free balance, as Substrate's `BalanceLock`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct BalanceLock {
     /// Who holds the lock (e.g. `b"staking "`).
     pub id: LockId,
@@ -65,7 +65,7 @@ storage! { pallet "Balances";
 }
 
 /// Balances events, with Substrate's indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// An account was created with some free balance.
     #[codec(index = 0)]
@@ -190,7 +190,7 @@ arceon_support::pallet_error! {
 }
 
 /// Balances calls, with Substrate's call indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Transfer, reaping the sender if it drops below the existential deposit (index 0).
     #[codec(index = 0)]

@@ -107,7 +107,7 @@ pub const MAX_BATCH_AGE_MS: u64 = 120_000;
 pub const RECEIPT_COMPENSATION: Balance = ARCM;
 
 /// The last included batch of an area's lane.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct LaneHead {
     /// Its height (0: none yet).
     pub height: u64,
@@ -118,7 +118,7 @@ pub struct LaneHead {
 }
 
 /// A joined player's lane record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct PlayerLane {
     /// The nonce its next lane action must carry.
     pub nonce: u64,
@@ -127,7 +127,7 @@ pub struct PlayerLane {
 }
 
 /// The including block's slot, for batch-time checks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct LaneClock {
     /// Start of the block's slot, unix ms.
     pub slot_start_ms: u64,
@@ -221,7 +221,7 @@ arceon_support::pallet_error! {
 }
 
 /// Fast-lane events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// A player joined the fast lanes.
     #[codec(index = 0)]
@@ -292,7 +292,7 @@ pub enum Event {
 // The batch is held inline, as clients and block authors build it: a call lives only
 // while its extrinsic is checked and applied.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Act through the fast lanes from now on (signed, index 0).
     #[codec(index = 0)]

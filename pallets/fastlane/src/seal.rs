@@ -26,7 +26,7 @@ pub type MemberIndex = u8;
 pub const MAX_REPORT_ENTRIES: usize = 528;
 
 /// One batch of a member's view-change report.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ReportEntry {
     /// Its height.
     pub height: u64,
@@ -45,7 +45,7 @@ pub struct ReportEntry {
 /// A member's report for a view change, signed with its session key (in a signing
 /// round, like headers: the signed leaf is [`report_digest`], which no header hashes
 /// to).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct SignedReport {
     /// The reporting member.
     pub member: MemberIndex,
@@ -86,7 +86,7 @@ pub const SEAL_VIEW: u32 = u32::MAX - 1_024;
 /// certified everything it carried, up to `head`; a member that reported for a
 /// sealing view signs nothing in any earlier view. So the next committee version
 /// continues after `head` without contradicting a receipt of the old one.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Seal {
     /// The area.
     pub area: AreaId,

@@ -128,7 +128,7 @@ pub const MAX_CERTIFICATE_SIGNATURES: usize = arceon_pallet_areas::MAX_COMMITTEE
 pub const MAX_ROUND_HEADERS: usize = 4_096;
 
 /// What a player does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum ActionKind {
     /// Walk to `(x, y)` (milli-units).
     #[codec(index = 0)]
@@ -180,7 +180,7 @@ pub enum ActionKind {
 }
 
 /// A player action for an area's lane (see the module doc for its bytes).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct LaneAction {
     /// The chain.
     pub genesis: H256,
@@ -206,7 +206,7 @@ impl LaneAction {
 }
 
 /// A lane action with its player's signature.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct SignedLaneAction {
     /// The action.
     pub action: LaneAction,
@@ -239,7 +239,7 @@ impl SignedLaneAction {
 }
 
 /// What a sequenced action did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Outcome {
     /// Moved within the area.
     #[codec(index = 0)]
@@ -329,7 +329,7 @@ pub fn entry_hash(action_hash: &H256, outcome: &Outcome) -> H256 {
 }
 
 /// A batch header (see the module doc for its bytes).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct BatchHeader {
     /// The chain.
     pub genesis: H256,
@@ -371,7 +371,7 @@ pub fn round_message(root: &H256) -> Vec<u8> {
 }
 
 /// A member's signature of a batch header, made in a signing round (see the module doc).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct MemberSignature {
     /// sr25519 signature of [`round_message`] of the round's root.
     pub signature: [u8; 64],
@@ -429,7 +429,7 @@ pub fn sign_round(pair: &sp_core::sr25519::Pair, headers: &[H256]) -> Vec<Member
 }
 
 /// A batch: its header, the actions and what each did.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Batch {
     /// The header.
     pub header: BatchHeader,
@@ -458,14 +458,14 @@ impl Batch {
 }
 
 /// Committee signatures on a batch header.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Certificate {
     /// `(index into the committee's members, signature)`, by increasing index.
     pub signatures: Vec<(u8, MemberSignature)>,
 }
 
 /// A batch with its certificate: what blocks include.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct CertifiedBatch {
     /// The batch.
     pub batch: Batch,
@@ -474,7 +474,7 @@ pub struct CertifiedBatch {
 }
 
 /// Two certified batches at one lane position (see the module doc).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct EquivocationProof {
     /// One certified batch.
     pub first: CertifiedBatch,
@@ -523,7 +523,7 @@ impl EquivocationProof {
 }
 
 /// A player's claim that the chain broke its receipt (see the module doc).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ReceiptChallenge {
     /// The receipt.
     pub receipt: Receipt,
@@ -536,7 +536,7 @@ pub struct ReceiptChallenge {
 
 /// The player's proof that an action was sequenced: the certified header, where the
 /// action sits in the batch, and what it did.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Receipt {
     /// The certified header.
     pub header: BatchHeader,

@@ -65,7 +65,19 @@ pub const PER_MILLE: u16 = 1_000;
 
 /// What an NPC is, which decides how it behaves.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    scale_info::TypeInfo,
 )]
 pub enum NpcKind {
     /// Wanders, gathers and sometimes trades (index 0).
@@ -91,7 +103,9 @@ impl NpcKind {
 }
 
 /// How an NPC treats players.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 pub enum Disposition {
     /// Leaves players alone (index 0).
     Peaceful,
@@ -100,7 +114,7 @@ pub enum Disposition {
 }
 
 /// A non-player character.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, scale_info::TypeInfo)]
 #[serde(rename_all = "camelCase")]
 pub struct Npc {
     /// Its identifier.
@@ -138,7 +152,9 @@ impl Npc {
 /// Spawns NPCs of one kind in an area: each time the area's rules are evaluated, with
 /// probability `chance_per_mille / 1000`, one NPC of `kind` appears while fewer than
 /// `max_count` of that kind are in the area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpawnRule {
     /// What spawns.
@@ -172,7 +188,7 @@ storage! { pallet "Npcs";
 }
 
 /// NPC events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// An NPC appeared (root or a spawn rule).
     #[codec(index = 0)]
@@ -249,7 +265,7 @@ arceon_support::pallet_error! {
 }
 
 /// NPC calls (all root).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Create an NPC at a point of an active area (index 0).
     #[codec(index = 0)]

@@ -82,7 +82,7 @@ pub const MAX_ITEM_NAME_LEN: usize = 64;
 pub const MAX_RECIPE_INPUTS: usize = 8;
 
 /// A player.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Player {
     /// Display name (UTF-8, unique).
     pub name: Vec<u8>,
@@ -134,7 +134,9 @@ impl Player {
 }
 
 /// What gathering a resource needs and yields.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceInfo {
     /// The resource (and the item it becomes).
@@ -148,7 +150,9 @@ pub struct ResourceInfo {
 }
 
 /// A crafting recipe.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Recipe {
     /// Its identifier.
@@ -166,7 +170,7 @@ pub struct Recipe {
 }
 
 /// A player's action counts, for rate limiting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ActionCounter {
     /// The block `in_block` counts.
     pub block: BlockNumber,
@@ -270,7 +274,7 @@ arceon_support::pallet_error! {
 }
 
 /// Players events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// A player registered and spawned.
     #[codec(index = 0)]
@@ -363,7 +367,7 @@ pub enum Event {
 }
 
 /// Players calls.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Create the signer's player, spawning at the starting area's spawn point (index 0).
     #[codec(index = 0)]

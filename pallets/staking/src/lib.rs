@@ -77,7 +77,7 @@ pub const HEARTBEAT_PRIORITY: u64 = u64::MAX / 2;
 pub struct Pallet;
 
 /// A part of a ledger on its way out: withdrawable once `era` is reached.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct UnlockChunk {
     /// Amount unlocking.
     #[codec(compact)]
@@ -88,7 +88,7 @@ pub struct UnlockChunk {
 }
 
 /// What an account has bonded.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct StakingLedger {
     /// The bonded account (its own controller).
     pub stash: AccountId32,
@@ -113,14 +113,14 @@ impl StakingLedger {
 }
 
 /// A validator's terms.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ValidatorPrefs {
     /// The cut of the era reward the validator takes before sharing with its backers.
     pub commission: Perbill,
 }
 
 /// A nominator's choice of validators.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Nominations {
     /// The validators backed, at most [`MAX_NOMINATIONS`].
     pub targets: Vec<AccountId32>,
@@ -129,7 +129,7 @@ pub struct Nominations {
 }
 
 /// The era being rewarded and when it started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ActiveEraInfo {
     /// The era.
     pub index: EraIndex,
@@ -140,7 +140,7 @@ pub struct ActiveEraInfo {
 /// When an era started, on the clocks offences are stated in: the runtime records it in
 /// the era's first block (see [`note_era_start`]). Era 0 started at genesis: block 0,
 /// slot 0, GRANDPA set 0.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct EraStart {
     /// The era's first block.
     pub block: BlockNumber,
@@ -153,7 +153,7 @@ pub struct EraStart {
 }
 
 /// A nominator's stake behind one validator.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct IndividualExposure {
     /// The nominator.
     pub who: AccountId32,
@@ -163,7 +163,7 @@ pub struct IndividualExposure {
 }
 
 /// The stake behind a validator in an era: what is rewarded and what can be slashed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Exposure {
     /// `own` plus all of `others`.
     #[codec(compact)]
@@ -176,7 +176,7 @@ pub struct Exposure {
 }
 
 /// Reward points of an era.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct EraRewardPoints {
     /// Sum of all points.
     pub total: u32,
@@ -185,7 +185,7 @@ pub struct EraRewardPoints {
 }
 
 /// A slash waiting for its era.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct UnappliedSlash {
     /// The offending validator.
     pub validator: AccountId32,
@@ -198,7 +198,7 @@ pub struct UnappliedSlash {
 }
 
 /// A validator's track record, updated at every era end from on-chain facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct NodeReputation {
     /// Share of the era's sessions with a heartbeat.
     pub uptime_score: Perbill,
@@ -223,7 +223,7 @@ impl Default for NodeReputation {
 }
 
 /// An active validator eligible for area committees.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct CommitteeCandidate {
     /// The validator.
     pub who: AccountId32,
@@ -234,7 +234,7 @@ pub struct CommitteeCandidate {
 }
 
 /// "I am online", signed by an active validator once per session.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Heartbeat {
     /// The block the validator saw when it signed (informational: the session index is
     /// what is checked).
@@ -246,7 +246,7 @@ pub struct Heartbeat {
 }
 
 /// Two different blocks sealed by the same authority for the same Aura slot.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct EquivocationProof {
     /// The authority's Aura session key (sr25519); the stash behind it in the offence's
     /// era answers for it.
@@ -263,7 +263,7 @@ pub struct EquivocationProof {
 /// Its SCALE encoding is byte-for-byte that of `finality_grandpa::Message::Prevote`
 /// (stage 0) or `Message::Precommit` (stage 1) over `(H256, u32)`, so the signed payload
 /// `(vote, round, set_id).encode()` is exactly what the node's voter signed.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct FinalityVote {
     /// 0 for a prevote, 1 for a precommit (2, a primary proposal, is no offence).
     pub stage: u8,
@@ -279,7 +279,7 @@ pub const STAGE_PREVOTE: u8 = 0;
 pub const STAGE_PRECOMMIT: u8 = 1;
 
 /// Two different GRANDPA votes by one authority in the same stage of the same round.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct VoteEquivocationProof {
     /// The authority set the votes were cast in.
     pub set_id: u64,
@@ -313,7 +313,17 @@ pub struct UnsignedValidity {
 }
 
 /// A genesis staker's role.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    serde::Serialize,
+    serde::Deserialize,
+    scale_info::TypeInfo,
+)]
 pub enum StakerStatus {
     /// Validates (commission 0).
     Validator,
@@ -407,7 +417,7 @@ storage! { pallet "Staking";
 }
 
 /// Staking events; indices follow Substrate's staking pallet where the event exists there.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// An era's rewards were minted.
     #[codec(index = 0)]
@@ -640,7 +650,7 @@ impl From<Error> for TransactionValidityError {
 }
 
 /// Staking calls; indices follow Substrate's staking pallet where the call exists there.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Bond `value` of the sender's free balance (index 0). Rewards go to free balance.
     #[codec(index = 0)]

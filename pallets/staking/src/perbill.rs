@@ -19,6 +19,7 @@ use codec::{Decode, Encode, Input};
     Encode,
     serde::Serialize,
     serde::Deserialize,
+    scale_info::TypeInfo,
 )]
 #[serde(try_from = "u32", into = "u32")]
 pub struct Perbill(u32);

@@ -53,7 +53,7 @@ arceon_support::pallet_error! {
 }
 
 /// Session calls, with Substrate's indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Register the sender's session keys, effective from the next era (index 0).
     #[codec(index = 0)]

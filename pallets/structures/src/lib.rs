@@ -86,7 +86,9 @@ pub struct Pallet;
 impl arceon_support::Hooks for Pallet {}
 
 /// What can be built: a root-defined table (genesis or `set_kind`).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StructureKind {
     /// Its identifier.
@@ -147,7 +149,7 @@ impl StructureKind {
 }
 
 /// A placed structure.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct Structure {
     /// Its identifier.
     pub id: StructureId,
@@ -195,7 +197,7 @@ storage! { pallet "Structures";
 }
 
 /// Structures events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// A structure was placed.
     #[codec(index = 0)]
@@ -299,7 +301,7 @@ arceon_support::pallet_error! {
 }
 
 /// Structures calls.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Place a structure of `kind` with its south-west corner at `position` in `area`
     /// (signed, index 0). Refused with `LaneArea` in an area with a fast-lane committee

@@ -162,7 +162,7 @@ pub trait PalletError: Copy {
 }
 
 /// Token errors, as Substrate's `TokenError`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum TokenError {
     /// Funds are unavailable (index 0).
     FundsUnavailable,
@@ -179,7 +179,7 @@ pub enum TokenError {
 }
 
 /// Arithmetic errors, as Substrate's `ArithmeticError`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum ArithmeticError {
     /// Underflow (index 0).
     Underflow,

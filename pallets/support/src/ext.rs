@@ -39,7 +39,7 @@ impl StateRead for MemoryState {
 pub type StorageChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// When an event was deposited, as Substrate's `Phase`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Phase {
     /// While applying the extrinsic at this index (index 0).
     ApplyExtrinsic(u32),

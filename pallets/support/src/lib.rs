@@ -12,7 +12,9 @@
 pub mod dispatch;
 pub mod ext;
 pub mod hooks;
+pub mod metadata;
 pub mod storage;
+pub mod type_info;
 pub mod weights;
 
 pub use dispatch::{
@@ -38,7 +40,7 @@ macro_rules! pallet_error {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::codec::Encode, ::codec::Decode)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::codec::Encode, ::codec::Decode, scale_info::TypeInfo)]
         pub enum $name {
             $( $(#[$vmeta])* $variant ),*
         }
@@ -84,31 +86,81 @@ macro_rules! pallet_error {
 macro_rules! storage {
     (pallet $pallet:literal; $($body:tt)*) => {
         $crate::storage!(@items $pallet; $($body)*);
+
+        /// This pallet's storage items as the runtime metadata describes them.
+        #[allow(dead_code, clippy::vec_init_then_push)]
+        pub fn storage_metadata() -> $crate::metadata::v14::PalletStorageMetadata {
+            #[allow(unused_imports)]
+            use $crate::metadata::{EncodedDefault as _, NoDefault as _};
+            #[allow(unused_mut)]
+            let mut entries = ::std::vec::Vec::new();
+            $crate::storage!(@meta entries; $($body)*);
+            $crate::metadata::v14::PalletStorageMetadata { prefix: $pallet, entries }
+        }
     };
     (@items $pallet:literal; ) => {};
-    (@items $pallet:literal; $(#[$meta:meta])* $vis:vis $item:ident : value $value:ty ; $($rest:tt)*) => {
+    (@items $pallet:literal; $(#[doc = $doc:literal])* $vis:vis $item:ident : value $value:ty ; $($rest:tt)*) => {
         $crate::paste::paste! {
             $crate::storage!(@prefix $pallet, $item, [<$item Prefix>]);
-            $(#[$meta])*
+            $(#[doc = $doc])*
             $vis type $item = $crate::StorageValue<[<$item Prefix>], $value>;
         }
         $crate::storage!(@items $pallet; $($rest)*);
     };
-    (@items $pallet:literal; $(#[$meta:meta])* $vis:vis $item:ident : map $hasher:ty, $key:ty => $value:ty ; $($rest:tt)*) => {
+    (@items $pallet:literal; $(#[doc = $doc:literal])* $vis:vis $item:ident : map $hasher:ty, $key:ty => $value:ty ; $($rest:tt)*) => {
         $crate::paste::paste! {
             $crate::storage!(@prefix $pallet, $item, [<$item Prefix>]);
-            $(#[$meta])*
+            $(#[doc = $doc])*
             $vis type $item = $crate::StorageMap<[<$item Prefix>], $hasher, $key, $value>;
         }
         $crate::storage!(@items $pallet; $($rest)*);
     };
-    (@items $pallet:literal; $(#[$meta:meta])* $vis:vis $item:ident : double_map $h1:ty, $k1:ty, $h2:ty, $k2:ty => $value:ty ; $($rest:tt)*) => {
+    (@items $pallet:literal; $(#[doc = $doc:literal])* $vis:vis $item:ident : double_map $h1:ty, $k1:ty, $h2:ty, $k2:ty => $value:ty ; $($rest:tt)*) => {
         $crate::paste::paste! {
             $crate::storage!(@prefix $pallet, $item, [<$item Prefix>]);
-            $(#[$meta])*
+            $(#[doc = $doc])*
             $vis type $item = $crate::StorageDoubleMap<[<$item Prefix>], $h1, $k1, $h2, $k2, $value>;
         }
         $crate::storage!(@items $pallet; $($rest)*);
+    };
+    (@meta $entries:ident; ) => {};
+    (@meta $entries:ident; $(#[doc = $doc:literal])* $vis:vis $item:ident : value $value:ty ; $($rest:tt)*) => {
+        $entries.push($crate::metadata::storage_entry(
+            stringify!($item),
+            $crate::metadata::v14::StorageEntryType::Plain($crate::metadata::meta_type::<$value>()),
+            (&$crate::metadata::Probe::<$value>::NEW).default_bytes(),
+            &[$($doc),*],
+        ));
+        $crate::storage!(@meta $entries; $($rest)*);
+    };
+    (@meta $entries:ident; $(#[doc = $doc:literal])* $vis:vis $item:ident : map $hasher:ty, $key:ty => $value:ty ; $($rest:tt)*) => {
+        $entries.push($crate::metadata::storage_entry(
+            stringify!($item),
+            $crate::metadata::v14::StorageEntryType::Map {
+                hashers: ::std::vec![<$hasher as $crate::StorageHasher>::METADATA],
+                key: $crate::metadata::meta_type::<$key>(),
+                value: $crate::metadata::meta_type::<$value>(),
+            },
+            (&$crate::metadata::Probe::<$value>::NEW).default_bytes(),
+            &[$($doc),*],
+        ));
+        $crate::storage!(@meta $entries; $($rest)*);
+    };
+    (@meta $entries:ident; $(#[doc = $doc:literal])* $vis:vis $item:ident : double_map $h1:ty, $k1:ty, $h2:ty, $k2:ty => $value:ty ; $($rest:tt)*) => {
+        $entries.push($crate::metadata::storage_entry(
+            stringify!($item),
+            $crate::metadata::v14::StorageEntryType::Map {
+                hashers: ::std::vec![
+                    <$h1 as $crate::StorageHasher>::METADATA,
+                    <$h2 as $crate::StorageHasher>::METADATA,
+                ],
+                key: $crate::metadata::meta_type::<($k1, $k2)>(),
+                value: $crate::metadata::meta_type::<$value>(),
+            },
+            (&$crate::metadata::Probe::<$value>::NEW).default_bytes(),
+            &[$($doc),*],
+        ));
+        $crate::storage!(@meta $entries; $($rest)*);
     };
     (@prefix $pallet:literal, $item:ident, $prefix:ident) => {
         #[doc(hidden)]

@@ -31,6 +31,8 @@ pub trait StorageHasher {
     fn hash_into(encoded_key: &[u8], out: &mut Vec<u8>);
     /// For concatenating hashers: how many hash bytes precede the raw key.
     const REVERSIBLE_SKIP: Option<usize>;
+    /// The hasher as the runtime metadata names it.
+    const METADATA: frame_metadata::v14::StorageHasher;
 }
 
 /// `blake2_128(key) ++ key`: safe against chosen keys, reversible.
@@ -41,6 +43,8 @@ pub struct Twox64Concat;
 pub struct Identity;
 
 impl StorageHasher for Blake2_128Concat {
+    const METADATA: frame_metadata::v14::StorageHasher =
+        frame_metadata::v14::StorageHasher::Blake2_128Concat;
     fn hash_into(key: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(&blake2_128(key));
         out.extend_from_slice(key);
@@ -49,6 +53,8 @@ impl StorageHasher for Blake2_128Concat {
 }
 
 impl StorageHasher for Twox64Concat {
+    const METADATA: frame_metadata::v14::StorageHasher =
+        frame_metadata::v14::StorageHasher::Twox64Concat;
     fn hash_into(key: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(&twox_64(key));
         out.extend_from_slice(key);
@@ -57,6 +63,8 @@ impl StorageHasher for Twox64Concat {
 }
 
 impl StorageHasher for Identity {
+    const METADATA: frame_metadata::v14::StorageHasher =
+        frame_metadata::v14::StorageHasher::Identity;
     fn hash_into(key: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(key);
     }

@@ -53,7 +53,18 @@ impl Weight {
 }
 
 /// Substrate's dispatch classes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    serde::Serialize,
+    scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum DispatchClass {
     /// Ordinary transactions (index 0).
@@ -66,7 +77,18 @@ pub enum DispatchClass {
 }
 
 /// Whether a dispatch pays its fee.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    serde::Serialize,
+    scale_info::TypeInfo,
+)]
 pub enum Pays {
     /// Pays (index 0).
     #[default]
@@ -76,7 +98,18 @@ pub enum Pays {
 }
 
 /// What a call costs, as Substrate's `DispatchInfo` (the field in `ExtrinsicSuccess`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    serde::Serialize,
+    scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DispatchInfo {
     /// Declared weight.

@@ -31,7 +31,7 @@ impl arceon_support::Hooks for Pallet {}
 pub const BLOCK_HASH_COUNT: BlockNumber = 4096;
 
 /// What the balances pallet keeps in each account, as Substrate's `AccountData`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct AccountData {
     /// Spendable (unless frozen) balance.
     pub free: Balance,
@@ -47,7 +47,7 @@ pub struct AccountData {
 pub const NEW_LOGIC_FLAG: u128 = 1u128 << 127;
 
 /// An account's record, as Substrate's `AccountInfo<Nonce, AccountData>`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct AccountInfo {
     /// Transactions sent so far; the next valid nonce.
     pub nonce: Nonce,
@@ -63,7 +63,7 @@ pub struct AccountInfo {
 
 /// The spec version and name of the last runtime upgrade, as Substrate's
 /// `LastRuntimeUpgradeInfo`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct LastRuntimeUpgradeInfo {
     /// `spec_version` of the runtime.
     pub spec_version: Compact<u32>,
@@ -72,7 +72,7 @@ pub struct LastRuntimeUpgradeInfo {
 }
 
 /// Weight consumed in a block, per dispatch class (normal, operational, mandatory).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ConsumedWeight {
     /// Ordinary transactions.
     pub normal: Weight,
@@ -139,7 +139,7 @@ pub fn events_key() -> Vec<u8> {
 }
 
 /// System events, with Substrate's variant indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Event {
     /// An extrinsic completed successfully.
     ExtrinsicSuccess {
@@ -193,7 +193,7 @@ arceon_support::pallet_error! {
 }
 
 /// System calls, with Substrate's call indices.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum Call {
     /// Put a remark on chain (index 0).
     #[codec(index = 0)]

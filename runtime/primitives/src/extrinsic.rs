@@ -111,7 +111,7 @@ impl Decode for SignedExtra {
 
 /// What the signature covers beyond the extrinsic itself: it binds the transaction to one
 /// runtime version, one chain and one fork.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct AdditionalSigned {
     /// The runtime's `spec_version`.
     pub spec_version: u32,

@@ -12,6 +12,7 @@ pub mod extrinsic;
 pub mod header;
 pub mod keyring;
 pub mod session;
+pub mod type_info;
 pub mod validity;
 
 pub use era::Era;
@@ -93,7 +94,16 @@ pub enum AddressError {
 }
 
 /// Runtime version, as Substrate's `RuntimeVersion` (what `state_getRuntimeVersion` returns).
-#[derive(Debug, Clone, PartialEq, Eq, codec::Encode, codec::Decode, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    codec::Encode,
+    codec::Decode,
+    serde::Serialize,
+    scale_info::TypeInfo,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RuntimeVersion {
     /// Identifies the runtime: always "arceon".

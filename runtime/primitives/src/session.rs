@@ -36,7 +36,18 @@ pub fn key_scheme(key_type: KeyTypeId) -> KeyScheme {
 
 /// A validator's session keys.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    scale_info::TypeInfo,
 )]
 pub struct SessionKeys {
     /// Seals blocks (sr25519).

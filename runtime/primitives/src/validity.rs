@@ -9,7 +9,7 @@ use codec::{Decode, Encode};
 pub type TransactionTag = Vec<u8>;
 
 /// Where a transaction came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub enum TransactionSource {
     /// Already in a block being imported.
     InBlock,
@@ -20,7 +20,9 @@ pub enum TransactionSource {
 }
 
 /// Why a transaction can never be valid on this chain state (Substrate's indices).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error, scale_info::TypeInfo,
+)]
 pub enum InvalidTransaction {
     /// The call is unknown or cannot be decoded (unknown pallet or call index).
     #[error("invalid call: unknown pallet or call index, or undecodable arguments")]
@@ -59,7 +61,9 @@ pub enum InvalidTransaction {
 }
 
 /// Why a transaction's validity cannot be decided (Substrate's indices).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error, scale_info::TypeInfo,
+)]
 pub enum UnknownTransaction {
     /// The sender's address cannot be resolved.
     #[error("could not look up the sender's address")]
@@ -73,7 +77,9 @@ pub enum UnknownTransaction {
 }
 
 /// A refused transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, thiserror::Error, scale_info::TypeInfo,
+)]
 pub enum TransactionValidityError {
     /// It can never be valid.
     #[error("invalid transaction: {0}")]
@@ -96,7 +102,7 @@ impl From<UnknownTransaction> for TransactionValidityError {
 }
 
 /// How the pool should treat a valid transaction, as Substrate's `ValidTransaction`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
 pub struct ValidTransaction {
     /// Higher goes first (Arceon: the tip).
     pub priority: u64,
