@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs Arceon's whole test suite: unit, property and integration tests of every crate,
-# including the ones that start real node processes. Installs missing system packages
-# (clang/libclang for RocksDB's bindings) first.
+# including the ones that start real node processes and drive them with standard clients
+# from npm (clients/). Installs missing system packages (clang/libclang for RocksDB's
+# bindings, Node.js) and the locked npm packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
+./scripts/ensure-clients.sh
 export RUST_BACKTRACE=1
 # A whole-suite run gains nothing from incremental caches (gigabytes on disk).
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

@@ -12,14 +12,19 @@ let api;
 let keyring;
 let alice;
 
-/** Signs and sends `tx`, resolving with the result that carries its events (in a block). */
+// On a network, wait for GRANDPA finality; a dev node finalizes each block at once.
+const WAIT_FINALIZED = process.env.ARCEON_WAIT_FINALIZED === '1';
+
+/** Signs and sends `tx`, resolving with the result that carries its events: in a block,
+ * or finalized when ARCEON_WAIT_FINALIZED is set. */
 function submit(tx, signer) {
-  return within(60_000, `${tx.method.section}.${tx.method.method} to be included`, new Promise((resolve, reject) => {
+  const goal = WAIT_FINALIZED ? 'finalized' : 'included';
+  return within(90_000, `${tx.method.section}.${tx.method.method} to be ${goal}`, new Promise((resolve, reject) => {
     let unsubscribe;
     tx.signAndSend(signer, (result) => {
       if (result.isError) {
         reject(new Error(`transaction failed: ${result.status.type}`));
-      } else if (result.status.isInBlock || result.status.isFinalized) {
+      } else if (result.status.isFinalized || (!WAIT_FINALIZED && result.status.isInBlock)) {
         if (unsubscribe) unsubscribe();
         resolve(result);
       }
