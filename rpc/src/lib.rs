@@ -14,6 +14,7 @@ mod access;
 pub mod fastlane;
 mod json;
 mod methods;
+mod state_extra;
 mod subscriptions;
 mod world;
 
@@ -175,6 +176,8 @@ pub(crate) struct Context<A: ChainApi> {
     pub lane_hub: std::sync::OnceLock<Arc<fastlane::Hub>>,
     /// Takes `author_submit*` transactions to the pool in batches.
     pub submitter: arceon_txpool::Submitter,
+    /// The best block when the node started (`system_syncState`).
+    pub starting_block: u32,
 }
 
 impl<A: ChainApi> Context<A> {
@@ -238,13 +241,16 @@ pub(crate) fn module<A: ChainApi>(
         SUBMISSION_QUEUE,
     )
     .map_err(RpcError::Thread)?;
+    let starting_block = deps.client.best().0;
     let mut module = RpcModule::new(Context {
+        starting_block,
         deps,
         allow_unsafe,
         lane_hub: std::sync::OnceLock::new(),
         submitter,
     });
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    state_extra::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     world::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     fastlane::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;

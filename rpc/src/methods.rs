@@ -22,7 +22,7 @@ type RpcResult = Result<Value, ErrorObjectOwned>;
 /// Most keys `state_getKeysPaged` returns at once.
 const MAX_KEYS_PAGE: u32 = 1000;
 /// Most keys one `state_getReadProof` / `state_queryStorageAt` call may ask for.
-const MAX_KEYS_PER_CALL: usize = 1000;
+pub(crate) const MAX_KEYS_PER_CALL: usize = 1000;
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     error(INTERNAL_ERROR, e.to_string(), None)
@@ -85,7 +85,7 @@ where
     Ok(())
 }
 
-fn require_unsafe<A: ChainApi>(ctx: &Context<A>) -> Result<(), ErrorObjectOwned> {
+pub(crate) fn require_unsafe<A: ChainApi>(ctx: &Context<A>) -> Result<(), ErrorObjectOwned> {
     if ctx.allow_unsafe {
         Ok(())
     } else {

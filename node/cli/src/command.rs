@@ -126,6 +126,9 @@ pub struct RunArgs {
     /// Disable the Prometheus endpoint.
     #[arg(long)]
     pub no_prometheus: bool,
+    /// Serve Prometheus on every interface, not only on localhost.
+    #[arg(long)]
+    pub prometheus_external: bool,
     /// Log filter, e.g. `info` or `arceon_service=debug`.
     #[arg(long, short = 'l', global = true)]
     pub log: Option<String>,
@@ -398,7 +401,11 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
             rate_limit_per_minute: std::num::NonZeroU32::new(args.rpc_rate_limit),
         },
         prometheus_addr: (!args.no_prometheus).then_some(SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V4(if args.prometheus_external {
+                Ipv4Addr::UNSPECIFIED
+            } else {
+                Ipv4Addr::LOCALHOST
+            }),
             args.prometheus_port,
         )),
         network: network_params(&args)?,

@@ -42,6 +42,10 @@ fn four_validators_finalize_survive_two_crashes_and_serve_warp_sync() {
         assert_eq!(state["best"]["totalWeight"], json!(4), "{state}");
         let metrics = node.metrics();
         assert_eq!(common::metric(&metrics, "arceon_network_peers"), Some(3));
+        assert_eq!(
+            common::metric(&metrics, "substrate_sub_libp2p_peers_count"),
+            Some(3)
+        );
         let round = common::metric(&metrics, "arceon_finality_voter{value=\"round\"}");
         assert!(round.is_some_and(|r| r > 0), "{metrics}");
     }

@@ -172,6 +172,25 @@ fn rpc_shapes_metrics_and_chain_operations() {
         common::metric(&metrics, "arceon_finality_voter{value=\"set_id\"}"),
         Some(0)
     );
+    // The same figures under the names Substrate dashboards chart.
+    let best = common::metric(&metrics, "substrate_block_height{status=\"best\"}");
+    assert!(best.is_some_and(|b| b >= 1), "{metrics}");
+    assert!(
+        common::metric(&metrics, "substrate_block_height{status=\"finalized\"}").is_some(),
+        "{metrics}"
+    );
+    assert_eq!(
+        common::metric(&metrics, "substrate_sub_libp2p_peers_count"),
+        Some(0)
+    );
+    assert!(
+        common::metric(&metrics, "substrate_ready_transactions_number").is_some(),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("substrate_block_verification_and_import_time_count"),
+        "{metrics}"
+    );
 
     let best_number = node.best_number();
     drop(node);

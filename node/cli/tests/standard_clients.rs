@@ -7,12 +7,19 @@
 mod common;
 #[path = "common/net.rs"]
 mod net;
+#[path = "common/ws.rs"]
+mod ws;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use arceon_primitives::{blake2_128, from_hex, to_hex, twox_128, twox_64};
+use arceon_pallet_balances as balances;
+use arceon_primitives::keyring::Keyring;
+use arceon_primitives::{
+    blake2_128, from_hex, to_hex, twox_128, twox_64, Era, MultiAddress, SignedExtra, ARCM, H256,
+};
+use arceon_runtime::{executive::sign_extrinsic, Call};
 use arceon_support::metadata::frame_metadata::{
     v14, v15, RuntimeMetadata, RuntimeMetadataPrefixed,
 };
@@ -397,4 +404,99 @@ fn polkadot_js_transfers_finalize_on_four_validators() {
         &[("ARCEON_WAIT_FINALIZED", "1")],
     );
     assert_finalized_agree(&net);
+}
+
+#[test]
+fn legacy_methods_indexers_and_wallets_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(&["--dev", "--tmp"], dir.path().join("node.log"));
+    node.wait_for("block 4", Duration::from_secs(30), |n| n.best_number() >= 4);
+
+    // state_getMetadata is the V14 metadata Metadata_metadata wraps.
+    let direct = bytes_of(&node.rpc("state_getMetadata", json!([])));
+    let wrapped = bytes_of(&node.rpc("state_call", json!(["Metadata_metadata", "0x"])));
+    assert_eq!(
+        Vec::<u8>::decode(&mut &wrapped[..]).expect("OpaqueMetadata"),
+        direct
+    );
+
+    // state_queryStorage: System.Number changes in every block of the range.
+    let number_key = to_hex(&arceon_pallet_system::Number::key());
+    let from = node.rpc("chain_getBlockHash", json!([1]));
+    let to = node.rpc("chain_getBlockHash", json!([4]));
+    let sets = node.rpc("state_queryStorage", json!([[number_key], from, to]));
+    let sets = sets.as_array().expect("change sets");
+    assert_eq!(sets.len(), 4, "{sets:?}");
+    assert_eq!(sets[0]["block"], from);
+    assert_eq!(sets[3]["block"], to);
+    for (i, set) in sets.iter().enumerate() {
+        let value = bytes_of(&set["changes"][0][1]);
+        assert_eq!(u32::decode(&mut &value[..]).expect("number"), i as u32 + 1);
+    }
+    // A range whose end does not descend from its start, or reversed, is refused.
+    let refused = node
+        .try_rpc("state_queryStorage", json!([[number_key], to, from]))
+        .expect_err("reversed range");
+    assert!(refused.to_string().contains("range"), "{refused}");
+
+    // state_getPairs (unsafe; a local dev node allows it): every endowed account.
+    let prefix = to_hex(&arceon_support::storage::item_prefix("System", "Account"));
+    let pairs = node.rpc("state_getPairs", json!([prefix]));
+    let pairs = pairs.as_array().expect("pairs");
+    assert!(pairs.len() >= 6, "{} accounts", pairs.len());
+    for pair in pairs {
+        let value = bytes_of(&pair[1]);
+        arceon_pallet_system::AccountInfo::decode(&mut &value[..]).expect("AccountInfo");
+    }
+
+    // system_syncState: a lone dev node is as high as it knows.
+    let sync = node.rpc("system_syncState", json!([]));
+    assert_eq!(sync["currentBlock"], sync["highestBlock"], "{sync}");
+    assert!(sync["startingBlock"].as_u64().is_some(), "{sync}");
+
+    // author_removeExtrinsic: a transfer with a nonce far ahead waits in the future
+    // queue until it is removed by hash.
+    let genesis = H256::from_slice(&bytes_of(&node.rpc("chain_getBlockHash", json!([0]))));
+    let alice = Keyring::Alice.pair();
+    let call = Call::Balances(balances::Call::TransferKeepAlive {
+        dest: MultiAddress::Id(Keyring::Bob.account()),
+        value: ARCM,
+    });
+    let extra = SignedExtra {
+        era: Era::Immortal,
+        nonce: 1_000,
+        tip: 0,
+    };
+    let future = to_hex(&sign_extrinsic(call, &alice, extra, genesis, genesis).encode());
+    let hash = node.rpc("author_submitExtrinsic", json!([future]));
+    let pending = node.rpc("author_pendingExtrinsics", json!([]));
+    assert!(pending
+        .as_array()
+        .expect("pending")
+        .contains(&json!(future)));
+    let removed = node.rpc("author_removeExtrinsic", json!([[{ "hash": hash }]]));
+    assert_eq!(removed, json!([hash]));
+    let pending = node.rpc("author_pendingExtrinsics", json!([]));
+    assert!(!pending
+        .as_array()
+        .expect("pending")
+        .contains(&json!(future)));
+    let garbage = node
+        .try_rpc("author_removeExtrinsic", json!([[{ "nothing": 1 }]]))
+        .expect_err("an item that is neither hash nor extrinsic");
+    assert!(garbage.to_string().contains("hash"), "{garbage}");
+
+    // state_subscribeRuntimeVersion reports the version at once.
+    let mut socket = ws::WebSocket::open(&node, None).expect("websocket");
+    let subscription = socket.call("state_subscribeRuntimeVersion", json!([]));
+    assert!(
+        subscription["result"].is_string() || subscription["result"].is_u64(),
+        "{subscription}"
+    );
+    let notification = socket.recv_json();
+    assert_eq!(
+        notification["method"], "state_runtimeVersion",
+        "{notification}"
+    );
+    assert_eq!(notification["params"]["result"]["specName"], "arceon");
 }

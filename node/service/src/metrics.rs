@@ -1,7 +1,11 @@
 //! Prometheus metrics: best and finalized height, pool size (ready and future), the
 //! pool's submissions, validation and maintenance times, block import and authoring
 //! times, RPC calls per method, peers and sync status, the finality voter's set and
-//! round; served as text on `GET /metrics`.
+//! round; served as text on `GET /metrics`. Beside Arceon's own `arceon_*` names, the
+//! figures Substrate dashboards chart are also exported under Substrate's names
+//! (`substrate_block_height{status}`, `substrate_sub_libp2p_peers_count`,
+//! `substrate_ready_transactions_number`, `substrate_block_verification_and_import_time`,
+//! ...), so those dashboards and alerts work unchanged.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +42,99 @@ pub struct Metrics {
     lane_pending: IntGaugeVec,
     /// Read just before each scrape: values owned by other parts of the node.
     samplers: parking_lot::Mutex<Vec<Sampler>>,
+    substrate: SubstrateMetrics,
+}
+
+/// The same figures under the names Substrate nodes export (prefix `substrate_`).
+struct SubstrateMetrics {
+    registry: Registry,
+    block_height: IntGaugeVec,
+    peers: IntGauge,
+    major_syncing: IntGauge,
+    ready_transactions: IntGauge,
+    import_time: Histogram,
+    grandpa_round: IntGauge,
+}
+
+fn static_metric<T>(metric: Result<T, prometheus::Error>) -> T {
+    metric.unwrap_or_else(|e| unreachable!("static metric definition: {e}"))
+}
+
+impl SubstrateMetrics {
+    fn new() -> SubstrateMetrics {
+        let registry = Registry::new_custom(Some("substrate".into()), None)
+            .unwrap_or_else(|_| Registry::new());
+        let block_height = static_metric(IntGaugeVec::new(
+            Opts::new("block_height", "Block height info of the chain"),
+            &["status"],
+        ));
+        let peers = static_metric(IntGauge::new(
+            "sub_libp2p_peers_count",
+            "Number of connected peers",
+        ));
+        let major_syncing = static_metric(IntGauge::new(
+            "sub_libp2p_is_major_syncing",
+            "Whether the node is performing a major sync or not",
+        ));
+        let ready_transactions = static_metric(IntGauge::new(
+            "ready_transactions_number",
+            "Number of transactions in the ready queue",
+        ));
+        let import_time = static_metric(Histogram::with_opts(
+            HistogramOpts::new(
+                "block_verification_and_import_time",
+                "Time taken to verify and import blocks",
+            )
+            .buckets(prometheus::exponential_buckets(0.001, 2.0, 14).unwrap_or_default()),
+        ));
+        let grandpa_round = static_metric(IntGauge::new(
+            "finality_grandpa_round",
+            "Highest completed GRANDPA round",
+        ));
+        let build_info = static_metric(IntGaugeVec::new(
+            Opts::new(
+                "build_info",
+                "A metric with a constant '1' value labeled by name and version",
+            ),
+            &["name", "version"],
+        ));
+        build_info
+            .with_label_values(&["arceon-node", env!("CARGO_PKG_VERSION")])
+            .set(1);
+        let start_time = static_metric(IntGauge::new(
+            "process_start_time_seconds",
+            "Number of seconds between the UNIX epoch and the moment the process started",
+        ));
+        start_time.set(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default(),
+        );
+        for collector in [
+            Box::new(block_height.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(peers.clone()),
+            Box::new(major_syncing.clone()),
+            Box::new(ready_transactions.clone()),
+            Box::new(import_time.clone()),
+            Box::new(grandpa_round.clone()),
+            Box::new(build_info),
+            Box::new(start_time),
+        ] {
+            if let Err(e) = registry.register(collector) {
+                log::warn!("metric registration: {e}");
+            }
+        }
+        SubstrateMetrics {
+            registry,
+            block_height,
+            peers,
+            major_syncing,
+            ready_transactions,
+            import_time,
+            grandpa_round,
+        }
+    }
 }
 
 /// Updates some metrics from their source when they are scraped.
@@ -214,6 +311,7 @@ impl Metrics {
             lane_batch_interval,
             lane_pending,
             samplers: Default::default(),
+            substrate: SubstrateMetrics::new(),
         }
     }
 
@@ -253,6 +351,8 @@ impl Metrics {
     pub fn set_network(&self, peers: usize, syncing: bool) {
         self.peers.set(peers as i64);
         self.syncing.set(i64::from(syncing));
+        self.substrate.peers.set(peers as i64);
+        self.substrate.major_syncing.set(i64::from(syncing));
     }
 
     /// Records the finality voter's authority set id and best round.
@@ -264,12 +364,18 @@ impl Metrics {
         self.finality
             .with_label_values(&["round"])
             .set(gauge(round));
+        self.substrate.grandpa_round.set(gauge(round));
     }
 
     /// Records the best and finalized heights.
     pub fn set_heights(&self, best: u32, finalized: u32) {
         self.heights.with_label_values(&["best"]).set(best as i64);
         self.heights
+            .with_label_values(&["finalized"])
+            .set(finalized as i64);
+        let substrate = &self.substrate.block_height;
+        substrate.with_label_values(&["best"]).set(best as i64);
+        substrate
             .with_label_values(&["finalized"])
             .set(finalized as i64);
     }
@@ -279,6 +385,7 @@ impl Metrics {
         self.pool_size.set((status.ready + status.future) as i64);
         self.pool_ready.set(status.ready as i64);
         self.pool_future.set(status.future as i64);
+        self.substrate.ready_transactions.set(status.ready as i64);
     }
 
     /// Records the pool's work (its observer).
@@ -327,6 +434,7 @@ impl Metrics {
     /// Records one block import.
     pub fn observe_import(&self, took: Duration) {
         self.import_time.observe(took.as_secs_f64());
+        self.substrate.import_time.observe(took.as_secs_f64());
     }
 
     /// The metrics in Prometheus' text format.
@@ -335,7 +443,9 @@ impl Metrics {
             sampler(self);
         }
         let mut buffer = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+        let mut families = self.registry.gather();
+        families.extend(self.substrate.registry.gather());
+        if let Err(e) = TextEncoder::new().encode(&families, &mut buffer) {
             log::warn!("encoding metrics: {e}");
         }
         String::from_utf8_lossy(&buffer).into_owned()
