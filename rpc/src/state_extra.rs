@@ -1,6 +1,7 @@
 //! The rest of Substrate's legacy state, system and author methods that clients and
 //! indexers use: `state_queryStorage` (changes of keys over a range of blocks),
-//! `state_getPairs` (unsafe), `system_syncState` and `author_removeExtrinsic` (unsafe).
+//! `state_getPairs` (unsafe), `system_syncState`, `system_dryRun` (unsafe) and
+//! `author_removeExtrinsic` (unsafe).
 //!
 //! Invariants: every range, key list and answer is bounded (an oversized request gets an
 //! error naming the bound, never a partial answer that looks whole); unsafe methods answer
@@ -136,6 +137,30 @@ pub(crate) fn register<A: ChainApi>(
             "currentBlock": best,
             "highestBlock": highest,
         }))
+    })?;
+    method(module, "system_dryRun", |params, ctx| {
+        require_unsafe(ctx)?;
+        let mut seq = params.sequence();
+        let extrinsic: String = seq.next()?;
+        let at: Option<String> = seq.optional_next()?;
+        let extrinsic = parse_bytes(&extrinsic)?;
+        let client = &ctx.deps.client;
+        let at = at_block(client, at)?;
+        // Applied in a block built on `at` in the next slot, then thrown away.
+        let slot = client
+            .storage(&at, &arceon_runtime::aura::CurrentSlot::key())
+            .map_err(state_error)?
+            .and_then(|bytes| <u64 as codec::Decode>::decode(&mut &bytes[..]).ok())
+            .unwrap_or_default()
+            .saturating_add(1);
+        let mut outcome = None;
+        client
+            .build_block(&at, slot, |builder| {
+                outcome = Some(builder.apply_extrinsic(extrinsic));
+            })
+            .map_err(state_error)?;
+        let outcome = outcome.ok_or_else(|| state_error("the block was not built"))?;
+        Ok(json!(to_hex(&codec::Encode::encode(&outcome))))
     })?;
     method(module, "author_removeExtrinsic", |params, ctx| {
         require_unsafe(ctx)?;

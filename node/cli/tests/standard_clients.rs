@@ -468,6 +468,42 @@ fn legacy_methods_indexers_and_wallets_use() {
         tip: 0,
     };
     let future = to_hex(&sign_extrinsic(call, &alice, extra, genesis, genesis).encode());
+    // system_dryRun (unsafe): the transfer's nonce is in the future, and a garbage
+    // extrinsic does not decode: both as ApplyExtrinsicResult's validity errors.
+    let dry = bytes_of(&node.rpc("system_dryRun", json!([future])));
+    assert_eq!(dry, vec![1, 0, 2], "Err(Invalid(Future)): {dry:?}");
+    let dry = bytes_of(&node.rpc("system_dryRun", json!(["0x0102"])));
+    assert_eq!(dry[0], 1, "garbage is an Err: {dry:?}");
+    let next = u32::decode(
+        &mut &bytes_of(&node.rpc(
+            "state_call",
+            json!([
+                "AccountNonceApi_account_nonce",
+                to_hex(&Keyring::Alice.account().encode())
+            ]),
+        ))[..],
+    )
+    .expect("nonce");
+    let call = Call::Balances(balances::Call::TransferKeepAlive {
+        dest: MultiAddress::Id(Keyring::Bob.account()),
+        value: ARCM,
+    });
+    let extra = SignedExtra {
+        era: Era::Immortal,
+        nonce: next,
+        tip: 0,
+    };
+    let now = to_hex(&sign_extrinsic(call, &alice, extra, genesis, genesis).encode());
+    let best = node.rpc("chain_getBlockHash", json!([]));
+    let bob_before = common::free_balance(&node, &Keyring::Bob.account(), best.as_str());
+    let dry = bytes_of(&node.rpc("system_dryRun", json!([now, best])));
+    assert_eq!(dry, vec![0, 0], "Ok(Ok(())): {dry:?}");
+    assert_eq!(
+        common::free_balance(&node, &Keyring::Bob.account(), best.as_str()),
+        bob_before,
+        "a dry run changes nothing"
+    );
+
     let hash = node.rpc("author_submitExtrinsic", json!([future]));
     let pending = node.rpc("author_pendingExtrinsics", json!([]));
     assert!(pending
