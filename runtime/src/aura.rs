@@ -68,3 +68,12 @@ pub fn on_initialize(ext: &mut Ext, digest: &Digest) -> Result<sr25519::Public, 
     CurrentSlot::put(ext, &slot);
     Ok(author)
 }
+
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![arceon_support::metadata::constant(
+        "SlotDuration",
+        &(DEFAULT_SLOT_DURATION_MS),
+        &["The slot duration of a chain that sets none, in milliseconds."],
+    )]
+}

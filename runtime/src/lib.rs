@@ -35,7 +35,7 @@ use arceon_primitives::{
 };
 use arceon_support::{DispatchClass, DispatchInfo, DispatchResult, Ext, Origin, Pays, Weight};
 
-use codec::{Decode, Encode};
+use codec::Decode;
 
 pub use executive::{
     execute_block, validate_transaction, ApplyExtrinsicResult, BlockBuilder, BlockError,
@@ -87,76 +87,33 @@ pub fn api_id(name: &str) -> [u8; 8] {
     id
 }
 
-/// Pallet indices: the first byte of every call and event.
-pub mod pallet_index {
-    /// System.
-    pub const SYSTEM: u8 = arceon_pallet_system::PALLET_INDEX;
-    /// Aura (storage only: authorities and the current slot).
-    pub const AURA: u8 = 2;
-    /// Balances.
-    pub const BALANCES: u8 = arceon_pallet_balances::PALLET_INDEX;
-    /// Transaction payment (events only).
-    pub const TRANSACTION_PAYMENT: u8 = 6;
-    /// Staking.
-    pub const STAKING: u8 = arceon_pallet_staking::PALLET_INDEX;
-    /// Session (session keys).
-    pub const SESSION: u8 = arceon_pallet_staking::session::PALLET_INDEX;
-    /// Sudo.
-    pub const SUDO: u8 = crate::sudo::PALLET_INDEX;
-    /// GRANDPA (storage only: the finality authorities and set id).
-    pub const GRANDPA: u8 = 10;
-    /// Areas.
-    pub const AREAS: u8 = arceon_pallet_areas::PALLET_INDEX;
-    /// Players.
-    pub const PLAYERS: u8 = arceon_pallet_players::PALLET_INDEX;
-    /// NPCs.
-    pub const NPCS: u8 = arceon_pallet_npcs::PALLET_INDEX;
-    /// Structures.
-    pub const STRUCTURES: u8 = arceon_pallet_structures::PALLET_INDEX;
-    /// Fast lanes.
-    pub const FASTLANE: u8 = arceon_pallet_fastlane::PALLET_INDEX;
-}
-
-/// The name of a pallet by its index, as events and errors show it (`Players.TooFast`).
-pub fn pallet_name(index: u8) -> Option<&'static str> {
-    match index {
-        pallet_index::SYSTEM => Some("System"),
-        pallet_index::AURA => Some("Aura"),
-        pallet_index::BALANCES => Some("Balances"),
-        pallet_index::TRANSACTION_PAYMENT => Some("TransactionPayment"),
-        pallet_index::STAKING => Some("Staking"),
-        pallet_index::SESSION => Some("Session"),
-        pallet_index::SUDO => Some("Sudo"),
-        pallet_index::GRANDPA => Some("Grandpa"),
-        pallet_index::AREAS => Some("Areas"),
-        pallet_index::PLAYERS => Some("Players"),
-        pallet_index::NPCS => Some("Npcs"),
-        pallet_index::STRUCTURES => Some("Structures"),
-        pallet_index::FASTLANE => Some("FastLane"),
-        _ => None,
-    }
-}
-
-/// The variant name of pallet `pallet`'s error number `error`, decoded through the
-/// pallet's own error enum (its variant order is the error index).
-pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
-    use arceon_support::PalletError;
-    fn name_of<E: PalletError + Decode>(error: u8) -> Option<&'static str> {
-        E::decode(&mut &[error][..]).ok().map(|e| e.name())
-    }
-    match pallet {
-        balances::PALLET_INDEX => name_of::<balances::Error>(error),
-        system::PALLET_INDEX => name_of::<system::Error>(error),
-        staking::PALLET_INDEX => name_of::<staking::Error>(error),
-        staking::session::PALLET_INDEX => name_of::<staking::session::Error>(error),
-        sudo::PALLET_INDEX => name_of::<sudo::Error>(error),
-        areas::PALLET_INDEX => name_of::<areas::Error>(error),
-        players::PALLET_INDEX => name_of::<players::Error>(error),
-        npcs::PALLET_INDEX => name_of::<npcs::Error>(error),
-        structures::PALLET_INDEX => name_of::<structures::Error>(error),
-        fastlane::PALLET_INDEX => name_of::<fastlane::Error>(error),
-        _ => None,
-    }
+arceon_support::construct_runtime! {
+    /// Accounts, nonces, events and the recent block hashes.
+    System: system = 0 { Call, Event, Error, Storage, Constants, Hooks },
+    /// The block authors and the current slot.
+    Aura: aura = 2 { Storage, Constants },
+    /// ArcM: free and reserved balances, transfers and locks.
+    Balances: balances = 5 { Call, Event, Error, Storage, Constants, Hooks },
+    /// Fees: base + length + weight, plus the tip.
+    TransactionPayment: payment = 6 { Event, Constants },
+    /// ArcM bonding, validators, nominators, eras and rewards.
+    Staking: staking = 7 { Call, Event, Error, Storage, Constants, Hooks },
+    /// One key may dispatch any call as Root.
+    Sudo: sudo = 8 { Call, Event, Error, Storage },
+    /// The keys validators author and finalize with.
+    Session: staking::session = 9 { Call, Error, Storage },
+    /// The finality authorities and their set id.
+    Grandpa: grandpa = 10 { Storage },
+    /// The world's map: areas, their neighbours and committees.
+    Areas: areas = 40 { Call, Event, Error, Storage, Constants, Hooks },
+    /// Who plays, where they stand and what they carry.
+    Players: players = 41 { Call, Event, Error, Storage, Constants, Hooks },
+    /// The world's non-player characters.
+    Npcs: npcs = 42 { Call, Event, Error, Storage, Constants, Hooks },
+    /// Buildings players place in the world.
+    Structures: structures = 43 { Call, Event, Error, Storage, Constants, Hooks },
+    /// Certified fast-lane batches enter the chain here.
+    FastLane: fastlane = 45 { Call, Event, Error, Storage, Constants },
 }
 
 /// A pallet error as `Pallet.Name` (`Players.TooFast`), or its indices when unknown.
@@ -166,41 +123,6 @@ pub fn module_error_text(pallet: u8, error: u8) -> String {
         (Some(pallet), None) => format!("{pallet}.Error#{error}"),
         _ => format!("Module {{ index: {pallet}, error: {error} }}"),
     }
-}
-
-/// Every call a transaction can make: `(pallet index, call index, arguments)`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
-pub enum Call {
-    /// System calls.
-    #[codec(index = 0)]
-    System(system::Call),
-    /// Balances calls.
-    #[codec(index = 5)]
-    Balances(balances::Call),
-    /// Staking calls.
-    #[codec(index = 7)]
-    Staking(staking::Call),
-    /// Sudo calls.
-    #[codec(index = 8)]
-    Sudo(sudo::Call),
-    /// Session calls.
-    #[codec(index = 9)]
-    Session(staking::session::Call),
-    /// Areas calls.
-    #[codec(index = 40)]
-    Areas(areas::Call),
-    /// Players calls.
-    #[codec(index = 41)]
-    Players(players::Call),
-    /// NPCs calls.
-    #[codec(index = 42)]
-    Npcs(npcs::Call),
-    /// Structures calls.
-    #[codec(index = 43)]
-    Structures(structures::Call),
-    /// Fast-lane calls.
-    #[codec(index = 45)]
-    FastLane(fastlane::Call),
 }
 
 /// How the pool should hold an unsigned extrinsic its pallet vouched for.
@@ -217,18 +139,7 @@ pub struct UnsignedValidity {
 impl Call {
     /// The weight, class and fee liability of the call.
     pub fn info(&self) -> DispatchInfo {
-        let weight = match self {
-            Call::System(call) => call.weight(),
-            Call::Balances(call) => call.weight(),
-            Call::Staking(call) => call.weight(),
-            Call::Sudo(call) => call.weight(),
-            Call::Session(call) => call.weight(),
-            Call::Areas(call) => call.weight(),
-            Call::Players(call) => call.weight(),
-            Call::Npcs(call) => call.weight(),
-            Call::Structures(call) => call.weight(),
-            Call::FastLane(call) => call.weight(),
-        };
+        let weight = self.pallet_weight();
         let unsigned = self.is_unsigned_evidence();
         DispatchInfo {
             weight,
@@ -314,16 +225,9 @@ impl Call {
     /// Executes the call with `origin`.
     pub fn dispatch(self, ext: &mut Ext, origin: Origin) -> DispatchResult {
         match self {
-            Call::System(call) => call.dispatch(ext, origin),
-            Call::Balances(call) => call.dispatch(ext, origin),
-            Call::Staking(call) => call.dispatch(ext, origin),
-            Call::Sudo(call) => call.dispatch(ext, origin),
-            Call::Session(call) => call.dispatch(ext, origin),
+            // Splits and merges wait for the lanes they end (see `world`).
             Call::Areas(call) => world::dispatch_areas(ext, origin, call),
-            Call::Players(call) => call.dispatch(ext, origin),
-            Call::Npcs(call) => call.dispatch(ext, origin),
-            Call::Structures(call) => call.dispatch(ext, origin),
-            Call::FastLane(call) => call.dispatch(ext, origin),
+            other => other.dispatch_to_pallet(ext, origin),
         }
     }
 }
@@ -370,28 +274,25 @@ pub fn note_author(ext: &mut Ext, author: &AccountId32) {
     staking::note_author(ext, author);
 }
 
-/// Runs every pallet's `on_initialize`, in pallet-index order, then follows an era
-/// change through the world (committees, area splits and merges, Aura authorities);
+/// Runs every pallet's `on_initialize` in row order, following an era change through the
+/// world (committees, area splits and merges, Aura authorities) right after staking's;
 /// returns their weight.
 pub fn on_initialize(ext: &mut Ext, n: arceon_primitives::BlockNumber) -> Weight {
-    use arceon_support::Hooks;
     let era_before = staking::active_era_index(ext);
     let slot = aura::CurrentSlot::get_or_default(ext);
     let slot_ms = aura::slot_duration(ext);
     fastlane::note_clock(ext, slot, slot_ms);
-    let mut weight = system::Pallet::on_initialize(ext, n);
-    weight = weight.saturating_add(balances::Pallet::on_initialize(ext, n));
-    weight = weight.saturating_add(staking::Pallet::on_initialize(ext, n));
-    weight = weight.saturating_add(world::follow_staking(ext, n, era_before));
-    weight = weight.saturating_add(areas::Pallet::on_initialize(ext, n));
-    weight = weight.saturating_add(players::Pallet::on_initialize(ext, n));
-    weight = weight.saturating_add(npcs::Pallet::on_initialize(ext, n));
-    weight.saturating_add(structures::Pallet::on_initialize(ext, n))
+    pallets_on_initialize(ext, n, |pallet, ext| {
+        if pallet == pallet_index::STAKING {
+            world::follow_staking(ext, n, era_before)
+        } else {
+            Weight::ZERO
+        }
+    })
 }
 
-/// Runs every pallet's `on_finalize`, in pallet-index order.
+/// Runs every pallet's `on_finalize` in row order, after the world's own end-of-block work.
 pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
-    use arceon_support::Hooks;
     // A validator that chilled or was reported in this block leaves its committees in
     // this block's state, never later; the work counts as the block's mandatory weight.
     let refresh = world::refresh_committees(ext, n);
@@ -404,48 +305,7 @@ pub fn on_finalize(ext: &mut Ext, n: arceon_primitives::BlockNumber) {
             .saturating_add(refresh)
             .saturating_add(reshape)
     });
-    system::Pallet::on_finalize(ext, n);
-    balances::Pallet::on_finalize(ext, n);
-    staking::Pallet::on_finalize(ext, n);
-    areas::Pallet::on_finalize(ext, n);
-    players::Pallet::on_finalize(ext, n);
-    npcs::Pallet::on_finalize(ext, n);
-    structures::Pallet::on_finalize(ext, n);
-}
-
-/// Every event the runtime deposits, as decoded from `System.Events`.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
-pub enum RuntimeEvent {
-    /// System events.
-    #[codec(index = 0)]
-    System(system::Event),
-    /// Balances events.
-    #[codec(index = 5)]
-    Balances(balances::Event),
-    /// Transaction payment events.
-    #[codec(index = 6)]
-    TransactionPayment(payment::Event),
-    /// Staking events.
-    #[codec(index = 7)]
-    Staking(staking::Event),
-    /// Sudo events.
-    #[codec(index = 8)]
-    Sudo(sudo::Event),
-    /// Areas events.
-    #[codec(index = 40)]
-    Areas(areas::Event),
-    /// Players events.
-    #[codec(index = 41)]
-    Players(players::Event),
-    /// NPC events.
-    #[codec(index = 42)]
-    Npcs(npcs::Event),
-    /// Structures events.
-    #[codec(index = 43)]
-    Structures(structures::Event),
-    /// Fast-lane events.
-    #[codec(index = 45)]
-    FastLane(fastlane::Event),
+    pallets_on_finalize(ext, n);
 }
 
 /// A decoded `System.Events` record.

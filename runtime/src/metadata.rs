@@ -17,15 +17,12 @@ use arceon_primitives::{
     TransactionValidity, H256,
 };
 use arceon_support::metadata::{
-    constant, meta_type, v14, v15, MetaType, PalletDescription, RuntimeMetadataPrefixed,
+    meta_type, v14, v15, MetaType, PalletDescription, RuntimeMetadataPrefixed,
 };
 use codec::Encode;
 use scale_info::TypeInfo;
 
-use crate::{
-    areas, aura, balances, fastlane, grandpa, npcs, pallet_index, payment, players, staking,
-    structures, sudo, system, Call, Extrinsic, RuntimeEvent,
-};
+use crate::{pallet_index, payment, system, Call, Extrinsic, RuntimeEvent};
 
 /// The metadata versions this runtime serves (`Metadata_metadata_versions`).
 pub const VERSIONS: [u32; 2] = [14, 15];
@@ -34,227 +31,14 @@ pub const VERSIONS: [u32; 2] = [14, 15];
 #[derive(TypeInfo)]
 pub struct Runtime;
 
-/// Every pallet error, by pallet index: V15's outer error enum. Never encoded by the
-/// runtime (a `DispatchError::Module` carries the indices); clients decode module errors
-/// through it.
-#[derive(TypeInfo)]
-#[allow(dead_code)]
-pub enum RuntimeError {
-    /// System errors.
-    #[codec(index = 0)]
-    System(system::Error),
-    /// Balances errors.
-    #[codec(index = 5)]
-    Balances(balances::Error),
-    /// Staking errors.
-    #[codec(index = 7)]
-    Staking(staking::Error),
-    /// Sudo errors.
-    #[codec(index = 8)]
-    Sudo(sudo::Error),
-    /// Session errors.
-    #[codec(index = 9)]
-    Session(staking::session::Error),
-    /// Areas errors.
-    #[codec(index = 40)]
-    Areas(areas::Error),
-    /// Players errors.
-    #[codec(index = 41)]
-    Players(players::Error),
-    /// NPC errors.
-    #[codec(index = 42)]
-    Npcs(npcs::Error),
-    /// Structures errors.
-    #[codec(index = 43)]
-    Structures(structures::Error),
-    /// Fast-lane errors.
-    #[codec(index = 45)]
-    FastLane(fastlane::Error),
-}
-
-/// Every pallet, in index order.
+/// Every pallet, in index order, as `construct_runtime!` describes them, with the entry
+/// only the runtime can describe: `System.Events`.
 pub fn pallets() -> Vec<PalletDescription> {
-    vec![
-        PalletDescription::new("System", pallet_index::SYSTEM)
-            .storage(system_storage())
-            .calls::<system::Call>()
-            .event::<system::Event>()
-            .error::<system::Error>()
-            .constants(vec![
-                constant(
-                    "BlockHashCount",
-                    &system::BLOCK_HASH_COUNT,
-                    &["How many recent block hashes `BlockHash` keeps."],
-                ),
-                constant(
-                    "SS58Prefix",
-                    &arceon_primitives::SS58_PREFIX,
-                    &["The SS58 address format of this chain."],
-                ),
-                constant("Version", &crate::version(), &["The runtime's version."]),
-            ])
-            .docs(&["Accounts, nonces, events and the recent block hashes."]),
-        PalletDescription::new("Aura", pallet_index::AURA)
-            .storage(aura::storage_metadata())
-            .constants(vec![constant(
-                "SlotDuration",
-                &aura::DEFAULT_SLOT_DURATION_MS,
-                &["The slot duration of a chain that sets none, in milliseconds."],
-            )])
-            .docs(&["The block authors and the current slot."]),
-        PalletDescription::new("Balances", pallet_index::BALANCES)
-            .storage(balances::storage_metadata())
-            .calls::<balances::Call>()
-            .event::<balances::Event>()
-            .error::<balances::Error>()
-            .constants(vec![
-                constant(
-                    "ExistentialDeposit",
-                    &balances::EXISTENTIAL_DEPOSIT,
-                    &["The least free balance an account may keep."],
-                ),
-                constant(
-                    "MaxLocks",
-                    &(balances::MAX_LOCKS as u32),
-                    &["The most named locks one account can carry."],
-                ),
-            ])
-            .docs(&["ArcM: free and reserved balances, transfers and locks."]),
-        PalletDescription::new("TransactionPayment", pallet_index::TRANSACTION_PAYMENT)
-            .event::<payment::Event>()
-            .constants(vec![
-                constant(
-                    "BaseFee",
-                    &payment::BASE_FEE,
-                    &["The fee every extrinsic pays."],
-                ),
-                constant(
-                    "ByteFee",
-                    &payment::BYTE_FEE,
-                    &["The fee per byte of an extrinsic."],
-                ),
-            ])
-            .docs(&["Fees: base + length + weight, plus the tip."]),
-        PalletDescription::new("Staking", pallet_index::STAKING)
-            .storage(staking::storage_metadata())
-            .calls::<staking::Call>()
-            .event::<staking::Event>()
-            .error::<staking::Error>()
-            .constants(vec![
-                constant(
-                    "MaxNominations",
-                    &(staking::MAX_NOMINATIONS as u32),
-                    &["The most validators one nominator may back."],
-                ),
-                constant(
-                    "HistoryDepth",
-                    &staking::HISTORY_DEPTH,
-                    &["How many past eras' rewards can still be claimed."],
-                ),
-                constant(
-                    "MaxUnlockingChunks",
-                    &(staking::MAX_UNLOCKING_CHUNKS as u32),
-                    &["The most unbonding chunks one ledger holds."],
-                ),
-            ])
-            .docs(&["ArcM bonding, validators, nominators, eras and rewards."]),
-        PalletDescription::new("Sudo", pallet_index::SUDO)
-            .storage(sudo::storage_metadata())
-            .calls::<sudo::Call>()
-            .event::<sudo::Event>()
-            .error::<sudo::Error>()
-            .docs(&["One key may dispatch any call as Root."]),
-        PalletDescription::new("Session", pallet_index::SESSION)
-            .storage(staking::session::storage_metadata())
-            .calls::<staking::session::Call>()
-            .error::<staking::session::Error>()
-            .docs(&["The keys validators author and finalize with."]),
-        PalletDescription::new("Grandpa", pallet_index::GRANDPA)
-            .storage(grandpa::storage_metadata())
-            .docs(&["The finality authorities and their set id."]),
-        PalletDescription::new("Areas", pallet_index::AREAS)
-            .storage(areas::storage_metadata())
-            .calls::<areas::Call>()
-            .event::<areas::Event>()
-            .error::<areas::Error>()
-            .constants(vec![
-                constant("Unit", &areas::UNIT, &["One world unit in coordinates."]),
-                constant(
-                    "MaxAreas",
-                    &(areas::MAX_AREAS as u32),
-                    &["The most areas the map holds."],
-                ),
-                constant(
-                    "MaxCommittee",
-                    &(areas::MAX_COMMITTEE as u32),
-                    &["The most validators in an area's committee."],
-                ),
-            ])
-            .docs(&["The world's map: areas, their neighbours and committees."]),
-        PalletDescription::new("Players", pallet_index::PLAYERS)
-            .storage(players::storage_metadata())
-            .calls::<players::Call>()
-            .event::<players::Event>()
-            .error::<players::Error>()
-            .constants(vec![
-                constant(
-                    "MaxSpeedPerBlock",
-                    &players::MAX_SPEED_PER_BLOCK,
-                    &["The farthest a player moves in one block."],
-                ),
-                constant(
-                    "MaxEnergy",
-                    &players::MAX_ENERGY,
-                    &["A player's full energy."],
-                ),
-                constant(
-                    "MaxInventorySlots",
-                    &(players::MAX_INVENTORY_SLOTS as u32),
-                    &["The most item stacks a player carries."],
-                ),
-            ])
-            .docs(&["Who plays, where they stand and what they carry."]),
-        PalletDescription::new("Npcs", pallet_index::NPCS)
-            .storage(npcs::storage_metadata())
-            .calls::<npcs::Call>()
-            .event::<npcs::Event>()
-            .error::<npcs::Error>()
-            .constants(vec![constant(
-                "MaxNpcsPerArea",
-                &npcs::MAX_NPCS_PER_AREA,
-                &["The most NPCs one area holds."],
-            )])
-            .docs(&["The world's non-player characters."]),
-        PalletDescription::new("Structures", pallet_index::STRUCTURES)
-            .storage(structures::storage_metadata())
-            .calls::<structures::Call>()
-            .event::<structures::Event>()
-            .error::<structures::Error>()
-            .constants(vec![constant(
-                "Reach",
-                &structures::REACH,
-                &["How far from a player a structure may be placed."],
-            )])
-            .docs(&["Buildings players place in the world."]),
-        PalletDescription::new("FastLane", pallet_index::FASTLANE)
-            .storage(fastlane::storage_metadata())
-            .calls::<fastlane::Call>()
-            .event::<fastlane::Event>()
-            .error::<fastlane::Error>()
-            .constants(vec![
-                constant(
-                    "MinActionIntervalMs",
-                    &fastlane::MIN_ACTION_INTERVAL_MS,
-                    &["The least time between two lane actions of one player."],
-                ),
-                constant(
-                    "ReceiptCompensation",
-                    &fastlane::RECEIPT_COMPENSATION,
-                    &["What a player with a broken receipt is paid."],
-                ),
-            ])
-            .docs(&["Certified fast-lane batches enter the chain here."]),
-    ]
+    let mut pallets = crate::pallet_descriptions();
+    if let Some(system) = pallets.iter_mut().find(|p| p.index == pallet_index::SYSTEM) {
+        system.storage = Some(system_storage());
+    }
+    pallets
 }
 
 /// System's storage entries, with `Events`: the system pallet writes that value raw, since
@@ -475,7 +259,7 @@ fn v15_metadata() -> v15::RuntimeMetadataV15 {
         v15::OuterEnums {
             call_enum_ty: meta_type::<Call>(),
             event_enum_ty: meta_type::<RuntimeEvent>(),
-            error_enum_ty: meta_type::<RuntimeError>(),
+            error_enum_ty: meta_type::<crate::RuntimeError>(),
         },
         v15::CustomMetadata {
             map: BTreeMap::new(),

@@ -67,3 +67,19 @@ pub struct RuntimeDispatchInfo {
     /// The fee it would pay (without the tip).
     pub partial_fee: Balance,
 }
+
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "BaseFee",
+            &(BASE_FEE),
+            &["The fee every extrinsic pays."],
+        ),
+        arceon_support::metadata::constant(
+            "ByteFee",
+            &(BYTE_FEE),
+            &["The fee per byte of an extrinsic."],
+        ),
+    ]
+}

@@ -1645,5 +1645,22 @@ pub fn check_committees(ext: &mut Ext, candidates: &[Candidate]) -> Result<(), S
     Ok(())
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant("Unit", &(UNIT), &["One world unit in coordinates."]),
+        arceon_support::metadata::constant(
+            "MaxAreas",
+            &(MAX_AREAS as u32),
+            &["The most areas the map holds."],
+        ),
+        arceon_support::metadata::constant(
+            "MaxCommittee",
+            &(MAX_COMMITTEE as u32),
+            &["The most validators in an area's committee."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

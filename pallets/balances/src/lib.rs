@@ -858,5 +858,21 @@ impl arceon_support::BuildGenesis for GenesisConfig {
     }
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "ExistentialDeposit",
+            &(EXISTENTIAL_DEPOSIT),
+            &["The least free balance an account may keep."],
+        ),
+        arceon_support::metadata::constant(
+            "MaxLocks",
+            &(MAX_LOCKS as u32),
+            &["The most named locks one account can carry."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

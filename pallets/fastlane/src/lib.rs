@@ -1234,5 +1234,21 @@ pub fn forget_end(ext: &mut Ext, area: AreaId) {
     Signers::remove(ext, &area);
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "MinActionIntervalMs",
+            &(MIN_ACTION_INTERVAL_MS),
+            &["The least time between two lane actions of one player."],
+        ),
+        arceon_support::metadata::constant(
+            "ReceiptCompensation",
+            &(RECEIPT_COMPENSATION),
+            &["What a player with a broken receipt is paid."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

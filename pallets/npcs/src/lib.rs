@@ -1387,5 +1387,14 @@ impl arceon_support::BuildGenesis for GenesisConfig {
     }
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![arceon_support::metadata::constant(
+        "MaxNpcsPerArea",
+        &(MAX_NPCS_PER_AREA),
+        &["The most NPCs one area holds."],
+    )]
+}
+
 #[cfg(test)]
 mod tests;

@@ -1577,5 +1577,26 @@ impl PlacementConfig {
     }
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "MaxSpeedPerBlock",
+            &(MAX_SPEED_PER_BLOCK),
+            &["The farthest a player moves in one block."],
+        ),
+        arceon_support::metadata::constant(
+            "MaxEnergy",
+            &(MAX_ENERGY),
+            &["A player's full energy."],
+        ),
+        arceon_support::metadata::constant(
+            "MaxInventorySlots",
+            &(MAX_INVENTORY_SLOTS as u32),
+            &["The most item stacks a player carries."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

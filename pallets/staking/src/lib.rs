@@ -2440,5 +2440,26 @@ impl GenesisConfig {
     }
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "MaxNominations",
+            &(MAX_NOMINATIONS as u32),
+            &["The most validators one nominator may back."],
+        ),
+        arceon_support::metadata::constant(
+            "HistoryDepth",
+            &(HISTORY_DEPTH),
+            &["How many past eras' rewards can still be claimed."],
+        ),
+        arceon_support::metadata::constant(
+            "MaxUnlockingChunks",
+            &(MAX_UNLOCKING_CHUNKS as u32),
+            &["The most unbonding chunks one ledger holds."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

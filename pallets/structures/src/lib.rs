@@ -1213,5 +1213,14 @@ impl arceon_support::BuildGenesis for GenesisConfig {
     }
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![arceon_support::metadata::constant(
+        "Reach",
+        &(REACH),
+        &["How far from a player a structure may be placed."],
+    )]
+}
+
 #[cfg(test)]
 mod tests;

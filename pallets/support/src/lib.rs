@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod ext;
 pub mod hooks;
 pub mod metadata;
+pub mod runtime;
 pub mod storage;
 pub mod type_info;
 pub mod weights;

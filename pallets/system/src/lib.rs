@@ -393,5 +393,21 @@ pub fn build_genesis(ext: &mut Ext, spec_name: &str, spec_version: u32) {
     );
 }
 
+/// The constants this pallet shows in the runtime metadata.
+pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata> {
+    vec![
+        arceon_support::metadata::constant(
+            "BlockHashCount",
+            &(BLOCK_HASH_COUNT),
+            &["How many recent block hashes `BlockHash` keeps."],
+        ),
+        arceon_support::metadata::constant(
+            "SS58Prefix",
+            &(arceon_primitives::SS58_PREFIX),
+            &["The SS58 address format of this chain."],
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests;
