@@ -1,16 +1,13 @@
-//! Offline chain operations: purge, export/import blocks, export state, keys.
+//! Offline chain operations: purge, export/import blocks, export state.
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use arceon_client::keystore::Keystore;
 use arceon_client::{Client, ImportOptions};
-use arceon_primitives::{keyring::pair_from_suri, to_hex, to_ss58, Block, H256};
+use arceon_primitives::{to_hex, to_ss58, Block, H256};
 use codec::{Decode, Encode};
-use sp_core::crypto::Ss58Codec;
-use sp_core::Pair as _;
 
 use crate::command::RunArgs;
 
@@ -50,40 +47,7 @@ pub struct ExportState {
     pub output: Option<PathBuf>,
 }
 
-/// `key` subcommands.
-#[derive(Debug, clap::Subcommand)]
-pub enum KeyCommand {
-    /// Generate a new sr25519 account key and print its phrase, seed and address.
-    Generate,
-    /// Show the public key and address of a secret URI (or of an SS58 address).
-    Inspect {
-        /// `//Alice`, a mnemonic, a 0x seed, or an SS58 address.
-        uri: String,
-    },
-    /// Put a key into the node's keystore.
-    Insert {
-        /// The secret URI.
-        #[arg(long)]
-        suri: String,
-        /// The key type: `aura` (sr25519) or `gran` (GRANDPA, ed25519).
-        #[arg(long, default_value = "aura")]
-        key_type: String,
-    },
-    /// Generate a libp2p node key (ed25519); prints the peer id on stderr.
-    GenerateNodeKey {
-        /// Write the secret here instead of stdout.
-        #[arg(long)]
-        file: Option<PathBuf>,
-    },
-    /// Print the peer id of a node key (hex secret or 32 raw bytes, from `--file` or stdin).
-    InspectNodeKey {
-        /// Read the key from this file instead of stdin.
-        #[arg(long)]
-        file: Option<PathBuf>,
-    },
-}
-
-fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
+pub(crate) fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
     let spec = run.chain_spec()?;
     Ok(run.base_path_or_default().join("chains").join(spec.id))
 }
@@ -94,6 +58,47 @@ fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
     let dir = chain_dir(run)?;
     Client::open(&dir.join("db"), run.state_pruning, &genesis)
         .with_context(|| format!("opening the database in {}", dir.display()))
+}
+
+/// `chain-info`: what an operator checks first, read from the database of a stopped node:
+/// best and finalized blocks, leaves, the state pruning the database was created with and
+/// the oldest state it still holds, and its size on disk.
+pub fn chain_info(run: &RunArgs) -> anyhow::Result<()> {
+    let spec = run.chain_spec()?;
+    let path = chain_dir(run)?.join("db");
+    anyhow::ensure!(
+        path.exists(),
+        "no database at {} (wrong --chain or --base-path?)",
+        path.display()
+    );
+    // The database keeps the pruning it was created with; read it as it is.
+    let db = match arceon_db::Database::open(&path, run.state_pruning) {
+        Err(arceon_db::DbError::PruningMismatch { stored, .. }) => {
+            arceon_db::Database::open(&path, stored)
+        }
+        other => other,
+    }
+    .with_context(|| {
+        format!(
+            "opening the database in {} (is a node running on it?)",
+            path.display()
+        )
+    })?;
+    let (best, best_hash) = db.best();
+    let (finalized, finalized_hash) = db.finalized();
+    let info = serde_json::json!({
+        "chain": spec.name,
+        "genesisHash": db.genesis_hash(),
+        "best": { "number": best, "hash": best_hash },
+        "finalized": { "number": finalized, "hash": finalized_hash },
+        "leaves": db.leaves()?.len(),
+        "statePruning": db.pruning().to_string(),
+        "oldestState": db.oldest_state(),
+        "databaseBytes": db.size_on_disk(),
+        "path": path.display().to_string(),
+    });
+    println!("{}", serde_json::to_string_pretty(&info)?);
+    Ok(())
 }
 
 /// Deletes the chain's database.
@@ -342,73 +347,6 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
         accounts.len()
     );
     Ok(())
-}
-
-/// Key management.
-pub fn key(run: &RunArgs, command: KeyCommand) -> anyhow::Result<()> {
-    match command {
-        KeyCommand::Generate => {
-            let (pair, phrase, seed) = sp_core::sr25519::Pair::generate_with_phrase(None);
-            println!("Secret phrase:       {phrase}");
-            println!("  Secret seed:       {}", to_hex(seed.as_ref()));
-            println!("  Public key (hex):  {}", to_hex(pair.public().as_ref()));
-            println!("  SS58 Address:      {}", to_ss58(&pair.public().into()));
-            Ok(())
-        }
-        KeyCommand::Inspect { uri } => {
-            if let Ok(account) = arceon_primitives::AccountId32::from_ss58check(&uri) {
-                println!("Public Key URI `{uri}` is account:");
-                println!("  Public key (hex):  {}", to_hex(account.as_ref()));
-                println!("  SS58 Address:      {}", to_ss58(&account));
-                return Ok(());
-            }
-            let pair =
-                pair_from_suri(&uri).map_err(|e| anyhow::anyhow!("invalid secret URI: {e}"))?;
-            println!("Secret Key URI `{uri}` is account:");
-            println!("  Public key (hex):  {}", to_hex(pair.public().as_ref()));
-            println!("  SS58 Address:      {}", to_ss58(&pair.public().into()));
-            Ok(())
-        }
-        KeyCommand::Insert { suri, key_type } => {
-            let store = Keystore::open(&chain_dir(run)?.join("keystore"))?;
-            let public = store.insert(&key_type, &suri, None)?;
-            let public = <[u8; 32]>::try_from(public.as_slice())
-                .map_err(|_| anyhow::anyhow!("a {key_type} public key is not 32 bytes"))?;
-            eprintln!(
-                "inserted {key_type} key 0x{} ({})",
-                hex::encode(public),
-                to_ss58(&public.into())
-            );
-            Ok(())
-        }
-        KeyCommand::GenerateNodeKey { file } => {
-            let keypair = arceon_network::identity::Keypair::generate_ed25519();
-            let secret = hex::encode(arceon_network::ed25519_secret(&keypair)?);
-            match &file {
-                Some(path) => std::fs::write(path, &secret)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => println!("{secret}"),
-            }
-            eprintln!("{}", keypair.public().to_peer_id());
-            Ok(())
-        }
-        KeyCommand::InspectNodeKey { file } => {
-            let bytes = match &file {
-                Some(path) => {
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
-                }
-                None => {
-                    let mut bytes = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
-                    bytes
-                }
-            };
-            let keypair = arceon_network::parse_node_key(&bytes)
-                .map_err(|e| anyhow::anyhow!("invalid node key: {e}"))?;
-            println!("{}", keypair.public().to_peer_id());
-            Ok(())
-        }
-    }
 }
 
 /// `benchmark make-chain`: authors blocks into the database as fast as they build.

@@ -204,9 +204,11 @@ pub enum Command {
     ImportBlocks(chain_ops::ImportBlocks),
     /// Write the world state at a block as human-readable JSON.
     ExportState(chain_ops::ExportState),
+    /// Show the best and finalized blocks, pruning and database size of a stopped node.
+    ChainInfo,
     /// Key management.
     #[command(subcommand)]
-    Key(chain_ops::KeyCommand),
+    Key(crate::key::KeyCommand),
     /// Measure the node's speed.
     #[command(subcommand)]
     Benchmark(BenchmarkCommand),
@@ -289,7 +291,8 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ExportBlocks(args)) => chain_ops::export_blocks(&cli.run, &args),
         Some(Command::ImportBlocks(args)) => chain_ops::import_blocks(&cli.run, &args),
         Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
-        Some(Command::Key(command)) => chain_ops::key(&cli.run, command),
+        Some(Command::ChainInfo) => chain_ops::chain_info(&cli.run),
+        Some(Command::Key(command)) => crate::key::run(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
         Some(Command::Benchmark(BenchmarkCommand::Pallet(args))) => crate::bench_pallet::run(&args),
         Some(Command::Benchmark(BenchmarkCommand::MakeChain(args))) => {

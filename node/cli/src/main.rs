@@ -5,6 +5,7 @@ mod bench_pallet;
 mod benchmark;
 mod chain_ops;
 mod command;
+mod key;
 
 fn main() {
     if let Err(error) = command::run() {

@@ -196,6 +196,32 @@ fn rpc_shapes_metrics_and_chain_operations() {
     drop(node);
 
     // Offline commands on the stopped node's database.
+    let out = node_cmd(&["chain-info", "--chain", "dev", "--base-path", base_str]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).expect("chain-info JSON");
+    assert_eq!(info["best"]["number"], json!(best_number), "{info}");
+    assert!(info["finalized"]["number"].as_u64() <= Some(best_number as u64));
+    assert_eq!(info["statePruning"], "256");
+    assert!(
+        info["databaseBytes"].as_u64().is_some_and(|b| b > 0),
+        "{info}"
+    );
+    let missing = dir.path().join("nothing-here");
+    let out = node_cmd(&[
+        "chain-info",
+        "--chain",
+        "dev",
+        "--base-path",
+        missing.to_str().expect("utf8"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+    assert!(!missing.exists(), "chain-info creates nothing");
+
     let spec = node_cmd(&["build-spec", "--chain", "dev", "--raw"]);
     assert!(spec.status.success());
     let spec: Value = serde_json::from_slice(&spec.stdout).expect("spec json");
@@ -272,6 +298,7 @@ fn rpc_shapes_metrics_and_chain_operations() {
     let out = node_cmd(&["key", "inspect", "//Alice"]);
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"));
+    keys_sign_verify_and_insert(&dir.path().join("keys"));
 
     let out = node_cmd(&[
         "purge-chain",
@@ -283,4 +310,99 @@ fn rpc_shapes_metrics_and_chain_operations() {
     ]);
     assert!(out.status.success());
     assert!(!fresh.join("chains/dev/db").exists());
+}
+
+/// Runs `arceon-node` with `stdin` as its standard input.
+fn node_cmd_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(binary("arceon-node"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run arceon-node");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("arceon-node output")
+}
+
+fn keys_sign_verify_and_insert(base: &std::path::Path) {
+    const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+    let out = node_cmd(&["key", "inspect", "//Alice", "--output-type", "json"]);
+    let inspected: Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
+    assert_eq!(inspected["ss58Address"], ALICE);
+    let out = node_cmd(&["key", "generate", "--output-type", "json"]);
+    let generated: Value = serde_json::from_slice(&out.stdout).expect("generate JSON");
+    assert_eq!(
+        generated["secretPhrase"]
+            .as_str()
+            .expect("phrase")
+            .split(' ')
+            .count(),
+        12
+    );
+
+    // Sign with the secret on standard input (not in argv), verify by address.
+    let out = node_cmd_with_stdin(&["key", "sign", "--message", "hello arceon"], "//Alice\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signature = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(signature.len(), 2 + 128, "{signature}");
+    let out = node_cmd(&[
+        "key",
+        "verify",
+        &signature,
+        ALICE,
+        "--message",
+        "hello arceon",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = node_cmd(&[
+        "key",
+        "verify",
+        &signature,
+        ALICE,
+        "--message",
+        "hello arceoN",
+    ]);
+    assert!(!out.status.success(), "a changed message must not verify");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
+    let out = node_cmd(&["key", "verify", "0x1234", ALICE, "--message", "x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64 bytes"));
+
+    // Insert a key from a file into a keystore.
+    let secret = base.join("secret");
+    std::fs::create_dir_all(base).expect("dir");
+    std::fs::write(&secret, "//Bob\n").expect("secret file");
+    let out = node_cmd(&[
+        "key",
+        "insert",
+        "--suri-file",
+        secret.to_str().expect("utf8"),
+        "--key-type",
+        "aura",
+        "--chain",
+        "dev",
+        "--base-path",
+        base.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keystore = base.join("chains/dev/keystore");
+    assert_eq!(std::fs::read_dir(&keystore).expect("keystore").count(), 1);
 }
