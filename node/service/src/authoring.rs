@@ -238,6 +238,7 @@ fn author_slot(
         )
         .map_err(|e| e.to_string())?;
     metrics.observe_import(started.elapsed());
+    metrics.note_authored();
     log::info!(
         "authored #{} {:?} in slot {slot} with {applied} extrinsics ({} ms){}",
         imported.number,

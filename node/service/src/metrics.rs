@@ -31,6 +31,7 @@ pub struct Metrics {
     pool_validated: IntCounterVec,
     pool_maintain: Histogram,
     import_time: Histogram,
+    authored: prometheus::IntCounter,
     /// JSON-RPC calls by method (shared with the RPC server).
     pub rpc_calls: IntCounterVec,
     peers: IntGauge,
@@ -210,6 +211,11 @@ impl Metrics {
             ]),
         )
         .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
+        let authored = prometheus::IntCounter::new(
+            "blocks_authored_total",
+            "Blocks this node authored (as a validator, in its Aura slots)",
+        )
+        .unwrap_or_else(|e| unreachable!("static metric definition: {e}"));
         let rpc_calls = IntCounterVec::new(
             Opts::new("rpc_calls_total", "JSON-RPC calls by method"),
             &["method"],
@@ -285,6 +291,7 @@ impl Metrics {
             Box::new(pool_validated.clone()),
             Box::new(pool_maintain.clone()),
             Box::new(import_time.clone()),
+            Box::new(authored.clone()),
             Box::new(rpc_calls.clone()),
         ] {
             if let Err(e) = registry.register(collector) {
@@ -302,6 +309,7 @@ impl Metrics {
             pool_validated,
             pool_maintain,
             import_time,
+            authored,
             rpc_calls,
             peers,
             syncing,
@@ -429,6 +437,11 @@ impl Metrics {
                 self.pool_maintain.observe(total);
             }
         }
+    }
+
+    /// Counts one block this node authored.
+    pub fn note_authored(&self) {
+        self.authored.inc();
     }
 
     /// Records one block import.
