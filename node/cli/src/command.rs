@@ -206,6 +206,8 @@ pub enum Command {
     ExportState(chain_ops::ExportState),
     /// Show the best and finalized blocks, pruning and database size of a stopped node.
     ChainInfo,
+    /// Re-execute a block on its parent's state and report whether it is valid.
+    CheckBlock(chain_ops::CheckBlock),
     /// Key management.
     #[command(subcommand)]
     Key(crate::key::KeyCommand),
@@ -292,6 +294,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ImportBlocks(args)) => chain_ops::import_blocks(&cli.run, &args),
         Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
         Some(Command::ChainInfo) => chain_ops::chain_info(&cli.run),
+        Some(Command::CheckBlock(args)) => chain_ops::check_block(&cli.run, &args),
         Some(Command::Key(command)) => crate::key::run(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
         Some(Command::Benchmark(BenchmarkCommand::Pallet(args))) => crate::bench_pallet::run(&args),

@@ -353,6 +353,23 @@ impl Client {
         })
     }
 
+    /// Checks `block` as import would (seal, execution on its parent's state, roots)
+    /// without storing anything; returns the block's events and the execution time.
+    pub fn check_block(
+        &self,
+        block: &Block,
+    ) -> Result<(Vec<Vec<u8>>, std::time::Duration), ImportError> {
+        let parent_hash = block.header.parent_hash;
+        if self.db.header(&parent_hash)?.is_none() {
+            return Err(ImportError::UnknownParent(parent_hash));
+        }
+        let parent = self.db.state_at(&parent_hash)?;
+        self.verify_seal(&parent, &block.header)?;
+        let started = std::time::Instant::now();
+        let executed = execute_block(&parent, block, self.genesis_hash)?;
+        Ok((executed.events, started.elapsed()))
+    }
+
     fn store(
         &self,
         block: &Block,
