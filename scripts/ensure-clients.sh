@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the standard-client tests need: Node.js with npm (Debian's packages when
-# missing) and the npm packages pinned by clients/package-lock.json (`npm ci`, again
+# missing) and the npm packages pinned by rpc/clients/package-lock.json (`npm ci`, again
 # only when the lock file changed since the last install).
 set -euo pipefail
-cd "$(dirname "$0")/../clients"
+cd "$(dirname "$0")/../rpc/clients"
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "==> installing Node.js and npm"

@@ -1,8 +1,8 @@
 //! Standard Substrate clients against real node processes: the runtime metadata decoded
 //! with `frame-metadata`/`scale-info` and checked against the node's own storage, then the
-//! npm test project in `clients/` (polkadot.js) on a dev node and on a 4-validator local
+//! npm test project in `rpc/clients/` (polkadot.js) on a dev node and on a 4-validator local
 //! network whose transfers finalize through GRANDPA. The npm packages are installed by
-//! the README's test command (`npm ci` in `clients/`).
+//! the README's test command (`npm ci` in `rpc/clients/`).
 
 mod common;
 #[path = "common/net.rs"]
@@ -348,7 +348,7 @@ fn metadata_decodes_and_describes_every_storage_entry_the_node_holds() {
 }
 
 fn clients_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clients")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rpc/clients")
 }
 
 /// Runs test files of the npm project against `url`; fails with their output.
