@@ -120,6 +120,9 @@ pub struct RunArgs {
     /// State pruning: `archive` or the number of recent blocks whose state is kept.
     #[arg(long, default_value = "256", global = true)]
     pub state_pruning: Pruning,
+    /// RocksDB block cache, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub db_cache: usize,
     /// Prometheus port.
     #[arg(long, default_value_t = 9615)]
     pub prometheus_port: u16,
@@ -148,6 +151,16 @@ pub struct RunArgs {
     /// A file holding the node key (hex or 32 raw bytes); created if missing.
     #[arg(long)]
     pub node_key_file: Option<PathBuf>,
+    /// Peers always kept connected, as `/ip4/<ip>/tcp/<port>/p2p/<peer id>`.
+    #[arg(long, value_delimiter = ',')]
+    pub reserved_nodes: Vec<String>,
+    /// Connect only to reserved peers (a validator behind sentry nodes): every other
+    /// connection is refused and nothing is discovered.
+    #[arg(long)]
+    pub reserved_only: bool,
+    /// Addresses other peers should use to reach this node (announced to them).
+    #[arg(long, value_delimiter = ',')]
+    pub public_addr: Vec<String>,
     /// Most inbound peer connections.
     #[arg(long, default_value_t = 32)]
     pub in_peers: u32,
@@ -330,14 +343,29 @@ fn network_params(args: &RunArgs) -> anyhow::Result<Option<NetworkParams>> {
             .map(|a| parse(a, "--listen-addr"))
             .collect::<Result<_, _>>()?
     };
-    let mut boot_nodes = Vec::new();
-    for text in &args.bootnodes {
-        let addr = parse(text, "--bootnodes address")?;
-        if arceon_network::peer_id_of(&addr).is_none() {
-            anyhow::bail!("--bootnodes address '{text}' must end with /p2p/<peer id>");
-        }
-        boot_nodes.push(addr);
+    let with_peer_id =
+        |texts: &[String], flag: &str| -> anyhow::Result<Vec<arceon_network::Address>> {
+            texts
+                .iter()
+                .map(|text| {
+                    let addr = parse(text, &format!("{flag} address"))?;
+                    if arceon_network::peer_id_of(&addr).is_none() {
+                        anyhow::bail!("{flag} address '{text}' must end with /p2p/<peer id>");
+                    }
+                    Ok(addr)
+                })
+                .collect()
+        };
+    let boot_nodes = with_peer_id(&args.bootnodes, "--bootnodes")?;
+    let reserved_nodes = with_peer_id(&args.reserved_nodes, "--reserved-nodes")?;
+    if args.reserved_only && reserved_nodes.is_empty() {
+        anyhow::bail!("--reserved-only needs --reserved-nodes: the node would talk to no one");
     }
+    let public_addresses = args
+        .public_addr
+        .iter()
+        .map(|a| parse(a, "--public-addr"))
+        .collect::<Result<_, _>>()?;
     let node_key = match (&args.node_key, &args.node_key_file) {
         (Some(hex), _) => Some(
             arceon_network::parse_node_key(hex.as_bytes())
@@ -356,6 +384,9 @@ fn network_params(args: &RunArgs) -> anyhow::Result<Option<NetworkParams>> {
             SyncArg::Full => SyncMode::Full,
             SyncArg::Warp => SyncMode::Warp,
         },
+        reserved_nodes,
+        reserved_only: args.reserved_only,
+        public_addresses,
     }))
 }
 
@@ -392,6 +423,7 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         chain_spec,
         base_path,
         pruning: args.state_pruning,
+        db_cache_bytes: args.db_cache.saturating_mul(1024 * 1024),
         node_name,
         validator,
         dev_key_seed: dev_key.map(|name| format!("//{name}")),

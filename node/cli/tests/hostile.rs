@@ -153,6 +153,9 @@ fn start_attacker(
         boot_nodes: boot,
         in_peers: 16,
         out_peers: 16,
+        reserved_nodes: Vec::new(),
+        reserved_only: false,
+        public_addresses: Vec::new(),
     })
     .expect("attacker network");
     let handle = net.clone();

@@ -678,3 +678,49 @@ fn a_warp_syncing_node_killed_at_random_moments_recovers() {
     );
     assert_finalized_head_agrees(&net);
 }
+
+#[test]
+fn validators_behind_a_sentry_with_reserved_only_keep_finalizing() {
+    let _serial = serial();
+    // 0, 1: validators in the open; 2, 3: validators that talk only to the sentry, 4.
+    let sentry = 4;
+    let mut net = Net::new("local", 5, |i| match i {
+        0..=3 => vec![format!("--{}", NAMES[i])],
+        _ => Vec::new(),
+    });
+    let sentry_addr = net.addr(sentry);
+    for i in [2, 3] {
+        net.members[i].args.extend([
+            "--reserved-only".to_string(),
+            "--reserved-nodes".to_string(),
+            sentry_addr.clone(),
+        ]);
+    }
+    net.start(sentry, &[0, 1]);
+    net.start(0, &[1, sentry]);
+    net.start(1, &[0, sentry]);
+    // The hidden validators know every node as a boot node, yet dial only the sentry.
+    net.start(2, &[0, 1, 3, sentry]);
+    net.start(3, &[0, 1, 2, sentry]);
+    net.wait(
+        "finality on every node, through the sentry",
+        Duration::from_secs(120),
+        |net| net.running().iter().all(|n| finalized(n) >= 5),
+    );
+    let sentry_id = peer_id(sentry);
+    for i in [2, 3] {
+        let peers = net.node(i).rpc("system_peers", json!([]));
+        let ids: Vec<&str> = peers
+            .as_array()
+            .expect("peers")
+            .iter()
+            .filter_map(|p| p["peerId"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![sentry_id.as_str()],
+            "peers of hidden validator {i}"
+        );
+    }
+    assert_finalized_agree(&net);
+}

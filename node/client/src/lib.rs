@@ -155,6 +155,15 @@ impl Client {
         Self::new(Database::open(path, pruning)?, genesis)
     }
 
+    /// Like [`Client::open`], with the database's caches sized by `config`.
+    pub fn open_with_config(
+        path: &Path,
+        config: arceon_db::DbConfig,
+        genesis: &GenesisBlock,
+    ) -> Result<Arc<Client>, DbError> {
+        Self::new(Database::open_with_config(path, config)?, genesis)
+    }
+
     /// The parent and the storage changes of `hash`, if this process imported it
     /// recently: every key the block wrote with its new value, so a reader holding values
     /// of the parent's state can bring them to this block's without reading the trie.

@@ -238,6 +238,15 @@ pub struct NetworkConfig {
     pub in_peers: u32,
     /// Most outbound connections.
     pub out_peers: u32,
+    /// Peers always kept connected (`--reserved-nodes`, `/ip4/../tcp/../p2p/<id>`).
+    pub reserved_nodes: Vec<Multiaddr>,
+    /// Talk only to reserved peers (`--reserved-only`): a validator behind sentries.
+    /// Every other connection is closed as soon as it is made, nothing is discovered,
+    /// and boot nodes are dialed only if they are reserved.
+    pub reserved_only: bool,
+    /// Addresses other peers should dial to reach this node (`--public-addr`), announced
+    /// through identify.
+    pub public_addresses: Vec<Multiaddr>,
 }
 
 enum Command {
@@ -540,13 +549,30 @@ pub fn start(
     let shared = Arc::new(Shared::default());
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (events, event_rx) = mpsc::channel(EVENT_BUFFER);
+    for addr in &config.public_addresses {
+        swarm.add_external_address(addr.clone());
+    }
+    let mut reserved = std::collections::HashSet::new();
+    for addr in &config.reserved_nodes {
+        match peer_id_of(addr) {
+            Some(peer) => {
+                reserved.insert(peer);
+            }
+            None => log::warn!("reserved node {addr} has no /p2p/<peer id>: ignored"),
+        }
+    }
     let mut boot_nodes = Vec::new();
-    for addr in &config.boot_nodes {
+    for addr in config.reserved_nodes.iter().chain(&config.boot_nodes) {
         match peer_id_of(addr) {
             Some(peer) if peer == local_peer_id => {}
+            Some(peer) if config.reserved_only && !reserved.contains(&peer) => {
+                log::info!("boot node {addr} is not reserved: not dialed (--reserved-only)");
+            }
             Some(peer) => {
                 swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
-                boot_nodes.push((peer, addr.clone()));
+                if !boot_nodes.iter().any(|(p, _)| *p == peer) {
+                    boot_nodes.push((peer, addr.clone()));
+                }
             }
             None => log::warn!("boot node {addr} has no /p2p/<peer id>: ignored"),
         }
@@ -564,6 +590,8 @@ pub fn start(
         banned: HashMap::new(),
         denied: Default::default(),
         out_peers: config.out_peers as usize,
+        reserved,
+        reserved_only: config.reserved_only,
     };
     tokio::spawn(task.run());
     Ok((
@@ -599,6 +627,9 @@ struct Task {
     banned: HashMap<PeerId, Instant>,
     denied: std::collections::HashSet<PeerId>,
     out_peers: usize,
+    /// Peers added by `--reserved-nodes` or `system_addReservedPeer`.
+    reserved: std::collections::HashSet<PeerId>,
+    reserved_only: bool,
 }
 
 impl Task {
@@ -631,7 +662,9 @@ impl Task {
     }
 
     fn refused(&self, peer: &PeerId) -> bool {
-        self.banned.contains_key(peer) || self.denied.contains(peer)
+        self.banned.contains_key(peer)
+            || self.denied.contains(peer)
+            || (self.reserved_only && !self.reserved.contains(peer))
     }
 
     fn redial(&mut self) {
@@ -652,7 +685,8 @@ impl Task {
     }
 
     fn discover(&mut self) {
-        if self.shared.peers.read().is_empty() {
+        // A reserved-only node talks to its reserved peers and no one else.
+        if self.reserved_only || self.shared.peers.read().is_empty() {
             return;
         }
         if let Err(e) = self.swarm.behaviour_mut().kad.bootstrap() {
@@ -710,6 +744,7 @@ impl Task {
                 }
             }
             Command::AddReserved(peer, addr) => {
+                self.reserved.insert(peer);
                 self.denied.remove(&peer);
                 self.banned.remove(&peer);
                 self.swarm
@@ -729,6 +764,7 @@ impl Task {
             }
             Command::Deny(peer) => {
                 log::info!("denying peer {peer}");
+                self.reserved.remove(&peer);
                 self.denied.insert(peer);
                 self.swarm.behaviour_mut().gossip.blacklist_peer(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);

@@ -1,7 +1,8 @@
 //! Networks on 127.0.0.1 in one process: peers find each other through the boot node,
 //! gossip reaches peers only once the receiver accepted it, requests get answers, and a
 //! peer sending an oversized request or invalid gossip is dropped and refused while the
-//! honest ones stay connected; inbound connections stop at the configured limit.
+//! honest ones stay connected; inbound connections stop at the configured limit; a
+//! reserved-only node (a validator behind a sentry) keeps its reserved peer and no other.
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ fn config(genesis: H256, boot: Vec<arceon_network::Address>) -> NetworkConfig {
         boot_nodes: boot,
         in_peers: 8,
         out_peers: 8,
+        reserved_nodes: Vec::new(),
+        reserved_only: false,
+        public_addresses: Vec::new(),
     }
 }
 
@@ -220,4 +224,41 @@ async fn inbound_connections_stop_at_the_limit() {
     assert_eq!(a.peer_count(), 1, "{:?}", a.peers());
     let connected = others.iter().filter(|n| n.peer_count() > 0).count();
     assert_eq!(connected, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserved_only_node_keeps_its_sentry_and_refuses_strangers() {
+    let genesis = H256::repeat_byte(11);
+    let sentry_key = Keypair::generate_ed25519();
+    let sentry_id = sentry_key.public().to_peer_id();
+    let mut validator = config(genesis, vec![]);
+    validator.reserved_only = true;
+    // Only the peer id matters for accepting the sentry's connection.
+    validator.reserved_nodes = vec![format!("/ip4/127.0.0.1/tcp/9/p2p/{sentry_id}")
+        .parse()
+        .expect("reserved address")];
+    validator.public_addresses = vec!["/dns4/validator.example/tcp/30333"
+        .parse()
+        .expect("public address")];
+    let (v, v_events) = arceon_network::start(validator).expect("start the validator");
+    let v_addr = listen_addr(&v).await;
+    let (seen, _rx) = mpsc::unbounded_channel();
+    serve(v_events, v.clone(), seen.clone());
+    let mut sentry = config(genesis, vec![v_addr.clone()]);
+    sentry.keypair = sentry_key;
+    let (s, s_events) = arceon_network::start(sentry).expect("start the sentry");
+    serve(s_events, s.clone(), seen.clone());
+    let (x, x_events) =
+        arceon_network::start(config(genesis, vec![v_addr])).expect("start a stranger");
+    serve(x_events, x.clone(), seen);
+    wait("the sentry to connect", || v.peer_count() == 1).await;
+    // The stranger redials every 3 s; it is refused each time.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let peers: Vec<_> = v.peers().into_iter().map(|p| p.peer_id).collect();
+    assert_eq!(peers, vec![sentry_id], "the validator's peers");
+    assert!(
+        !x.peers().iter().any(|p| p.peer_id == v.local_peer_id()),
+        "the stranger reached the validator"
+    );
+    assert!(s.peers().iter().any(|p| p.peer_id == v.local_peer_id()));
 }

@@ -99,6 +99,12 @@ pub struct NetworkParams {
     pub out_peers: u32,
     /// How to catch up.
     pub sync: SyncMode,
+    /// Peers always kept connected (`--reserved-nodes`).
+    pub reserved_nodes: Vec<arceon_network::Address>,
+    /// Talk only to reserved peers (`--reserved-only`).
+    pub reserved_only: bool,
+    /// Addresses announced to peers (`--public-addr`).
+    pub public_addresses: Vec<arceon_network::Address>,
 }
 
 /// What the node runs with.
@@ -110,6 +116,8 @@ pub struct Configuration {
     pub base_path: PathBuf,
     /// State pruning.
     pub pruning: Pruning,
+    /// RocksDB block cache, in bytes (`--db-cache`, MiB on the command line).
+    pub db_cache_bytes: usize,
     /// The node's human-readable name (`system_name` reports the implementation).
     pub node_name: String,
     /// Author blocks when the keystore holds an authority key.
@@ -199,7 +207,12 @@ impl Service {
     pub async fn start(config: Configuration) -> Result<Service, ServiceError> {
         let chain_dir = config.base_path.join("chains").join(&config.chain_spec.id);
         let genesis = config.chain_spec.genesis_block()?;
-        let client = Client::open(&chain_dir.join("db"), config.pruning, &genesis)?;
+        let db_config = arceon_db::DbConfig {
+            pruning: config.pruning,
+            block_cache_bytes: config.db_cache_bytes,
+            ..Default::default()
+        };
+        let client = Client::open_with_config(&chain_dir.join("db"), db_config, &genesis)?;
         let keystore = Keystore::open(&chain_dir.join("keystore"))?;
         if let Some(seed) = &config.dev_key_seed {
             // A dev validator's session keys: the seed as sr25519 (Aura) and ed25519
@@ -464,6 +477,9 @@ fn start_network(
         boot_nodes,
         in_peers: params.in_peers,
         out_peers: params.out_peers,
+        reserved_nodes: params.reserved_nodes.clone(),
+        reserved_only: params.reserved_only,
+        public_addresses: params.public_addresses.clone(),
     })?;
     log::info!("local peer id {}", handle.local_peer_id());
     Ok(NetworkBridge::start(
