@@ -165,6 +165,21 @@ pub fn check_block(run: &RunArgs, args: &CheckBlock) -> anyhow::Result<()> {
     }
 }
 
+/// `revert [N]`: undoes the last N unfinalized blocks of a stopped node's best chain, so
+/// it imports them again (or a better fork) from its peers; finalized blocks are never
+/// reverted.
+pub fn revert(run: &RunArgs, count: u32) -> anyhow::Result<()> {
+    let client = open_client(run)?;
+    let (before, _) = client.best();
+    let (number, hash) = client.revert(count)?;
+    eprintln!(
+        "reverted {} blocks: best is now #{number} {hash:?} (finalized #{})",
+        before - number,
+        client.finalized().0
+    );
+    Ok(())
+}
+
 /// Deletes the chain's database.
 pub fn purge_chain(run: &RunArgs, yes: bool) -> anyhow::Result<()> {
     let db = chain_dir(run)?.join("db");

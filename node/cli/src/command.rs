@@ -221,6 +221,12 @@ pub enum Command {
     ChainInfo,
     /// Re-execute a block on its parent's state and report whether it is valid.
     CheckBlock(chain_ops::CheckBlock),
+    /// Undo the last N unfinalized blocks of a stopped node (never finalized ones).
+    Revert {
+        /// How many blocks.
+        #[arg(default_value_t = 256)]
+        count: u32,
+    },
     /// Key management.
     #[command(subcommand)]
     Key(crate::key::KeyCommand),
@@ -308,6 +314,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
         Some(Command::ChainInfo) => chain_ops::chain_info(&cli.run),
         Some(Command::CheckBlock(args)) => chain_ops::check_block(&cli.run, &args),
+        Some(Command::Revert { count }) => chain_ops::revert(&cli.run, count),
         Some(Command::Key(command)) => crate::key::run(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),
         Some(Command::Benchmark(BenchmarkCommand::Pallet(args))) => crate::bench_pallet::run(&args),

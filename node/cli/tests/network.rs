@@ -724,3 +724,64 @@ fn validators_behind_a_sentry_with_reserved_only_keep_finalizing() {
     }
     assert_finalized_agree(&net);
 }
+
+#[test]
+fn revert_undoes_unfinalized_blocks_and_the_node_imports_them_again() {
+    let _serial = serial();
+    let mut net = Net::new("local", 4, |i| vec![format!("--{}", NAMES[i])]);
+    net.start_all();
+    net.wait("finality", Duration::from_secs(120), |net| {
+        net.running().iter().all(|n| finalized(n) >= 2)
+    });
+    // Two of four validators gone: blocks go on, finality stalls.
+    net.kill(2);
+    net.kill(3);
+    let stalled = finalized(net.node(0)).max(finalized(net.node(1)));
+    net.wait("unfinalized blocks", Duration::from_secs(90), |net| {
+        best(net.node(0)) >= stalled + 6 && best(net.node(1)) >= stalled + 6
+    });
+    net.kill(0);
+    let base = net.members[0].base.display().to_string();
+    let offline = |args: &[&str]| {
+        Command::new(binary("arceon-node"))
+            .args(args)
+            .args(["--chain", "local", "--base-path", &base])
+            .output()
+            .expect("run arceon-node")
+    };
+    let info: Value =
+        serde_json::from_slice(&offline(&["chain-info"]).stdout).expect("chain-info JSON");
+    let before = info["best"]["number"].as_u64().expect("best") as u32;
+    let finalized_at = info["finalized"]["number"].as_u64().expect("finalized") as u32;
+    assert!(before >= finalized_at + 4, "{info}");
+
+    // Crossing finality is refused and changes nothing.
+    let refused = offline(&["revert", &(before - finalized_at + 1).to_string()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("never reverted"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let reverted = offline(&["revert", "3"]);
+    assert!(
+        reverted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reverted.stderr)
+    );
+    let info: Value =
+        serde_json::from_slice(&offline(&["chain-info"]).stdout).expect("chain-info JSON");
+    assert_eq!(info["best"]["number"], json!(before - 3), "{info}");
+    assert_eq!(info["finalized"]["number"], json!(finalized_at));
+
+    // Back on the network, it imports the reverted heights again from its peer.
+    net.start(0, &[1]);
+    net.wait(
+        "the reverted node to follow its peer again",
+        Duration::from_secs(90),
+        |net| {
+            let (a, b) = (net.node(0), net.node(1));
+            best(a) >= before && best(b) >= before && hash_at(a, before) == hash_at(b, before)
+        },
+    );
+}

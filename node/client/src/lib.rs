@@ -362,6 +362,13 @@ impl Client {
         })
     }
 
+    /// Reverts the top `count` unfinalized blocks of the best chain (refused if that would
+    /// cross finality); returns the new best block.
+    pub fn revert(&self, count: BlockNumber) -> Result<(BlockNumber, H256), DbError> {
+        let _guard = self.import_lock.lock();
+        self.db.revert(count)
+    }
+
     /// Checks `block` as import would (seal, execution on its parent's state, roots)
     /// without storing anything; returns the block's events and the execution time.
     pub fn check_block(

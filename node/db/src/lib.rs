@@ -215,6 +215,16 @@ pub enum DbError {
         /// The finalized height.
         finalized: BlockNumber,
     },
+    /// A revert would remove finalized blocks.
+    #[error("cannot revert {requested} blocks: only {unfinalized} blocks lie above finalized block #{finalized}, and finalized blocks are never reverted")]
+    RevertPastFinality {
+        /// Blocks asked to revert.
+        requested: BlockNumber,
+        /// Blocks above the finalized one on the best chain.
+        unfinalized: BlockNumber,
+        /// The finalized block's number.
+        finalized: BlockNumber,
+    },
     /// The block to make best or final does not descend from the finalized block.
     #[error("block {block:?} does not descend from finalized block {finalized:?}")]
     NotDescendantOfFinalized {
@@ -503,6 +513,17 @@ impl Database {
         let mut txn = self.begin()?;
         txn.finalize(*hash)?;
         self.commit(txn)
+    }
+
+    /// Reverts the top `count` blocks of the best chain (see `revert` in the transaction
+    /// code): refused with [`DbError::RevertPastFinality`] if that would cross the
+    /// finalized block. Returns the new best block.
+    pub fn revert(&self, count: BlockNumber) -> Result<(BlockNumber, H256), DbError> {
+        let _guard = self.inner.write_lock.lock();
+        let mut txn = self.begin()?;
+        let best = txn.revert(count)?;
+        self.commit(txn)?;
+        Ok(best)
     }
 
     /// Stores a block proven final by warp sync with its whole state (built from nothing,

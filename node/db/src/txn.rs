@@ -489,6 +489,40 @@ impl<'a> Txn<'a> {
         Ok(())
     }
 
+    /// Undoes the top `count` blocks of the best chain: every block above the new best
+    /// height (on any fork) is discarded with the nodes only it added, and best moves
+    /// down. Finalized blocks are never touched: a revert that would reach below the
+    /// finalized block is refused whole.
+    pub fn revert(&mut self, count: BlockNumber) -> Result<(BlockNumber, H256), DbError> {
+        let (best_number, _) = self.meta.best;
+        let (finalized_number, _) = self.meta.finalized;
+        let target = best_number.saturating_sub(count);
+        if count > best_number.saturating_sub(finalized_number) {
+            return Err(DbError::RevertPastFinality {
+                requested: count,
+                unfinalized: best_number.saturating_sub(finalized_number),
+                finalized: finalized_number,
+            });
+        }
+        let target_hash = self
+            .canonical_hash(target)?
+            .ok_or_else(|| DbError::Corrupt {
+                column: schema::LOOKUP,
+                key: hex::encode(schema::number_key(target)),
+                reason: "best-chain block without a canonical lookup".into(),
+            })?;
+        for (number, hash, _) in scan_unfinalized(self.inner)? {
+            if number > target {
+                self.discard(number, hash)?;
+            }
+        }
+        for n in target.saturating_add(1)..=best_number {
+            self.canon.insert(n, None);
+        }
+        self.meta.best = (target, target_hash);
+        Ok((target, target_hash))
+    }
+
     /// Drops a block that can no longer become canonical, with the nodes only it added.
     fn discard(&mut self, number: BlockNumber, hash: H256) -> Result<(), DbError> {
         for (node, delta) in self.journal(&hash)?.changes {

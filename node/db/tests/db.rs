@@ -911,3 +911,67 @@ fn auxiliary_values_are_scanned_by_prefix_and_survive_a_reopen() {
     assert_eq!(db.aux_scan(b"lane-cert:", 1).unwrap().len(), 1);
     assert!(db.aux_scan(b"lane-none:", 100).unwrap().is_empty());
 }
+
+#[test]
+fn revert_undoes_unfinalized_blocks_and_never_crosses_finality() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), Pruning::Window(16));
+    let (_, genesis) = init(&db, 200);
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut chain = vec![genesis.clone()];
+    for i in 0..4u64 {
+        let parent = chain.last().unwrap().clone();
+        let mut block = child(&db, &parent, &random_changes(&mut rng, 8, 200), i + 1);
+        block.set_best = true;
+        chain.push(block.header.clone());
+        db.import_block(block).unwrap();
+    }
+    // A fork off #2 at #3, never best.
+    let fork = child(&db, &chain[2], &random_changes(&mut rng, 8, 200), 42);
+    let fork_hash = fork.header.hash();
+    db.import_block(fork).unwrap();
+    db.finalize(&chain[1].hash()).unwrap();
+    assert_eq!(db.best(), (4, chain[4].hash()));
+
+    // Three unfinalized blocks may go, not four.
+    let refused = db.revert(4).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            DbError::RevertPastFinality {
+                requested: 4,
+                unfinalized: 3,
+                finalized: 1
+            }
+        ),
+        "{refused}"
+    );
+    assert_eq!(
+        db.best(),
+        (4, chain[4].hash()),
+        "a refused revert changes nothing"
+    );
+
+    assert_eq!(db.revert(2).unwrap(), (2, chain[2].hash()));
+    assert_eq!(db.best(), (2, chain[2].hash()));
+    assert_eq!(db.finalized(), (1, chain[1].hash()));
+    for gone in [chain[3].hash(), chain[4].hash(), fork_hash] {
+        assert!(db.header(&gone).unwrap().is_none(), "{gone:?} survived");
+        assert!(matches!(db.state_at(&gone), Err(DbError::UnknownBlock(_))));
+    }
+    assert_eq!(db.hash(3).unwrap(), None);
+    let live = live_nodes(&db, &[chain[0].hash(), chain[1].hash(), chain[2].hash()]);
+    assert_trie_is_exactly(&db, &live);
+    assert_eq!(recomputed_root(&db, &chain[2].hash()), chain[2].state_root);
+
+    // The reverted block imports again, and the revert survives a reopen.
+    let mut again = child(&db, &chain[2], &random_changes(&mut rng, 8, 200), 7);
+    again.set_best = true;
+    let again_hash = again.header.hash();
+    db.import_block(again).unwrap();
+    assert_eq!(db.best(), (3, again_hash));
+    drop(db);
+    let db = open(dir.path(), Pruning::Window(16));
+    assert_eq!(db.best(), (3, again_hash));
+    assert!(db.revert(3).is_err(), "only two blocks are above finality");
+}
