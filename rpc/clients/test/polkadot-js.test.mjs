@@ -72,6 +72,20 @@ test('reads System.Account of Alice', async () => {
   assert.ok(nonce.toNumber() >= account.nonce.toNumber());
 });
 
+test('runtime APIs, map entries and constants come from the metadata', async () => {
+  const nonce = await api.call.accountNonceApi.accountNonce(alice.address);
+  const account = await api.query.system.account(alice.address);
+  assert.ok(nonce.toNumber() >= account.nonce.toNumber());
+  assert.equal((await api.call.core.version()).specName.toString(), 'arceon');
+  assert.deepEqual((await api.call.metadata.metadataVersions()).map((v) => v.toNumber()), [14, 15]);
+  const areas = await api.query.areas.areas.entries();
+  assert.ok(areas.length >= 1, 'the world has areas');
+  for (const [key, area] of areas) {
+    assert.equal(area.unwrap().id.toString(), key.args[0].toString());
+  }
+  assert.equal(api.consts.system.ss58Prefix.toNumber(), 42);
+});
+
 test('a transfer is signed, included, and its events decode with field names', async () => {
   const seen = [];
   const unsubscribe = await api.query.system.events((records) => {
