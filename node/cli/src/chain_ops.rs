@@ -56,7 +56,12 @@ fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
     let spec = run.chain_spec()?;
     let genesis = spec.genesis_block()?;
     let dir = chain_dir(run)?;
-    Client::open(&dir.join("db"), run.state_pruning, &genesis)
+    let config = arceon_db::DbConfig {
+        pruning: run.state_pruning,
+        blocks_pruning: run.blocks_pruning,
+        ..Default::default()
+    };
+    Client::open_with_config(&dir.join("db"), config, &genesis)
         .with_context(|| format!("opening the database in {}", dir.display()))
 }
 

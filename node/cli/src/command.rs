@@ -120,6 +120,11 @@ pub struct RunArgs {
     /// State pruning: `archive` or the number of recent blocks whose state is kept.
     #[arg(long, default_value = "256", global = true)]
     pub state_pruning: Pruning,
+    /// Block bodies and justifications to keep: `archive`, `archive-canonical` or the
+    /// number of recent finalized blocks (justifications of authority-set changes, which
+    /// warp proofs need, are always kept).
+    #[arg(long, default_value = "archive", global = true)]
+    pub blocks_pruning: arceon_db::BlocksPruning,
     /// RocksDB block cache, in MiB.
     #[arg(long, default_value_t = 64)]
     pub db_cache: usize,
@@ -431,6 +436,7 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         base_path,
         pruning: args.state_pruning,
         db_cache_bytes: args.db_cache.saturating_mul(1024 * 1024),
+        blocks_pruning: args.blocks_pruning,
         node_name,
         validator,
         dev_key_seed: dev_key.map(|name| format!("//{name}")),

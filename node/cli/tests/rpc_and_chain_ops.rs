@@ -471,3 +471,31 @@ fn keys_sign_verify_and_insert(base: &std::path::Path) {
     let keystore = base.join("chains/dev/keystore");
     assert_eq!(std::fs::read_dir(&keystore).expect("keystore").count(), 1);
 }
+
+#[test]
+fn blocks_pruning_keeps_headers_and_recent_bodies_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start(
+        &["--dev", "--tmp", "--blocks-pruning", "3"],
+        dir.path().join("node.log"),
+    );
+    node.wait_for("block 8", Duration::from_secs(30), |n| n.best_number() >= 8);
+    let old = node.rpc("chain_getBlockHash", json!([1]));
+    assert!(
+        node.rpc("chain_getHeader", json!([old])).is_object(),
+        "headers stay"
+    );
+    assert_eq!(
+        node.rpc("chain_getBlock", json!([old])),
+        Value::Null,
+        "block 1's body is pruned"
+    );
+    let best = node.rpc("chain_getBlockHash", json!([]));
+    assert!(node.rpc("chain_getBlock", json!([best])).is_object());
+    let refused = Command::new(binary("arceon-node"))
+        .args(["--dev", "--tmp", "--blocks-pruning", "lots"])
+        .output()
+        .expect("run arceon-node");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("lots"));
+}

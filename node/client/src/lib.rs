@@ -234,12 +234,16 @@ impl Client {
         self.db.header(hash)
     }
 
-    /// A stored block.
+    /// A stored block with its body (`None` if unknown or its body was pruned).
     pub fn block(&self, hash: &H256) -> Result<Option<Block>, DbError> {
         let Some(header) = self.db.header(hash)? else {
             return Ok(None);
         };
-        let extrinsics = self.db.body(hash)?.unwrap_or_default();
+        // A pruned body (`--blocks-pruning`) makes the block unavailable: a header with an
+        // empty body would contradict its extrinsics root.
+        let Some(extrinsics) = self.db.body(hash)? else {
+            return Ok(None);
+        };
         Ok(Some(Block { header, extrinsics }))
     }
 

@@ -76,6 +76,48 @@ impl FromStr for Pruning {
     }
 }
 
+/// How many block bodies and justifications the database keeps (`--blocks-pruning`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BlocksPruning {
+    /// Keep every block.
+    #[default]
+    Archive,
+    /// Keep every canonical block. The same as `Archive` here: blocks off the finalized
+    /// chain are discarded at finalization whatever the mode.
+    ArchiveCanonical,
+    /// Keep the bodies of the last `n` finalized blocks (and every unfinalized one);
+    /// older bodies are deleted on finalization, and so are older justifications except
+    /// those warp proofs need: a block announcing a GRANDPA authority-set change, and the
+    /// newest justified block.
+    Window(u32),
+}
+
+impl fmt::Display for BlocksPruning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlocksPruning::Archive => f.write_str("archive"),
+            BlocksPruning::ArchiveCanonical => f.write_str("archive-canonical"),
+            BlocksPruning::Window(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl FromStr for BlocksPruning {
+    type Err = DbError;
+
+    /// `archive`, `archive-canonical`, or the window length (`--blocks-pruning`).
+    fn from_str(text: &str) -> Result<Self, DbError> {
+        match text.trim() {
+            "archive" => Ok(BlocksPruning::Archive),
+            "archive-canonical" => Ok(BlocksPruning::ArchiveCanonical),
+            number => number
+                .parse::<u32>()
+                .map(BlocksPruning::Window)
+                .map_err(|_| DbError::InvalidPruning(text.to_string())),
+        }
+    }
+}
+
 /// Tuning knobs; [`Database::open`] uses the defaults.
 #[derive(Debug, Clone)]
 pub struct DbConfig {
@@ -85,6 +127,8 @@ pub struct DbConfig {
     pub block_cache_bytes: usize,
     /// Decoded-node cache in front of the `trie` column, in bytes (0 disables it).
     pub node_cache_bytes: usize,
+    /// How many block bodies and justifications to keep (may change between runs).
+    pub blocks_pruning: BlocksPruning,
 }
 
 impl Default for DbConfig {
@@ -93,6 +137,7 @@ impl Default for DbConfig {
             pruning: Pruning::default(),
             block_cache_bytes: 64 << 20,
             node_cache_bytes: 64 << 20,
+            blocks_pruning: BlocksPruning::Archive,
         }
     }
 }
@@ -257,12 +302,20 @@ pub(crate) struct ChainMeta {
     pub finalized: (BlockNumber, H256),
     /// States of canonical blocks below this number are pruned.
     pub oldest_state: BlockNumber,
+    /// Bodies of canonical blocks below this number are pruned (`--blocks-pruning`).
+    pub oldest_body: BlockNumber,
+    /// Justifications of canonical blocks below this number were pruned, but those of
+    /// authority-set changes.
+    pub justifications_pruned_to: BlockNumber,
+    /// The highest block stored with a justification.
+    pub latest_justified: BlockNumber,
 }
 
 pub(crate) struct Inner {
     pub db: DB,
     pub path: PathBuf,
     pub pruning: Pruning,
+    pub blocks_pruning: BlocksPruning,
     pub meta: RwLock<ChainMeta>,
     /// Serializes writers: a write batch is built from reads that must not go stale.
     pub write_lock: Mutex<()>,
@@ -388,6 +441,7 @@ impl Database {
             db,
             path: path.to_path_buf(),
             pruning: config.pruning,
+            blocks_pruning: config.blocks_pruning,
             meta: RwLock::new(ChainMeta::default()),
             write_lock: Mutex::new(()),
             node_cache,
@@ -452,6 +506,16 @@ impl Database {
             oldest_state: inner
                 .get_decoded(schema::META, key::OLDEST_STATE)?
                 .ok_or_else(|| missing(key::OLDEST_STATE))?,
+            // Absent in databases that never pruned blocks.
+            oldest_body: inner
+                .get_decoded(schema::META, key::OLDEST_BODY)?
+                .unwrap_or(0),
+            justifications_pruned_to: inner
+                .get_decoded(schema::META, key::JUSTIFICATIONS_PRUNED_TO)?
+                .unwrap_or(0),
+            latest_justified: inner
+                .get_decoded(schema::META, key::LATEST_JUSTIFIED)?
+                .unwrap_or(0),
         })
     }
 
@@ -600,6 +664,11 @@ impl Database {
     /// The lowest block number whose canonical state is still stored.
     pub fn oldest_state(&self) -> BlockNumber {
         self.inner.meta.read().oldest_state
+    }
+
+    /// The oldest canonical block whose body is still stored (`--blocks-pruning`).
+    pub fn oldest_body(&self) -> BlockNumber {
+        self.inner.meta.read().oldest_body
     }
 
     /// The header of a stored block.

@@ -65,6 +65,12 @@ pub mod meta {
     pub const FINALIZED: &[u8] = b"finalized";
     /// `u32`: the oldest canonical block whose state is still complete.
     pub const OLDEST_STATE: &[u8] = b"oldest_state";
+    /// `u32`: the oldest canonical block whose body is still stored (absent: 0).
+    pub const OLDEST_BODY: &[u8] = b"oldest_body";
+    /// `u32`: justifications below this block were pruned, but set changes' (absent: 0).
+    pub const JUSTIFICATIONS_PRUNED_TO: &[u8] = b"justifications_pruned_to";
+    /// `u32`: the highest block stored with a justification (absent: 0).
+    pub const LATEST_JUSTIFIED: &[u8] = b"latest_justified";
 }
 
 const NUMBER_TAG: u8 = b'n';

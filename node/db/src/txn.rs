@@ -15,7 +15,7 @@ use codec::Encode;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use crate::schema::{self, meta as meta_key, Journal};
-use crate::{ChainMeta, DbError, ImportBlock, Inner, Pruning};
+use crate::{BlocksPruning, ChainMeta, DbError, ImportBlock, Inner, Pruning};
 
 /// Nodes written by a commit, for the node cache.
 pub(crate) type StoredNodes = Vec<(H256, Vec<u8>)>;
@@ -213,7 +213,7 @@ impl<'a> Txn<'a> {
             genesis: Some(hash),
             best: (0, hash),
             finalized: (0, hash),
-            oldest_state: 0,
+            ..ChainMeta::default()
         };
         Ok(())
     }
@@ -246,6 +246,9 @@ impl<'a> Txn<'a> {
         self.meta.best = (header.number, hash);
         self.meta.finalized = (header.number, hash);
         self.meta.oldest_state = header.number;
+        self.meta.oldest_body = header.number;
+        self.meta.justifications_pruned_to = header.number;
+        self.meta.latest_justified = header.number;
         Ok(hash)
     }
 
@@ -256,6 +259,7 @@ impl<'a> Txn<'a> {
         if self.block_number(&hash)?.is_some() {
             if let Some(justification) = &block.justification {
                 self.put(schema::JUSTIFICATIONS, hash.as_bytes(), justification);
+                self.meta.latest_justified = self.meta.latest_justified.max(header.number);
             }
             return Ok(hash);
         }
@@ -307,6 +311,7 @@ impl<'a> Txn<'a> {
         self.put(schema::BODIES, hash.as_bytes(), &block.body.encode());
         if let Some(justification) = &block.justification {
             self.put(schema::JUSTIFICATIONS, hash.as_bytes(), justification);
+            self.meta.latest_justified = self.meta.latest_justified.max(header.number);
         }
         self.put(schema::JOURNAL, hash.as_bytes(), &journal.encode());
         self.put(
@@ -331,9 +336,44 @@ impl<'a> Txn<'a> {
     }
 
     pub fn set_justification(&mut self, hash: H256, justification: &[u8]) -> Result<(), DbError> {
-        self.block_number(&hash)?
+        let number = self
+            .block_number(&hash)?
             .ok_or(DbError::UnknownBlock(hash))?;
         self.put(schema::JUSTIFICATIONS, hash.as_bytes(), justification);
+        self.meta.latest_justified = self.meta.latest_justified.max(number);
+        Ok(())
+    }
+
+    /// `--blocks-pruning <n>`: deletes the bodies of canonical blocks more than `window`
+    /// below `finalized`, and their justifications once a newer block has one, keeping
+    /// the justifications of blocks that change the GRANDPA authority set (warp proofs
+    /// are made of them).
+    fn prune_blocks(&mut self, finalized: BlockNumber, window: BlockNumber) -> Result<(), DbError> {
+        let new_oldest = finalized.saturating_sub(window);
+        // Genesis has no body to prune.
+        for number in self.meta.oldest_body.max(1)..new_oldest {
+            if let Some(hash) = self.canonical_hash(number)? {
+                self.delete(schema::BODIES, hash.as_bytes());
+            }
+        }
+        self.meta.oldest_body = self.meta.oldest_body.max(new_oldest);
+        let justified_to = new_oldest.min(self.meta.latest_justified);
+        for number in self.meta.justifications_pruned_to.max(1)..justified_to {
+            let Some(hash) = self.canonical_hash(number)? else {
+                continue;
+            };
+            let header: Option<Header> =
+                self.inner.get_decoded(schema::HEADERS, hash.as_bytes())?;
+            let changes_set = header.is_some_and(|h| {
+                h.digest.logs.iter().any(|item| {
+                    matches!(item, arceon_primitives::DigestItem::Consensus(id, _) if *id == arceon_primitives::GRANDPA_ENGINE_ID)
+                })
+            });
+            if !changes_set {
+                self.delete(schema::JUSTIFICATIONS, hash.as_bytes());
+            }
+        }
+        self.meta.justifications_pruned_to = self.meta.justifications_pruned_to.max(justified_to);
         Ok(())
     }
 
@@ -486,6 +526,9 @@ impl<'a> Txn<'a> {
             }
             self.meta.oldest_state = self.meta.oldest_state.max(new_oldest);
         }
+        if let BlocksPruning::Window(window) = self.inner.blocks_pruning {
+            self.prune_blocks(target_number, window)?;
+        }
         Ok(())
     }
 
@@ -620,6 +663,21 @@ impl<'a> Txn<'a> {
                 schema::META,
                 meta_key::OLDEST_STATE,
                 &self.meta.oldest_state.encode(),
+            );
+            self.put(
+                schema::META,
+                meta_key::OLDEST_BODY,
+                &self.meta.oldest_body.encode(),
+            );
+            self.put(
+                schema::META,
+                meta_key::JUSTIFICATIONS_PRUNED_TO,
+                &self.meta.justifications_pruned_to.encode(),
+            );
+            self.put(
+                schema::META,
+                meta_key::LATEST_JUSTIFIED,
+                &self.meta.latest_justified.encode(),
             );
         }
         self.inner.db.write(self.batch)?;

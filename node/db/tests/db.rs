@@ -975,3 +975,59 @@ fn revert_undoes_unfinalized_blocks_and_never_crosses_finality() {
     assert_eq!(db.best(), (3, again_hash));
     assert!(db.revert(3).is_err(), "only two blocks are above finality");
 }
+
+#[test]
+fn blocks_pruning_deletes_old_bodies_and_justifications_but_set_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = DbConfig {
+        pruning: Pruning::Window(4),
+        blocks_pruning: arceon_db::BlocksPruning::Window(5),
+        ..DbConfig::default()
+    };
+    let db = Database::open_with_config(dir.path(), config.clone()).unwrap();
+    let (_, genesis) = init(&db, 50);
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut chain = vec![genesis];
+    for n in 1..=30u64 {
+        let parent = chain.last().unwrap().clone();
+        let mut block = child(&db, &parent, &random_changes(&mut rng, 3, 50), n + 3);
+        if n == 7 {
+            // Block 7 announces a GRANDPA authority-set change.
+            block.header.digest.logs.push(DigestItem::Consensus(
+                arceon_primitives::GRANDPA_ENGINE_ID,
+                vec![1, 2, 3],
+            ));
+        }
+        if n % 10 == 0 || n == 7 || n == 3 {
+            block.justification = Some(vec![n as u8; 8]);
+        }
+        block.set_best = true;
+        block.finalize = true;
+        chain.push(block.header.clone());
+        db.import_block(block).unwrap();
+    }
+    assert_eq!(db.oldest_body(), 25);
+    for (n, header) in chain.iter().enumerate().skip(1) {
+        let hash = header.hash();
+        assert!(db.header(&hash).unwrap().is_some(), "headers stay: #{n}");
+        assert_eq!(db.body(&hash).unwrap().is_some(), n >= 25, "body of #{n}");
+        let kept = db.justification(&hash).unwrap().is_some();
+        let expected = n == 7 || n == 30;
+        assert_eq!(kept, expected, "justification of #{n}");
+    }
+    // The cursors survive a reopen; a later finalization prunes on from them.
+    drop(db);
+    let db = Database::open_with_config(dir.path(), config).unwrap();
+    assert_eq!(db.oldest_body(), 25);
+    let parent = chain.last().unwrap().clone();
+    let mut block = child(&db, &parent, &[], 99);
+    block.set_best = true;
+    block.finalize = true;
+    db.import_block(block).unwrap();
+    assert_eq!(db.oldest_body(), 26);
+    assert!(db.body(&chain[25].hash()).unwrap().is_none());
+    assert!(
+        db.justification(&chain[30].hash()).unwrap().is_some(),
+        "the newest justification stays"
+    );
+}

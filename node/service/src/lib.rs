@@ -118,6 +118,8 @@ pub struct Configuration {
     pub pruning: Pruning,
     /// RocksDB block cache, in bytes (`--db-cache`, MiB on the command line).
     pub db_cache_bytes: usize,
+    /// How many block bodies and justifications to keep (`--blocks-pruning`).
+    pub blocks_pruning: arceon_db::BlocksPruning,
     /// The node's human-readable name (`system_name` reports the implementation).
     pub node_name: String,
     /// Author blocks when the keystore holds an authority key.
@@ -210,6 +212,7 @@ impl Service {
         let db_config = arceon_db::DbConfig {
             pruning: config.pruning,
             block_cache_bytes: config.db_cache_bytes,
+            blocks_pruning: config.blocks_pruning,
             ..Default::default()
         };
         let client = Client::open_with_config(&chain_dir.join("db"), db_config, &genesis)?;
