@@ -336,15 +336,7 @@ impl Client {
                 store_time: Default::default(),
             });
         }
-        let parent_hash = block.header.parent_hash;
-        if self.db.header(&parent_hash)?.is_none() {
-            return Err(ImportError::UnknownParent(parent_hash));
-        }
-        let parent = self.db.state_at(&parent_hash)?;
-        self.verify_seal(&parent, &block.header)?;
-        let started = std::time::Instant::now();
-        let executed = execute_block(&parent, block, self.genesis_hash)?;
-        let execution_time = started.elapsed();
+        let (executed, execution_time) = self.verify_and_execute(block)?;
         let started = std::time::Instant::now();
         // Remembered before the block can become best, so a reader that sees it best
         // finds its changes.
@@ -379,6 +371,16 @@ impl Client {
         &self,
         block: &Block,
     ) -> Result<(Vec<Vec<u8>>, std::time::Duration), ImportError> {
+        let (executed, took) = self.verify_and_execute(block)?;
+        Ok((executed.events, took))
+    }
+
+    /// The checks every import makes: a known parent, the author's seal, and execution on
+    /// the parent's state to the header's roots.
+    fn verify_and_execute(
+        &self,
+        block: &Block,
+    ) -> Result<(arceon_runtime::ExecutedBlock, std::time::Duration), ImportError> {
         let parent_hash = block.header.parent_hash;
         if self.db.header(&parent_hash)?.is_none() {
             return Err(ImportError::UnknownParent(parent_hash));
@@ -387,7 +389,7 @@ impl Client {
         self.verify_seal(&parent, &block.header)?;
         let started = std::time::Instant::now();
         let executed = execute_block(&parent, block, self.genesis_hash)?;
-        Ok((executed.events, started.elapsed()))
+        Ok((executed, started.elapsed()))
     }
 
     fn store(

@@ -174,14 +174,15 @@ impl PalletDescription {
 
     /// The V15 record (V14's plus the docs).
     pub fn v15(&self) -> v15::PalletMetadata {
+        let v14 = self.v14();
         v15::PalletMetadata {
-            name: self.name,
-            storage: self.storage.clone(),
-            calls: self.calls.map(|ty| v14::PalletCallMetadata { ty }),
-            event: self.event.map(|ty| v14::PalletEventMetadata { ty }),
-            constants: self.constants.clone(),
-            error: self.error.map(|ty| v14::PalletErrorMetadata { ty }),
-            index: self.index,
+            name: v14.name,
+            storage: v14.storage,
+            calls: v14.calls,
+            event: v14.event,
+            constants: v14.constants,
+            error: v14.error,
+            index: v14.index,
             docs: self.docs.clone(),
         }
     }
