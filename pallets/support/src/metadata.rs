@@ -66,6 +66,51 @@ impl<T> NoDefault for &Probe<T> {
     }
 }
 
+/// A pallet's call enum as the metadata names it: variants in snake_case
+/// (`transfer_keep_alive`), as Substrate's calls are named and as clients (polkadot-api,
+/// subxt, py-substrate-interface) address them; the Rust enum keeps its CamelCase
+/// variants. Everything else (path, indices, fields, docs) is the enum's own description.
+pub struct SnakeCaseCalls<C>(PhantomData<C>);
+
+impl<C: TypeInfo + 'static> TypeInfo for SnakeCaseCalls<C> {
+    type Identity = Self;
+    fn type_info() -> scale_info::Type {
+        let mut ty = C::type_info();
+        if let scale_info::TypeDef::Variant(variants) = &mut ty.type_def {
+            for variant in &mut variants.variants {
+                variant.name = snake_case(variant.name);
+            }
+        }
+        ty
+    }
+}
+
+/// `TransferKeepAlive` -> `transfer_keep_alive`, each distinct name converted once (the
+/// metadata's names are `&'static str`; the set of call names is fixed by the code).
+fn snake_case(name: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, &'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    names.entry(name).or_insert_with(|| {
+        let mut snake = String::with_capacity(name.len() + 4);
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        Box::leak(snake.into_boxed_str())
+    })
+}
+
 /// A pallet constant: its name, type, encoded value and docs.
 pub fn constant<T: TypeInfo + Encode + 'static>(
     name: &'static str,
@@ -129,9 +174,9 @@ impl PalletDescription {
         self
     }
 
-    /// With this call enum.
+    /// With this call enum (its variants named in snake_case, see [`SnakeCaseCalls`]).
     pub fn calls<T: TypeInfo + 'static>(mut self) -> Self {
-        self.calls = Some(meta_type::<T>());
+        self.calls = Some(meta_type::<SnakeCaseCalls<T>>());
         self
     }
 
@@ -185,5 +230,19 @@ impl PalletDescription {
             index: v14.index,
             docs: self.docs.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_names_are_snake_case() {
+        assert_eq!(snake_case("TransferKeepAlive"), "transfer_keep_alive");
+        assert_eq!(snake_case("MoveTo"), "move_to");
+        assert_eq!(snake_case("Register"), "register");
+        // Converted once: the same &'static str comes back.
+        assert!(std::ptr::eq(snake_case("MoveTo"), snake_case("MoveTo")));
     }
 }

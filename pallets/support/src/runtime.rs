@@ -232,13 +232,35 @@ macro_rules! __runtime_parts {
         }
 
         /// Every call a transaction can make: `(pallet index, call index, arguments)`.
-        #[derive(Debug, Clone, PartialEq, Eq, ::codec::Encode, ::codec::Decode, ::scale_info::TypeInfo)]
+        #[derive(Debug, Clone, PartialEq, Eq, ::codec::Encode, ::codec::Decode)]
         pub enum Call {
             $(
                 #[doc = concat!(stringify!($cn), " calls.")]
                 #[codec(index = $ci)]
                 $cn($($cm)::+::Call),
             )*
+        }
+
+        // Described by hand: the metadata names the outer enum `RuntimeCall`, as Substrate
+        // runtimes do, and each pallet's calls in snake_case.
+        impl ::scale_info::TypeInfo for Call {
+            type Identity = Self;
+            fn type_info() -> ::scale_info::Type {
+                use ::scale_info::build::{Fields, Variants};
+                ::scale_info::Type::builder()
+                    .path(::scale_info::Path::new("RuntimeCall", module_path!()))
+                    .docs(&["Every call a transaction can make."])
+                    .variant(
+                        Variants::new()
+                            $(
+                                .variant(stringify!($cn), |v| {
+                                    v.index($ci).fields(Fields::unnamed().field(|f| {
+                                        f.ty::<$crate::metadata::SnakeCaseCalls<$($cm)::+::Call>>()
+                                    }))
+                                })
+                            )*
+                    )
+            }
         }
 
         impl Call {
