@@ -63,6 +63,17 @@
 //! `error: transaction failed in block 0x...: Balances.InsufficientBalance`. `submit HEX`
 //! prints the same lines as `transfer` (without `fee`).
 //!
+//! `arceon-wallet tx PALLET CALL '{"arg": value, ...}'` builds the call from the node's
+//! metadata ([`meta::ChainMetadata::encode_call`], JSON shapes as in [`scale`]) and prints
+//! the same lines as `transfer`. Events are rendered from the metadata as well
+//! ([`render::render_event`]).
+//!
+//! With `--json` every command prints one JSON document on stdout instead (`watch`: one
+//! per header), e.g. for a transaction `{"hash", "fee", "block", "finalized", "events":
+//! [{"pallet", "event", "fields"}], "success", "error"}` with amounts as decimal planck
+//! strings, and errors go to stderr as `{"error": "<message>"}` (exit status 1, 2 for
+//! usage errors).
+//!
 //! `arceon-wallet watch [--count N]` prints `#<number> <hash>` for each new best header and
 //! `#<number> <hash> finalized` for each finalized one. `arceon-wallet info` prints
 //! `chain <name>`, `genesis <hash>`, `runtime <specName> <specVersion>`,

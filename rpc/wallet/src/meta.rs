@@ -141,6 +141,8 @@ pub struct ChainMetadata {
     pallets: Vec<Pallet>,
     /// `System.Events`' value type (`Vec<EventRecord>`).
     events: Option<u32>,
+    /// The runtime's outer call enum.
+    call: Option<u32>,
 }
 
 fn pallet_list(pallets: &[Pallet]) -> String {
@@ -167,7 +169,7 @@ impl ChainMetadata {
                 input.len()
             )));
         }
-        let (version, registry, pallets, events) = match prefixed.1 {
+        let (version, registry, pallets, events, call) = match prefixed.1 {
             RuntimeMetadata::V14(m) => {
                 let events = m
                     .pallets
@@ -184,7 +186,13 @@ impl ChainMetadata {
                         error: p.error.as_ref().map(|e| e.ty.id),
                     })
                     .collect();
-                (14, m.types, pallets, events)
+                let call = m.types.resolve(m.extrinsic.ty.id).and_then(|ty| {
+                    ty.type_params
+                        .iter()
+                        .find(|p| p.name == "Call")
+                        .and_then(|p| p.ty.map(|t| t.id))
+                });
+                (14, m.types, pallets, events, call)
             }
             RuntimeMetadata::V15(m) => {
                 let events = m
@@ -202,7 +210,8 @@ impl ChainMetadata {
                         error: p.error.as_ref().map(|e| e.ty.id),
                     })
                     .collect();
-                (15, m.types, pallets, events)
+                let call = Some(m.outer_enums.call_enum_ty.id);
+                (15, m.types, pallets, events, call)
             }
             other => {
                 return Err(MetaError::Malformed(format!(
@@ -216,6 +225,7 @@ impl ChainMetadata {
             registry,
             pallets,
             events,
+            call,
         };
         for pallet in &metadata.pallets {
             for ty in [pallet.calls, pallet.event, pallet.error]
@@ -243,6 +253,11 @@ impl ChainMetadata {
     /// Every pallet, in the metadata's order.
     pub fn pallets(&self) -> &[Pallet] {
         &self.pallets
+    }
+
+    /// The runtime's outer call enum (what an extrinsic carries), if the metadata says.
+    pub fn call_type(&self) -> Option<u32> {
+        self.call
     }
 
     /// The pallet called `name` (case-insensitive).

@@ -900,3 +900,356 @@ impl Encoder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::ChainMetadata;
+    use arceon_pallet_balances as balances;
+    use arceon_pallet_system::{AccountData, AccountInfo};
+    use arceon_primitives::{Keyring, MultiAddress, ARCM};
+    use arceon_runtime::Call;
+    use serde_json::json;
+
+    fn metadata() -> ChainMetadata {
+        ChainMetadata::from_bytes(arceon_runtime::metadata::metadata_bytes(15).expect("V15"))
+            .expect("the runtime's metadata reads")
+    }
+
+    /// A registry holding only `T`, and `T`'s id in it.
+    fn registry_of<T: scale_info::TypeInfo + 'static>() -> (PortableRegistry, u32) {
+        let mut registry = scale_info::Registry::new();
+        let id = registry.register_type(&scale_info::meta_type::<T>()).id;
+        (registry.into(), id)
+    }
+
+    fn type_by_path(registry: &PortableRegistry, last: &str) -> u32 {
+        registry
+            .types
+            .iter()
+            .find(|t| t.ty.path.segments.last().map(String::as_str) == Some(last))
+            .map(|t| t.id)
+            .unwrap_or_else(|| panic!("no type {last} in the registry"))
+    }
+
+    #[test]
+    fn calls_from_json_are_the_runtime_encoding() {
+        let meta = metadata();
+        let bob = Keyring::Bob.account();
+        let expected = Call::Balances(balances::Call::TransferKeepAlive {
+            dest: MultiAddress::Id(bob.clone()),
+            value: 1_000_000_000_000,
+        })
+        .encode();
+        for args in [
+            json!({"dest": "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty", "value": "1000000000000"}),
+            json!({"dest": {"Id": to_hex(bob.as_ref())}, "value": 1_000_000_000_000u64}),
+        ] {
+            assert_eq!(
+                meta.encode_call("balances", "transfer_keep_alive", &args)
+                    .expect("encodes"),
+                expected,
+                "{args}"
+            );
+        }
+        // Names as Rust or polkadot.js spell them find the same call.
+        let args = json!({"dest": to_ss58(&bob), "value": "1000000000000"});
+        assert_eq!(
+            meta.encode_call("Balances", "transferKeepAlive", &args)
+                .unwrap(),
+            expected
+        );
+        let register = crate::world::register_call("bob").unwrap().encode();
+        assert_eq!(
+            meta.encode_call("Players", "register", &json!({"name": "bob"}))
+                .unwrap(),
+            register
+        );
+        assert_eq!(
+            meta.encode_call("Players", "register", &json!({"name": "0x626f62"}))
+                .unwrap(),
+            register
+        );
+    }
+
+    #[test]
+    fn runtime_calls_round_trip_through_the_registry() {
+        let meta = metadata();
+        let call_ty = meta.call_type().expect("V15 names the call enum");
+        let calls = [
+            Call::Balances(balances::Call::TransferAllowDeath {
+                dest: MultiAddress::Id(Keyring::Charlie.account()),
+                value: u128::MAX,
+            }),
+            crate::world::nominate_call(vec![Keyring::Alice.account(), Keyring::Bob.account()]),
+            crate::world::move_call(-5_000, 123_456),
+            crate::world::set_keys_call(
+                crate::world::parse_session_keys(&format!("0x{}", "ab".repeat(64))).unwrap(),
+            ),
+            crate::world::split_call(3),
+        ];
+        for call in calls {
+            let bytes = call.encode();
+            let value = decode_exact(meta.registry(), call_ty, &bytes).expect("decodes");
+            assert_eq!(
+                encode(meta.registry(), call_ty, &value).expect("re-encodes"),
+                bytes,
+                "{value}"
+            );
+        }
+        let transfer = Call::Balances(balances::Call::TransferAllowDeath {
+            dest: MultiAddress::Id(Keyring::Charlie.account()),
+            value: u128::MAX,
+        });
+        let value = decode_exact(meta.registry(), call_ty, &transfer.encode()).unwrap();
+        // The call's name is whatever the metadata spells (snake_case in Substrate).
+        let args = value["Balances"]
+            .as_object()
+            .and_then(|calls| calls.values().next())
+            .expect("one call");
+        assert_eq!(args["value"], json!(u128::MAX.to_string()), "{value}");
+        assert_eq!(
+            args["dest"],
+            json!({"Id": to_ss58(&Keyring::Charlie.account())})
+        );
+    }
+
+    #[test]
+    fn storage_values_decode_with_big_numbers_as_strings() {
+        let meta = metadata();
+        let ty = type_by_path(meta.registry(), "AccountInfo");
+        let info = AccountInfo {
+            nonce: 7,
+            consumers: 1,
+            providers: 2,
+            sufficients: 0,
+            data: AccountData {
+                free: 5 * ARCM,
+                reserved: 1,
+                frozen: 0,
+                flags: 0,
+            },
+        };
+        let value = decode_exact(meta.registry(), ty, &info.encode()).unwrap();
+        assert_eq!(value["nonce"], json!(7));
+        assert_eq!(value["data"]["free"], json!((5 * ARCM).to_string()));
+        assert_eq!(encode(meta.registry(), ty, &value).unwrap(), info.encode());
+    }
+
+    type Everything = (
+        (u8, u16, u32, u64, u128),
+        (i8, i16, i32, i64, i128),
+        (bool, String, Vec<u8>, [u8; 4]),
+        (Option<u32>, Compact<u128>, Vec<u32>, (), Result<u8, bool>),
+    );
+
+    #[test]
+    fn every_shape_round_trips_with_its_json_form() {
+        let (registry, id) = registry_of::<Everything>();
+        let original: Everything = (
+            (1, 2, 3, u64::MAX, u128::MAX),
+            (-1, -2, -3, i64::MIN, i128::MIN),
+            (true, "héllo".into(), b"bytes".to_vec(), [1, 2, 3, 4]),
+            (Some(9), Compact(1u128 << 100), vec![1, 2], (), Err(true)),
+        );
+        let value = decode_exact(&registry, id, &original.encode()).unwrap();
+        assert_eq!(
+            value,
+            json!([
+                [1, 2, 3, u64::MAX.to_string(), u128::MAX.to_string()],
+                [-1, -2, -3, i64::MIN.to_string(), i128::MIN.to_string()],
+                [true, "héllo", "0x6279746573", "0x01020304"],
+                [{"Some": 9}, (1u128 << 100).to_string(), [1, 2], null, {"Err": true}],
+            ])
+        );
+        assert_eq!(encode(&registry, id, &value).unwrap(), original.encode());
+        // Inputs may be numbers or strings, text for bytes, null for None.
+        let loose = json!([
+            ["1", 2, "3", u64::MAX.to_string(), "340282366920938463463374607431768211455"],
+            [-1, "-2", -3, i64::MIN, i128::MIN.to_string()],
+            [true, "héllo", "bytes", [1, 2, 3, 4]],
+            [{"Some": "9"}, (1u128 << 100).to_string(), ["1", 2], null, {"Err": true}],
+        ]);
+        assert_eq!(encode(&registry, id, &loose).unwrap(), original.encode());
+        let (registry, id) = registry_of::<Option<u32>>();
+        assert_eq!(encode(&registry, id, &Value::Null).unwrap(), vec![0]);
+        assert_eq!(encode(&registry, id, &json!("None")).unwrap(), vec![0]);
+        // char is a u32 code point (the codec crate has no Encode for it).
+        let (registry, id) = registry_of::<char>();
+        let lambda = u32::from('λ').encode();
+        assert_eq!(decode_exact(&registry, id, &lambda).unwrap(), json!("λ"));
+        assert_eq!(encode(&registry, id, &json!("λ")).unwrap(), lambda);
+        assert!(decode_exact(&registry, id, &0xd800u32.encode()).is_err());
+    }
+
+    #[test]
+    fn bad_json_values_name_the_argument() {
+        let meta = metadata();
+        let call = |args: Value| meta.encode_call("Balances", "transfer_keep_alive", &args);
+        let message = |args: Value| call(args).expect_err("refused").to_string();
+        let bob = to_ss58(&Keyring::Bob.account());
+
+        let missing = message(json!({"dest": bob}));
+        assert!(missing.contains("missing field `value`"), "{missing}");
+        let unknown = message(json!({"dest": bob, "value": 1, "amount": 2}));
+        assert!(unknown.contains("unknown field `amount`"), "{unknown}");
+        let negative = message(json!({"dest": bob, "value": -1}));
+        assert!(negative.contains("args.value"), "{negative}");
+        let fraction = message(json!({"dest": bob, "value": 1.5}));
+        assert!(fraction.contains("args.value"), "{fraction}");
+        let address = message(json!({"dest": "5NotAnAddress", "value": 1}));
+        assert!(address.contains("args.dest"), "{address}");
+        assert!(address.contains("SS58"), "{address}");
+        let variant = message(json!({"dest": {"Nope": bob}, "value": 1}));
+        assert!(variant.contains("unknown variant `Nope`"), "{variant}");
+        let shape = message(json!(["not", "an object"]));
+        assert!(
+            shape.contains("an object with fields dest, value"),
+            "{shape}"
+        );
+        assert!(matches!(
+            meta.encode_call("Nope", "x", &json!({})),
+            Err(crate::meta::MetaError::UnknownPallet { .. })
+        ));
+        let no_call = meta
+            .encode_call("Balances", "steal", &json!({}))
+            .expect_err("no such call")
+            .to_string();
+        assert!(
+            no_call
+                .replace('_', "")
+                .to_lowercase()
+                .contains("transferkeepalive"),
+            "{no_call}"
+        );
+
+        let (registry, id) = registry_of::<(u8, [u8; 2], i8)>();
+        for bad in [
+            json!([256, "0x0102", 0]),
+            json!([1, "0x010203", 0]),
+            json!([1, "0xzz", 0]),
+            json!([1, "0x0102", 128]),
+            json!([1, "0x0102"]),
+            json!({"a": 1}),
+        ] {
+            assert!(
+                matches!(
+                    encode(&registry, id, &bad),
+                    Err(ScaleError::BadValue { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A type that contains itself, to provoke unbounded recursion.
+    #[derive(scale_info::TypeInfo, Encode)]
+    struct Nest {
+        inner: Option<Box<Nest>>,
+    }
+
+    #[test]
+    fn hostile_bytes_are_errors_not_panics_or_huge_allocations() {
+        let (registry, vec_ty) = registry_of::<Vec<u64>>();
+        // A length of 2^30 items behind 3 bytes: refused before allocating.
+        let mut bytes = Compact(1u32 << 30).encode();
+        bytes.extend([0, 0, 0]);
+        assert!(matches!(
+            decode_exact(&registry, vec_ty, &bytes),
+            Err(ScaleError::LengthTooLong { .. })
+        ));
+        // Truncated at every point.
+        let valid = vec![1u64, 2, 3].encode();
+        for end in 0..valid.len() {
+            assert!(
+                decode_exact(&registry, vec_ty, &valid[..end]).is_err(),
+                "{end}"
+            );
+        }
+        // Left-over bytes.
+        let mut long = valid.clone();
+        long.push(0);
+        assert_eq!(
+            decode_exact(&registry, vec_ty, &long),
+            Err(ScaleError::TrailingBytes(1))
+        );
+        // Invalid primitives.
+        let (registry, ty) = registry_of::<(bool, String)>();
+        assert!(matches!(
+            decode_exact(&registry, ty, &[2, 0]),
+            Err(ScaleError::InvalidBytes { .. })
+        ));
+        assert!(matches!(
+            decode_exact(&registry, ty, &[1, 8, 0xff, 0xfe]),
+            Err(ScaleError::InvalidBytes { .. })
+        ));
+        assert!(matches!(
+            decode_exact(&registry, ty, &[1, 8, 0xff]),
+            Err(ScaleError::LengthTooLong { len: 2, .. })
+        ));
+        assert!(matches!(
+            decode_exact(&registry, ty, &[1]),
+            Err(ScaleError::Truncated(_))
+        ));
+        // Unknown variants and types.
+        let (registry, ty) = registry_of::<Option<u8>>();
+        assert!(matches!(
+            decode_exact(&registry, ty, &[7, 0]),
+            Err(ScaleError::UnknownVariantIndex { index: 7, .. })
+        ));
+        assert_eq!(
+            decode_exact(&registry, 9_999, &[0]),
+            Err(ScaleError::UnknownType(9_999))
+        );
+        // Deep nesting, in bytes and in JSON.
+        let (registry, ty) = registry_of::<Nest>();
+        let mut deep = Nest { inner: None };
+        for _ in 0..200 {
+            deep = Nest {
+                inner: Some(Box::new(deep)),
+            };
+        }
+        assert_eq!(
+            decode_exact(&registry, ty, &deep.encode()),
+            Err(ScaleError::TooDeep)
+        );
+        let mut value = json!({"inner": null});
+        for _ in 0..100 {
+            value = json!({"inner": {"Some": value}});
+        }
+        assert_eq!(encode(&registry, ty, &value), Err(ScaleError::TooDeep));
+        let shallow = Nest {
+            inner: Some(Box::new(Nest { inner: None })),
+        };
+        let decoded = decode_exact(&registry, ty, &shallow.encode()).unwrap();
+        assert_eq!(decoded, json!({"inner": {"Some": {"inner": "None"}}}));
+        assert_eq!(encode(&registry, ty, &decoded).unwrap(), shallow.encode());
+    }
+
+    #[test]
+    fn random_bytes_never_panic_the_call_decoder() {
+        let meta = metadata();
+        let call_ty = meta.call_type().expect("call type");
+        // A fixed xorshift stream: the same inputs every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let valid = crate::world::register_call("bob").unwrap().encode();
+        for round in 0..3_000 {
+            let len = usize::try_from(next() % 80).unwrap_or(0);
+            let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if round % 3 == 0 {
+                // Mostly valid: a real call with a few bytes flipped.
+                bytes = valid.clone();
+                let at = usize::try_from(next()).unwrap_or(0) % bytes.len();
+                bytes[at] = next() as u8;
+            }
+            let _ = decode_exact(meta.registry(), call_ty, &bytes);
+            let _ = meta.decode_events(&bytes);
+        }
+    }
+}
