@@ -10,8 +10,9 @@
 //! sender's spendable balance, the node's fee estimate and the existential deposit
 //! *before* it is submitted, so a refused transfer never costs a fee; amounts are handled
 //! as integer plancks (12 decimals), never as floating point; secrets never appear in
-//! errors or output. The wallet depends only on the runtime crates (for the extrinsic,
-//! call and event encodings), never on the node's database or client crates.
+//! errors or output. Events, dispatch errors and `tx` calls go through the node's runtime
+//! metadata ([`meta`], [`scale`]); the runtime crates are used for the extrinsic format and
+//! the typed game commands, never the node's database or client crates.
 //!
 //! # Library
 //!

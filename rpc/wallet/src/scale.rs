@@ -10,8 +10,8 @@
 //! `0x` hex; `AccountId32` (`sp_core::crypto::AccountId32`) is an SS58 address (prefix 42);
 //! u64, u128, i64 and i128 (compact or not) are decimal strings, smaller integers numbers.
 //! On input, integers may be numbers or decimal strings, a `Vec<u8>` may also be a plain
-//! UTF-8 string, an account a `0x` hex public key, and a `MultiAddress` a plain address
-//! (meaning `Id`).
+//! UTF-8 string (one that does not start with `0x`), an account a `0x` hex public key,
+//! and a `MultiAddress` a plain address (meaning `Id`).
 //!
 //! Invariants (the bytes and the JSON may be hostile): nesting deeper than [`MAX_DEPTH`]
 //! is refused; a sequence or array length is checked against the bytes left before
