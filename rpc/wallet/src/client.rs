@@ -8,8 +8,7 @@ use arceon_pallet_system::{self as system, AccountInfo};
 use arceon_primitives::{
     sr25519, to_hex, to_ss58, AccountId32, Balance, BlockNumber, Era, Header, Nonce, H256,
 };
-use arceon_runtime::{decode_events, Extrinsic, RuntimeEvent};
-use arceon_support::Phase;
+use arceon_runtime::Extrinsic;
 use jsonrpsee::client_transport::ws::{Url, WsHandshakeError, WsTransportClientBuilder};
 use jsonrpsee::core::client::{
     Client, ClientBuilder, ClientT, Error as RpcError, Subscription, SubscriptionClientT,
@@ -19,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::WalletError;
+use crate::meta::{self, ChainMetadata};
 use crate::render::render_dispatch_error;
 use crate::sign::{check_transfer_funds, sign_transfer_offline, SigningContext};
 use crate::status::{decode_all, parse_bytes, parse_hash, parse_header, TxStatus};
@@ -100,8 +100,9 @@ pub struct Inclusion {
     pub block: H256,
     /// The extrinsic's position in that block.
     pub index: u32,
-    /// The events it deposited (phase `ApplyExtrinsic(index)`), in order.
-    pub events: Vec<RuntimeEvent>,
+    /// The events it deposited (phase `ApplyExtrinsic(index)`), in order, named through
+    /// the node's metadata.
+    pub events: Vec<meta::Event>,
     /// Whether `System.ExtrinsicSuccess` is among them.
     pub success: bool,
     /// The rendered dispatch error of `System.ExtrinsicFailed`, if it failed.
@@ -127,7 +128,7 @@ pub struct TransferReport {
     /// The finalized block, if the watch went that far.
     pub finalized: Option<H256>,
     /// The events the extrinsic deposited.
-    pub events: Vec<RuntimeEvent>,
+    pub events: Vec<meta::Event>,
     /// Whether its call succeeded.
     pub success: bool,
     /// The rendered dispatch error when it failed (e.g. `Balances.InsufficientBalance`).
@@ -181,6 +182,8 @@ impl HeaderStream {
 pub struct WalletClient {
     url: String,
     client: Client,
+    /// The node's metadata, fetched on first use.
+    metadata: tokio::sync::OnceCell<ChainMetadata>,
 }
 
 /// Turns the URL a user typed into the WebSocket URL to dial. The node serves HTTP and
@@ -250,6 +253,7 @@ impl WalletClient {
         Ok(WalletClient {
             url: url.to_string(),
             client,
+            metadata: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -313,6 +317,58 @@ impl WalletClient {
         self.block_hash(0)
             .await?
             .ok_or_else(|| WalletError::BadResponse("the node has no block 0".to_string()))
+    }
+
+    /// The chain's type (`system_chainType`): `Development`, `Local`, `Live`, or a custom
+    /// name.
+    pub async fn chain_type(&self) -> Result<String, WalletError> {
+        let value: Value = self.request("system_chainType", vec![]).await?;
+        Ok(match value {
+            Value::String(kind) => kind,
+            Value::Object(object) => object
+                .get("Custom")
+                .and_then(Value::as_str)
+                .map_or_else(|| "Custom".to_string(), |name| format!("Custom({name})")),
+            other => other.to_string(),
+        })
+    }
+
+    /// The node's runtime metadata: V15 through `state_call`
+    /// (`Metadata_metadata_at_version`), else V14 from `state_getMetadata`. Fetched once
+    /// per client.
+    pub async fn metadata(&self) -> Result<&ChainMetadata, WalletError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                if let Some(bytes) = self.metadata_v15_bytes().await {
+                    if let Ok(metadata) = ChainMetadata::from_bytes(&bytes) {
+                        return Ok(metadata);
+                    }
+                }
+                let value: Value = self.request("state_getMetadata", vec![]).await?;
+                let bytes = parse_bytes(&value)?;
+                Ok(ChainMetadata::from_bytes(&bytes)?)
+            })
+            .await
+    }
+
+    /// The V15 metadata bytes, `None` when the node does not serve them.
+    async fn metadata_v15_bytes(&self) -> Option<Vec<u8>> {
+        use codec::{Decode as _, Encode as _};
+        let arg = to_hex(&15u32.encode());
+        let value: Value = self
+            .request(
+                "state_call",
+                vec![
+                    Value::from("Metadata_metadata_at_version"),
+                    Value::from(arg),
+                ],
+            )
+            .await
+            .ok()?;
+        let bytes = parse_bytes(&value).ok()?;
+        let mut input = bytes.as_slice();
+        let inner = Option::<Vec<u8>>::decode(&mut input).ok()??;
+        input.is_empty().then_some(inner)
     }
 
     /// The chain's name (`system_chain`).
@@ -422,15 +478,14 @@ impl WalletClient {
         extrinsics.iter().map(parse_bytes).collect()
     }
 
-    /// The decoded `System.Events` of block `hash`.
-    pub async fn block_events(
-        &self,
-        hash: H256,
-    ) -> Result<Vec<arceon_runtime::EventRecord>, WalletError> {
+    /// The `System.Events` of block `hash`, decoded through the node's metadata.
+    pub async fn block_events(&self, hash: H256) -> Result<Vec<meta::EventRecord>, WalletError> {
+        let metadata = self.metadata().await?;
         match self.storage(&system::events_key(), Some(hash)).await? {
             None => Ok(Vec::new()),
-            Some(bytes) => decode_events(&bytes)
-                .map_err(|e| WalletError::BadResponse(format!("cannot decode System.Events: {e}"))),
+            Some(bytes) => metadata
+                .decode_events(&bytes)
+                .map_err(|e| WalletError::BadResponse(e.to_string())),
         }
     }
 
@@ -579,6 +634,21 @@ impl WalletClient {
         nonce: Option<Nonce>,
         mortal_period: Option<u64>,
     ) -> Result<PreparedTransfer, WalletError> {
+        use codec::Encode as _;
+        self.prepare_call_bytes(pair, &call.encode(), tip, nonce, mortal_period)
+            .await
+    }
+
+    /// Like [`WalletClient::prepare_call`], for a call already encoded (pallet index, call
+    /// index, arguments), e.g. from JSON through the node's metadata.
+    pub async fn prepare_call_bytes(
+        &self,
+        pair: &sr25519::Pair,
+        call: &[u8],
+        tip: Balance,
+        nonce: Option<Nonce>,
+        mortal_period: Option<u64>,
+    ) -> Result<PreparedTransfer, WalletError> {
         use sp_core::Pair as _;
         let sender = AccountId32::from(pair.public());
         let nonce = match nonce {
@@ -586,7 +656,7 @@ impl WalletClient {
             None => self.next_nonce(&sender).await?,
         };
         let context = self.signing_context(nonce, tip, mortal_period).await?;
-        let extrinsic = crate::sign::sign_call(call, pair, &context);
+        let extrinsic = crate::sign::sign_call_bytes(call, pair, &context);
         let fee = self.query_fee(&extrinsic).await?;
         let sender_info = self.account_info(&sender).await?;
         let spendable = crate::sign::spendable(&sender_info, true);
@@ -664,7 +734,12 @@ impl WalletClient {
         let index = u32::try_from(index)
             .map_err(|_| WalletError::BadResponse("extrinsic index out of range".to_string()))?;
         let records = self.block_events(block).await?;
-        Ok(inclusion_from_records(block, index, records))
+        Ok(inclusion_from_records(
+            self.metadata().await?,
+            block,
+            index,
+            records,
+        ))
     }
 
     /// Follows a submitted extrinsic until `wait_for`, calling `on_update` with every
@@ -778,27 +853,26 @@ impl WalletClient {
 
 /// Keeps the events of extrinsic `index` and reads its outcome from them.
 pub fn inclusion_from_records(
+    metadata: &ChainMetadata,
     block: H256,
     index: u32,
-    records: Vec<arceon_runtime::EventRecord>,
+    records: Vec<meta::EventRecord>,
 ) -> Inclusion {
-    let events: Vec<RuntimeEvent> = records
+    let events: Vec<meta::Event> = records
         .into_iter()
-        .filter(|record| record.phase == Phase::ApplyExtrinsic(index))
+        .filter(|record| record.extrinsic == Some(index))
         .map(|record| record.event)
         .collect();
-    let success = events.iter().any(|event| {
-        matches!(
-            event,
-            RuntimeEvent::System(system::Event::ExtrinsicSuccess { .. })
-        )
-    });
-    let error = events.iter().find_map(|event| match event {
-        RuntimeEvent::System(system::Event::ExtrinsicFailed { dispatch_error, .. }) => {
-            Some(render_dispatch_error(dispatch_error))
-        }
-        _ => None,
-    });
+    let success = events
+        .iter()
+        .any(|event| event.is("System", "ExtrinsicSuccess"));
+    let error = events
+        .iter()
+        .find(|event| event.is("System", "ExtrinsicFailed"))
+        .map(|event| match event.field("dispatch_error") {
+            Some(field) => render_dispatch_error(metadata, &field.value),
+            None => "ExtrinsicFailed".to_string(),
+        });
     Inclusion {
         block,
         index,
@@ -871,8 +945,8 @@ mod tests {
     use super::*;
     use arceon_pallet_balances as balances;
     use arceon_primitives::{Keyring, ARCM};
-    use arceon_runtime::{payment, EventRecord};
-    use arceon_support::DispatchInfo;
+    use arceon_runtime::{payment, RuntimeEvent};
+    use arceon_support::{DispatchInfo, EventRecord, Phase};
 
     #[tokio::test]
     async fn a_closed_port_is_node_unreachable_with_a_clear_message() {
@@ -956,7 +1030,7 @@ mod tests {
         ));
     }
 
-    fn record(index: u32, event: RuntimeEvent) -> EventRecord {
+    fn record(index: u32, event: RuntimeEvent) -> EventRecord<RuntimeEvent> {
         EventRecord {
             phase: Phase::ApplyExtrinsic(index),
             event,
@@ -997,14 +1071,49 @@ mod tests {
             record(1, transfer.clone()),
             record(1, success.clone()),
         ];
+        // As the wallet reads them: encoded by the runtime, decoded through its metadata.
+        let metadata =
+            ChainMetadata::from_bytes(arceon_runtime::metadata::metadata_bytes(15).expect("V15"))
+                .expect("metadata");
+        let decoded = metadata
+            .decode_events(&codec::Encode::encode(&records))
+            .expect("events decode");
+        let names = |inclusion: &Inclusion| -> Vec<String> {
+            inclusion
+                .events
+                .iter()
+                .map(|e| format!("{}.{}", e.pallet, e.name))
+                .collect()
+        };
         let block = H256::repeat_byte(4);
-        let ok = inclusion_from_records(block, 1, records.clone());
-        assert_eq!(ok.events, vec![fee.clone(), transfer, success]);
+        let ok = inclusion_from_records(&metadata, block, 1, decoded.clone());
+        assert_eq!(
+            names(&ok),
+            [
+                "TransactionPayment.TransactionFeePaid",
+                "Balances.Transfer",
+                "System.ExtrinsicSuccess"
+            ]
+        );
+        assert_eq!(
+            ok.events[1].to_json(),
+            serde_json::json!({"pallet": "Balances", "event": "Transfer", "fields": {
+                "from": to_ss58(&Keyring::Alice.account()),
+                "to": to_ss58(&bob),
+                "amount": ARCM.to_string(),
+            }})
+        );
         assert!(ok.success);
         assert_eq!(ok.error, None);
 
-        let bad = inclusion_from_records(block, 0, records);
-        assert_eq!(bad.events, vec![fee, failed]);
+        let bad = inclusion_from_records(&metadata, block, 0, decoded);
+        assert_eq!(
+            names(&bad),
+            [
+                "TransactionPayment.TransactionFeePaid",
+                "System.ExtrinsicFailed"
+            ]
+        );
         assert!(!bad.success);
         assert_eq!(bad.error.as_deref(), Some("Balances.InsufficientBalance"));
     }

@@ -96,6 +96,20 @@ pub enum WalletError {
         /// The rendered dispatch error.
         error: String,
     },
+    /// The node's metadata cannot be read, or a call cannot be built from it.
+    #[error("{0}")]
+    Metadata(Box<crate::meta::MetaError>),
+    /// A signing command got no secret and the chain is not a development chain, where
+    /// `//Alice` would be the default.
+    #[error(
+        "no signing key given and the node's chain is {chain_type}, not Development or Local \
+         (where //Alice is the default): pass --suri-file PATH, set ARCEON_SURI, or pass \
+         --suri SECRET (or run in a terminal to be asked for it)"
+    )]
+    NoSecret {
+        /// The node's `system_chainType`.
+        chain_type: String,
+    },
     /// A connection, request or wait did not finish in time.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -106,5 +120,12 @@ impl From<AmountError> for WalletError {
         // Not a `#[source]`: the message already includes it, and error reporters that
         // print source chains would repeat it.
         WalletError::BadAmount(error)
+    }
+}
+
+impl From<crate::meta::MetaError> for WalletError {
+    fn from(error: crate::meta::MetaError) -> Self {
+        // Not a `#[source]`, for the same reason as amounts.
+        WalletError::Metadata(Box::new(error))
     }
 }

@@ -10,8 +10,9 @@
 //! sender's spendable balance, the node's fee estimate and the existential deposit
 //! *before* it is submitted, so a refused transfer never costs a fee; amounts are handled
 //! as integer plancks (12 decimals), never as floating point; secrets never appear in
-//! errors or output. The wallet depends only on the runtime crates (for the extrinsic,
-//! call and event encodings), never on the node's database or client crates.
+//! errors or output. Events, dispatch errors and `tx` calls go through the node's runtime
+//! metadata ([`meta`], [`scale`]); the runtime crates are used for the extrinsic format and
+//! the typed game commands, never the node's database or client crates.
 //!
 //! # Library
 //!
@@ -63,6 +64,17 @@
 //! `error: transaction failed in block 0x...: Balances.InsufficientBalance`. `submit HEX`
 //! prints the same lines as `transfer` (without `fee`).
 //!
+//! `arceon-wallet tx PALLET CALL '{"arg": value, ...}'` builds the call from the node's
+//! metadata ([`meta::ChainMetadata::encode_call`], JSON shapes as in [`scale`]) and prints
+//! the same lines as `transfer`. Events are rendered from the metadata as well
+//! ([`render::render_event`]).
+//!
+//! With `--json` every command prints one JSON document on stdout instead (`watch`: one
+//! per header), e.g. for a transaction `{"hash", "fee", "block", "finalized", "events":
+//! [{"pallet", "event", "fields"}], "success", "error"}` with amounts as decimal planck
+//! strings, and errors go to stderr as `{"error": "<message>"}` (exit status 1, 2 for
+//! usage errors).
+//!
 //! `arceon-wallet watch [--count N]` prints `#<number> <hash>` for each new best header and
 //! `#<number> <hash> finalized` for each finalized one. `arceon-wallet info` prints
 //! `chain <name>`, `genesis <hash>`, `runtime <specName> <specVersion>`,
@@ -73,7 +85,9 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod lane;
+pub mod meta;
 pub mod render;
+pub mod scale;
 pub mod sign;
 pub mod status;
 pub mod world;

@@ -1,17 +1,26 @@
-//! `arceon-wallet`: check balances, send ArcM and follow the chain through a node's
-//! JSON-RPC. The output format is stable and documented in the library's crate docs.
+//! `arceon-wallet`: check balances, send ArcM, send any call through the node's metadata
+//! and follow the chain through a node's JSON-RPC. The output format (human lines, or one
+//! JSON document per command with `--json`) is stable and documented in the library's
+//! crate docs.
+//!
+//! Invariants: a secret is taken from `--suri`, `--suri-file`, `ARCEON_SURI` or a prompt
+//! without echo, and is never printed; `//Alice` is the default signer only on a chain
+//! whose `system_chainType` is `Development` or `Local`.
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use arceon_primitives::{to_ss58, AccountId32, Balance};
+use arceon_primitives::{sr25519, to_ss58, AccountId32, Balance};
+use arceon_wallet::meta::ChainMetadata;
 use arceon_wallet::status::hash_hex;
 use arceon_wallet::world;
 use arceon_wallet::{
     account_of, format_arcm, pair_from_suri, parse_address, parse_arcm, parse_extrinsic_hex,
-    parse_planck, render_event, TransferOptions, TransferReport, TxStatus, WaitFor, WalletClient,
-    WalletError, WatchUpdate, DEFAULT_URL,
+    parse_planck, render_event, TransferOptions, TxStatus, WaitFor, WalletClient, WalletError,
+    WatchUpdate, DEFAULT_URL,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -23,14 +32,17 @@ struct Cli {
     /// The node's JSON-RPC URL (ws://, or http:// on the same port).
     #[arg(long, global = true, default_value = DEFAULT_URL)]
     url: String,
-    /// The signing key: //Name (dev accounts), a mnemonic phrase, or a 0x hex seed.
-    #[arg(
-        long,
-        global = true,
-        default_value = "//Alice",
-        hide_default_value = false
-    )]
-    suri: String,
+    /// The signing key: //Name (dev accounts), a mnemonic phrase, or a 0x hex seed. Visible
+    /// to other local users in the process list: prefer --suri-file or ARCEON_SURI. Without
+    /// any, a terminal is asked for it, and dev/local chains default to //Alice.
+    #[arg(long, global = true, value_name = "SECRET")]
+    suri: Option<String>,
+    /// Read the signing key from this file (its first line).
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "suri")]
+    suri_file: Option<PathBuf>,
+    /// Print one JSON document per command (errors as JSON on stderr).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +107,20 @@ enum Command {
     },
     /// Print the chain's name, genesis hash, runtime version and heads.
     Info,
+    /// Send any call, built from the node's metadata: `tx Balances transfer_keep_alive
+    /// '{"dest":"5FHn...","value":"1000000000000"}'`.
+    Tx {
+        /// The pallet's name (case-insensitive), e.g. Balances.
+        pallet: String,
+        /// The call's name as in the metadata (snake_case, case-insensitive).
+        call: String,
+        /// The call's arguments as a JSON object keyed by argument name. Integers as
+        /// numbers or decimal strings, accounts as SS58, bytes as 0x hex or text.
+        #[arg(default_value = "{}")]
+        args: String,
+        #[command(flatten)]
+        tx: TxArgs,
+    },
     /// Play: register a player, move, gather, craft, show a player.
     Player {
         #[command(subcommand)]
@@ -403,7 +429,21 @@ impl WaitArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let json = std::env::args().any(|arg| arg == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": e.kind().to_string(), "message": e.to_string().trim() })
+                );
+                return ExitCode::from(2);
+            }
+            e.exit();
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -415,8 +455,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            let mut doc = serde_json::json!({ "error": format!("{e:#}") });
+            if let Some(WalletError::DispatchFailed { block, error }) = e.downcast_ref() {
+                doc["block"] = Value::from(block.as_str());
+                doc["dispatchError"] = Value::from(error.as_str());
+            }
+            eprintln!("{doc}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -424,14 +474,105 @@ fn main() -> ExitCode {
     }
 }
 
-fn signer_account(suri: &str) -> anyhow::Result<AccountId32> {
-    Ok(account_of(&pair_from_suri(suri)?))
+/// The secret given explicitly: `--suri`, else `--suri-file`, else `ARCEON_SURI`.
+fn explicit_secret(cli: &Cli) -> anyhow::Result<Option<String>> {
+    if let Some(suri) = &cli.suri {
+        return Ok(Some(suri.clone()));
+    }
+    if let Some(path) = &cli.suri_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --suri-file {}", path.display()))?;
+        let secret = text.lines().next().unwrap_or_default().trim().to_string();
+        if secret.is_empty() {
+            bail!("--suri-file {} is empty", path.display());
+        }
+        return Ok(Some(secret));
+    }
+    match std::env::var("ARCEON_SURI") {
+        Ok(secret) if !secret.trim().is_empty() => Ok(Some(secret.trim().to_string())),
+        _ => Ok(None),
+    }
 }
 
-fn target_account(address: Option<&str>, suri: &str) -> anyhow::Result<AccountId32> {
-    match address {
-        Some(address) => Ok(parse_address(address)?),
-        None => signer_account(suri),
+/// Asks the terminal for the secret with echo off (restored even on error).
+fn prompt_secret() -> anyhow::Result<String> {
+    use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions};
+    let stdin = std::io::stdin();
+    eprint!("secret URI (//Name, mnemonic or 0x seed; not echoed): ");
+    let saved = tcgetattr(&stdin).context("cannot read the terminal's settings")?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    tcsetattr(&stdin, OptionalActions::Now, &quiet).context("cannot turn echo off")?;
+    let mut line = String::new();
+    let read = stdin.read_line(&mut line);
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &saved);
+    eprintln!();
+    read.context("cannot read the secret")?;
+    restored.context("cannot restore the terminal's echo")?;
+    let secret = line.trim().to_string();
+    if secret.is_empty() {
+        bail!("no secret entered");
+    }
+    Ok(secret)
+}
+
+/// Chains where the dev accounts are well known and `//Alice` may be the default.
+fn is_dev_chain(chain_type: &str) -> bool {
+    matches!(chain_type, "Development" | "Local")
+}
+
+/// The connection, the secret given (if any) and the output mode of one command.
+struct Wallet {
+    client: WalletClient,
+    secret: Option<String>,
+    json: bool,
+}
+
+impl Wallet {
+    /// The signing key: the explicit secret, else `//Alice` on a dev/local chain, else a
+    /// prompt when stdin is a terminal, else [`WalletError::NoSecret`].
+    async fn signer(&self) -> anyhow::Result<sr25519::Pair> {
+        if let Some(secret) = &self.secret {
+            return Ok(pair_from_suri(secret)?);
+        }
+        let chain_type = self.client.chain_type().await?;
+        if is_dev_chain(&chain_type) {
+            return Ok(pair_from_suri("//Alice")?);
+        }
+        if std::io::stdin().is_terminal() {
+            return Ok(pair_from_suri(&prompt_secret()?)?);
+        }
+        Err(WalletError::NoSecret { chain_type }.into())
+    }
+
+    /// `address`, else the signer's account (without prompting: showing something needs
+    /// no secret).
+    async fn account(&self, address: Option<&str>) -> anyhow::Result<AccountId32> {
+        if let Some(address) = address {
+            return Ok(parse_address(address)?);
+        }
+        if let Some(secret) = &self.secret {
+            return Ok(account_of(&pair_from_suri(secret)?));
+        }
+        let chain_type = self.client.chain_type().await?;
+        if is_dev_chain(&chain_type) {
+            return Ok(account_of(&pair_from_suri("//Alice")?));
+        }
+        bail!("give an ADDRESS: no secret given and the chain is {chain_type} (no //Alice default)")
+    }
+
+    /// Prints a human output line (nothing with --json).
+    fn say(&self, line: impl std::fmt::Display) {
+        if !self.json {
+            println!("{line}");
+        }
+    }
+
+    /// Prints the command's JSON document (only with --json).
+    fn doc(&self, value: &Value) {
+        if self.json {
+            println!("{value}");
+        }
     }
 }
 
@@ -443,11 +584,30 @@ fn amount(text: &str, planck: bool) -> Result<Balance, WalletError> {
     })
 }
 
+/// The arguments of `tx`: a JSON object.
+fn tx_args(text: &str) -> anyhow::Result<Value> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| WalletError::BadArgument(format!("the call's arguments are not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(WalletError::BadArgument(format!(
+            "the call's arguments must be a JSON object of named arguments, got {value}"
+        ))
+        .into());
+    }
+    Ok(value)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let secret = explicit_secret(&cli)?;
     // Validate what the user typed before dialling the node.
+    if let Some(secret) = &secret {
+        pair_from_suri(secret)?;
+    }
     match &cli.command {
         Command::Balance { address } | Command::Nonce { address } => {
-            target_account(address.as_deref(), &cli.suri)?;
+            if let Some(address) = address {
+                parse_address(address)?;
+            }
         }
         Command::Transfer {
             dest,
@@ -459,12 +619,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             parse_address(dest)?;
             amount(value, *planck)?;
             amount(tip, *planck).context("--tip")?;
-            pair_from_suri(&cli.suri)?;
         }
         Command::Submit { hex, .. } => {
             parse_extrinsic_hex(hex)?;
         }
-        Command::Watch { .. } | Command::Info => {}
+        Command::Tx { args, tx, .. } => {
+            tx_args(args)?;
+            parse_arcm(&tx.tip).context("--tip")?;
+        }
+        Command::Player {
+            command: PlayerCommand::Move { x, y, .. },
+        }
+        | Command::Build {
+            command: BuildCommand::Place { x, y, .. },
+        } => {
+            world::parse_units(x)?;
+            world::parse_units(y)?;
+        }
+        Command::Player {
+            command: PlayerCommand::Register { name, .. },
+        } => {
+            world::register_call(name)?;
+        }
+        Command::Player {
+            command: PlayerCommand::Show {
+                address: Some(address),
+            },
+        } => {
+            parse_address(address)?;
+        }
+        Command::Stake {
+            command: StakeCommand::Validate { commission, .. },
+        } => {
+            world::validate_call(*commission)?;
+        }
+        Command::Stake {
+            command: StakeCommand::Bond { amount, .. } | StakeCommand::Unbond { amount, .. },
+        } => {
+            parse_arcm(amount)?;
+        }
+        Command::Stake {
+            command: StakeCommand::Nominate { targets, .. },
+        } => {
+            for target in targets {
+                parse_address(target)?;
+            }
+        }
         Command::Stake {
             command: StakeCommand::SetKeys {
                 keys: Some(keys), ..
@@ -472,37 +672,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             world::parse_session_keys(keys)?;
         }
-        Command::Play { command, .. } => {
-            pair_from_suri(&cli.suri)?;
-            if let PlayCommand::Move { x, y }
-            | PlayCommand::Build { x, y, .. }
-            | PlayCommand::Upgrade { x, y }
-            | PlayCommand::Demolish { x, y } = command
-            {
-                world::parse_units(x)?;
-                world::parse_units(y)?;
-            }
+        Command::Play {
+            command:
+                PlayCommand::Move { x, y }
+                | PlayCommand::Build { x, y, .. }
+                | PlayCommand::Upgrade { x, y }
+                | PlayCommand::Demolish { x, y },
+            ..
+        } => {
+            world::parse_units(x)?;
+            world::parse_units(y)?;
         }
-        Command::Player { .. }
-        | Command::Build { .. }
-        | Command::Stake { .. }
-        | Command::Area { .. }
-        | Command::Npc { .. } => {}
+        _ => {}
     }
-    let client = WalletClient::connect(&cli.url).await?;
+    let wallet = Wallet {
+        client: WalletClient::connect(&cli.url).await?,
+        secret,
+        json: cli.json,
+    };
+    let client = &wallet.client;
     match cli.command {
         Command::Balance { address } => {
-            let account = target_account(address.as_deref(), &cli.suri)?;
+            let account = wallet.account(address.as_deref()).await?;
             let info = client.account_info(&account).await?;
-            println!("account {}", to_ss58(&account));
-            println!("free {}", format_arcm(info.data.free));
-            println!("reserved {}", format_arcm(info.data.reserved));
-            println!("frozen {}", format_arcm(info.data.frozen));
-            println!("nonce {}", info.nonce);
+            wallet.say(format!("account {}", to_ss58(&account)));
+            wallet.say(format!("free {}", format_arcm(info.data.free)));
+            wallet.say(format!("reserved {}", format_arcm(info.data.reserved)));
+            wallet.say(format!("frozen {}", format_arcm(info.data.frozen)));
+            wallet.say(format!("nonce {}", info.nonce));
+            wallet.doc(&serde_json::json!({
+                "account": to_ss58(&account),
+                "free": info.data.free.to_string(),
+                "reserved": info.data.reserved.to_string(),
+                "frozen": info.data.frozen.to_string(),
+                "nonce": info.nonce,
+            }));
         }
         Command::Nonce { address } => {
-            let account = target_account(address.as_deref(), &cli.suri)?;
-            println!("{}", client.next_nonce(&account).await?);
+            let account = wallet.account(address.as_deref()).await?;
+            let nonce = client.next_nonce(&account).await?;
+            wallet.say(nonce);
+            wallet.doc(&serde_json::json!({ "account": to_ss58(&account), "nonce": nonce }));
         }
         Command::Transfer {
             dest,
@@ -516,7 +726,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sign_only,
             wait,
         } => {
-            let pair = pair_from_suri(&cli.suri)?;
+            let pair = wallet.signer().await?;
             let dest = parse_address(&dest)?;
             let options = TransferOptions {
                 keep_alive,
@@ -529,59 +739,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let prepared = client
                 .prepare_transfer(&pair, &dest, amount(&value, planck)?, &options)
                 .await?;
-            println!("extrinsic {}", hash_hex(&prepared.hash));
-            println!("fee {}", format_arcm(prepared.fee));
-            if sign_only {
-                println!("hex {}", arceon_primitives::to_hex(&prepared.extrinsic));
-                return Ok(());
-            }
-            if no_wait {
-                client
-                    .submit(&arceon_primitives::to_hex(&prepared.extrinsic))
-                    .await?;
-                return Ok(());
-            }
-            let report = client
-                .watch(
-                    &prepared.extrinsic,
-                    options.wait_for,
-                    options.timeout,
-                    print_update,
-                )
-                .await?;
-            finish(&report)?;
+            let follow = Follow {
+                no_wait,
+                sign_only,
+                wait: &wait,
+            };
+            let doc = submit(&wallet, &prepared.extrinsic, Some(prepared.fee), follow).await?;
+            wallet.doc(&doc);
+            check(&doc)?;
         }
         Command::Submit { hex, no_wait, wait } => {
             let extrinsic = parse_extrinsic_hex(&hex)?;
-            println!(
-                "extrinsic {}",
-                hash_hex(&arceon_runtime::extrinsic_hash(&extrinsic))
-            );
-            if no_wait {
-                client
-                    .submit(&arceon_primitives::to_hex(&extrinsic))
-                    .await?;
-                return Ok(());
-            }
-            let report = client
-                .watch(
-                    &extrinsic,
-                    wait.wait_for(),
-                    Duration::from_secs(wait.timeout),
-                    print_update,
-                )
-                .await?;
-            finish(&report)?;
+            let follow = Follow {
+                no_wait,
+                sign_only: false,
+                wait: &wait,
+            };
+            let doc = submit(&wallet, &extrinsic, None, follow).await?;
+            wallet.doc(&doc);
+            check(&doc)?;
         }
-        Command::Watch { count } => watch(&client, count).await?,
-        Command::Player { command } => player(&client, &cli.suri, command).await?,
+        Command::Tx {
+            pallet,
+            call,
+            args,
+            tx,
+        } => {
+            let args = tx_args(&args)?;
+            let metadata = client.metadata().await?;
+            let call = metadata.encode_call(&pallet, &call, &args)?;
+            let doc = send_bytes(&wallet, &call, &tx).await?;
+            wallet.doc(&doc);
+            check(&doc)?;
+        }
+        Command::Watch { count } => watch(&wallet, count).await?,
+        Command::Player { command } => player(&wallet, command).await?,
         Command::Play {
             command,
             confirmed_only,
             wait,
-        } => play(&client, &cli.suri, command, confirmed_only, wait).await?,
-        Command::Build { command } => build(&client, &cli.suri, command).await?,
-        Command::Stake { command } => stake(&client, &cli.suri, command).await?,
+        } => play(&wallet, command, confirmed_only, wait).await?,
+        Command::Build { command } => build(&wallet, command).await?,
+        Command::Stake { command } => stake(&wallet, command).await?,
         Command::Area { command } => match command {
             AreaCommand::List => print_json(&client.world_query("arceon_areas", vec![]).await?),
             AreaCommand::Show { id } => print_json(
@@ -589,11 +788,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .world_query("arceon_area", vec![Value::from(id)])
                     .await?,
             ),
-            AreaCommand::Split { id, tx } => {
-                send(&client, &cli.suri, world::split_call(id), tx).await?
-            }
+            AreaCommand::Split { id, tx } => send(&wallet, world::split_call(id), tx).await?,
             AreaCommand::Merge { parent, tx } => {
-                send(&client, &cli.suri, world::merge_call(parent), tx).await?
+                send(&wallet, world::merge_call(parent), tx).await?
             }
         },
         Command::Npc {
@@ -604,19 +801,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?,
         ),
         Command::Info => {
-            println!("chain {}", client.chain_name().await?);
-            println!("genesis {}", hash_hex(&client.genesis_hash().await?));
+            let chain = client.chain_name().await?;
+            let chain_type = client.chain_type().await?;
+            let genesis = hash_hex(&client.genesis_hash().await?);
             let version = client.runtime_version().await?;
-            println!("runtime {} {}", version.spec_name, version.spec_version);
-            println!("transactionVersion {}", version.transaction_version);
             let best = client.best_header().await?;
-            println!("best #{} {}", best.number, hash_hex(&best.hash()));
-            println!("finalized {}", hash_hex(&client.finalized_head().await?));
+            let finalized = hash_hex(&client.finalized_head().await?);
+            wallet.say(format!("chain {chain}"));
+            wallet.say(format!("genesis {genesis}"));
+            wallet.say(format!(
+                "runtime {} {}",
+                version.spec_name, version.spec_version
+            ));
+            wallet.say(format!(
+                "transactionVersion {}",
+                version.transaction_version
+            ));
+            wallet.say(format!("best #{} {}", best.number, hash_hex(&best.hash())));
+            wallet.say(format!("finalized {finalized}"));
+            wallet.doc(&serde_json::json!({
+                "chain": chain,
+                "chainType": chain_type,
+                "genesis": genesis,
+                "specName": version.spec_name,
+                "specVersion": version.spec_version,
+                "transactionVersion": version.transaction_version,
+                "best": { "number": best.number, "hash": hash_hex(&best.hash()) },
+                "finalized": finalized,
+            }));
         }
     }
     Ok(())
 }
 
+/// Prints a JSON answer of the node as the command's output (human and --json alike).
 fn print_json(value: &Value) {
     println!(
         "{}",
@@ -624,53 +842,127 @@ fn print_json(value: &Value) {
     );
 }
 
-/// Signs `call` with the --suri key, submits it and follows it like `transfer`.
-async fn send(
-    client: &WalletClient,
-    suri: &str,
-    call: arceon_runtime::Call,
-    tx: TxArgs,
-) -> anyhow::Result<()> {
-    let pair = pair_from_suri(suri)?;
-    let tip = parse_arcm(&tx.tip).context("--tip")?;
-    let prepared = client.prepare_call(&pair, call, tip, None, None).await?;
-    println!("extrinsic {}", hash_hex(&prepared.hash));
-    println!("fee {}", format_arcm(prepared.fee));
-    let hex = arceon_primitives::to_hex(&prepared.extrinsic);
-    if tx.no_wait {
-        client.submit(&hex).await?;
-        return Ok(());
+/// How far to take a signed extrinsic.
+#[derive(Clone, Copy)]
+struct Follow<'a> {
+    no_wait: bool,
+    sign_only: bool,
+    wait: &'a WaitArgs,
+}
+
+/// Prints the extrinsic's hash and fee, then submits it and follows it as asked. Returns
+/// the command's JSON document: `hash`, `fee`, and when followed `block`, `finalized`,
+/// `events`, `success` and `error`.
+async fn submit(
+    wallet: &Wallet,
+    extrinsic: &[u8],
+    fee: Option<Balance>,
+    follow: Follow<'_>,
+) -> anyhow::Result<Value> {
+    let client = &wallet.client;
+    let hash = arceon_runtime::extrinsic_hash(extrinsic);
+    wallet.say(format!("extrinsic {}", hash_hex(&hash)));
+    let mut doc = serde_json::json!({ "hash": hash_hex(&hash) });
+    if let Some(fee) = fee {
+        wallet.say(format!("fee {}", format_arcm(fee)));
+        doc["fee"] = Value::from(fee.to_string());
     }
+    let hex = arceon_primitives::to_hex(extrinsic);
+    if follow.sign_only {
+        wallet.say(format!("hex {hex}"));
+        doc["hex"] = Value::from(hex);
+        return Ok(doc);
+    }
+    if follow.no_wait {
+        client.submit(&hex).await?;
+        doc["submitted"] = Value::Bool(true);
+        return Ok(doc);
+    }
+    let metadata = client.metadata().await?;
+    let json = wallet.json;
     let report = client
         .watch(
-            &prepared.extrinsic,
-            tx.wait.wait_for(),
-            Duration::from_secs(tx.wait.timeout),
-            print_update,
+            extrinsic,
+            follow.wait.wait_for(),
+            Duration::from_secs(follow.wait.timeout),
+            |update| {
+                if !json {
+                    print_update(metadata, update)
+                }
+            },
         )
         .await?;
-    finish(&report)?;
+    doc["submitted"] = Value::Bool(true);
+    doc["block"] = Value::from(hash_hex(&report.in_block));
+    doc["finalized"] = report
+        .finalized
+        .map_or(Value::Null, |block| Value::from(hash_hex(&block)));
+    doc["events"] = Value::Array(report.events.iter().map(|e| e.to_json()).collect());
+    doc["success"] = Value::Bool(report.success);
+    doc["error"] = report.error.clone().map_or(Value::Null, Value::from);
+    Ok(doc)
+}
+
+/// Turns a followed extrinsic whose call failed into the process's error.
+fn check(doc: &Value) -> Result<(), WalletError> {
+    if doc
+        .get("success")
+        .is_none_or(|ok| ok != &Value::Bool(false))
+    {
+        return Ok(());
+    }
+    Err(WalletError::DispatchFailed {
+        block: doc["block"].as_str().unwrap_or_default().to_string(),
+        error: doc["error"]
+            .as_str()
+            .unwrap_or("no ExtrinsicSuccess event")
+            .to_string(),
+    })
+}
+
+/// Signs an encoded call with the wallet's signer, submits it and follows it like
+/// `transfer`; returns the JSON document.
+async fn send_bytes(wallet: &Wallet, call: &[u8], tx: &TxArgs) -> anyhow::Result<Value> {
+    let pair = wallet.signer().await?;
+    let tip = parse_arcm(&tx.tip).context("--tip")?;
+    let prepared = wallet
+        .client
+        .prepare_call_bytes(&pair, call, tip, None, None)
+        .await?;
+    let follow = Follow {
+        no_wait: tx.no_wait,
+        sign_only: false,
+        wait: &tx.wait,
+    };
+    submit(wallet, &prepared.extrinsic, Some(prepared.fee), follow).await
+}
+
+/// Signs `call`, submits it, follows it like `transfer` and prints the JSON document
+/// with --json; fails when the call failed.
+async fn send(wallet: &Wallet, call: arceon_runtime::Call, tx: TxArgs) -> anyhow::Result<()> {
+    use codec::Encode as _;
+    let doc = send_bytes(wallet, &call.encode(), &tx).await?;
+    wallet.doc(&doc);
+    check(&doc)?;
     Ok(())
 }
 
-async fn player(client: &WalletClient, suri: &str, command: PlayerCommand) -> anyhow::Result<()> {
+async fn player(wallet: &Wallet, command: PlayerCommand) -> anyhow::Result<()> {
     match command {
         PlayerCommand::Register { name, tx } => {
-            send(client, suri, world::register_call(&name)?, tx).await
+            send(wallet, world::register_call(&name)?, tx).await
         }
         PlayerCommand::Move { x, y, tx } => {
             let call = world::move_call(world::parse_units(&x)?, world::parse_units(&y)?);
-            send(client, suri, call, tx).await
+            send(wallet, call, tx).await
         }
         PlayerCommand::Gather { resource, tx } => {
-            send(client, suri, world::gather_call(resource), tx).await
+            send(wallet, world::gather_call(resource), tx).await
         }
-        PlayerCommand::Craft { recipe, tx } => {
-            send(client, suri, world::craft_call(recipe), tx).await
-        }
+        PlayerCommand::Craft { recipe, tx } => send(wallet, world::craft_call(recipe), tx).await,
         PlayerCommand::Show { address } => {
-            let who = target_account(address.as_deref(), suri)?;
-            let value = client.player(&who).await?;
+            let who = wallet.account(address.as_deref()).await?;
+            let value = wallet.client.player(&who).await?;
             if value.is_null() {
                 bail!("{} has no player", to_ss58(&who));
             }
@@ -683,16 +975,17 @@ async fn player(client: &WalletClient, suri: &str, command: PlayerCommand) -> an
 /// `play`: joins the lanes if needed, signs the lane action, and follows it from the
 /// lane's receipt (checked against the committee here) to its block and finality.
 async fn play(
-    client: &WalletClient,
-    suri: &str,
+    wallet: &Wallet,
     command: PlayCommand,
     confirmed_only: bool,
     wait: WaitArgs,
 ) -> anyhow::Result<()> {
     use arceon_pallet_fastlane::ActionKind;
     use arceon_wallet::lane;
-    let pair = pair_from_suri(suri)?;
+    let client = &wallet.client;
+    let pair = wallet.signer().await?;
     let who = account_of(&pair);
+    let mut doc = serde_json::json!({ "player": to_ss58(&who) });
     let Some(mut player) = client.lane_player(&who).await? else {
         bail!(
             "{} has no player: register one first (`arceon-wallet player register NAME`)",
@@ -700,7 +993,7 @@ async fn play(
         );
     };
     if !player.joined {
-        println!("joining the fast lanes");
+        wallet.say("joining the fast lanes");
         let tx = TxArgs {
             tip: "0".into(),
             no_wait: false,
@@ -709,7 +1002,10 @@ async fn play(
                 timeout: wait.timeout,
             },
         };
-        send(client, suri, world::join_lanes_call(), tx).await?;
+        use codec::Encode as _;
+        let joined = send_bytes(wallet, &world::join_lanes_call().encode(), &tx).await?;
+        check(&joined)?;
+        doc["joined"] = joined;
         player = client
             .lane_player(&who)
             .await?
@@ -720,7 +1016,8 @@ async fn play(
     }
     let kind = match command {
         PlayCommand::Join => {
-            println!("{} plays through the fast lanes", to_ss58(&who));
+            wallet.say(format!("{} plays through the fast lanes", to_ss58(&who)));
+            wallet.doc(&doc);
             return Ok(());
         }
         PlayCommand::Move { x, y } => ActionKind::Move {
@@ -745,12 +1042,15 @@ async fn play(
     };
     let (version, keys) = client.lane_committee(player.area).await?;
     let action = lane::sign_action(&pair, &player, kind);
-    println!(
+    wallet.say(format!(
         "action {} (area {}, lane nonce {})",
         hash_hex(&action.hash()),
         player.area,
         player.nonce
-    );
+    ));
+    doc["action"] = Value::from(hash_hex(&action.hash()));
+    doc["area"] = Value::from(player.area);
+    doc["laneNonce"] = Value::from(player.nonce);
     let mut updates = client.watch_action(&action).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.timeout);
     loop {
@@ -777,25 +1077,36 @@ async fn play(
                 })
                 .collect();
             let header = &checked.receipt.header;
-            println!(
+            let quorum = arceon_pallet_fastlane::quorum(checked.members);
+            let outcome = lane::describe_outcome(&checked.receipt.outcome);
+            wallet.say(format!(
                 "confirmed in {latency:.1} ms: area {} height {} index {} batch {}",
                 header.area,
                 header.height,
                 checked.receipt.index,
                 hash_hex(&header.hash())
-            );
-            println!(
+            ));
+            wallet.say(format!(
                 "signed by {} of {} members (quorum {}): {}",
                 signers.len(),
                 checked.members,
-                arceon_pallet_fastlane::quorum(checked.members),
+                quorum,
                 signers.join(", ")
-            );
-            println!(
-                "outcome {}",
-                lane::describe_outcome(&checked.receipt.outcome)
-            );
+            ));
+            wallet.say(format!("outcome {outcome}"));
+            doc["confirmed"] = serde_json::json!({
+                "latencyMs": latency,
+                "area": header.area,
+                "height": header.height,
+                "index": checked.receipt.index,
+                "batch": hash_hex(&header.hash()),
+                "signers": signers,
+                "members": checked.members,
+                "quorum": quorum,
+                "outcome": outcome,
+            });
             if confirmed_only {
+                wallet.doc(&doc);
                 return Ok(());
             }
         } else if let Some(rejected) = update.get("rejected") {
@@ -805,12 +1116,16 @@ async fn play(
                 .unwrap_or("unknown");
             bail!("rejected: {error}");
         } else if let Some(hash) = update.get("inBlock").and_then(Value::as_str) {
-            println!("inBlock {hash}");
+            wallet.say(format!("inBlock {hash}"));
+            doc["block"] = Value::from(hash);
             if wait.until == Until::InBlock {
+                wallet.doc(&doc);
                 return Ok(());
             }
         } else if let Some(hash) = update.get("finalized").and_then(Value::as_str) {
-            println!("finalized {hash}");
+            wallet.say(format!("finalized {hash}"));
+            doc["finalized"] = Value::from(hash);
+            wallet.doc(&doc);
             return Ok(());
         } else if let Some(reason) = update.get("dropped") {
             bail!("dropped: {reason}");
@@ -818,7 +1133,7 @@ async fn play(
     }
 }
 
-async fn build(client: &WalletClient, suri: &str, command: BuildCommand) -> anyhow::Result<()> {
+async fn build(wallet: &Wallet, command: BuildCommand) -> anyhow::Result<()> {
     match command {
         BuildCommand::Place {
             area,
@@ -829,13 +1144,14 @@ async fn build(client: &WalletClient, suri: &str, command: BuildCommand) -> anyh
         } => {
             let call =
                 world::place_call(area, world::parse_units(&x)?, world::parse_units(&y)?, kind);
-            send(client, suri, call, tx).await
+            send(wallet, call, tx).await
         }
-        BuildCommand::Upgrade { id, tx } => send(client, suri, world::upgrade_call(id), tx).await,
-        BuildCommand::Demolish { id, tx } => send(client, suri, world::demolish_call(id), tx).await,
+        BuildCommand::Upgrade { id, tx } => send(wallet, world::upgrade_call(id), tx).await,
+        BuildCommand::Demolish { id, tx } => send(wallet, world::demolish_call(id), tx).await,
         BuildCommand::List { area } => {
             print_json(
-                &client
+                &wallet
+                    .client
                     .world_query("arceon_structuresInArea", vec![Value::from(area)])
                     .await?,
             );
@@ -844,11 +1160,12 @@ async fn build(client: &WalletClient, suri: &str, command: BuildCommand) -> anyh
     }
 }
 
-async fn stake(client: &WalletClient, suri: &str, command: StakeCommand) -> anyhow::Result<()> {
+async fn stake(wallet: &Wallet, command: StakeCommand) -> anyhow::Result<()> {
+    let client = &wallet.client;
     match command {
         StakeCommand::Bond { amount, tx } => {
             let value = parse_arcm(&amount)?;
-            let who = signer_account(suri)?;
+            let who = account_of(&wallet.signer().await?);
             let bonded = client
                 .world_query("arceon_stakingLedger", vec![Value::from(to_ss58(&who))])
                 .await?;
@@ -857,16 +1174,14 @@ async fn stake(client: &WalletClient, suri: &str, command: StakeCommand) -> anyh
             } else {
                 world::bond_extra_call(value)
             };
-            send(client, suri, call, tx).await
+            send(wallet, call, tx).await
         }
         StakeCommand::Unbond { amount, tx } => {
-            send(client, suri, world::unbond_call(parse_arcm(&amount)?), tx).await
+            send(wallet, world::unbond_call(parse_arcm(&amount)?), tx).await
         }
-        StakeCommand::Withdraw { tx } => {
-            send(client, suri, world::withdraw_unbonded_call(), tx).await
-        }
+        StakeCommand::Withdraw { tx } => send(wallet, world::withdraw_unbonded_call(), tx).await,
         StakeCommand::Validate { commission, tx } => {
-            send(client, suri, world::validate_call(commission)?, tx).await
+            send(wallet, world::validate_call(commission)?, tx).await
         }
         StakeCommand::SetKeys { keys, tx } => {
             let keys = match keys {
@@ -877,35 +1192,44 @@ async fn stake(client: &WalletClient, suri: &str, command: StakeCommand) -> anyh
                     world::parse_session_keys(&fresh)?
                 }
             };
-            send(client, suri, world::set_keys_call(keys), tx).await
+            send(wallet, world::set_keys_call(keys), tx).await
         }
-        StakeCommand::Chill { tx } => send(client, suri, world::chill_call(), tx).await,
+        StakeCommand::Chill { tx } => send(wallet, world::chill_call(), tx).await,
         StakeCommand::Nominate { targets, tx } => {
             let targets = targets
                 .iter()
                 .map(|target| parse_address(target))
                 .collect::<Result<Vec<_>, _>>()?;
-            send(client, suri, world::nominate_call(targets), tx).await
+            send(wallet, world::nominate_call(targets), tx).await
         }
         StakeCommand::Show { address } => {
-            print_json(&client.world_query("arceon_validators", vec![]).await?);
+            let validators = client.world_query("arceon_validators", vec![]).await?;
+            let mut doc = serde_json::json!({ "validators": validators });
+            if !wallet.json {
+                print_json(&validators);
+            }
             if let Some(address) = address {
                 let who = parse_address(&address)?;
                 let who = Value::from(to_ss58(&who));
-                print_json(
-                    &client
-                        .world_query("arceon_stakingLedger", vec![who.clone()])
-                        .await?,
-                );
-                print_json(&client.world_query("arceon_reputation", vec![who]).await?);
+                let ledger = client
+                    .world_query("arceon_stakingLedger", vec![who.clone()])
+                    .await?;
+                let reputation = client.world_query("arceon_reputation", vec![who]).await?;
+                if !wallet.json {
+                    print_json(&ledger);
+                    print_json(&reputation);
+                }
+                doc["ledger"] = ledger;
+                doc["reputation"] = reputation;
             }
+            wallet.doc(&doc);
             Ok(())
         }
     }
 }
 
 /// Prints one line per status, and the events after `inBlock`.
-fn print_update(update: WatchUpdate) {
+fn print_update(metadata: &ChainMetadata, update: WatchUpdate) {
     match update {
         // The inclusion line is printed with its events, once they are read.
         WatchUpdate::Status(TxStatus::InBlock(_)) => {}
@@ -913,46 +1237,40 @@ fn print_update(update: WatchUpdate) {
         WatchUpdate::Included(inclusion) => {
             println!("inBlock {}", hash_hex(&inclusion.block));
             for event in &inclusion.events {
-                println!("  {}", render_event(event));
+                println!("  {}", render_event(metadata, event));
             }
         }
     }
 }
 
-/// Turns a failed call into the process's error.
-fn finish(report: &TransferReport) -> Result<(), WalletError> {
-    if report.success {
-        return Ok(());
-    }
-    Err(WalletError::DispatchFailed {
-        block: hash_hex(&report.in_block),
-        error: report
-            .error
-            .clone()
-            .unwrap_or_else(|| "no ExtrinsicSuccess event".to_string()),
-    })
-}
-
-async fn watch(client: &WalletClient, count: Option<u64>) -> anyhow::Result<()> {
+async fn watch(wallet: &Wallet, count: Option<u64>) -> anyhow::Result<()> {
+    let client = &wallet.client;
     let mut best = client.subscribe_new_heads().await?;
     let mut finalized = client.subscribe_finalized_heads().await?;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut printed = 0u64;
+    let show = |header: &arceon_primitives::Header, is_final: bool| {
+        let hash = hash_hex(&header.hash());
+        if wallet.json {
+            println!(
+                "{}",
+                serde_json::json!({ "number": header.number, "hash": hash, "finalized": is_final })
+            );
+        } else if is_final {
+            println!("#{} {hash} finalized", header.number);
+        } else {
+            println!("#{} {hash}", header.number);
+        }
+    };
     while count.is_none_or(|max| printed < max) {
         tokio::select! {
             header = best.next() => match header {
-                Some(header) => {
-                    let header = header?;
-                    println!("#{} {}", header.number, hash_hex(&header.hash()));
-                }
+                Some(header) => show(&header?, false),
                 None => bail!("the node closed the new-heads subscription (stopped or connection lost)"),
             },
             header = finalized.next() => match header {
-                Some(header) => {
-                    let header = header?;
-                    println!("#{} {} finalized", header.number, hash_hex(&header.hash()));
-                }
+                Some(header) => show(&header?, true),
                 None => bail!("the node closed the finalized-heads subscription (stopped or connection lost)"),
             },
             _ = &mut ctrl_c => break,

@@ -1,202 +1,276 @@
-//! One-line, human-readable renderings of runtime events and dispatch errors.
+//! One-line, human-readable renderings of runtime events and dispatch errors, driven by the
+//! node's metadata ([`crate::meta`]): names, field names and types all come from it, so
+//! events of any pallet (and of a newer runtime) render the same way.
 //!
 //! Format (stable; scripts and tests may match on it): `Pallet.Variant { field: value, ... }`
-//! with accounts as SS58 (prefix 42), balances as `1.500000000000 ArcM`, hashes as `0x`
-//! hex, dispatch errors as `Pallet.ErrorName` (for pallet errors) or the error kind
-//! (`BadOrigin`, `Token.FundsUnavailable`, ...). A variant the wallet does not know yet
-//! (a newer runtime) falls back to its Rust debug form.
+//! with accounts as SS58 (prefix 42), fields whose type name is a balance (`Balance`,
+//! `BalanceOf<T>`) as `1.500000000000 ArcM`, other integers in decimal, bytes and hashes
+//! as `0x` hex, structs as `{ field: value, ... }`, enum variants as `Name`,
+//! `Name(value)` or `Name { field: value }`, dispatch errors as `Pallet.ErrorName` (for
+//! pallet errors) or the error kind (`BadOrigin`, `Token.FundsUnavailable`, ...).
+//!
+//! Invariants: rendering never fails; a value that does not match its type (which the
+//! codec never produces) is shown as its JSON text.
 
-use arceon_pallet_balances as balances;
-use arceon_pallet_system as system;
-use arceon_primitives::{to_ss58, AccountId32};
-use arceon_runtime::{payment, RuntimeEvent};
-use arceon_support::{DispatchError, DispatchInfo, ModuleError};
+use scale_info::TypeDef;
+use serde_json::Value;
 
 use crate::amount::format_arcm;
+use crate::meta::{ChainMetadata, Event};
+use crate::scale::{self, MAX_DEPTH};
 
-/// The name of a pallet by its index in the runtime, as events and errors show it.
-pub fn pallet_name(index: u8) -> Option<&'static str> {
-    arceon_runtime::pallet_name(index)
+/// Whether a field's type name (as written in the runtime's source) is a balance.
+pub fn is_balance_type_name(type_name: &str) -> bool {
+    let name = type_name.trim();
+    name == "Balance" || name.ends_with("::Balance") || name.starts_with("BalanceOf")
 }
 
-/// The variant name of pallet `pallet`'s error number `error`.
-pub fn module_error_name(pallet: u8, error: u8) -> Option<&'static str> {
-    arceon_runtime::module_error_name(pallet, error)
-}
-
-/// Renders a module error as `Balances.InsufficientBalance`, or
-/// `Module { index: 9, error: 3 }` when the pallet or variant is unknown.
-pub fn render_module_error(module: &ModuleError) -> String {
-    arceon_runtime::module_error_text(module.index, module.error)
-}
-
-/// Renders a dispatch error: `Balances.InsufficientBalance`, `BadOrigin`,
-/// `Token.FundsUnavailable`, `Arithmetic.Overflow`, ...
-pub fn render_dispatch_error(error: &DispatchError) -> String {
-    match error {
-        DispatchError::Module(module) => render_module_error(module),
-        DispatchError::Other("") => "Other".to_string(),
-        DispatchError::Other(message) => format!("Other({message})"),
-        DispatchError::CannotLookup => "CannotLookup".to_string(),
-        DispatchError::BadOrigin => "BadOrigin".to_string(),
-        DispatchError::ConsumerRemaining => "ConsumerRemaining".to_string(),
-        DispatchError::NoProviders => "NoProviders".to_string(),
-        DispatchError::TooManyConsumers => "TooManyConsumers".to_string(),
-        DispatchError::Token(token) => format!("Token.{token:?}"),
-        DispatchError::Arithmetic(arithmetic) => format!("Arithmetic.{arithmetic:?}"),
-        DispatchError::Exhausted => "Exhausted".to_string(),
-        DispatchError::Corruption => "Corruption".to_string(),
-        #[allow(unreachable_patterns)]
-        other => format!("{other:?}"),
-    }
-}
-
-fn account(who: &AccountId32) -> String {
-    to_ss58(who)
-}
-
-fn dispatch_info(info: &DispatchInfo) -> String {
-    format!(
-        "{{ weight: {{ ref_time: {}, proof_size: {} }}, class: {:?}, pays_fee: {:?} }}",
-        info.weight.ref_time, info.weight.proof_size, info.class, info.pays_fee
-    )
-}
-
-fn render_system(event: &system::Event) -> String {
-    match event {
-        system::Event::ExtrinsicSuccess {
-            dispatch_info: info,
-        } => {
-            format!(
-                "System.ExtrinsicSuccess {{ dispatch_info: {} }}",
-                dispatch_info(info)
-            )
-        }
-        system::Event::ExtrinsicFailed {
-            dispatch_error,
-            dispatch_info: info,
-        } => format!(
-            "System.ExtrinsicFailed {{ dispatch_error: {}, dispatch_info: {} }}",
-            render_dispatch_error(dispatch_error),
-            dispatch_info(info)
-        ),
-        system::Event::CodeUpdated => "System.CodeUpdated".to_string(),
-        system::Event::NewAccount { account: who } => {
-            format!("System.NewAccount {{ account: {} }}", account(who))
-        }
-        system::Event::KilledAccount { account: who } => {
-            format!("System.KilledAccount {{ account: {} }}", account(who))
-        }
-        system::Event::Remarked { sender, hash } => format!(
-            "System.Remarked {{ sender: {}, hash: {hash:?} }}",
-            account(sender)
-        ),
-        #[allow(unreachable_patterns)]
-        other => format!("System.{other:?}"),
-    }
-}
-
-fn render_balances(event: &balances::Event) -> String {
-    use balances::Event as E;
-    let who_amount = |name: &str, who: &AccountId32, amount: u128| {
-        format!(
-            "Balances.{name} {{ who: {}, amount: {} }}",
-            account(who),
-            format_arcm(amount)
-        )
-    };
-    match event {
-        E::Endowed {
-            account: who,
-            free_balance,
-        } => format!(
-            "Balances.Endowed {{ account: {}, free_balance: {} }}",
-            account(who),
-            format_arcm(*free_balance)
-        ),
-        E::DustLost {
-            account: who,
-            amount,
-        } => format!(
-            "Balances.DustLost {{ account: {}, amount: {} }}",
-            account(who),
-            format_arcm(*amount)
-        ),
-        E::Transfer { from, to, amount } => format!(
-            "Balances.Transfer {{ from: {}, to: {}, amount: {} }}",
-            account(from),
-            account(to),
-            format_arcm(*amount)
-        ),
-        E::BalanceSet { who, free } => format!(
-            "Balances.BalanceSet {{ who: {}, free: {} }}",
-            account(who),
-            format_arcm(*free)
-        ),
-        E::Reserved { who, amount } => who_amount("Reserved", who, *amount),
-        E::Unreserved { who, amount } => who_amount("Unreserved", who, *amount),
-        E::Deposit { who, amount } => who_amount("Deposit", who, *amount),
-        E::Withdraw { who, amount } => who_amount("Withdraw", who, *amount),
-        E::Slashed { who, amount } => who_amount("Slashed", who, *amount),
-        E::Locked { who, amount } => who_amount("Locked", who, *amount),
-        E::Unlocked { who, amount } => who_amount("Unlocked", who, *amount),
-        #[allow(unreachable_patterns)]
-        other => format!("Balances.{other:?}"),
-    }
-}
-
-fn render_payment(event: &payment::Event) -> String {
-    match event {
-        payment::Event::TransactionFeePaid {
-            who,
-            actual_fee,
-            tip,
-        } => format!(
-            "TransactionPayment.TransactionFeePaid {{ who: {}, actual_fee: {}, tip: {} }}",
-            account(who),
-            format_arcm(*actual_fee),
-            format_arcm(*tip)
-        ),
-        #[allow(unreachable_patterns)]
-        other => format!("TransactionPayment.{other:?}"),
-    }
-}
-
-/// Renders one runtime event on one line, e.g.
+/// Renders one event on one line, e.g.
 /// `Balances.Transfer { from: 5Grw..., to: 5FHn..., amount: 1.500000000000 ArcM }`.
-pub fn render_event(event: &RuntimeEvent) -> String {
-    match event {
-        RuntimeEvent::System(event) => render_system(event),
-        RuntimeEvent::Balances(event) => render_balances(event),
-        RuntimeEvent::TransactionPayment(event) => render_payment(event),
-        RuntimeEvent::Staking(event) => format!("Staking.{event:?}"),
-        RuntimeEvent::Sudo(event) => format!("Sudo.{event:?}"),
-        RuntimeEvent::Areas(event) => format!("Areas.{event:?}"),
-        RuntimeEvent::Players(event) => format!("Players.{event:?}"),
-        RuntimeEvent::Npcs(event) => format!("Npcs.{event:?}"),
-        RuntimeEvent::Structures(event) => format!("Structures.{event:?}"),
-        RuntimeEvent::FastLane(event) => format!("FastLane.{event:?}"),
+pub fn render_event(meta: &ChainMetadata, event: &Event) -> String {
+    let mut text = format!("{}.{}", event.pallet, event.name);
+    if event.fields.is_empty() {
+        return text;
+    }
+    let rendered: Vec<String> = event
+        .fields
+        .iter()
+        .map(|f| {
+            let value = render_value(meta, f.ty, f.type_name.as_deref(), &f.value, 0);
+            match &f.name {
+                Some(name) => format!("{name}: {value}"),
+                None => value,
+            }
+        })
+        .collect();
+    if event.fields.iter().all(|f| f.name.is_some()) {
+        text.push_str(&format!(" {{ {} }}", rendered.join(", ")));
+    } else {
+        text.push_str(&format!("({})", rendered.join(", ")));
+    }
+    text
+}
+
+/// Renders a decoded `sp_runtime::DispatchError`: `Balances.InsufficientBalance`,
+/// `BadOrigin`, `Token.FundsUnavailable`, `Arithmetic.Overflow`, ...
+pub fn render_dispatch_error(meta: &ChainMetadata, value: &Value) -> String {
+    match value {
+        Value::String(kind) => kind.clone(),
+        Value::Object(object) if object.len() == 1 => {
+            let Some((kind, inner)) = object.iter().next() else {
+                return value.to_string();
+            };
+            if kind == "Module" {
+                let index = inner.get("index").and_then(Value::as_u64);
+                let error = match inner.get("error") {
+                    Some(Value::String(hex)) => arceon_primitives::from_hex(hex)
+                        .ok()
+                        .and_then(|bytes| bytes.first().copied()),
+                    Some(Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+                    _ => None,
+                };
+                return match (index.and_then(|i| u8::try_from(i).ok()), error) {
+                    (Some(index), Some(error)) => meta.module_error_name(index, error),
+                    _ => format!("Module({inner})"),
+                };
+            }
+            match inner {
+                Value::String(detail) => format!("{kind}.{detail}"),
+                other => format!("{kind}({other})"),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// Renders `value` (decoded as type `ty` by [`crate::scale`]); `type_name` is the field's
+/// type name, which says whether a number is a balance.
+pub fn render_value(
+    meta: &ChainMetadata,
+    ty: u32,
+    type_name: Option<&str>,
+    value: &Value,
+    depth: u32,
+) -> String {
+    let raw = || match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if depth > MAX_DEPTH {
+        return raw();
+    }
+    let Ok(resolved) = scale::resolve(meta.registry(), ty) else {
+        return raw();
+    };
+    if type_name.is_some_and(is_balance_type_name) {
+        let amount = match value {
+            Value::String(text) => text.parse::<u128>().ok(),
+            Value::Number(n) => n.as_u64().map(u128::from),
+            _ => None,
+        };
+        if let Some(amount) = amount {
+            return format_arcm(amount);
+        }
+    }
+    if scale::path_is(resolved, &["sp_runtime", "DispatchError"]) {
+        return render_dispatch_error(meta, value);
+    }
+    if scale::is_account_id(resolved) {
+        return raw();
+    }
+    match &resolved.type_def {
+        TypeDef::Composite(c) => render_fields(meta, &c.fields, value, depth),
+        TypeDef::Variant(v) => match value {
+            Value::String(name) => name.clone(),
+            Value::Object(object) if object.len() == 1 => {
+                let Some((name, inner)) = object.iter().next() else {
+                    return raw();
+                };
+                match v.variants.iter().find(|v| &v.name == name) {
+                    Some(variant) => {
+                        let fields = render_fields(meta, &variant.fields, inner, depth);
+                        if variant.fields.iter().all(|f| f.name.is_some()) {
+                            format!("{name} {fields}")
+                        } else if variant.fields.len() == 1 {
+                            format!("{name}({fields})")
+                        } else {
+                            format!("{name}{fields}")
+                        }
+                    }
+                    None => raw(),
+                }
+            }
+            _ => raw(),
+        },
+        TypeDef::Sequence(s) => render_items(meta, s.type_param.id, value, depth),
+        TypeDef::Array(a) => render_items(meta, a.type_param.id, value, depth),
+        TypeDef::Tuple(t) => match value {
+            Value::Array(items) if items.len() == t.fields.len() => format!(
+                "({})",
+                join(t.fields.iter().zip(items).map(|(f, item)| render_value(
+                    meta,
+                    f.id,
+                    None,
+                    item,
+                    depth + 1
+                )))
+            ),
+            Value::Null => "()".into(),
+            _ => raw(),
+        },
+        TypeDef::Primitive(scale_info::TypeDefPrimitive::Str) => value.to_string(),
+        TypeDef::Primitive(_) => raw(),
+        TypeDef::Compact(c) => render_value(meta, c.type_param.id, type_name, value, depth + 1),
+        TypeDef::BitSequence(_) => raw(),
+    }
+}
+
+fn render_items(meta: &ChainMetadata, elem: u32, value: &Value, depth: u32) -> String {
+    match value {
+        Value::Array(items) => format!(
+            "[{}]",
+            join(
+                items
+                    .iter()
+                    .map(|item| render_value(meta, elem, None, item, depth + 1))
+            )
+        ),
+        Value::String(hex) => hex.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn render_fields(
+    meta: &ChainMetadata,
+    fields: &[scale_info::Field<scale_info::form::PortableForm>],
+    value: &Value,
+    depth: u32,
+) -> String {
+    if fields.is_empty() {
+        return "{}".into();
+    }
+    if fields.iter().all(|f| f.name.is_some()) {
+        let Value::Object(object) = value else {
+            return value.to_string();
+        };
+        let parts = fields.iter().map(|f| {
+            let name = f.name.as_deref().unwrap_or_default();
+            let rendered = object
+                .get(name)
+                .map(|v| render_value(meta, f.ty.id, f.type_name.as_deref(), v, depth + 1))
+                .unwrap_or_default();
+            format!("{name}: {rendered}")
+        });
+        return format!("{{ {} }}", join(parts));
+    }
+    if let [only] = fields {
+        return render_value(
+            meta,
+            only.ty.id,
+            only.type_name.as_deref(),
+            value,
+            depth + 1,
+        );
+    }
+    match value {
+        Value::Array(items) if items.len() == fields.len() => format!(
+            "({})",
+            join(fields.iter().zip(items).map(|(f, item)| render_value(
+                meta,
+                f.ty.id,
+                f.type_name.as_deref(),
+                item,
+                depth + 1
+            )))
+        ),
+        other => other.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arceon_pallet_balances as balances;
+    use arceon_pallet_system as system;
     use arceon_primitives::{Keyring, ARCM};
-    use arceon_support::{DispatchClass, Pays, TokenError, Weight};
-    use codec::Decode;
+    use arceon_runtime::{payment, RuntimeEvent};
+    use arceon_support::{DispatchClass, DispatchError, DispatchInfo, Pays, Weight};
+    use codec::Encode;
+
+    fn meta() -> ChainMetadata {
+        let bytes = arceon_runtime::metadata::metadata_bytes(15).expect("V15 served");
+        ChainMetadata::from_bytes(bytes).expect("the runtime's metadata reads")
+    }
+
+    /// The way the wallet sees an event: encoded by the runtime, decoded via metadata.
+    fn render(event: RuntimeEvent) -> String {
+        let meta = meta();
+        let record = arceon_runtime::EventRecord {
+            phase: arceon_support::Phase::ApplyExtrinsic(0),
+            event,
+            topics: vec![],
+        };
+        let records = meta
+            .decode_events(&vec![record].encode())
+            .expect("decodes via metadata");
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].extrinsic, Some(0));
+        render_event(&meta, &records[0].event)
+    }
 
     #[test]
     fn renders_a_transfer_with_ss58_and_arcm() {
-        let alice = Keyring::Alice.account();
-        let bob = Keyring::Bob.account();
         let event = RuntimeEvent::Balances(balances::Event::Transfer {
-            from: alice,
-            to: bob,
+            from: Keyring::Alice.account(),
+            to: Keyring::Bob.account(),
             amount: ARCM + ARCM / 2,
         });
         assert_eq!(
-            render_event(&event),
+            render(event),
             "Balances.Transfer { from: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY, \
              to: 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty, amount: 1.500000000000 ArcM }"
         );
@@ -211,7 +285,7 @@ mod tests {
             tip: 0,
         });
         assert_eq!(
-            render_event(&fee),
+            render(fee),
             "TransactionPayment.TransactionFeePaid { who: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY, \
              actual_fee: 0.000000001234 ArcM, tip: 0.000000000000 ArcM }"
         );
@@ -223,82 +297,56 @@ mod tests {
             },
         });
         assert_eq!(
-            render_event(&success),
+            render(success),
             "System.ExtrinsicSuccess { dispatch_info: { weight: { ref_time: 65000000, \
              proof_size: 3593 }, class: Normal, pays_fee: Yes } }"
         );
         let new_account = RuntimeEvent::System(system::Event::NewAccount { account: alice });
         assert_eq!(
-            render_event(&new_account),
+            render(new_account),
             "System.NewAccount { account: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY }"
         );
     }
 
     #[test]
-    fn names_module_errors_from_decoded_indices() {
-        // Decoded errors carry no name: the wallet must find it from the indices alone.
-        let decoded = DispatchError::Module(ModuleError {
-            index: 5,
-            error: 2,
-            name: "",
+    fn renders_game_events_with_nested_structs() {
+        let moved = RuntimeEvent::Players(arceon_pallet_players::Event::Moved {
+            who: Keyring::Bob.account(),
+            position: arceon_pallet_areas::Position::new(105_000, 100_000),
         });
-        assert_eq!(
-            render_dispatch_error(&decoded),
-            "Balances.InsufficientBalance"
-        );
-        let keep_alive = DispatchError::from(balances::Error::Expendability);
-        assert_eq!(render_dispatch_error(&keep_alive), "Balances.Expendability");
-        let ed = DispatchError::Module(ModuleError {
-            index: 5,
-            error: 3,
-            name: "",
-        });
-        assert_eq!(render_dispatch_error(&ed), "Balances.ExistentialDeposit");
-        let system = DispatchError::Module(ModuleError {
-            index: 0,
-            error: 5,
-            name: "",
-        });
-        assert_eq!(render_dispatch_error(&system), "System.CallFiltered");
-        let unknown_variant = DispatchError::Module(ModuleError {
-            index: 5,
-            error: 200,
-            name: "",
-        });
-        assert_eq!(
-            render_dispatch_error(&unknown_variant),
-            "Balances.Error#200"
-        );
-        let unknown_pallet = DispatchError::Module(ModuleError {
-            index: 77,
-            error: 1,
-            name: "",
-        });
-        assert_eq!(
-            render_dispatch_error(&unknown_pallet),
-            "Module { index: 77, error: 1 }"
-        );
-        assert_eq!(
-            render_dispatch_error(&DispatchError::Token(TokenError::FundsUnavailable)),
-            "Token.FundsUnavailable"
-        );
-        assert_eq!(
-            render_dispatch_error(&DispatchError::BadOrigin),
-            "BadOrigin"
-        );
+        let text = render(moved);
+        assert!(text.starts_with("Players.Moved { who: 5FHne"), "{text}");
+        assert!(text.contains("x: 105000, y: 100000"), "{text}");
     }
 
     #[test]
-    fn renders_extrinsic_failed_through_the_codec() {
-        // The way the wallet sees it: encoded by the runtime, decoded from System.Events.
-        use codec::Encode;
-        let event = RuntimeEvent::System(system::Event::ExtrinsicFailed {
-            dispatch_error: balances::Error::InsufficientBalance.into(),
-            dispatch_info: DispatchInfo::default(),
-        });
-        let decoded = RuntimeEvent::decode(&mut &event.encode()[..]).unwrap();
-        assert!(render_event(&decoded).starts_with(
-            "System.ExtrinsicFailed { dispatch_error: Balances.InsufficientBalance, "
-        ));
+    fn names_module_errors_from_indices_through_the_metadata() {
+        let meta = meta();
+        assert_eq!(meta.module_error_name(5, 2), "Balances.InsufficientBalance");
+        assert_eq!(meta.module_error_name(5, 3), "Balances.ExistentialDeposit");
+        assert_eq!(meta.module_error_name(0, 5), "System.CallFiltered");
+        assert_eq!(meta.module_error_name(5, 200), "Balances.Error#200");
+        assert_eq!(
+            meta.module_error_name(77, 1),
+            "Module { index: 77, error: 1 }"
+        );
+        let failed = |dispatch_error: DispatchError| {
+            render(RuntimeEvent::System(system::Event::ExtrinsicFailed {
+                dispatch_error,
+                dispatch_info: DispatchInfo::default(),
+            }))
+        };
+        assert!(
+            failed(balances::Error::InsufficientBalance.into()).starts_with(
+                "System.ExtrinsicFailed { dispatch_error: Balances.InsufficientBalance, "
+            )
+        );
+        assert!(failed(balances::Error::Expendability.into())
+            .contains("dispatch_error: Balances.Expendability, "));
+        assert!(failed(DispatchError::BadOrigin).contains("dispatch_error: BadOrigin, "));
+        assert!(failed(DispatchError::Token(
+            arceon_support::TokenError::FundsUnavailable
+        ))
+        .contains("dispatch_error: Token.FundsUnavailable, "));
     }
 }

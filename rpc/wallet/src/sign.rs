@@ -75,6 +75,18 @@ pub fn sign_call(call: Call, signer: &sr25519::Pair, context: &SigningContext) -
     Extrinsic::new_signed(call, signer, context.extra(), context.additional()).encode()
 }
 
+/// Signs an encoded call (pallet index, call index, arguments) as `signer`: the same
+/// extrinsic as [`sign_call`] for the same call, built without the runtime's `Call` type.
+pub fn sign_call_bytes(call: &[u8], signer: &sr25519::Pair, context: &SigningContext) -> Vec<u8> {
+    arceon_primitives::UncheckedExtrinsic::new_signed(
+        arceon_primitives::OpaqueCall(call.to_vec()),
+        signer,
+        context.extra(),
+        context.additional(),
+    )
+    .encode()
+}
+
 /// Signs a transfer of `amount` plancks to `dest`.
 pub fn sign_transfer_offline(
     signer: &sr25519::Pair,
