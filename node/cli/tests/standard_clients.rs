@@ -268,6 +268,25 @@ fn metadata_decodes_and_describes_every_storage_entry_the_node_holds() {
             "ChargeTransactionPayment"
         ]
     );
+    // Calls are named in snake_case, events and errors in CamelCase, as Substrate's.
+    let variants = |ty: u32| -> Vec<String> {
+        match &v15.types.resolve(ty).expect("type").type_def {
+            TypeDef::Variant(v) => v.variants.iter().map(|v| v.name.clone()).collect(),
+            other => panic!("not an enum: {other:?}"),
+        }
+    };
+    let balances = v15
+        .pallets
+        .iter()
+        .find(|p| p.name == "Balances")
+        .expect("Balances");
+    let calls = variants(balances.calls.as_ref().expect("calls").ty.id);
+    assert!(
+        calls.contains(&"transfer_keep_alive".to_string()),
+        "{calls:?}"
+    );
+    let events = variants(balances.event.as_ref().expect("events").ty.id);
+    assert!(events.contains(&"Transfer".to_string()), "{events:?}");
     let apis: Vec<&str> = v15.apis.iter().map(|api| api.name.as_str()).collect();
     for api in [
         "Core",
