@@ -1,6 +1,8 @@
 //! Arceon's JSON-RPC server (jsonrpsee, HTTP and WebSocket on one port) with Substrate's
 //! method names and JSON shapes, so Substrate wallets and explorers work unchanged:
-//! `chain_*`, `state_*`, `author_*`, `system_*`, `payment_queryInfo`, `rpc_methods`.
+//! `chain_*`, `state_*`, `author_*`, `system_*`, `payment_queryInfo`, `rpc_methods`, and
+//! the new JSON-RPC interface spec (`chainHead_v1_*`, `transactionWatch_v1_*`,
+//! `transaction_v1_*`, `chainSpec_v1_*`, `archive_v1_*`; see [`spec_v2`]).
 //!
 //! Invariants: every malformed request (bad JSON, wrong parameters, invalid hex,
 //! undecodable or badly signed extrinsics) gets a JSON-RPC error and changes nothing;
@@ -14,6 +16,7 @@ mod access;
 pub mod fastlane;
 mod json;
 mod methods;
+mod spec_v2;
 mod state_extra;
 mod subscriptions;
 mod world;
@@ -178,6 +181,8 @@ pub(crate) struct Context<A: ChainApi> {
     pub submitter: arceon_txpool::Submitter,
     /// The best block when the node started (`system_syncState`).
     pub starting_block: u32,
+    /// Follow subscriptions and broadcasts of the new JSON-RPC spec.
+    pub spec_v2: spec_v2::SpecV2,
 }
 
 impl<A: ChainApi> Context<A> {
@@ -248,12 +253,14 @@ pub(crate) fn module<A: ChainApi>(
         allow_unsafe,
         lane_hub: std::sync::OnceLock::new(),
         submitter,
+        spec_v2: spec_v2::SpecV2::new(),
     });
     methods::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     state_extra::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     subscriptions::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     world::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     fastlane::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
+    spec_v2::register(&mut module).map_err(|e| RpcError::Register(e.to_string()))?;
     let mut names: Vec<String> = module.method_names().map(|m| m.to_string()).collect();
     names.push("rpc_methods".into());
     names.sort();
@@ -309,6 +316,8 @@ pub async fn start<A: ChainApi>(
                 .max_response_body_size(config.max_response_bytes)
                 .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
                 .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
+                // Opaque string ids, as Substrate gives and the new spec describes.
+                .set_id_provider(jsonrpsee::server::RandomStringIdProvider::new(16))
                 .build(),
         )
         .set_http_middleware(http_middleware)

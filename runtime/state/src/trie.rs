@@ -232,6 +232,25 @@ impl<S: NodeStore> TrieState<S> {
         Ok(pairs)
     }
 
+    /// The Merkle value of the trie node at `key` or, when no node sits exactly there, of
+    /// the closest node below it (branch nodes included): the node's encoding when it is
+    /// shorter than 32 bytes (inlined in its parent), else its hash. `None` when no key
+    /// starts with `key`. This is the new JSON-RPC spec's `closestDescendantMerkleValue`,
+    /// which lets a client tell cheaply whether anything under a prefix changed.
+    pub fn closest_descendant_merkle_value(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        let reader = StoreReader::new(&self.store);
+        let trie = TrieDBBuilder::<Layout>::new(&reader, &self.root).build();
+        match trie.lookup_first_descendant(key) {
+            Ok(Some(trie_db::MerkleValue::Node(node))) => Ok(Some(node)),
+            Ok(Some(trie_db::MerkleValue::Hash(hash))) => Ok(Some(hash.as_bytes().to_vec())),
+            Ok(None) => Ok(None),
+            Err(e) => Err(reader.map_error(*e)),
+        }
+    }
+
     /// Up to `limit` `(key, value)` pairs of the whole state after `start_after`, with a
     /// proof that they are exactly the state's next pairs: the trie nodes visited while
     /// reading them and the pair after them (or the end). `true` when no pair follows.

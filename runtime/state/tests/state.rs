@@ -608,3 +608,39 @@ proptest! {
         }
     }
 }
+
+/// `closestDescendantMerkleValue` (new JSON-RPC spec): the root's hash for the empty
+/// prefix, a value that moves when anything under a prefix changes and stays when only
+/// keys elsewhere change, and nothing for a prefix no key starts with.
+#[test]
+fn closest_descendant_merkle_value_tracks_changes_under_a_prefix() {
+    let mut store = MemoryNodeStore::new();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = (0..50u8)
+        .map(|i| (vec![i % 2, 0xab, i], vec![i; 40]))
+        .collect();
+    let delta = storage_root(pairs);
+    store.apply(&delta).unwrap();
+    let state = TrieState::new(&store, delta.root);
+    assert_eq!(
+        state.closest_descendant_merkle_value(&[]).unwrap(),
+        Some(delta.root.as_bytes().to_vec())
+    );
+    assert_eq!(state.closest_descendant_merkle_value(&[7]).unwrap(), None);
+    let under_zero = state.closest_descendant_merkle_value(&[0]).unwrap();
+    let under_one = state.closest_descendant_merkle_value(&[1]).unwrap();
+    assert!(under_zero.is_some() && under_one.is_some() && under_zero != under_one);
+
+    let changed = state
+        .apply_changes([(&[0u8, 0xab, 4][..], Some(&[9u8; 40][..]))])
+        .unwrap();
+    store.apply(&changed).unwrap();
+    let after = TrieState::new(&store, changed.root);
+    assert_ne!(
+        after.closest_descendant_merkle_value(&[0]).unwrap(),
+        under_zero
+    );
+    assert_eq!(
+        after.closest_descendant_merkle_value(&[1]).unwrap(),
+        under_one
+    );
+}
