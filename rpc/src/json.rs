@@ -45,8 +45,12 @@ pub fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
     error(INVALID_PARAMS, message, None)
 }
 
-/// Parses `0x`-prefixed hex bytes.
+/// Parses `0x`-prefixed hex bytes. The empty string is empty bytes, as clients send it for
+/// a runtime call without parameters (polkadot-api does).
 pub fn parse_bytes(text: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
     if !text.starts_with("0x") {
         return Err(invalid_params(format!("'{text}' is not 0x-prefixed hex")));
     }

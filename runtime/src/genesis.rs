@@ -172,6 +172,7 @@ impl GenesisConfig {
         let mut ext = Ext::new(&empty);
         let version = crate::version();
         system::build_genesis(&mut ext, &version.spec_name, version.spec_version);
+        ext.set(crate::CODE_KEY.to_vec(), crate::code_identity());
         aura::Authorities::put(&mut ext, &self.aura.authorities);
         aura::SlotDuration::put(&mut ext, &self.aura.slot_duration);
         self.balances.build(&mut ext)?;

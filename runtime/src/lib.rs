@@ -80,6 +80,18 @@ pub fn version() -> RuntimeVersion {
     }
 }
 
+/// Substrate's well-known storage key of the runtime code (`:code`).
+pub const CODE_KEY: &[u8] = b":code";
+
+/// What `:code` holds: the runtime is native, so instead of wasm the key holds the
+/// runtime's identity (a tag and its encoded version). Clients that follow runtimes by
+/// the hash of `:code` (polkadot-api) see one runtime per identity; nothing executes it.
+pub fn code_identity() -> Vec<u8> {
+    let mut code = b"arceon-native-runtime:".to_vec();
+    code.extend(codec::Encode::encode(&version()));
+    code
+}
+
 /// A runtime API's 8-byte identifier: blake2-64 of its trait name, as Substrate derives it.
 pub fn api_id(name: &str) -> [u8; 8] {
     let mut id = [0u8; 8];

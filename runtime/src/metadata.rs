@@ -31,12 +31,19 @@ pub const VERSIONS: [u32; 2] = [14, 15];
 #[derive(TypeInfo)]
 pub struct Runtime;
 
-/// Every pallet, in index order, as `construct_runtime!` describes them, with the entry
-/// only the runtime can describe: `System.Events`.
+/// Every pallet, in index order, as `construct_runtime!` describes them, with what only
+/// the runtime can describe: the `System.Events` entry and the `System.Version` constant.
 pub fn pallets() -> Vec<PalletDescription> {
     let mut pallets = crate::pallet_descriptions();
     if let Some(system) = pallets.iter_mut().find(|p| p.index == pallet_index::SYSTEM) {
         system.storage = Some(system_storage());
+        // Only the runtime knows its version; clients (polkadot-api) sign with the spec
+        // and transaction versions read from this constant.
+        system.constants.push(arceon_support::metadata::constant(
+            "Version",
+            &crate::version(),
+            &["The runtime's version."],
+        ));
     }
     pallets
 }

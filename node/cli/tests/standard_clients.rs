@@ -1,6 +1,7 @@
 //! Standard Substrate clients against real node processes: the runtime metadata decoded
 //! with `frame-metadata`/`scale-info` and checked against the node's own storage, then the
-//! npm test project in `rpc/clients/` (polkadot.js) on a dev node and on a 4-validator local
+//! npm test project in `rpc/clients/` (polkadot.js over the legacy methods, polkadot-api
+//! over chainHead_v1 and transaction_v1) on a dev node and on a 4-validator local
 //! network whose transfers finalize through GRANDPA. The npm packages are installed by
 //! the README's test command (`npm ci` in `rpc/clients/`).
 
@@ -399,15 +400,19 @@ fn run_client_tests(url: &str, files: &[&str], env: &[(&str, &str)]) {
 }
 
 #[test]
-fn polkadot_js_works_against_a_dev_node() {
+fn polkadot_js_and_polkadot_api_work_against_a_dev_node() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Node::start(&["--dev", "--tmp"], dir.path().join("node.log"));
     node.wait_for("block 2", Duration::from_secs(30), |n| n.best_number() >= 2);
-    run_client_tests(&node.url(), &["test/polkadot-js.test.mjs"], &[]);
+    run_client_tests(
+        &node.url(),
+        &["test/polkadot-js.test.mjs", "test/polkadot-api.test.mjs"],
+        &[],
+    );
 }
 
 #[test]
-fn polkadot_js_transfers_finalize_on_four_validators() {
+fn polkadot_js_and_polkadot_api_transfers_finalize_on_four_validators() {
     let _serial = serial();
     let mut net = Net::new("local", 4, |i| vec![format!("--{}", NAMES[i])]);
     net.start_all();
@@ -419,7 +424,7 @@ fn polkadot_js_transfers_finalize_on_four_validators() {
     let url = net.node(1).url();
     run_client_tests(
         &url,
-        &["test/polkadot-js.test.mjs"],
+        &["test/polkadot-js.test.mjs", "test/polkadot-api.test.mjs"],
         &[("ARCEON_WAIT_FINALIZED", "1")],
     );
     assert_finalized_agree(&net);
