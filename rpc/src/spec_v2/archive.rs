@@ -19,8 +19,8 @@ use jsonrpsee::types::{ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionSink};
 use serde_json::{json, Value};
 
-use super::chain_head::{descendants_page, parse_queries, single_item, QueryKind, StorageQuery};
 use super::message;
+use super::storage::{descendants_page, parse_queries, single_item, QueryKind, StorageQuery};
 use crate::json::{invalid_params, parse_bytes, parse_hash};
 use crate::methods::{method, state_error};
 use crate::Context;

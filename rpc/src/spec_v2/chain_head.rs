@@ -18,8 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arceon_client::{CallError, ChainEvent, Client};
-use arceon_primitives::{blake2_256, to_hex, BlockNumber, Header, H256};
-use arceon_state::{NodeStore, TrieState};
+use arceon_primitives::{to_hex, Header, H256};
 use arceon_txpool::ChainApi;
 use codec::{Decode, Encode};
 use jsonrpsee::core::server::ConnectionId;
@@ -31,6 +30,8 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, Notify};
 
+use super::storage::{descendants_page, parse_queries, single_item, QueryKind, StorageQuery};
+use super::tree::BlockTree;
 use super::{codes, id_param, invalid_block, message, runtime_json, sink_id};
 use crate::json::{error, invalid_params, parse_bytes, parse_hash};
 use crate::Context;
@@ -332,109 +333,6 @@ impl Drop for Operation {
         if let Some(handle) = state.operations.remove(&self.id) {
             state.slots_used = state.slots_used.saturating_sub(handle.slots);
         }
-    }
-}
-
-/// The non-finalized blocks a subscription reported, rooted at its finalized block.
-#[derive(Debug, Clone)]
-pub(crate) struct BlockTree {
-    finalized: (BlockNumber, H256),
-    /// The finalized block's runtime (`Core_version` output), when following it.
-    finalized_runtime: Option<Vec<u8>>,
-    blocks: HashMap<H256, TreeBlock>,
-    best: H256,
-}
-
-#[derive(Debug, Clone)]
-struct TreeBlock {
-    parent: H256,
-    number: BlockNumber,
-    runtime: Option<Vec<u8>>,
-}
-
-impl BlockTree {
-    pub(crate) fn new(finalized: (BlockNumber, H256), runtime: Option<Vec<u8>>) -> Self {
-        BlockTree {
-            finalized,
-            finalized_runtime: runtime,
-            blocks: HashMap::new(),
-            best: finalized.1,
-        }
-    }
-
-    pub(crate) fn contains(&self, hash: &H256) -> bool {
-        *hash == self.finalized.1 || self.blocks.contains_key(hash)
-    }
-
-    fn runtime_of(&self, hash: &H256) -> Option<&Vec<u8>> {
-        if *hash == self.finalized.1 {
-            self.finalized_runtime.as_ref()
-        } else {
-            self.blocks.get(hash).and_then(|b| b.runtime.as_ref())
-        }
-    }
-
-    /// Adds a block whose parent is in the tree.
-    pub(crate) fn insert(
-        &mut self,
-        hash: H256,
-        parent: H256,
-        number: BlockNumber,
-        runtime: Option<Vec<u8>>,
-    ) {
-        self.blocks.insert(
-            hash,
-            TreeBlock {
-                parent,
-                number,
-                runtime,
-            },
-        );
-    }
-
-    /// Whether `hash` is `ancestor` or descends from it.
-    fn descends_from(&self, hash: &H256, ancestor: &H256) -> bool {
-        let mut current = *hash;
-        loop {
-            if current == *ancestor {
-                return true;
-            }
-            match self.blocks.get(&current) {
-                Some(block) => current = block.parent,
-                None => return false,
-            }
-        }
-    }
-
-    /// Makes `hash` (a reported non-finalized block) the finalized block: the blocks
-    /// finalized with it, oldest first and ending with it, and the blocks pruned (not its
-    /// descendants). `None` if it is not in the tree.
-    pub(crate) fn finalize(&mut self, hash: &H256) -> Option<(Vec<H256>, Vec<H256>)> {
-        let number = self.blocks.get(hash)?.number;
-        let mut route = vec![*hash];
-        let mut current = *hash;
-        while let Some(block) = self.blocks.get(&current) {
-            if block.parent == self.finalized.1 {
-                break;
-            }
-            route.push(block.parent);
-            current = block.parent;
-        }
-        route.reverse();
-        let on_route: HashSet<H256> = route.iter().copied().collect();
-        let pruned: Vec<H256> = self
-            .blocks
-            .keys()
-            .filter(|b| !on_route.contains(b) && !self.descends_from(b, hash))
-            .copied()
-            .collect();
-        let runtime = self.blocks.get(hash).and_then(|b| b.runtime.clone());
-        for gone in route.iter().chain(&pruned) {
-            self.blocks.remove(gone);
-        }
-        self.finalized = (number, *hash);
-        self.finalized_runtime = runtime;
-        Some((route, pruned))
     }
 }
 
@@ -780,131 +678,6 @@ async fn stop(sink: &SubscriptionSink) {
     }
 }
 
-/// The kinds of `chainHead_v1_storage` / `archive_v1_storage` items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum QueryKind {
-    Value,
-    Hash,
-    ClosestDescendantMerkleValue,
-    DescendantsValues,
-    DescendantsHashes,
-}
-
-/// One storage item asked for.
-#[derive(Debug, Clone)]
-pub(crate) struct StorageQuery {
-    pub key: Vec<u8>,
-    pub kind: QueryKind,
-    /// Where a descendants query resumes: strictly after this key.
-    pub start_after: Option<Vec<u8>>,
-}
-
-/// Parses a storage `items` array (shared with `archive_v1_storage`).
-pub(crate) fn parse_queries(
-    items: &Value,
-    with_pagination: bool,
-) -> Result<Vec<StorageQuery>, ErrorObjectOwned> {
-    let Some(items) = items.as_array() else {
-        return Err(invalid_params("items must be an array"));
-    };
-    if items.len() > MAX_STORAGE_ITEMS_PER_CALL {
-        return Err(invalid_params(format!(
-            "at most {MAX_STORAGE_ITEMS_PER_CALL} storage items per call"
-        )));
-    }
-    items
-        .iter()
-        .map(|item| {
-            let key = item["key"]
-                .as_str()
-                .ok_or_else(|| invalid_params("a storage item needs a hex `key`"))?;
-            let key = parse_bytes(key)?;
-            let kind = match item["type"].as_str() {
-                Some("value") => QueryKind::Value,
-                Some("hash") => QueryKind::Hash,
-                Some("closestDescendantMerkleValue") => QueryKind::ClosestDescendantMerkleValue,
-                Some("descendantsValues") => QueryKind::DescendantsValues,
-                Some("descendantsHashes") => QueryKind::DescendantsHashes,
-                _ => {
-                    return Err(invalid_params(
-                        "a storage item's `type` is one of value, hash, closestDescendantMerkleValue, descendantsValues, descendantsHashes",
-                    ))
-                }
-            };
-            let start_after = match &item["paginationStartKey"] {
-                Value::Null => None,
-                Value::String(s) if with_pagination => Some(parse_bytes(s)?),
-                _ => return Err(invalid_params("unexpected paginationStartKey")),
-            };
-            Ok(StorageQuery {
-                key,
-                kind,
-                start_after,
-            })
-        })
-        .collect()
-}
-
-/// The answer to a single-key query, if the key has one.
-pub(crate) fn single_item<S: NodeStore>(
-    state: &TrieState<S>,
-    query: &StorageQuery,
-) -> Result<Option<Value>, arceon_state::StateError> {
-    let key = to_hex(&query.key);
-    Ok(match query.kind {
-        QueryKind::Value => state
-            .get(&query.key)?
-            .map(|v| json!({ "key": key, "value": to_hex(&v) })),
-        QueryKind::Hash => state
-            .get(&query.key)?
-            .map(|v| json!({ "key": key, "hash": H256(blake2_256(&v)) })),
-        QueryKind::ClosestDescendantMerkleValue => state
-            .closest_descendant_merkle_value(&query.key)?
-            .map(|m| json!({ "key": key, "closestDescendantMerkleValue": to_hex(&m) })),
-        QueryKind::DescendantsValues | QueryKind::DescendantsHashes => None,
-    })
-}
-
-/// Reads the next page of descendants queries from the front of `queries`: at most
-/// `max_items` items and about `max_bytes` of values; a query leaves the queue once it
-/// has given all its items, else remembers where it stopped.
-pub(crate) fn descendants_page<S: NodeStore>(
-    state: &TrieState<S>,
-    queries: &mut VecDeque<StorageQuery>,
-    max_items: usize,
-    max_bytes: usize,
-) -> Result<Vec<Value>, arceon_state::StateError> {
-    let mut items = Vec::new();
-    let mut bytes = 0usize;
-    while let Some(query) = queries.front_mut() {
-        let room = max_items.saturating_sub(items.len());
-        if room == 0 || bytes >= max_bytes {
-            break;
-        }
-        let pairs = state.pairs_with_prefix(&query.key, query.start_after.as_deref(), room)?;
-        let exhausted = pairs.len() < room;
-        let mut taken_all = true;
-        for (key, value) in pairs {
-            if bytes >= max_bytes {
-                taken_all = false;
-                break;
-            }
-            bytes += value.len();
-            let item = if query.kind == QueryKind::DescendantsHashes {
-                json!({ "key": to_hex(&key), "hash": H256(blake2_256(&value)) })
-            } else {
-                json!({ "key": to_hex(&key), "value": to_hex(&value) })
-            };
-            items.push(item);
-            query.start_after = Some(key);
-        }
-        if exhausted && taken_all {
-            queries.pop_front();
-        }
-    }
-    Ok(items)
-}
-
 async fn run_storage(
     client: Arc<Client>,
     operation: Operation,
@@ -1219,6 +992,8 @@ pub(crate) fn register<A: ChainApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arceon_primitives::blake2_256;
+    use arceon_state::TrieState;
 
     fn h(n: u8) -> H256 {
         H256::repeat_byte(n)

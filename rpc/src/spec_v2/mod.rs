@@ -16,7 +16,9 @@
 
 pub(crate) mod archive;
 pub(crate) mod chain_head;
+pub(crate) mod storage;
 pub(crate) mod transaction;
+pub(crate) mod tree;
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
