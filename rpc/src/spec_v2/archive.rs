@@ -20,7 +20,9 @@ use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionSink};
 use serde_json::{json, Value};
 
 use super::message;
-use super::storage::{descendants_page, parse_queries, single_item, QueryKind, StorageQuery};
+use super::storage::{
+    descendants_page, parse_queries, single_items, split_descendants, StorageQuery,
+};
 use crate::json::{invalid_params, parse_bytes, parse_hash};
 use crate::methods::{method, state_error};
 use crate::Context;
@@ -145,27 +147,9 @@ async fn storage<A: ChainApi>(
             return Ok(());
         }
     };
-    let (singles, descendants): (Vec<StorageQuery>, Vec<StorageQuery>) =
-        queries.into_iter().partition(|q| {
-            !matches!(
-                q.kind,
-                QueryKind::DescendantsValues | QueryKind::DescendantsHashes
-            )
-        });
-    let read_state = state.clone();
-    let singles = tokio::task::spawn_blocking(move || {
-        singles
-            .iter()
-            .filter_map(|q| single_item(&read_state, q).transpose())
-            .collect::<Result<Vec<Value>, _>>()
-    })
-    .await;
-    let items = match singles {
-        Ok(Ok(items)) => items,
-        Ok(Err(e)) => {
-            error_event(&sink, e).await;
-            return Ok(());
-        }
+    let (singles, descendants) = split_descendants(queries);
+    let items = match single_items(state.clone(), singles).await {
+        Ok(items) => items,
         Err(e) => {
             error_event(&sink, e).await;
             return Ok(());

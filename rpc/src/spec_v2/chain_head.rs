@@ -30,7 +30,9 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, Notify};
 
-use super::storage::{descendants_page, parse_queries, single_item, QueryKind, StorageQuery};
+use super::storage::{
+    descendants_page, parse_queries, single_items, split_descendants, StorageQuery,
+};
 use super::tree::BlockTree;
 use super::{codes, id_param, invalid_block, message, runtime_json, sink_id};
 use crate::json::{error, invalid_params, parse_bytes, parse_hash};
@@ -691,24 +693,11 @@ async fn run_storage(
             _ => return operation.inaccessible(),
         }
     };
-    let (singles, descendants): (Vec<StorageQuery>, Vec<StorageQuery>) =
-        queries.into_iter().partition(|q| {
-            !matches!(
-                q.kind,
-                QueryKind::DescendantsValues | QueryKind::DescendantsHashes
-            )
-        });
-    let read_state = state.clone();
-    let singles = tokio::task::spawn_blocking(move || {
-        singles
-            .iter()
-            .filter_map(|q| single_item(&read_state, q).transpose())
-            .collect::<Result<Vec<Value>, _>>()
-    })
-    .await;
+    let (singles, descendants) = split_descendants(queries);
+    let singles = single_items(state.clone(), singles).await;
     match singles {
-        Ok(Ok(items)) if items.is_empty() => {}
-        Ok(Ok(items)) => {
+        Ok(items) if items.is_empty() => {}
+        Ok(items) => {
             if !operation.emit(json!({ "event": "operationStorageItems", "items": items })) {
                 return;
             }
@@ -992,6 +981,7 @@ pub(crate) fn register<A: ChainApi>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec_v2::storage::{single_item, QueryKind};
     use arceon_primitives::blake2_256;
     use arceon_state::TrieState;
 

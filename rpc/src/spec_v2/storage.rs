@@ -140,3 +140,35 @@ pub(crate) fn descendants_page<S: NodeStore>(
     }
     Ok(items)
 }
+
+/// Splits the items into those answered at once and the descendants queries, which are
+/// answered page by page.
+pub(crate) fn split_descendants(
+    queries: Vec<StorageQuery>,
+) -> (Vec<StorageQuery>, Vec<StorageQuery>) {
+    queries.into_iter().partition(|q| {
+        !matches!(
+            q.kind,
+            QueryKind::DescendantsValues | QueryKind::DescendantsHashes
+        )
+    })
+}
+
+/// Answers the single items on a blocking thread (trie reads); the error says why not.
+pub(crate) async fn single_items<S: NodeStore + Send + Sync + 'static>(
+    state: TrieState<S>,
+    singles: Vec<StorageQuery>,
+) -> Result<Vec<Value>, String> {
+    let read = tokio::task::spawn_blocking(move || {
+        singles
+            .iter()
+            .filter_map(|q| single_item(&state, q).transpose())
+            .collect::<Result<Vec<Value>, _>>()
+    })
+    .await;
+    match read {
+        Ok(Ok(items)) => Ok(items),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
