@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Connection, Row, Transaction};
 
 use crate::error::{ExplorerError, Result};
 use crate::node::FetchedBlock;
@@ -20,6 +20,9 @@ const SCHEMA: &str = include_str!("../migrations/0001_schema.sql");
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE: &str = "sqlite://explorer.db";
+
+/// How long connecting to the database may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Which database engine a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,17 @@ impl Db {
     pub async fn open(url: &str) -> Result<Db> {
         let (engine, full) = parse_url(url)?;
         sqlx::any::install_default_drivers();
+        // One connection first, so an unreachable server or a refused login is reported
+        // as such (a pool would only say that it timed out).
+        let bad = |reason: String| ExplorerError::BadDatabaseUrl {
+            url: url.to_string(),
+            reason,
+        };
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect(&full))
+            .await
+            .map_err(|_| bad(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| bad(e.to_string()))?;
+        probe.close().await.map_err(|e| bad(e.to_string()))?;
         let connections = match engine {
             Engine::Sqlite => 4,
             Engine::Postgres => 8,
@@ -112,10 +126,7 @@ impl Db {
             .acquire_timeout(std::time::Duration::from_secs(30))
             .connect(&full)
             .await
-            .map_err(|e| ExplorerError::BadDatabaseUrl {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| bad(e.to_string()))?;
         if engine == Engine::Sqlite {
             // Readers (the web server) do not block the writer and vice versa.
             sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
