@@ -122,9 +122,14 @@ async fn status(State(app): State<AppState>) -> ApiResult {
     })))
 }
 
-async fn blocks(State(app): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
+async fn blocks(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
     let limit = limit(&q, 20, 100)?;
-    Ok(Json(json!(query::latest_blocks(app.db.pool(), limit).await?)))
+    Ok(Json(json!(
+        query::latest_blocks(app.db.pool(), limit).await?
+    )))
 }
 
 async fn block(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -171,16 +176,23 @@ async fn map(State(app): State<AppState>) -> ApiResult {
     Ok(Json(query::map(app.db.pool()).await?))
 }
 
-async fn search(State(app): State<AppState>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
+async fn search(
+    State(app): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
     let term = q.get("q").map(|s| s.trim()).unwrap_or_default();
     if term.is_empty() {
         return Err(ApiError::BadRequest("search needs q: a block number or hash, an extrinsic hash, an SS58 address or a player name".into()));
     }
     if term.len() > 128 {
-        return Err(ApiError::BadRequest("search term longer than 128 characters".into()));
+        return Err(ApiError::BadRequest(
+            "search term longer than 128 characters".into(),
+        ));
     }
     let pool = app.db.pool();
-    let hit = |kind: &str, url: String, value: Value| Json(json!({ "kind": kind, "url": url, "result": value }));
+    let hit = |kind: &str, url: String, value: Value| {
+        Json(json!({ "kind": kind, "url": url, "result": value }))
+    };
     if let Ok(BlockId::Number(n)) = parse_block_id(term) {
         if let Some(b) = query::block(pool, Some(n), None).await? {
             return Ok(hit("block", format!("/block/{n}"), b));
@@ -195,7 +207,9 @@ async fn search(State(app): State<AppState>, Query(q): Query<HashMap<String, Str
         }
     }
     if let Ok(who) = address(term) {
-        let found = query::account(pool, &who).await?.unwrap_or(json!({ "address": who }));
+        let found = query::account(pool, &who)
+            .await?
+            .unwrap_or(json!({ "address": who }));
         return Ok(hit("account", format!("/account/{who}"), found));
     }
     let players = query::players_named(pool, term).await?;
@@ -221,7 +235,10 @@ async fn page() -> impl IntoResponse {
 }
 
 async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
 }
 
 async fn style() -> impl IntoResponse {
@@ -229,7 +246,11 @@ async fn style() -> impl IntoResponse {
 }
 
 async fn not_found_page() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE)
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        PAGE,
+    )
 }
 
 /// The explorer's routes.
@@ -266,7 +287,10 @@ mod tests {
     fn block_ids_are_numbers_or_hashes() {
         assert_eq!(parse_block_id("42").ok(), Some(BlockId::Number(42)));
         let hash = format!("0x{}", "AB".repeat(32));
-        assert_eq!(parse_block_id(&hash).ok(), Some(BlockId::Hash(format!("0x{}", "ab".repeat(32)))));
+        assert_eq!(
+            parse_block_id(&hash).ok(),
+            Some(BlockId::Hash(format!("0x{}", "ab".repeat(32))))
+        );
         for bad in ["", "-1", "4294967296", "0x12", "abc", "1e3", "12345678901"] {
             assert!(parse_block_id(bad).is_err(), "{bad} accepted");
         }

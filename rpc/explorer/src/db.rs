@@ -129,7 +129,9 @@ impl Db {
             .map_err(|e| bad(e.to_string()))?;
         if engine == Engine::Sqlite {
             // Readers (the web server) do not block the writer and vice versa.
-            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await?;
         }
         migrator().run(&pool).await?;
         Ok(Db { pool, engine })
@@ -151,17 +153,18 @@ impl Db {
             .fetch_one(&self.pool)
             .await?;
         let n: Option<i64> = row.try_get("n")?;
-        n.map(|n| u32::try_from(n).map_err(|_| ExplorerError::CorruptRow(format!("block number {n}"))))
-            .transpose()
+        n.map(|n| {
+            u32::try_from(n).map_err(|_| ExplorerError::CorruptRow(format!("block number {n}")))
+        })
+        .transpose()
     }
 
     /// The genesis hash the index was built from; records `genesis` on first use, and
     /// refuses a database built from another chain.
     pub async fn check_genesis(&self, genesis: &str) -> Result<()> {
-        let row: Option<AnyRow> =
-            sqlx::query("SELECT value FROM chain_meta WHERE key = 'genesis'")
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<AnyRow> = sqlx::query("SELECT value FROM chain_meta WHERE key = 'genesis'")
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => {
                 let indexed: String = row.try_get("value")?;
@@ -185,7 +188,11 @@ impl Db {
 
     /// Writes `block` (and `world`, the world as of that block, when given) in one
     /// transaction.
-    pub async fn store_block(&self, block: &FetchedBlock, world: Option<&WorldSnapshot>) -> Result<()> {
+    pub async fn store_block(
+        &self,
+        block: &FetchedBlock,
+        world: Option<&WorldSnapshot>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_block(&mut tx, block).await?;
         insert_extrinsics(&mut tx, block).await?;
@@ -313,9 +320,18 @@ mod tests {
             parse_url("sqlite://explorer.db").ok(),
             Some((Engine::Sqlite, "sqlite://explorer.db?mode=rwc".into()))
         );
-        assert!(matches!(parse_url("mysql://x/y"), Err(ExplorerError::BadDatabaseUrl { .. })));
-        assert!(matches!(parse_url("explorer.db"), Err(ExplorerError::BadDatabaseUrl { .. })));
-        assert!(matches!(parse_url("sqlite://"), Err(ExplorerError::BadDatabaseUrl { .. })));
+        assert!(matches!(
+            parse_url("mysql://x/y"),
+            Err(ExplorerError::BadDatabaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("explorer.db"),
+            Err(ExplorerError::BadDatabaseUrl { .. })
+        ));
+        assert!(matches!(
+            parse_url("sqlite://"),
+            Err(ExplorerError::BadDatabaseUrl { .. })
+        ));
         assert!(matches!(
             parse_url("postgres://u@h:notaport/db"),
             Err(ExplorerError::BadDatabaseUrl { .. })

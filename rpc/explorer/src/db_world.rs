@@ -177,7 +177,10 @@ pub async fn fingerprint(pool: &AnyPool) -> Result<(Vec<(String, u64)>, String)>
         let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY {order}"))
             .fetch_all(pool)
             .await?;
-        counts.push((table.to_string(), u64::try_from(rows.len()).unwrap_or(u64::MAX)));
+        counts.push((
+            table.to_string(),
+            u64::try_from(rows.len()).unwrap_or(u64::MAX),
+        ));
         all.extend_from_slice(table.as_bytes());
         for row in &rows {
             all.extend_from_slice(row_text(row).as_bytes());

@@ -232,10 +232,10 @@ fn collect_accounts(value: &Value, out: &mut BTreeSet<String>, depth: u32) {
         return;
     }
     match value {
-        Value::String(s) if s.len() >= 46 && s.len() <= 50 => {
-            if arceon_primitives::parse_account(s).is_ok() {
-                out.insert(s.clone());
-            }
+        Value::String(s)
+            if (46..=50).contains(&s.len()) && arceon_primitives::parse_account(s).is_ok() =>
+        {
+            out.insert(s.clone());
         }
         Value::Array(items) => items
             .iter()
@@ -297,8 +297,7 @@ pub fn decode_block(
         collect_accounts(&fields, &mut touched, 0);
         if record.event.is("Balances", "Transfer") {
             let get = |name: &str| text_of(record.event.field(name).map(|f| &f.value));
-            if let (Some(from), Some(to), Some(amount)) = (get("from"), get("to"), get("amount"))
-            {
+            if let (Some(from), Some(to), Some(amount)) = (get("from"), get("to"), get("amount")) {
                 transfers.push(TransferRow {
                     event_index: index,
                     extrinsic: record.extrinsic,
@@ -332,7 +331,10 @@ mod tests {
     #[test]
     fn garbage_extrinsics_are_kept_undecoded() {
         assert!(envelope(&[]).is_none());
-        assert!(envelope(&[0x08, 0x04]).is_none(), "length prefix beyond the input");
+        assert!(
+            envelope(&[0x08, 0x04]).is_none(),
+            "length prefix beyond the input"
+        );
         assert!(envelope(&[0x04, 0x05]).is_none(), "unknown version");
         let unsigned = envelope(&[0x0c, 0x04, 0x00, 0x01]).expect("unsigned extrinsic");
         assert!(unsigned.signer.is_none());
@@ -341,7 +343,10 @@ mod tests {
 
     #[test]
     fn authors_rotate_with_the_slot() {
-        let keys = [sr25519::Public::from_raw([1; 32]), sr25519::Public::from_raw([2; 32])];
+        let keys = [
+            sr25519::Public::from_raw([1; 32]),
+            sr25519::Public::from_raw([2; 32]),
+        ];
         let first = author_of(&keys, Some(4));
         let second = author_of(&keys, Some(5));
         assert_eq!(first, Some(to_ss58(&AccountId32::new([1; 32]))));
@@ -355,7 +360,11 @@ mod tests {
         let parts = call_parts(json!({"Balances": {"transfer": {"dest": "x", "value": "5"}}}));
         assert_eq!(
             parts,
-            Some(("Balances".into(), "transfer".into(), json!({"dest": "x", "value": "5"})))
+            Some((
+                "Balances".into(),
+                "transfer".into(),
+                json!({"dest": "x", "value": "5"})
+            ))
         );
         let no_args = call_parts(json!({"FastLane": "join"}));
         assert_eq!(no_args, Some(("FastLane".into(), "join".into(), json!({}))));

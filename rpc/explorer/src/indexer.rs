@@ -88,7 +88,11 @@ impl Progress {
         if !self.enabled {
             return;
         }
-        let every = if self.tty { Duration::from_millis(200) } else { Duration::from_secs(5) };
+        let every = if self.tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
         let finished = done >= self.target;
         if !finished && self.last_draw.is_some_and(|t| t.elapsed() < every) {
             return;
@@ -200,7 +204,11 @@ impl Indexer {
             match tokio::time::timeout(HEAD_WAIT, heads.next()).await {
                 Ok(Some(Ok(_))) | Err(_) => {}
                 Ok(Some(Err(e))) => return Err(ExplorerError::Node(e.to_string())),
-                Ok(None) => return Err(ExplorerError::Node("the node closed the finalized-heads subscription".into())),
+                Ok(None) => {
+                    return Err(ExplorerError::Node(
+                        "the node closed the finalized-heads subscription".into(),
+                    ))
+                }
             }
         }
     }

@@ -50,7 +50,11 @@ async fn serve(cli: &Cli, db: Db) -> Result<(), ExplorerError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ExplorerError::Http(format!("cannot listen on {addr}: {e}")))?;
-    eprintln!("explorer: http://{addr}/ indexing {} into {}", cli.node, db.engine().name());
+    eprintln!(
+        "explorer: http://{addr}/ indexing {} into {}",
+        cli.node,
+        db.engine().name()
+    );
     let app = router(AppState { db, status });
     let server = async move {
         axum::serve(listener, app)
@@ -104,7 +108,10 @@ async fn run(cli: Cli) -> Result<(), ExplorerError> {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

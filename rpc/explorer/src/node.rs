@@ -126,7 +126,10 @@ impl NodeConn {
 
     /// The latest finalized height.
     pub async fn finalized_number(&self) -> Result<BlockNumber> {
-        let hash: Value = self.client.request("chain_getFinalizedHead", vec![]).await?;
+        let hash: Value = self
+            .client
+            .request("chain_getFinalizedHead", vec![])
+            .await?;
         self.number_of(&hash).await
     }
 
@@ -136,9 +139,7 @@ impl NodeConn {
     }
 
     /// Subscribes to finalized heads (`chain_subscribeFinalizedHeads`).
-    pub async fn finalized_heads(
-        &self,
-    ) -> Result<jsonrpsee::core::client::Subscription<Value>> {
+    pub async fn finalized_heads(&self) -> Result<jsonrpsee::core::client::Subscription<Value>> {
         Ok(self
             .client
             .subscribe_raw(
@@ -151,11 +152,10 @@ impl NodeConn {
 
     /// Fetches block `number` of the canonical chain with everything the index needs.
     pub async fn fetch_block(&self, number: BlockNumber) -> Result<FetchedBlock> {
-        let hash = self
-            .client
-            .block_hash(number)
-            .await?
-            .ok_or_else(|| ExplorerError::BadResponse(format!("node has no block #{number}")))?;
+        let hash =
+            self.client.block_hash(number).await?.ok_or_else(|| {
+                ExplorerError::BadResponse(format!("node has no block #{number}"))
+            })?;
         let hash_json = json!(to_hex(hash.as_bytes()));
         let header_json: Value = self
             .client
@@ -204,7 +204,9 @@ impl NodeConn {
     async fn authorities(&self, at: H256) -> Result<Vec<sr25519::Public>> {
         let key = arceon_runtime::aura::Authorities::key();
         match self.client.storage(&key, Some(at)).await {
-            Ok(Some(bytes)) => Ok(Vec::<sr25519::Public>::decode(&mut &bytes[..]).unwrap_or_default()),
+            Ok(Some(bytes)) => {
+                Ok(Vec::<sr25519::Public>::decode(&mut &bytes[..]).unwrap_or_default())
+            }
             Ok(None) => Ok(Vec::new()),
             Err(error) => match storage_error(error) {
                 Some(fatal) => Err(fatal),

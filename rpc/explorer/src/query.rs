@@ -145,7 +145,13 @@ async fn objects(
 
 /// The newest `limit` blocks, newest first.
 pub async fn latest_blocks(pool: &AnyPool, limit: i64) -> Result<Vec<Value>> {
-    objects(pool, "SELECT * FROM blocks ORDER BY number DESC LIMIT $1", &[json!(limit)], &BLOCK_COLS).await
+    objects(
+        pool,
+        "SELECT * FROM blocks ORDER BY number DESC LIMIT $1",
+        &[json!(limit)],
+        &BLOCK_COLS,
+    )
+    .await
 }
 
 /// The newest `limit` signed extrinsics, newest first.
@@ -161,10 +167,30 @@ pub async fn latest_extrinsics(pool: &AnyPool, limit: i64) -> Result<Vec<Value>>
 }
 
 /// A block with its extrinsics and events, by number or `0x` hash.
-pub async fn block(pool: &AnyPool, number: Option<i64>, hash: Option<&str>) -> Result<Option<Value>> {
+pub async fn block(
+    pool: &AnyPool,
+    number: Option<i64>,
+    hash: Option<&str>,
+) -> Result<Option<Value>> {
     let found = match (number, hash) {
-        (Some(n), _) => objects(pool, "SELECT * FROM blocks WHERE number = $1", &[json!(n)], &BLOCK_COLS).await?,
-        (None, Some(h)) => objects(pool, "SELECT * FROM blocks WHERE hash = $1", &[json!(h)], &BLOCK_COLS).await?,
+        (Some(n), _) => {
+            objects(
+                pool,
+                "SELECT * FROM blocks WHERE number = $1",
+                &[json!(n)],
+                &BLOCK_COLS,
+            )
+            .await?
+        }
+        (None, Some(h)) => {
+            objects(
+                pool,
+                "SELECT * FROM blocks WHERE hash = $1",
+                &[json!(h)],
+                &BLOCK_COLS,
+            )
+            .await?
+        }
         (None, None) => Vec::new(),
     };
     let Some(mut block) = found.into_iter().next() else {
@@ -172,10 +198,22 @@ pub async fn block(pool: &AnyPool, number: Option<i64>, hash: Option<&str>) -> R
     };
     let n = block["number"].clone();
     block["extrinsics"] = json!(
-        objects(pool, "SELECT * FROM extrinsics WHERE block_number = $1 ORDER BY idx", &[n.clone()], &EXTRINSIC_COLS).await?
+        objects(
+            pool,
+            "SELECT * FROM extrinsics WHERE block_number = $1 ORDER BY idx",
+            std::slice::from_ref(&n),
+            &EXTRINSIC_COLS
+        )
+        .await?
     );
     block["events"] = json!(
-        objects(pool, "SELECT * FROM events WHERE block_number = $1 ORDER BY idx", &[n], &EVENT_COLS).await?
+        objects(
+            pool,
+            "SELECT * FROM events WHERE block_number = $1 ORDER BY idx",
+            &[n],
+            &EVENT_COLS
+        )
+        .await?
     );
     Ok(Some(block))
 }
@@ -203,7 +241,12 @@ pub async fn extrinsic(pool: &AnyPool, hash: &str) -> Result<Option<Value>> {
         )
         .await?
     );
-    let block = rows(pool, "SELECT hash, timestamp_ms FROM blocks WHERE number = $1", &[n]).await?;
+    let block = rows(
+        pool,
+        "SELECT hash, timestamp_ms FROM blocks WHERE number = $1",
+        &[n],
+    )
+    .await?;
     if let Some(row) = block.first() {
         x["blockHash"] = json!(text(row, "hash")?);
         x["timestampMs"] = json!(int(row, "timestamp_ms")?);
@@ -218,8 +261,14 @@ pub async fn account(pool: &AnyPool, address: &str) -> Result<Option<Value>> {
     let balance = objects(
         pool,
         "SELECT * FROM accounts WHERE address = $1",
-        &[a.clone()],
-        &[("free", "free", 's'), ("reserved", "reserved", 's'), ("frozen", "frozen", 's'), ("nonce", "nonce", 'i'), ("updatedAt", "updated_at", 'i')],
+        std::slice::from_ref(&a),
+        &[
+            ("free", "free", 's'),
+            ("reserved", "reserved", 's'),
+            ("frozen", "frozen", 's'),
+            ("nonce", "nonce", 'i'),
+            ("updatedAt", "updated_at", 'i'),
+        ],
     )
     .await?
     .into_iter()
@@ -235,13 +284,30 @@ pub async fn account(pool: &AnyPool, address: &str) -> Result<Option<Value>> {
     let extrinsics = objects(
         pool,
         "SELECT * FROM extrinsics WHERE signer = $1 ORDER BY block_number DESC, idx DESC LIMIT 50",
-        &[a.clone()],
+        std::slice::from_ref(&a),
         &EXTRINSIC_COLS,
     )
     .await?;
-    let player = objects(pool, "SELECT * FROM players WHERE address = $1", &[a.clone()], &PLAYER_COLS).await?;
-    let validator = objects(pool, "SELECT * FROM validators WHERE address = $1", &[a], &VALIDATOR_COLS).await?;
-    if balance.is_none() && transfers.is_empty() && extrinsics.is_empty() && player.is_empty() && validator.is_empty() {
+    let player = objects(
+        pool,
+        "SELECT * FROM players WHERE address = $1",
+        std::slice::from_ref(&a),
+        &PLAYER_COLS,
+    )
+    .await?;
+    let validator = objects(
+        pool,
+        "SELECT * FROM validators WHERE address = $1",
+        &[a],
+        &VALIDATOR_COLS,
+    )
+    .await?;
+    if balance.is_none()
+        && transfers.is_empty()
+        && extrinsics.is_empty()
+        && player.is_empty()
+        && validator.is_empty()
+    {
         return Ok(None);
     }
     Ok(Some(json!({
@@ -255,13 +321,29 @@ pub async fn account(pool: &AnyPool, address: &str) -> Result<Option<Value>> {
 }
 
 async fn authored(pool: &AnyPool, address: &str) -> Result<i64> {
-    let found = rows(pool, "SELECT COUNT(*) AS n FROM blocks WHERE author = $1", &[json!(address)]).await?;
-    Ok(found.first().map(|r| int(r, "n")).transpose()?.flatten().unwrap_or(0))
+    let found = rows(
+        pool,
+        "SELECT COUNT(*) AS n FROM blocks WHERE author = $1",
+        &[json!(address)],
+    )
+    .await?;
+    Ok(found
+        .first()
+        .map(|r| int(r, "n"))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0))
 }
 
 /// Every validator with its authored block count, the era and the active set.
 pub async fn validators(pool: &AnyPool) -> Result<Value> {
-    let mut list = objects(pool, "SELECT * FROM validators ORDER BY address", &[], &VALIDATOR_COLS).await?;
+    let mut list = objects(
+        pool,
+        "SELECT * FROM validators ORDER BY address",
+        &[],
+        &VALIDATOR_COLS,
+    )
+    .await?;
     for v in &mut list {
         let address = v["address"].as_str().unwrap_or_default().to_string();
         v["authoredBlocks"] = json!(authored(pool, &address).await?);
@@ -285,15 +367,32 @@ pub async fn validators(pool: &AnyPool) -> Result<Value> {
 
 /// One validator with its latest authored blocks, `None` when not a validator.
 pub async fn validator(pool: &AnyPool, address: &str) -> Result<Option<Value>> {
-    let found = objects(pool, "SELECT * FROM validators WHERE address = $1", &[json!(address)], &VALIDATOR_COLS).await?;
+    let found = objects(
+        pool,
+        "SELECT * FROM validators WHERE address = $1",
+        &[json!(address)],
+        &VALIDATOR_COLS,
+    )
+    .await?;
     let Some(mut v) = found.into_iter().next() else {
         return Ok(None);
     };
     v["authoredBlocks"] = json!(authored(pool, address).await?);
     v["recentBlocks"] = json!(
-        objects(pool, "SELECT * FROM blocks WHERE author = $1 ORDER BY number DESC LIMIT 20", &[json!(address)], &BLOCK_COLS).await?
+        objects(
+            pool,
+            "SELECT * FROM blocks WHERE author = $1 ORDER BY number DESC LIMIT 20",
+            &[json!(address)],
+            &BLOCK_COLS
+        )
+        .await?
     );
-    let committees = rows(pool, "SELECT id, name, committee FROM areas ORDER BY id", &[]).await?;
+    let committees = rows(
+        pool,
+        "SELECT id, name, committee FROM areas ORDER BY id",
+        &[],
+    )
+    .await?;
     let mut areas = Vec::new();
     for row in &committees {
         let committee = json_text(row, "committee")?;
@@ -311,24 +410,84 @@ pub async fn map(pool: &AnyPool) -> Result<Value> {
         pool,
         "SELECT * FROM areas ORDER BY id",
         &[],
-        &[("id", "id", 'i'), ("name", "name", 's'), ("minX", "min_x", 'i'), ("minY", "min_y", 'i'), ("maxX", "max_x", 'i'), ("maxY", "max_y", 'i'), ("active", "active", 'b'), ("population", "population", 'i'), ("npcCount", "npc_count", 'i'), ("structureCount", "structure_count", 'i'), ("committee", "committee", 'j'), ("updatedAt", "updated_at", 'i')],
+        &[
+            ("id", "id", 'i'),
+            ("name", "name", 's'),
+            ("minX", "min_x", 'i'),
+            ("minY", "min_y", 'i'),
+            ("maxX", "max_x", 'i'),
+            ("maxY", "max_y", 'i'),
+            ("active", "active", 'b'),
+            ("population", "population", 'i'),
+            ("npcCount", "npc_count", 'i'),
+            ("structureCount", "structure_count", 'i'),
+            ("committee", "committee", 'j'),
+            ("updatedAt", "updated_at", 'i'),
+        ],
     )
     .await?;
-    let players = objects(pool, "SELECT * FROM players ORDER BY address", &[], &PLAYER_COLS).await?;
-    let npcs = objects(pool, "SELECT * FROM npcs ORDER BY id", &[], &[("id", "id", 'i'), ("name", "name", 's'), ("kind", "kind", 's'), ("area", "area", 'i'), ("x", "x", 'i'), ("y", "y", 'i')]).await?;
-    let structures = objects(pool, "SELECT * FROM structures ORDER BY id", &[], &[("id", "id", 'i'), ("owner", "owner", 's'), ("kind", "kind", 'i'), ("area", "area", 'i'), ("x", "x", 'i'), ("y", "y", 'i'), ("level", "level", 'i')]).await?;
+    let players = objects(
+        pool,
+        "SELECT * FROM players ORDER BY address",
+        &[],
+        &PLAYER_COLS,
+    )
+    .await?;
+    let npcs = objects(
+        pool,
+        "SELECT * FROM npcs ORDER BY id",
+        &[],
+        &[
+            ("id", "id", 'i'),
+            ("name", "name", 's'),
+            ("kind", "kind", 's'),
+            ("area", "area", 'i'),
+            ("x", "x", 'i'),
+            ("y", "y", 'i'),
+        ],
+    )
+    .await?;
+    let structures = objects(
+        pool,
+        "SELECT * FROM structures ORDER BY id",
+        &[],
+        &[
+            ("id", "id", 'i'),
+            ("owner", "owner", 's'),
+            ("kind", "kind", 'i'),
+            ("area", "area", 'i'),
+            ("x", "x", 'i'),
+            ("y", "y", 'i'),
+            ("level", "level", 'i'),
+        ],
+    )
+    .await?;
     let at = areas.iter().filter_map(|a| a["updatedAt"].as_i64()).max();
-    Ok(json!({ "block": at, "areas": areas, "players": players, "npcs": npcs, "structures": structures }))
+    Ok(
+        json!({ "block": at, "areas": areas, "players": players, "npcs": npcs, "structures": structures }),
+    )
 }
 
 /// Players whose name is `name` (case-insensitive), or starts with it.
 pub async fn players_named(pool: &AnyPool, name: &str) -> Result<Vec<Value>> {
-    let exact = objects(pool, "SELECT * FROM players WHERE LOWER(name) = LOWER($1) ORDER BY address", &[json!(name)], &PLAYER_COLS).await?;
+    let exact = objects(
+        pool,
+        "SELECT * FROM players WHERE LOWER(name) = LOWER($1) ORDER BY address",
+        &[json!(name)],
+        &PLAYER_COLS,
+    )
+    .await?;
     if !exact.is_empty() {
         return Ok(exact);
     }
     let pattern = format!("{}%", name.replace(['%', '_'], ""));
-    objects(pool, "SELECT * FROM players WHERE LOWER(name) LIKE LOWER($1) ORDER BY name LIMIT 20", &[json!(pattern)], &PLAYER_COLS).await
+    objects(
+        pool,
+        "SELECT * FROM players WHERE LOWER(name) LIKE LOWER($1) ORDER BY name LIMIT 20",
+        &[json!(pattern)],
+        &PLAYER_COLS,
+    )
+    .await
 }
 
 /// The data for the home page's charts: the newest `limit` blocks' number, time and
@@ -338,7 +497,11 @@ pub async fn chart(pool: &AnyPool, limit: i64) -> Result<Vec<Value>> {
         pool,
         "SELECT number, timestamp_ms, extrinsic_count FROM blocks ORDER BY number DESC LIMIT $1",
         &[json!(limit)],
-        &[("number", "number", 'i'), ("timestampMs", "timestamp_ms", 'i'), ("extrinsics", "extrinsic_count", 'i')],
+        &[
+            ("number", "number", 'i'),
+            ("timestampMs", "timestamp_ms", 'i'),
+            ("extrinsics", "extrinsic_count", 'i'),
+        ],
     )
     .await?;
     points.reverse();

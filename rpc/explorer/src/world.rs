@@ -141,7 +141,10 @@ pub struct WorldSnapshot {
 fn int(value: &Value, field: &str) -> Result<i64> {
     value
         .get(field)
-        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .ok_or_else(|| ExplorerError::BadResponse(format!("`{field}` missing in {value}")))
 }
 
@@ -167,8 +170,16 @@ fn area_row(value: &Value) -> Result<AreaRow> {
     Ok(AreaRow {
         id: int(value, "id")?,
         name: text(value, "name")?,
-        bounds: [int(b, "minX")?, int(b, "minY")?, int(b, "maxX")?, int(b, "maxY")?],
-        active: value.get("active").and_then(Value::as_bool).unwrap_or(false),
+        bounds: [
+            int(b, "minX")?,
+            int(b, "minY")?,
+            int(b, "maxX")?,
+            int(b, "maxY")?,
+        ],
+        active: value
+            .get("active")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         population: int(value, "population")?,
         npc_count: 0,
         structure_count: 0,
@@ -224,13 +235,22 @@ fn list<'a>(value: &'a Value, field: &str) -> Result<&'a Vec<Value>> {
 }
 
 /// Reads every page of a paged `arceon_*InArea` query.
-async fn paged(node: &NodeConn, method: &str, field: &str, area: i64, at: &str) -> Result<Vec<Value>> {
+async fn paged(
+    node: &NodeConn,
+    method: &str,
+    field: &str,
+    area: i64,
+    at: &str,
+) -> Result<Vec<Value>> {
     let mut all = Vec::new();
     let mut after = Value::Null;
     for _ in 0..MAX_PAGES {
         let answer = node
             .client()
-            .world_query(method, vec![json!(area), after.clone(), json!(PAGE), json!(at)])
+            .world_query(
+                method,
+                vec![json!(area), after.clone(), json!(PAGE), json!(at)],
+            )
             .await?;
         all.extend(list(&answer, field)?.iter().cloned());
         match answer.get("next") {
@@ -259,7 +279,10 @@ async fn validators(node: &NodeConn, at: &str) -> Result<Vec<ValidatorRow>> {
             disabled: v.get("disabled").and_then(Value::as_bool).unwrap_or(false),
             commission: int(v, "commissionPerBillion")?,
             bonded: v.get("bonded").and_then(Value::as_str).map(str::to_string),
-            exposure: v.get("exposure").and_then(Value::as_str).map(str::to_string),
+            exposure: v
+                .get("exposure")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             trust: int(&rep, "trustScorePerBillion")?,
             uptime: int(&rep, "uptimeScorePerBillion")?,
             participation: int(&rep, "consensusParticipationPerBillion")?,
@@ -289,7 +312,8 @@ pub async fn snapshot(node: &NodeConn, block: BlockNumber, hash: &str) -> Result
         for p in paged(node, "arceon_playersInArea", "players", area.id, hash).await? {
             world.players.push(player_row(&p)?);
         }
-        let structures = paged(node, "arceon_structuresInArea", "structures", area.id, hash).await?;
+        let structures =
+            paged(node, "arceon_structuresInArea", "structures", area.id, hash).await?;
         area.structure_count = i64::try_from(structures.len()).unwrap_or(i64::MAX);
         for s in structures {
             world.structures.push(structure_row(&s)?);
@@ -316,7 +340,10 @@ mod tests {
     #[test]
     fn incomplete_answers_are_errors_not_zeros() {
         let missing = json!({"address": "x", "name": "bob", "area": 0});
-        assert!(matches!(player_row(&missing), Err(ExplorerError::BadResponse(_))));
+        assert!(matches!(
+            player_row(&missing),
+            Err(ExplorerError::BadResponse(_))
+        ));
         let area = json!({"id": 3, "name": "Lakeshore", "active": true, "population": 2,
             "bounds": {"minX": 600000, "minY": 0, "maxX": 800000, "maxY": 200000}, "authority": null});
         let row = area_row(&area).expect("complete area");

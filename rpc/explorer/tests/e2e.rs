@@ -80,9 +80,15 @@ fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "browser test failed:\n{text}\nexplorer log:\n{}", explorer.log_text());
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{text}\nexplorer log:\n{}",
+        explorer.log_text()
+    );
     for shot in ["home.png", "account.png", "map.png"] {
-        let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(shots.join(shot))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(size > 10_000, "{shot} was not written ({size} bytes)");
     }
     if let Some(keep) = std::env::var_os("ARCEON_EXPLORER_SHOTS") {
@@ -97,7 +103,11 @@ fn explorer_indexes_a_dev_node_into_sqlite_and_shows_it_in_a_browser() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = dev_node(dir.path());
     let scenario = play(&node);
-    let explorer = Explorer::start(&node.url(), &sqlite_url(dir.path(), "explorer.db"), &dir.path().join("explorer.log"));
+    let explorer = Explorer::start(
+        &node.url(),
+        &sqlite_url(dir.path(), "explorer.db"),
+        &dir.path().join("explorer.log"),
+    );
     wait_for_move(&explorer);
     check_api(&explorer, &scenario);
     check_bad_input(&explorer);
@@ -115,11 +125,18 @@ fn explorer_indexes_a_dev_node_into_postgres() {
             .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", sql])
             .output()
             .expect("run psql");
-        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     psql(&format!("DROP DATABASE IF EXISTS {name}"));
     psql(&format!("CREATE DATABASE {name}"));
-    let url = admin.rsplit_once('/').map(|(server, _)| format!("{server}/{name}")).expect("url");
+    let url = admin
+        .rsplit_once('/')
+        .map(|(server, _)| format!("{server}/{name}"))
+        .expect("url");
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let node = dev_node(dir.path());
@@ -137,16 +154,31 @@ fn fingerprint(database: &str) -> String {
         .args(["--database", database, "fingerprint"])
         .output()
         .expect("run arceon-explorer fingerprint");
-    assert!(out.status.success(), "fingerprint: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "fingerprint: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn index_to_the_end(node: &Node, database: &str) {
     let out = Command::new(explorer_binary())
-        .args(["--node", &node.url(), "--database", database, "--no-progress", "bench"])
+        .args([
+            "--node",
+            &node.url(),
+            "--database",
+            database,
+            "--no-progress",
+            "bench",
+        ])
         .output()
         .expect("run arceon-explorer bench");
-    assert!(out.status.success(), "bench: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "bench: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Blocks form 0..=highest with no gap, each with all its extrinsics.
@@ -173,29 +205,61 @@ fn an_index_killed_twenty_times_during_backfill_equals_an_uninterrupted_one() {
     let seed: u64 = std::env::var("ARCEON_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
+        .unwrap_or_else(rand::random);
     println!("kill-resume seed {seed} (replay with ARCEON_TEST_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path().join("chain");
     let base_str = base.to_str().expect("utf8 path");
     let made = Command::new(binary("arceon-node"))
-        .args(["benchmark", "make-chain", "--chain", "dev", "--blocks", &CHAIN_BLOCKS.to_string(), "--state-pruning", "archive", "--base-path", base_str])
+        .args([
+            "benchmark",
+            "make-chain",
+            "--chain",
+            "dev",
+            "--blocks",
+            &CHAIN_BLOCKS.to_string(),
+            "--state-pruning",
+            "archive",
+            "--base-path",
+            base_str,
+        ])
         .output()
         .expect("make-chain");
-    assert!(made.status.success(), "make-chain: {}", String::from_utf8_lossy(&made.stderr));
-    let node = Node::start(&["--chain", "dev", "--base-path", base_str, "--state-pruning", "archive"], dir.path().join("node.log"));
+    assert!(
+        made.status.success(),
+        "make-chain: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let node = Node::start(
+        &[
+            "--chain",
+            "dev",
+            "--base-path",
+            base_str,
+            "--state-pruning",
+            "archive",
+        ],
+        dir.path().join("node.log"),
+    );
 
     let reference = sqlite_url(dir.path(), "reference.db");
     index_to_the_end(&node, &reference);
     let expected = fingerprint(&reference);
-    assert!(expected.contains(&format!("blocks {}\n", CHAIN_BLOCKS + 1)), "{expected}");
+    assert!(
+        expected.contains(&format!("blocks {}\n", CHAIN_BLOCKS + 1)),
+        "{expected}"
+    );
 
     let interrupted = sqlite_url(dir.path(), "interrupted.db");
     let start = Instant::now();
     let mut mid_backfill = 0;
     for kill in 0..20 {
-        let explorer = Explorer::spawn(&node.url(), &interrupted, &dir.path().join(format!("explorer{kill}.log")));
+        let explorer = Explorer::spawn(
+            &node.url(),
+            &interrupted,
+            &dir.path().join(format!("explorer{kill}.log")),
+        );
         // Its web server answers once the database is open; the backfill runs beside it.
         let deadline = Instant::now() + Duration::from_secs(30);
         while explorer.try_get("/api/status").is_none() && Instant::now() < deadline {
@@ -211,7 +275,10 @@ fn an_index_killed_twenty_times_during_backfill_equals_an_uninterrupted_one() {
             mid_backfill += 1;
         }
     }
-    assert!(mid_backfill >= 15, "seed {seed}: only {mid_backfill} of 20 kills landed during the backfill");
+    assert!(
+        mid_backfill >= 15,
+        "seed {seed}: only {mid_backfill} of 20 kills landed during the backfill"
+    );
     index_to_the_end(&node, &interrupted);
     let got = fingerprint(&interrupted);
     assert_eq!(got, expected, "seed {seed}: the interrupted index differs");
@@ -223,21 +290,41 @@ fn bad_database_urls_and_a_vanished_node_give_clear_errors() {
     for (url, says) in [
         ("mysql://localhost/db", "use sqlite://FILE"),
         ("explorer.db", "use sqlite://FILE"),
-        ("sqlite:///nonexistent-dir/x/explorer.db", "unable to open database file"),
-        ("postgres://nobody@127.0.0.1:1/nothing", "Connection refused"),
+        (
+            "sqlite:///nonexistent-dir/x/explorer.db",
+            "unable to open database file",
+        ),
+        (
+            "postgres://nobody@127.0.0.1:1/nothing",
+            "Connection refused",
+        ),
     ] {
         let out = Command::new(explorer_binary())
-            .args(["--node", "ws://127.0.0.1:1", "--database", url, "--http-port", "0"])
+            .args([
+                "--node",
+                "ws://127.0.0.1:1",
+                "--database",
+                url,
+                "--http-port",
+                "0",
+            ])
             .output()
             .expect("run arceon-explorer");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
-        assert!(stderr.contains("bad --database URL") && stderr.contains(says), "{url}: {stderr}");
+        assert!(
+            stderr.contains("bad --database URL") && stderr.contains(says),
+            "{url}: {stderr}"
+        );
     }
 
     let dir = tempfile::tempdir().expect("tempdir");
     let node = dev_node(dir.path());
-    let mut explorer = Explorer::start(&node.url(), &sqlite_url(dir.path(), "e.db"), &dir.path().join("explorer.log"));
+    let mut explorer = Explorer::start(
+        &node.url(),
+        &sqlite_url(dir.path(), "e.db"),
+        &dir.path().join("explorer.log"),
+    );
     explorer.wait_for("connected and indexing", Duration::from_secs(30), |e| {
         let (_, s) = e.get("/api/status");
         s["status"]["connected"] == true && s["status"]["indexedHeight"].as_u64().is_some()
@@ -246,11 +333,18 @@ fn bad_database_urls_and_a_vanished_node_give_clear_errors() {
     explorer.wait_for("the node reported gone", Duration::from_secs(30), |e| {
         let (_, s) = e.get("/api/status");
         s["status"]["connected"] == false
-            && s["status"]["lastError"].as_str().is_some_and(|m| m.contains("node"))
-            && s["status"]["reconnectAttempts"].as_u64().is_some_and(|n| n >= 2)
+            && s["status"]["lastError"]
+                .as_str()
+                .is_some_and(|m| m.contains("node"))
+            && s["status"]["reconnectAttempts"]
+                .as_u64()
+                .is_some_and(|n| n >= 2)
     });
     // Still serving what it indexed.
     let blocks = explorer.ok("/api/blocks?limit=1");
     assert!(blocks.as_array().is_some_and(|b| !b.is_empty()), "{blocks}");
-    assert!(matches!(explorer.child.try_wait(), Ok(None)), "the explorer exited");
+    assert!(
+        matches!(explorer.child.try_wait(), Ok(None)),
+        "the explorer exited"
+    );
 }

@@ -78,8 +78,11 @@ impl Explorer {
     /// GET `path`: (status, body), `None` when nothing answers.
     pub fn try_get(&self, path: &str) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).ok()?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).ok()?;
@@ -107,7 +110,12 @@ impl Explorer {
     }
 
     /// Waits (bounded) until `check` holds.
-    pub fn wait_for(&self, what: &str, timeout: Duration, mut check: impl FnMut(&Explorer) -> bool) {
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&Explorer) -> bool,
+    ) {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if check(self) {
@@ -115,7 +123,10 @@ impl Explorer {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("timed out waiting for {what}; explorer log:\n{}", self.log_text());
+        panic!(
+            "timed out waiting for {what}; explorer log:\n{}",
+            self.log_text()
+        );
     }
 }
 
@@ -145,12 +156,18 @@ pub fn play(node: &Node) -> Scenario {
 
 /// Waits until the explorer's map shows Bob's player at (105, 100).
 pub fn wait_for_move(explorer: &Explorer) {
-    explorer.wait_for("the player's move on the map", Duration::from_secs(90), |e| {
-        let (_, map) = e.get("/api/map");
-        map["players"].as_array().is_some_and(|players| {
-            players.iter().any(|p| p["name"] == PLAYER && p["x"] == 105_000 && p["y"] == 100_000)
-        })
-    });
+    explorer.wait_for(
+        "the player's move on the map",
+        Duration::from_secs(90),
+        |e| {
+            let (_, map) = e.get("/api/map");
+            map["players"].as_array().is_some_and(|players| {
+                players
+                    .iter()
+                    .any(|p| p["name"] == PLAYER && p["x"] == 105_000 && p["y"] == 100_000)
+            })
+        },
+    );
 }
 
 /// The API checks a user of the explorer would notice, after [`play`].
@@ -158,26 +175,48 @@ pub fn check_api(explorer: &Explorer, scenario: &Scenario) {
     let account = explorer.ok(&format!("/api/account/{BOB}"));
     let transfers = account["transfers"].as_array().expect("transfers");
     assert!(
-        transfers.iter().any(|t| t["from"] == ALICE && t["to"] == BOB && t["amount"] == "1500000000000"),
+        transfers
+            .iter()
+            .any(|t| t["from"] == ALICE && t["to"] == BOB && t["amount"] == "1500000000000"),
         "Bob's account page lacks the 1.5 ArcM transfer from Alice: {account}"
     );
     assert_eq!(account["player"]["name"], PLAYER, "{account}");
 
     let xt = explorer.ok(&format!("/api/extrinsic/{}", scenario.transfer_hash));
     assert_eq!(xt["pallet"], "Balances", "{xt}");
-    assert!(xt["call"].as_str().is_some_and(|c| c.starts_with("transfer")), "{xt}");
+    assert!(
+        xt["call"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("transfer")),
+        "{xt}"
+    );
     assert_eq!(xt["signer"], ALICE, "{xt}");
     assert_eq!(xt["success"], true, "{xt}");
     assert!(xt["fee"].as_str().is_some_and(|f| f != "0"), "no fee: {xt}");
-    assert!(xt["args"].to_string().contains(BOB), "decoded args lack Bob: {xt}");
+    assert!(
+        xt["args"].to_string().contains(BOB),
+        "decoded args lack Bob: {xt}"
+    );
     let events: Vec<String> = xt["events"]
         .as_array()
         .expect("events")
         .iter()
-        .map(|e| format!("{}.{}", e["pallet"].as_str().unwrap_or(""), e["event"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{}.{}",
+                e["pallet"].as_str().unwrap_or(""),
+                e["event"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert!(events.contains(&"Balances.Transfer".to_string()), "{events:?}");
-    assert!(events.contains(&"System.ExtrinsicSuccess".to_string()), "{events:?}");
+    assert!(
+        events.contains(&"Balances.Transfer".to_string()),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&"System.ExtrinsicSuccess".to_string()),
+        "{events:?}"
+    );
 
     let found = explorer.ok(&format!("/api/search?q={PLAYER}"));
     assert_eq!(found["kind"], "player", "{found}");
@@ -190,20 +229,42 @@ pub fn check_api(explorer: &Explorer, scenario: &Scenario) {
     let map = explorer.ok("/api/map");
     let areas = map["areas"].as_array().expect("areas");
     assert_eq!(areas.len(), 8, "{map}");
-    assert!(areas.iter().any(|a| a["name"] == "Meadow" && a["maxX"] == 200_000), "{map}");
-    assert!(map["npcs"].as_array().is_some_and(|n| !n.is_empty()), "no NPCs: {map}");
+    assert!(
+        areas
+            .iter()
+            .any(|a| a["name"] == "Meadow" && a["maxX"] == 200_000),
+        "{map}"
+    );
+    assert!(
+        map["npcs"].as_array().is_some_and(|n| !n.is_empty()),
+        "no NPCs: {map}"
+    );
 
     let status = explorer.ok("/api/status");
     assert_eq!(status["status"]["connected"], true, "{status}");
-    assert!(status["latestBlocks"].as_array().is_some_and(|b| !b.is_empty()), "{status}");
+    assert!(
+        status["latestBlocks"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty()),
+        "{status}"
+    );
     let validators = explorer.ok("/api/validators");
-    assert!(validators["validators"][0]["authoredBlocks"].as_i64().is_some_and(|n| n > 0), "{validators}");
+    assert!(
+        validators["validators"][0]["authoredBlocks"]
+            .as_i64()
+            .is_some_and(|n| n > 0),
+        "{validators}"
+    );
 }
 
 /// Malformed parameters are 400 with a JSON error, unknown things 404.
 pub fn check_bad_input(explorer: &Explorer) {
     let cases = [
-        ("/api/search?q=no-such-thing-anywhere", 404, "nothing matches"),
+        (
+            "/api/search?q=no-such-thing-anywhere",
+            404,
+            "nothing matches",
+        ),
         ("/api/search?q=", 400, "search needs q"),
         ("/api/search", 400, "search needs q"),
         ("/api/blocks?limit=0", 400, "limit must be"),
