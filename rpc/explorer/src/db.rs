@@ -206,108 +206,240 @@ impl Db {
     }
 }
 
-type Tx = Transaction<'static, sqlx::Any>;
+pub(crate) type Tx = Transaction<'static, sqlx::Any>;
+
+/// One value to bind.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell {
+    /// An integer (or NULL).
+    Int(Option<i64>),
+    /// A text (or NULL).
+    Text(Option<String>),
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Self {
+        Cell::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Cell {
+    fn from(v: Option<i64>) -> Self {
+        Cell::Int(v)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(v: String) -> Self {
+        Cell::Text(Some(v))
+    }
+}
+
+impl From<Option<String>> for Cell {
+    fn from(v: Option<String>) -> Self {
+        Cell::Text(v)
+    }
+}
+
+/// Most parameters in one statement (SQLite's historical limit is 999).
+const MAX_PARAMS: usize = 900;
+
+/// Inserts `rows` into `table` with multi-row statements; `tail` follows the VALUES
+/// (e.g. an `ON CONFLICT` clause).
+pub(crate) async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Cell>>,
+    tail: &str,
+) -> Result<()> {
+    let per_statement = (MAX_PARAMS / cols.len().max(1)).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Cell>> = rows.by_ref().take(per_statement).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..row.len() {
+                n += 1;
+                sql.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        let mut query = sqlx::query(&sql);
+        for cell in chunk.into_iter().flatten() {
+            query = match cell {
+                Cell::Int(v) => query.bind(v),
+                Cell::Text(v) => query.bind(v),
+            };
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 async fn insert_block(tx: &mut Tx, b: &FetchedBlock) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO blocks (number, hash, parent_hash, state_root, extrinsics_root, slot, \
-         timestamp_ms, author, extrinsic_count, event_count, events_decoded) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(i64::from(b.number))
-    .bind(b.hash.clone())
-    .bind(b.parent_hash.clone())
-    .bind(b.state_root.clone())
-    .bind(b.extrinsics_root.clone())
-    .bind(b.slot.map(int))
-    .bind(b.timestamp_ms.map(int))
-    .bind(b.author.clone())
-    .bind(int(b.content.extrinsics.len()))
-    .bind(int(b.content.events.len()))
-    .bind(bool_int(b.content.events_decoded))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let row: Vec<Cell> = vec![
+        i64::from(b.number).into(),
+        b.hash.clone().into(),
+        b.parent_hash.clone().into(),
+        b.state_root.clone().into(),
+        b.extrinsics_root.clone().into(),
+        b.slot.map(int).into(),
+        b.timestamp_ms.map(int).into(),
+        b.author.clone().into(),
+        int(b.content.extrinsics.len()).into(),
+        int(b.content.events.len()).into(),
+        bool_int(b.content.events_decoded).into(),
+    ];
+    let cols = [
+        "number",
+        "hash",
+        "parent_hash",
+        "state_root",
+        "extrinsics_root",
+        "slot",
+        "timestamp_ms",
+        "author",
+        "extrinsic_count",
+        "event_count",
+        "events_decoded",
+    ];
+    insert_rows(tx, "blocks", &cols, vec![row], "").await
 }
 
 async fn insert_extrinsics(tx: &mut Tx, b: &FetchedBlock) -> Result<()> {
-    for x in &b.content.extrinsics {
-        sqlx::query(
-            "INSERT INTO extrinsics (block_number, idx, hash, signer, nonce, tip, pallet, call, \
-             args, decoded, success, error, fee, size) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(i64::from(b.number))
-        .bind(i64::from(x.index))
-        .bind(x.hash.clone())
-        .bind(x.signer.clone())
-        .bind(x.nonce.map(int))
-        .bind(x.tip.clone())
-        .bind(x.pallet.clone())
-        .bind(x.call.clone())
-        .bind(x.args.to_string())
-        .bind(bool_int(x.decoded))
-        .bind(x.success.map(bool_int))
-        .bind(x.error.clone())
-        .bind(x.fee.clone())
-        .bind(int(x.size))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let number = i64::from(b.number);
+    let rows = b
+        .content
+        .extrinsics
+        .iter()
+        .map(|x| {
+            vec![
+                number.into(),
+                i64::from(x.index).into(),
+                x.hash.clone().into(),
+                x.signer.clone().into(),
+                x.nonce.map(int).into(),
+                x.tip.clone().into(),
+                x.pallet.clone().into(),
+                x.call.clone().into(),
+                x.args.to_string().into(),
+                bool_int(x.decoded).into(),
+                x.success.map(bool_int).into(),
+                x.error.clone().into(),
+                x.fee.clone().into(),
+                int(x.size).into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "block_number",
+        "idx",
+        "hash",
+        "signer",
+        "nonce",
+        "tip",
+        "pallet",
+        "call",
+        "args",
+        "decoded",
+        "success",
+        "error",
+        "fee",
+        "size",
+    ];
+    insert_rows(tx, "extrinsics", &cols, rows, "").await
 }
 
 async fn insert_events(tx: &mut Tx, b: &FetchedBlock) -> Result<()> {
-    for e in &b.content.events {
-        sqlx::query(
-            "INSERT INTO events (block_number, idx, extrinsic_idx, pallet, name, fields) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(i64::from(b.number))
-        .bind(i64::from(e.index))
-        .bind(e.extrinsic.map(i64::from))
-        .bind(e.pallet.clone())
-        .bind(e.name.clone())
-        .bind(e.fields.to_string())
-        .execute(&mut **tx)
-        .await?;
-    }
-    for t in &b.content.transfers {
-        sqlx::query(
-            "INSERT INTO transfers (block_number, event_idx, extrinsic_idx, from_account, \
-             to_account, amount) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(i64::from(b.number))
-        .bind(i64::from(t.event_index))
-        .bind(t.extrinsic.map(i64::from))
-        .bind(t.from.clone())
-        .bind(t.to.clone())
-        .bind(t.amount.clone())
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let number = i64::from(b.number);
+    let events = b
+        .content
+        .events
+        .iter()
+        .map(|e| {
+            vec![
+                number.into(),
+                i64::from(e.index).into(),
+                e.extrinsic.map(i64::from).into(),
+                e.pallet.clone().into(),
+                e.name.clone().into(),
+                e.fields.to_string().into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "block_number",
+        "idx",
+        "extrinsic_idx",
+        "pallet",
+        "name",
+        "fields",
+    ];
+    insert_rows(tx, "events", &cols, events, "").await?;
+    let transfers = b
+        .content
+        .transfers
+        .iter()
+        .map(|t| {
+            vec![
+                number.into(),
+                i64::from(t.event_index).into(),
+                t.extrinsic.map(i64::from).into(),
+                t.from.clone().into(),
+                t.to.clone().into(),
+                t.amount.clone().into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "block_number",
+        "event_idx",
+        "extrinsic_idx",
+        "from_account",
+        "to_account",
+        "amount",
+    ];
+    insert_rows(tx, "transfers", &cols, transfers, "").await
 }
 
 async fn upsert_accounts(tx: &mut Tx, b: &FetchedBlock) -> Result<()> {
-    for a in &b.accounts {
-        sqlx::query(
-            "INSERT INTO accounts (address, free, reserved, frozen, nonce, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (address) DO UPDATE SET free = excluded.free, \
-             reserved = excluded.reserved, frozen = excluded.frozen, nonce = excluded.nonce, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(a.address.clone())
-        .bind(a.free.clone())
-        .bind(a.reserved.clone())
-        .bind(a.frozen.clone())
-        .bind(int(a.nonce))
-        .bind(i64::from(b.number))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows = b
+        .accounts
+        .iter()
+        .map(|a| {
+            vec![
+                a.address.clone().into(),
+                a.free.clone().into(),
+                a.reserved.clone().into(),
+                a.frozen.clone().into(),
+                int(a.nonce).into(),
+                i64::from(b.number).into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "address",
+        "free",
+        "reserved",
+        "frozen",
+        "nonce",
+        "updated_at",
+    ];
+    insert_rows(
+        tx,
+        "accounts",
+        &cols,
+        rows,
+        "ON CONFLICT (address) DO UPDATE SET free = excluded.free, \
+         reserved = excluded.reserved, frozen = excluded.frozen, nonce = excluded.nonce, \
+         updated_at = excluded.updated_at",
+    )
+    .await
 }
 
 #[cfg(test)]

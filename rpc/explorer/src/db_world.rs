@@ -4,12 +4,11 @@
 //! interruptions against one built without).
 
 use arceon_primitives::{blake2_256, to_hex};
-use sqlx::{AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Row};
 
+use crate::db::{insert_rows, Tx};
 use crate::error::Result;
 use crate::world::WorldSnapshot;
-
-type Tx = Transaction<'static, sqlx::Any>;
 
 /// The indexed tables and the columns that identify a row's order, for [`fingerprint`].
 pub const TABLES: [(&str, &str); 10] = [
@@ -35,111 +34,160 @@ async fn clear(tx: &mut Tx) -> Result<()> {
 }
 
 async fn areas(tx: &mut Tx, w: &WorldSnapshot, at: i64) -> Result<()> {
-    for a in &w.areas {
-        sqlx::query(
-            "INSERT INTO areas (id, name, min_x, min_y, max_x, max_y, active, population, \
-             npc_count, structure_count, committee, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(a.id)
-        .bind(a.name.clone())
-        .bind(a.bounds[0])
-        .bind(a.bounds[1])
-        .bind(a.bounds[2])
-        .bind(a.bounds[3])
-        .bind(i64::from(a.active))
-        .bind(a.population)
-        .bind(a.npc_count)
-        .bind(a.structure_count)
-        .bind(a.committee.to_string())
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows = w
+        .areas
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.into(),
+                a.name.clone().into(),
+                a.bounds[0].into(),
+                a.bounds[1].into(),
+                a.bounds[2].into(),
+                a.bounds[3].into(),
+                i64::from(a.active).into(),
+                a.population.into(),
+                a.npc_count.into(),
+                a.structure_count.into(),
+                a.committee.to_string().into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "id",
+        "name",
+        "min_x",
+        "min_y",
+        "max_x",
+        "max_y",
+        "active",
+        "population",
+        "npc_count",
+        "structure_count",
+        "committee",
+        "updated_at",
+    ];
+    insert_rows(tx, "areas", &cols, rows, "").await
 }
 
 async fn players(tx: &mut Tx, w: &WorldSnapshot, at: i64) -> Result<()> {
-    for p in &w.players {
-        sqlx::query(
-            "INSERT INTO players (address, name, area, x, y, health, skills, inventory, \
-             registered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(p.address.clone())
-        .bind(p.name.clone())
-        .bind(p.area)
-        .bind(p.x)
-        .bind(p.y)
-        .bind(p.health)
-        .bind(p.skills.to_string())
-        .bind(p.inventory.to_string())
-        .bind(p.registered_at)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows = w
+        .players
+        .iter()
+        .map(|p| {
+            vec![
+                p.address.clone().into(),
+                p.name.clone().into(),
+                p.area.into(),
+                p.x.into(),
+                p.y.into(),
+                p.health.into(),
+                p.skills.to_string().into(),
+                p.inventory.to_string().into(),
+                p.registered_at.into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "address",
+        "name",
+        "area",
+        "x",
+        "y",
+        "health",
+        "skills",
+        "inventory",
+        "registered_at",
+        "updated_at",
+    ];
+    insert_rows(tx, "players", &cols, rows, "").await
 }
 
 async fn things(tx: &mut Tx, w: &WorldSnapshot, at: i64) -> Result<()> {
-    for s in &w.structures {
-        sqlx::query(
-            "INSERT INTO structures (id, owner, kind, area, x, y, level, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(s.id)
-        .bind(s.owner.clone())
-        .bind(s.kind)
-        .bind(s.area)
-        .bind(s.x)
-        .bind(s.y)
-        .bind(s.level)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for n in &w.npcs {
-        sqlx::query(
-            "INSERT INTO npcs (id, name, kind, area, x, y, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(n.id)
-        .bind(n.name.clone())
-        .bind(n.kind.clone())
-        .bind(n.area)
-        .bind(n.x)
-        .bind(n.y)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows = w
+        .structures
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.into(),
+                s.owner.clone().into(),
+                s.kind.into(),
+                s.area.into(),
+                s.x.into(),
+                s.y.into(),
+                s.level.into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "id",
+        "owner",
+        "kind",
+        "area",
+        "x",
+        "y",
+        "level",
+        "updated_at",
+    ];
+    insert_rows(tx, "structures", &cols, rows, "").await?;
+    let rows = w
+        .npcs
+        .iter()
+        .map(|n| {
+            vec![
+                n.id.into(),
+                n.name.clone().into(),
+                n.kind.clone().into(),
+                n.area.into(),
+                n.x.into(),
+                n.y.into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    let cols = ["id", "name", "kind", "area", "x", "y", "updated_at"];
+    insert_rows(tx, "npcs", &cols, rows, "").await
 }
 
 async fn validators(tx: &mut Tx, w: &WorldSnapshot, at: i64) -> Result<()> {
-    for v in &w.validators {
-        sqlx::query(
-            "INSERT INTO validators (address, active, disabled, commission_per_billion, bonded, \
-             exposure, trust_score_per_billion, uptime_per_billion, participation_per_billion, \
-             invalid_proposals, era, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(v.address.clone())
-        .bind(i64::from(v.active))
-        .bind(i64::from(v.disabled))
-        .bind(v.commission)
-        .bind(v.bonded.clone())
-        .bind(v.exposure.clone())
-        .bind(v.trust)
-        .bind(v.uptime)
-        .bind(v.participation)
-        .bind(v.invalid_proposals)
-        .bind(v.era)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    let rows = w
+        .validators
+        .iter()
+        .map(|v| {
+            vec![
+                v.address.clone().into(),
+                i64::from(v.active).into(),
+                i64::from(v.disabled).into(),
+                v.commission.into(),
+                v.bonded.clone().into(),
+                v.exposure.clone().into(),
+                v.trust.into(),
+                v.uptime.into(),
+                v.participation.into(),
+                v.invalid_proposals.into(),
+                v.era.into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    let cols = [
+        "address",
+        "active",
+        "disabled",
+        "commission_per_billion",
+        "bonded",
+        "exposure",
+        "trust_score_per_billion",
+        "uptime_per_billion",
+        "participation_per_billion",
+        "invalid_proposals",
+        "era",
+        "updated_at",
+    ];
+    insert_rows(tx, "validators", &cols, rows, "").await
 }
 
 /// Replaces the stored world with `world` (inside the caller's transaction).
