@@ -32,6 +32,12 @@ pub enum ExplorerError {
     /// The node could not be reached or answered with an error.
     #[error("node: {0}")]
     Node(String),
+    /// The `--node` URL cannot be dialled (not ws:// or http://).
+    #[error("bad --node URL: {0}")]
+    BadNodeUrl(String),
+    /// The node answered a request with an error (e.g. no state for an old block).
+    #[error("node refused a request: {0}")]
+    NodeAnswer(String),
     /// The node sent something the explorer cannot understand.
     #[error("bad answer from the node: {0}")]
     BadResponse(String),
@@ -45,7 +51,13 @@ pub enum ExplorerError {
 
 impl From<arceon_wallet::WalletError> for ExplorerError {
     fn from(error: arceon_wallet::WalletError) -> Self {
-        ExplorerError::Node(error.to_string())
+        match error {
+            arceon_wallet::WalletError::Rpc(message) => ExplorerError::NodeAnswer(message),
+            arceon_wallet::WalletError::BadUrl { .. } => {
+                ExplorerError::BadNodeUrl(error.to_string())
+            }
+            other => ExplorerError::Node(other.to_string()),
+        }
     }
 }
 

@@ -165,9 +165,11 @@ impl Indexer {
             };
             match outcome {
                 Ok(SessionEnd::CaughtUp) => return Ok(()),
-                Err(error @ (ExplorerError::WrongChain { .. } | ExplorerError::Migration(_))) => {
-                    return Err(error)
-                }
+                Err(
+                    error @ (ExplorerError::WrongChain { .. }
+                    | ExplorerError::Migration(_)
+                    | ExplorerError::BadNodeUrl(_)),
+                ) => return Err(error),
                 Err(error) => {
                     eprintln!("explorer: {error}; reconnecting in {backoff:?}");
                     update(&self.status, |s| {
@@ -230,7 +232,16 @@ impl Indexer {
         while let Some(block) = blocks.next().await {
             let block = block?;
             let snapshot = if block.number == target {
-                Some(world::snapshot(node, block.number, &block.hash).await?)
+                match world::snapshot(node, block.number, &block.hash).await {
+                    Ok(world) => Some(world),
+                    // The node answered but not with a world (e.g. no `arceon_*` methods):
+                    // index the block anyway; the map keeps its last snapshot.
+                    Err(error @ (ExplorerError::NodeAnswer(_) | ExplorerError::BadResponse(_))) => {
+                        eprintln!("explorer: no world snapshot at #{}: {error}", block.number);
+                        None
+                    }
+                    Err(error) => return Err(error),
+                }
             } else {
                 None
             };

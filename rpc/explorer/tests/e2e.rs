@@ -56,7 +56,8 @@ fn sqlite_url(dir: &Path, name: &str) -> String {
     format!("sqlite://{}", dir.join(name).display())
 }
 
-fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
+/// Runs a playwright-core script of rpc/clients/explorer against the explorer.
+fn browser_script(explorer: &Explorer, file: &str, env: &[(&str, &str)]) {
     let clients = repo_root().join("rpc/clients");
     assert!(
         clients.join("node_modules/playwright-core").is_dir(),
@@ -65,14 +66,11 @@ fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
     );
     let chromium = script("ensure-chromium.sh");
     let out = Command::new("timeout")
-        .args(["180", "node", "explorer/browser.mjs"])
+        .args(["180", "node", file])
         .current_dir(&clients)
         .env("EXPLORER_URL", explorer.base_url())
-        .env("BOB", BOB)
-        .env("TX_HASH", &scenario.transfer_hash)
-        .env("PLAYER", PLAYER)
-        .env("SHOTS", shots)
         .env("CHROMIUM", chromium)
+        .envs(env.iter().copied())
         .output()
         .expect("run node (Node.js 20)");
     let text = format!(
@@ -82,8 +80,22 @@ fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
     );
     assert!(
         out.status.success(),
-        "browser test failed:\n{text}\nexplorer log:\n{}",
+        "{file} failed:\n{text}\nexplorer log:\n{}",
         explorer.log_text()
+    );
+}
+
+fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
+    let shots_text = shots.to_str().expect("utf8 path");
+    browser_script(
+        explorer,
+        "explorer/browser.mjs",
+        &[
+            ("BOB", BOB),
+            ("TX_HASH", &scenario.transfer_hash),
+            ("PLAYER", PLAYER),
+            ("SHOTS", shots_text),
+        ],
     );
     for shot in ["home.png", "account.png", "map.png"] {
         let size = std::fs::metadata(shots.join(shot))
@@ -114,6 +126,9 @@ fn explorer_indexes_a_dev_node_into_sqlite_and_shows_it_in_a_browser() {
     let shots = dir.path().join("shots");
     std::fs::create_dir_all(&shots).expect("shots dir");
     run_browser(&explorer, &scenario, &shots);
+    // The node goes away: the page says so, and still shows what was indexed.
+    node.crash();
+    browser_script(&explorer, "explorer/disconnected.mjs", &[]);
 }
 
 #[test]
