@@ -327,6 +327,7 @@ pub fn decode_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arceon_primitives::H256;
 
     #[test]
     fn garbage_extrinsics_are_kept_undecoded() {
@@ -353,6 +354,66 @@ mod tests {
         assert_eq!(second, Some(to_ss58(&AccountId32::new([2; 32]))));
         assert_eq!(author_of(&[], Some(5)), None);
         assert_eq!(author_of(&keys, None), None);
+    }
+
+    fn runtime_metadata() -> ChainMetadata {
+        let bytes = arceon_runtime::metadata::metadata_bytes(14).expect("V14 metadata");
+        ChainMetadata::from_bytes(bytes).expect("metadata decodes")
+    }
+
+    #[test]
+    fn a_signed_transfer_decodes_to_its_call_signer_nonce_and_tip() {
+        use arceon_primitives::keyring::Keyring;
+        use codec::Encode;
+        let meta = runtime_metadata();
+        let bob = Keyring::Bob.account();
+        let call = arceon_wallet::transfer_call(&bob, 1_500_000_000_000, false);
+        let extra = SignedExtra {
+            era: arceon_primitives::Era::Immortal,
+            nonce: 7,
+            tip: 42,
+        };
+        let xt = arceon_runtime::executive::sign_extrinsic(
+            call,
+            &Keyring::Alice.pair(),
+            extra,
+            H256::repeat_byte(1),
+            H256::repeat_byte(1),
+        );
+        let bytes = xt.encode();
+        let row = decode_extrinsic(&meta, 3, &bytes);
+        assert!(row.decoded, "{row:?}");
+        assert_eq!(
+            (row.pallet.as_str(), row.call.as_str()),
+            ("Balances", "transfer_allow_death")
+        );
+        assert_eq!(row.args["value"], json!("1500000000000"));
+        assert!(
+            row.args.to_string().contains(&to_ss58(&bob)),
+            "{}",
+            row.args
+        );
+        assert_eq!(row.signer, Some(to_ss58(&Keyring::Alice.account())));
+        assert_eq!((row.nonce, row.tip.as_deref()), (Some(7), Some("42")));
+        assert_eq!(row.hash, hash_hex(&blake2_256(&bytes)));
+
+        // A call the metadata does not know stays visible as hex, named by its pallet.
+        let mut unknown = bytes.clone();
+        let last = unknown.len() - 1;
+        unknown.truncate(last);
+        let len_fixed = {
+            let mut body = &unknown[..];
+            let _ = Compact::<u32>::decode(&mut body);
+            let mut out = Compact(u32::try_from(body.len()).expect("small")).encode();
+            out.extend_from_slice(body);
+            out
+        };
+        let row = decode_extrinsic(&meta, 0, &len_fixed);
+        assert!(!row.decoded);
+        assert_eq!(row.pallet, "Balances");
+        assert!(row.args["undecoded"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("0x")));
     }
 
     #[test]

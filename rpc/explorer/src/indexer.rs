@@ -24,6 +24,22 @@ const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Longest wait for a finalized head before asking the node directly.
 const HEAD_WAIT: Duration = Duration::from_secs(5);
+/// While following the chain, the world is read again at a head whose events touch it
+/// (players, structures, areas, lanes, staking), and otherwise at most this often (NPCs
+/// act every block).
+const WORLD_INTERVAL: Duration = Duration::from_secs(5);
+/// Pallets whose events change what the map and the staking page show.
+const WORLD_PALLETS: [&str; 5] = ["Players", "Structures", "Areas", "FastLane", "Staking"];
+
+/// Whether `block` must be followed by a new world snapshot.
+fn world_due(block: &crate::node::FetchedBlock, last: Option<Instant>) -> bool {
+    last.is_none_or(|t| t.elapsed() >= WORLD_INTERVAL)
+        || block
+            .content
+            .events
+            .iter()
+            .any(|e| WORLD_PALLETS.contains(&e.pallet.as_str()))
+}
 
 /// What the indexer knows about the node and its own progress.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -192,6 +208,7 @@ impl Indexer {
     ) -> Result<SessionEnd> {
         self.db.check_genesis(node.genesis()).await?;
         let mut heads = node.finalized_heads().await?;
+        let mut last_world = None;
         loop {
             let finalized = node.finalized_number().await?;
             let best = node.best_number().await?;
@@ -199,7 +216,8 @@ impl Indexer {
                 s.finalized_height = Some(finalized);
                 s.best_height = Some(best);
             });
-            self.catch_up(node, finalized, counts).await?;
+            self.catch_up(node, finalized, counts, &mut last_world)
+                .await?;
             if until_caught_up {
                 return Ok(SessionEnd::CaughtUp);
             }
@@ -216,7 +234,13 @@ impl Indexer {
     }
 
     /// Indexes every block after the highest indexed one up to `target`.
-    async fn catch_up(&self, node: &NodeConn, target: u32, counts: &mut Counts) -> Result<()> {
+    async fn catch_up(
+        &self,
+        node: &NodeConn,
+        target: u32,
+        counts: &mut Counts,
+        last_world: &mut Option<Instant>,
+    ) -> Result<()> {
         let first = match self.db.highest().await? {
             Some(h) => h.saturating_add(1),
             None => 0,
@@ -231,7 +255,8 @@ impl Indexer {
             .buffered(PIPELINE);
         while let Some(block) = blocks.next().await {
             let block = block?;
-            let snapshot = if block.number == target {
+            let snapshot = if block.number == target && world_due(&block, *last_world) {
+                *last_world = Some(Instant::now());
                 match world::snapshot(node, block.number, &block.hash).await {
                     Ok(world) => Some(world),
                     // The node answered but not with a world (e.g. no `arceon_*` methods):
