@@ -334,7 +334,13 @@ fn bad_database_urls_and_a_vanished_node_give_clear_errors() {
     }
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = dev_node(dir.path());
+    let base = dir.path().join("chain");
+    let base_str = base.to_str().expect("utf8 path");
+    let node = Node::start(
+        &["--dev", "--base-path", base_str],
+        dir.path().join("node.log"),
+    );
+    let rpc_port = node.rpc_port;
     let mut explorer = Explorer::start(
         &node.url(),
         &sqlite_url(dir.path(), "e.db"),
@@ -361,5 +367,43 @@ fn bad_database_urls_and_a_vanished_node_give_clear_errors() {
     assert!(
         matches!(explorer.child.try_wait(), Ok(None)),
         "the explorer exited"
+    );
+    let before = explorer.ok("/api/status")["status"]["indexedHeight"]
+        .as_u64()
+        .expect("indexed height");
+
+    // The node comes back on the same port: the explorer redials and indexes on.
+    let log = std::fs::File::create(dir.path().join("node2.log")).expect("log");
+    let child = Command::new(binary("arceon-node"))
+        .args([
+            "--dev",
+            "--base-path",
+            base_str,
+            "--listen-addr",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .args(["--rpc-port", &rpc_port.to_string()])
+        .args(["--prometheus-port", &common::free_port().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("restart arceon-node");
+    let _node = Node {
+        child,
+        rpc_port,
+        prometheus_port: 0,
+        log: dir.path().join("node2.log"),
+        hard: false,
+    };
+    explorer.wait_for(
+        "reconnected and indexing on",
+        Duration::from_secs(60),
+        |e| {
+            let (_, s) = e.get("/api/status");
+            s["status"]["connected"] == true
+                && s["status"]["indexedHeight"]
+                    .as_u64()
+                    .is_some_and(|h| h > before)
+        },
     );
 }
