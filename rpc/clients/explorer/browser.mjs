@@ -73,6 +73,21 @@ try {
   if (!tip.includes("Meadow") || !tip.includes("committee")) throw new Error(`hover shows ${tip}`);
   await page.screenshot({ path: `${shots}/map.png`, fullPage: true });
 
+  await page.goto(base + "/staking");
+  await page.waitForSelector("main table");
+  const staking = await page.textContent("main");
+  if (!staking.includes("Validators") || !/era\s*\d+/.test(staking)) throw new Error(`staking page shows ${staking}`);
+  await page.click("main table a.mono");
+  await page.waitForSelector("#authored");
+  if (!(Number(await page.textContent("#authored")) > 0)) throw new Error("validator page shows no authored blocks");
+
+  await page.goto(base + "/block/1");
+  await page.waitForSelector("main h1");
+  if ((await page.textContent("main h1")) !== "Block #1") throw new Error("block page heading");
+  await page.goto(base + "/block/not-a-block");
+  await page.waitForSelector("#error");
+  if (!(await page.textContent("#error")).includes("not a block number")) throw new Error("bad block id not explained");
+
   if (errors.length) throw new Error("script errors in the pages: " + errors.join("; "));
   console.log("explorer pages ok");
 } finally {
