@@ -66,6 +66,8 @@ try {
   await page.waitForFunction((name) => document.querySelector("#map-players")?.textContent.includes(name), player);
   const row = await page.textContent("#map-players");
   if (!row.includes("(105.000, 100.000)")) throw new Error(`map lists the player elsewhere: ${row}`);
+  const lanes = await page.textContent("#map-lanes");
+  if (!lanes.includes("Meadow")) throw new Error(`map page lists no Meadow lane: ${lanes}`);
   const box = await page.locator("#map").boundingBox();
   await page.mouse.move(box.x + 40, box.y + 40);
   await page.waitForSelector("#map-tip:not([hidden])");

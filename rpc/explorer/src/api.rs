@@ -172,6 +172,10 @@ async fn validators(State(app): State<AppState>) -> ApiResult {
     Ok(Json(query::validators(app.db.pool()).await?))
 }
 
+async fn lanes(State(app): State<AppState>) -> ApiResult {
+    Ok(Json(query::lanes(app.db.pool()).await?))
+}
+
 async fn map(State(app): State<AppState>) -> ApiResult {
     Ok(Json(query::map(app.db.pool()).await?))
 }
@@ -223,7 +227,7 @@ async fn search(
 }
 
 async fn unknown_api() -> ApiError {
-    ApiError::NotFound("no such API endpoint: see /api/status, /api/blocks, /api/block/<id>, /api/extrinsic/<hash>, /api/account/<ss58>, /api/validator/<ss58>, /api/validators, /api/map, /api/search?q=".into())
+    ApiError::NotFound("no such API endpoint: see /api/status, /api/blocks, /api/block/<id>, /api/extrinsic/<hash>, /api/account/<ss58>, /api/validator/<ss58>, /api/validators, /api/map, /api/lanes, /api/search?q=".into())
 }
 
 const PAGE: &str = include_str!("../static/index.html");
@@ -264,6 +268,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/validator/{address}", get(validator))
         .route("/api/validators", get(validators))
         .route("/api/map", get(map))
+        .route("/api/lanes", get(lanes))
         .route("/api/search", get(search))
         .route("/api/{*rest}", get(unknown_api))
         .route("/", get(page))

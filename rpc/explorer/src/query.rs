@@ -507,3 +507,50 @@ pub async fn chart(pool: &AnyPool, limit: i64) -> Result<Vec<Value>> {
     points.reverse();
     Ok(points)
 }
+
+/// Latest `FastLane.BatchIncluded` events read for the lanes view.
+const LANE_EVENTS: i64 = 2_000;
+
+/// Each area's fast lane as the indexed blocks show it: the latest included batch
+/// (lane height, hash, block), batches and actions seen among the latest included
+/// batches, and the lane's equivocation reports.
+pub async fn lanes(pool: &AnyPool) -> Result<Value> {
+    let batches = objects(
+        pool,
+        "SELECT * FROM events WHERE pallet = 'FastLane' AND name = 'BatchIncluded' \
+         ORDER BY block_number DESC, idx DESC LIMIT $1",
+        &[json!(LANE_EVENTS)],
+        &EVENT_COLS,
+    )
+    .await?;
+    let mut lanes: std::collections::BTreeMap<i64, Value> = std::collections::BTreeMap::new();
+    for batch in &batches {
+        let fields = &batch["fields"];
+        let Some(area) = fields["area"].as_i64() else {
+            continue;
+        };
+        let count = fields["count"].as_i64().unwrap_or(0);
+        let lane = lanes.entry(area).or_insert_with(|| {
+            json!({
+                "area": area,
+                "height": fields["height"].clone(),
+                "lastBatch": fields["hash"].clone(),
+                "lastBlock": batch["blockNumber"].clone(),
+                "batches": 0,
+                "actions": 0,
+            })
+        });
+        lane["batches"] = json!(lane["batches"].as_i64().unwrap_or(0) + 1);
+        lane["actions"] = json!(lane["actions"].as_i64().unwrap_or(0) + count);
+    }
+    let reports = objects(
+        pool,
+        "SELECT * FROM events WHERE pallet = 'FastLane' AND name IN \
+         ('EquivocationReported', 'ReceiptBroken', 'LaneEnded') \
+         ORDER BY block_number DESC, idx DESC LIMIT 100",
+        &[],
+        &EVENT_COLS,
+    )
+    .await?;
+    Ok(json!({ "lanes": lanes.into_values().collect::<Vec<_>>(), "reports": reports }))
+}

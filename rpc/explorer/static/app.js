@@ -184,10 +184,11 @@ function drawMap(canvas, m) {
   }
   for (const s of m.structures) { g.fillStyle = "#8d5a2b"; g.fillRect(px(s.x) - 4, py(s.y) - 4, 8, 8); }
   for (const n of m.npcs) { g.fillStyle = "#f08c00"; g.beginPath(); g.arc(px(n.x), py(n.y), 3.5, 0, 7); g.fill(); }
-  for (const p of m.players) {
+  m.players.forEach((p, i) => {
     g.fillStyle = "#364fc7"; g.beginPath(); g.arc(px(p.x), py(p.y), 5, 0, 7); g.fill();
-    g.fillStyle = "#1d2330"; g.fillText(p.name, px(p.x) + 7, py(p.y) - 6);
-  }
+    // Alternate labels above and below so neighbours stay readable.
+    g.fillStyle = "#1d2330"; g.fillText(p.name, px(p.x) + 7, py(p.y) + (i % 2 ? 16 : -6));
+  });
   return { areas, minX, minY, scale };
 }
 
@@ -209,13 +210,16 @@ async function mapPage(first) {
   const m = await api("/api/map");
   if (first) {
     main.innerHTML = `<h1>World map</h1><p class="legend"><span><i class="dot" style="background:#364fc7"></i>players</span><span><i class="dot" style="background:#f08c00"></i>NPCs</span><span><i class="dot" style="background:#8d5a2b;border-radius:0"></i>structures</span><span class="muted" id="map-block"></span></p>
-      <div id="map-wrap"><canvas id="map"></canvas><div id="map-tip" hidden></div></div><h2>Players</h2><div id="map-players"></div>`;
+      <div id="map-wrap"><canvas id="map"></canvas><div id="map-tip" hidden></div></div><h2>Players</h2><div id="map-players"></div>
+      <h2>Fast lanes</h2><div id="map-lanes"></div>`;
     document.getElementById("map").addEventListener("mousemove", mapHover);
     document.getElementById("map").addEventListener("mouseleave", () => { document.getElementById("map-tip").hidden = true; });
   }
   document.getElementById("map-block").textContent = m.block === null ? "no world snapshot yet" : `as of block #${m.block}`;
   mapState = drawMap(document.getElementById("map"), m);
   const names = Object.fromEntries(m.areas.map((a) => [a.id, a.name]));
+  const lanes = await api("/api/lanes");
+  document.getElementById("map-lanes").innerHTML = table(["area", "lane height", "last batch", "in block", "batches", "actions"], lanes.lanes.map((l) => [esc(names[l.area] ?? l.area), esc(l.height), `<span class="mono">${esc(short(l.lastBatch))}</span>`, blockLink(l.lastBlock), esc(l.batches), esc(l.actions)]), "No lane batches in the indexed blocks yet.");
   document.getElementById("map-players").innerHTML = table(["player", "account", "area", "position"], m.players.map((p) => [esc(p.name), acct(p.address), esc(names[p.area] ?? p.area), `<span class="pos">(${units(p.x)}, ${units(p.y)})</span>`]), "No players yet.");
 }
 

@@ -151,6 +151,24 @@ pub fn play(node: &Node) -> Scenario {
     assert!(ok, "register failed:\n{out}");
     let (ok, out) = wallet(node, "//Bob", &["player", "move", "105", "100"]);
     assert!(ok, "move failed:\n{out}");
+    // Charlie plays through Meadow's fast lane: a certified batch lands in a block.
+    let (ok, out) = wallet(node, "//Charlie", &["player", "register", "runner"]);
+    assert!(ok, "register failed:\n{out}");
+    // The first call joins the lanes; lane time must then pass for the walk (10 units
+    // per second), so a `TooFast` answer is retried a few times, a second apart.
+    let mut tries = 0;
+    loop {
+        let (ok, out) = wallet(node, "//Charlie", &["play", "move", "101", "100"]);
+        if ok {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 5 && out.contains("TooFast"),
+            "lane move failed:\n{out}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
     Scenario { transfer_hash }
 }
 
@@ -165,6 +183,9 @@ pub fn wait_for_move(explorer: &Explorer) {
                 players
                     .iter()
                     .any(|p| p["name"] == PLAYER && p["x"] == 105_000 && p["y"] == 100_000)
+                    && players
+                        .iter()
+                        .any(|p| p["name"] == "runner" && p["x"] == 101_000)
             })
         },
     );
@@ -238,6 +259,14 @@ pub fn check_api(explorer: &Explorer, scenario: &Scenario) {
     assert!(
         map["npcs"].as_array().is_some_and(|n| !n.is_empty()),
         "no NPCs: {map}"
+    );
+
+    let lanes = explorer.ok("/api/lanes");
+    assert!(
+        lanes["lanes"].as_array().is_some_and(|l| l
+            .iter()
+            .any(|lane| lane["area"] == 0 && lane["actions"].as_i64().is_some_and(|n| n >= 1))),
+        "Meadow's lane batch is not indexed: {lanes}"
     );
 
     let status = explorer.ok("/api/status");
