@@ -50,8 +50,9 @@ async fn serve(cli: &Cli, db: Db) -> Result<(), ExplorerError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ExplorerError::Http(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().unwrap_or(addr);
     eprintln!(
-        "explorer: http://{addr}/ indexing {} into {}",
+        "explorer: http://{local}/ indexing {} into {}",
         cli.node,
         db.engine().name()
     );
