@@ -13,6 +13,7 @@ const env = (name) => {
 const base = env("EXPLORER_URL");
 const bob = env("BOB");
 const txHash = env("TX_HASH");
+const failedHash = env("FAILED_HASH");
 const player = env("PLAYER");
 const shots = env("SHOTS");
 
@@ -49,6 +50,11 @@ try {
   for (const name of ["Balances.Transfer", "System.ExtrinsicSuccess"]) {
     if (!events.includes(name)) throw new Error(`extrinsic page lacks ${name}: ${events}`);
   }
+
+  await page.goto(`${base}/extrinsic/${failedHash}`);
+  await page.waitForSelector("#call");
+  const failed = await page.textContent("main");
+  if (!failed.includes("failed: Players.TooFast")) throw new Error(`failed extrinsic shown as ${failed}`);
 
   await page.goto(base + "/");
   await page.fill("#search", player);

@@ -93,6 +93,7 @@ fn run_browser(explorer: &Explorer, scenario: &Scenario, shots: &Path) {
         &[
             ("BOB", BOB),
             ("TX_HASH", &scenario.transfer_hash),
+            ("FAILED_HASH", &scenario.failed_hash),
             ("PLAYER", PLAYER),
             ("SHOTS", shots_text),
         ],

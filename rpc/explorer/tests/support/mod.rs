@@ -134,6 +134,16 @@ impl Explorer {
 pub struct Scenario {
     /// The transfer's extrinsic hash.
     pub transfer_hash: String,
+    /// Bob's refused teleport (included, failed with `Players.TooFast`).
+    pub failed_hash: String,
+}
+
+fn extrinsic_hash(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("extrinsic "))
+        .unwrap_or_else(|| panic!("no extrinsic hash in:\n{out}"))
+        .trim()
+        .to_string()
 }
 
 /// On a dev node: Alice sends Bob 1.5 ArcM, Bob registers a player and moves it to
@@ -141,16 +151,15 @@ pub struct Scenario {
 pub fn play(node: &Node) -> Scenario {
     let (ok, out) = wallet(node, "//Alice", &["transfer", BOB, "1.5"]);
     assert!(ok, "transfer failed:\n{out}");
-    let transfer_hash = out
-        .lines()
-        .find_map(|l| l.strip_prefix("extrinsic "))
-        .unwrap_or_else(|| panic!("no extrinsic hash in:\n{out}"))
-        .trim()
-        .to_string();
+    let transfer_hash = extrinsic_hash(&out);
     let (ok, out) = wallet(node, "//Bob", &["player", "register", PLAYER]);
     assert!(ok, "register failed:\n{out}");
     let (ok, out) = wallet(node, "//Bob", &["player", "move", "105", "100"]);
     assert!(ok, "move failed:\n{out}");
+    // A teleport: included, refused by the runtime (the fee is paid, nothing moves).
+    let (ok, out) = wallet(node, "//Bob", &["player", "move", "190", "100"]);
+    assert!(!ok && out.contains("Players.TooFast"), "teleport:\n{out}");
+    let failed_hash = extrinsic_hash(&out);
     // Charlie plays through Meadow's fast lane: a certified batch lands in a block.
     let (ok, out) = wallet(node, "//Charlie", &["player", "register", "runner"]);
     assert!(ok, "register failed:\n{out}");
@@ -169,7 +178,10 @@ pub fn play(node: &Node) -> Scenario {
         );
         std::thread::sleep(Duration::from_secs(1));
     }
-    Scenario { transfer_hash }
+    Scenario {
+        transfer_hash,
+        failed_hash,
+    }
 }
 
 /// Waits until the explorer's map shows Bob's player at (105, 100).
@@ -238,6 +250,11 @@ pub fn check_api(explorer: &Explorer, scenario: &Scenario) {
         events.contains(&"System.ExtrinsicSuccess".to_string()),
         "{events:?}"
     );
+
+    let failed = explorer.ok(&format!("/api/extrinsic/{}", scenario.failed_hash));
+    assert_eq!(failed["call"], "move_to", "{failed}");
+    assert_eq!(failed["success"], false, "{failed}");
+    assert_eq!(failed["error"], "Players.TooFast", "{failed}");
 
     let found = explorer.ok(&format!("/api/search?q={PLAYER}"));
     assert_eq!(found["kind"], "player", "{found}");
