@@ -52,7 +52,7 @@ pub(crate) fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
     Ok(run.base_path_or_default().join("chains").join(spec.id))
 }
 
-fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
+pub(crate) fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
     let spec = run.chain_spec()?;
     let genesis = spec.genesis_block()?;
     let dir = chain_dir(run)?;
@@ -433,6 +433,32 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Finalizes `target` (a child of `parent`) with a justification signed by the dev keys of
+/// the GRANDPA set in force at `parent`.
+fn justify(client: &Client, parent: &H256, target: (H256, u32)) -> anyhow::Result<()> {
+    use arceon_primitives::keyring::{ed25519_pair_from_suri, Keyring};
+    let state = client.state_at(parent)?;
+    let mut ext = arceon_support::Ext::new(&state);
+    let set_id = arceon_runtime::grandpa::current_set_id(&mut ext);
+    let voters = arceon_runtime::grandpa::authorities(&mut ext)
+        .into_iter()
+        .map(|id| {
+            Keyring::ALL
+                .into_iter()
+                .map(|k| ed25519_pair_from_suri(&k.suri()))
+                .filter_map(Result::ok)
+                .find(|pair| sp_core::Pair::public(pair) == id)
+                .ok_or_else(|| anyhow::anyhow!("GRANDPA voter {id} is not a dev key"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let justification = arceon_finality::warp::sign_justification(&voters, set_id, 1, target);
+    client
+        .db()
+        .set_justification(&target.0, &justification.encode())?;
+    client.finalize(&target.0)?;
+    Ok(())
+}
+
 /// `benchmark make-chain`: authors blocks into the database as fast as they build.
 #[derive(Debug, clap::Args)]
 pub struct MakeChain {
@@ -442,6 +468,11 @@ pub struct MakeChain {
     /// Signed transfers (from Ferdie) in each block.
     #[arg(long, default_value_t = 4)]
     pub transfers: u32,
+    /// Finalize with a GRANDPA justification (signed by the dev keys of the set in force)
+    /// the block crossing each multiple of this period, every set change and the last
+    /// block, as the chain's voters would; 0 makes none.
+    #[arg(long, default_value_t = 32)]
+    pub justification_period: u32,
 }
 
 /// Builds `args.blocks` blocks on the best block, each sealed by its slot's author (which
@@ -511,13 +542,21 @@ pub fn make_chain(run: &RunArgs, args: &MakeChain) -> anyhow::Result<()> {
         if let Some(e) = failed {
             anyhow::bail!("a transfer from Ferdie was refused: {e}");
         }
-        let (_, imported) = client.import_own(
+        let (block, imported) = client.import_own(
             built,
             &key,
             ImportOptions {
                 finalize: authorities.len() == 1,
             },
         )?;
+        let number = best_number + i + 1;
+        let due = args.justification_period > 0
+            && (number / args.justification_period > (number - 1) / args.justification_period
+                || i + 1 == args.blocks
+                || arceon_runtime::grandpa::scheduled_change(&block.header.digest).is_some());
+        if due {
+            justify(&client, &parent, (imported.hash, number))?;
+        }
         parent = imported.hash;
         let done = i + 1;
         if done % 100 == 0 || done == args.blocks {
