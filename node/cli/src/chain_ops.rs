@@ -45,6 +45,11 @@ pub struct ExportState {
     /// Output file (stdout if omitted).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// Also write a chain spec whose raw genesis is this state, for `--chain`: a new
+    /// chain with the same accounts, world and validators (block numbers the state
+    /// stores are shifted so the block becomes block 0).
+    #[arg(long)]
+    pub chain_spec: Option<PathBuf>,
 }
 
 pub(crate) fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
@@ -417,6 +422,9 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
         "accounts": accounts,
         "storage": pairs.iter().map(|(k, v)| (to_hex(k), serde_json::Value::String(to_hex(v)))).collect::<serde_json::Map<_, _>>(),
     });
+    if let Some(path) = &args.chain_spec {
+        write_chain_spec(run, path, header.number, &pairs)?;
+    }
     let text = serde_json::to_string_pretty(&document)?;
     match &args.output {
         Some(path) => {
@@ -429,6 +437,45 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
         header.number,
         pairs.len(),
         accounts.len()
+    );
+    Ok(())
+}
+
+/// Writes the chain spec of a new chain whose genesis is the state `pairs` of block
+/// `number` (rebased to block 0).
+fn write_chain_spec(
+    run: &RunArgs,
+    path: &std::path::Path,
+    number: u32,
+    pairs: &[(Vec<u8>, Vec<u8>)],
+) -> anyhow::Result<()> {
+    use arceon_chain_spec::{ChainSpec, Genesis, RawGenesis};
+    let spec = run.chain_spec()?;
+    let storage: arceon_support::MemoryState = pairs.iter().cloned().collect();
+    let storage = arceon_runtime::genesis::rebase_to_genesis(&storage, number)
+        .context("turning the state into a genesis")?;
+    let exported = ChainSpec {
+        name: format!("{} (from #{number})", spec.name),
+        id: format!("{}_from_{number}", spec.id),
+        // The old chain's nodes serve another genesis.
+        boot_nodes: Vec::new(),
+        genesis: Genesis::Raw(RawGenesis {
+            top: storage
+                .iter()
+                .map(|(k, v)| (to_hex(k), to_hex(v)))
+                .collect(),
+            children_default: Default::default(),
+        }),
+        ..spec
+    };
+    let genesis = exported.genesis_block()?;
+    std::fs::write(path, exported.to_json()?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "chain spec '{}' written to {}: genesis {:?} from the state of #{number}",
+        exported.id,
+        path.display(),
+        genesis.hash
     );
     Ok(())
 }
