@@ -8,7 +8,7 @@ use arceon_pallet_players as players;
 use arceon_pallet_staking as staking;
 use arceon_pallet_structures as structures;
 use arceon_pallet_system as system;
-use arceon_primitives::{ed25519, sr25519, Digest, Header, H256};
+use arceon_primitives::{ed25519, sr25519, BlockNumber, Digest, Header, H256};
 use arceon_state::{ordered_trie_root, storage_root, StateDelta};
 use arceon_support::{BuildGenesis, Ext, MemoryState};
 use serde::{Deserialize, Serialize};
@@ -215,6 +215,41 @@ impl GenesisConfig {
             .filter_map(|(key, value)| value.map(|value| (key, value)))
             .collect())
     }
+}
+
+/// Turns the storage of block `at` into the genesis storage of a new chain with the same
+/// world (`export-state --chain-spec`): per-block records cleared, every stored block
+/// number shifted down by `at` (so elapsed times are kept: a player who moved at `at`
+/// moved at 0), the GRANDPA set in force counted as set 0, no Aura slot yet.
+pub fn rebase_to_genesis(
+    storage: &MemoryState,
+    at: BlockNumber,
+) -> Result<MemoryState, GenesisError> {
+    let mut ext = Ext::new(storage);
+    system::rebase_to_genesis(&mut ext);
+    aura::CurrentSlot::kill(&mut ext);
+    grandpa::CurrentSetId::kill(&mut ext);
+    staking::rebase(&mut ext, at);
+    areas::rebase(&mut ext, at);
+    players::rebase(&mut ext, at);
+    structures::rebase(&mut ext, at);
+    npcs::rebase(&mut ext, at);
+    arceon_pallet_fastlane::rebase(&mut ext, at);
+    if let Some(fault) = ext.take_fault() {
+        return Err(GenesisError::State(fault));
+    }
+    let mut rebased = storage.clone();
+    for (key, value) in ext.into_changes() {
+        match value {
+            Some(value) => {
+                rebased.insert(key, value);
+            }
+            None => {
+                rebased.remove(&key);
+            }
+        }
+    }
+    Ok(rebased)
 }
 
 /// The genesis block's header and its state's trie nodes, from genesis storage.

@@ -45,6 +45,11 @@ pub struct ExportState {
     /// Output file (stdout if omitted).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+    /// Also write a chain spec whose raw genesis is this state, for `--chain`: a new
+    /// chain with the same accounts, world and validators (block numbers the state
+    /// stores are shifted so the block becomes block 0).
+    #[arg(long)]
+    pub chain_spec: Option<PathBuf>,
 }
 
 pub(crate) fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
@@ -52,7 +57,7 @@ pub(crate) fn chain_dir(run: &RunArgs) -> anyhow::Result<PathBuf> {
     Ok(run.base_path_or_default().join("chains").join(spec.id))
 }
 
-fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
+pub(crate) fn open_client(run: &RunArgs) -> anyhow::Result<std::sync::Arc<Client>> {
     let spec = run.chain_spec()?;
     let genesis = spec.genesis_block()?;
     let dir = chain_dir(run)?;
@@ -417,6 +422,9 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
         "accounts": accounts,
         "storage": pairs.iter().map(|(k, v)| (to_hex(k), serde_json::Value::String(to_hex(v)))).collect::<serde_json::Map<_, _>>(),
     });
+    if let Some(path) = &args.chain_spec {
+        write_chain_spec(run, path, header.number, &pairs)?;
+    }
     let text = serde_json::to_string_pretty(&document)?;
     match &args.output {
         Some(path) => {
@@ -433,6 +441,71 @@ pub fn export_state(run: &RunArgs, args: &ExportState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the chain spec of a new chain whose genesis is the state `pairs` of block
+/// `number` (rebased to block 0).
+fn write_chain_spec(
+    run: &RunArgs,
+    path: &std::path::Path,
+    number: u32,
+    pairs: &[(Vec<u8>, Vec<u8>)],
+) -> anyhow::Result<()> {
+    use arceon_chain_spec::{ChainSpec, Genesis, RawGenesis};
+    let spec = run.chain_spec()?;
+    let storage: arceon_support::MemoryState = pairs.iter().cloned().collect();
+    let storage = arceon_runtime::genesis::rebase_to_genesis(&storage, number)
+        .context("turning the state into a genesis")?;
+    let exported = ChainSpec {
+        name: format!("{} (from #{number})", spec.name),
+        id: format!("{}_from_{number}", spec.id),
+        // The old chain's nodes serve another genesis.
+        boot_nodes: Vec::new(),
+        genesis: Genesis::Raw(RawGenesis {
+            top: storage
+                .iter()
+                .map(|(k, v)| (to_hex(k), to_hex(v)))
+                .collect(),
+            children_default: Default::default(),
+        }),
+        ..spec
+    };
+    let genesis = exported.genesis_block()?;
+    std::fs::write(path, exported.to_json()?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "chain spec '{}' written to {}: genesis {:?} from the state of #{number}",
+        exported.id,
+        path.display(),
+        genesis.hash
+    );
+    Ok(())
+}
+
+/// Finalizes `target` (a child of `parent`) with a justification signed by the dev keys of
+/// the GRANDPA set in force at `parent`.
+fn justify(client: &Client, parent: &H256, target: (H256, u32)) -> anyhow::Result<()> {
+    use arceon_primitives::keyring::{ed25519_pair_from_suri, Keyring};
+    let state = client.state_at(parent)?;
+    let mut ext = arceon_support::Ext::new(&state);
+    let set_id = arceon_runtime::grandpa::current_set_id(&mut ext);
+    let voters = arceon_runtime::grandpa::authorities(&mut ext)
+        .into_iter()
+        .map(|id| {
+            Keyring::ALL
+                .into_iter()
+                .map(|k| ed25519_pair_from_suri(&k.suri()))
+                .filter_map(Result::ok)
+                .find(|pair| sp_core::Pair::public(pair) == id)
+                .ok_or_else(|| anyhow::anyhow!("GRANDPA voter {id} is not a dev key"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let justification = arceon_finality::warp::sign_justification(&voters, set_id, 1, target);
+    client
+        .db()
+        .set_justification(&target.0, &justification.encode())?;
+    client.finalize(&target.0)?;
+    Ok(())
+}
+
 /// `benchmark make-chain`: authors blocks into the database as fast as they build.
 #[derive(Debug, clap::Args)]
 pub struct MakeChain {
@@ -442,6 +515,11 @@ pub struct MakeChain {
     /// Signed transfers (from Ferdie) in each block.
     #[arg(long, default_value_t = 4)]
     pub transfers: u32,
+    /// Finalize with a GRANDPA justification (signed by the dev keys of the set in force)
+    /// the block crossing each multiple of this period, every set change and the last
+    /// block, as the chain's voters would; 0 makes none.
+    #[arg(long, default_value_t = 32)]
+    pub justification_period: u32,
 }
 
 /// Builds `args.blocks` blocks on the best block, each sealed by its slot's author (which
@@ -511,13 +589,21 @@ pub fn make_chain(run: &RunArgs, args: &MakeChain) -> anyhow::Result<()> {
         if let Some(e) = failed {
             anyhow::bail!("a transfer from Ferdie was refused: {e}");
         }
-        let (_, imported) = client.import_own(
+        let (block, imported) = client.import_own(
             built,
             &key,
             ImportOptions {
                 finalize: authorities.len() == 1,
             },
         )?;
+        let number = best_number + i + 1;
+        let due = args.justification_period > 0
+            && (number / args.justification_period > (number - 1) / args.justification_period
+                || i + 1 == args.blocks
+                || arceon_runtime::grandpa::scheduled_change(&block.header.digest).is_some());
+        if due {
+            justify(&client, &parent, (imported.hash, number))?;
+        }
         parent = imported.hash;
         let done = i + 1;
         if done % 100 == 0 || done == args.blocks {

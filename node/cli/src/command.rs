@@ -222,6 +222,10 @@ pub enum Command {
     ImportBlocks(chain_ops::ImportBlocks),
     /// Write the world state at a block as human-readable JSON.
     ExportState(chain_ops::ExportState),
+    /// Write a finalized block's state with the finality proof from genesis (zstd).
+    ExportSnapshot(crate::snapshot::ExportSnapshot),
+    /// Start a fresh database from a snapshot, after verifying it as warp sync would.
+    ImportSnapshot(crate::snapshot::ImportSnapshot),
     /// Show the best and finalized blocks, pruning and database size of a stopped node.
     ChainInfo,
     /// Re-execute a block on its parent's state and report whether it is valid.
@@ -317,6 +321,8 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ExportBlocks(args)) => chain_ops::export_blocks(&cli.run, &args),
         Some(Command::ImportBlocks(args)) => chain_ops::import_blocks(&cli.run, &args),
         Some(Command::ExportState(args)) => chain_ops::export_state(&cli.run, &args),
+        Some(Command::ExportSnapshot(args)) => crate::snapshot::export(&cli.run, &args),
+        Some(Command::ImportSnapshot(args)) => crate::snapshot::import(&cli.run, &args),
         Some(Command::ChainInfo) => chain_ops::chain_info(&cli.run),
         Some(Command::CheckBlock(args)) => chain_ops::check_block(&cli.run, &args),
         Some(Command::Revert { count }) => chain_ops::revert(&cli.run, count),

@@ -6,6 +6,7 @@ mod benchmark;
 mod chain_ops;
 mod command;
 mod key;
+mod snapshot;
 
 fn main() {
     if let Err(error) = command::run() {

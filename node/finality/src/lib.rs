@@ -13,6 +13,7 @@
 
 pub mod justification;
 pub mod state;
+pub mod warp;
 pub mod wire;
 
 mod environment;
@@ -32,6 +33,8 @@ use sp_core::Pair as _;
 use environment::{CommitSink, Env, Router};
 pub use justification::{voter_set, GrandpaJustification};
 use state::{AuthoritySetState, CompletedRound, SetChange};
+use warp::warp_target_set;
+pub use warp::{verify_warp_proof, WarpTarget};
 use wire::{FinalityProof, FinalityRequest, GossipMessage, WarpFragment, WarpProof};
 
 /// A GRANDPA authority: the validator's ed25519 GRANDPA session key.
@@ -124,7 +127,7 @@ pub enum FinalityError {
     #[error("unknown authority set {0}")]
     UnknownSet(u64),
     /// A set-change block's justification is missing from the database.
-    #[error("no justification stored for set-change block #{0}")]
+    #[error("no justification stored for block #{0}, which the proof needs")]
     MissingJustification(BlockNumber),
     /// The keystore could not be read.
     #[error("keystore: {0}")]
@@ -225,19 +228,6 @@ pub struct RoundStateView {
     pub best: RoundView,
     /// Rounds still running in the background.
     pub background: Vec<RoundView>,
-}
-
-/// A block proven final by a warp proof, and the set in force after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WarpTarget {
-    /// The proven finalized header.
-    pub header: Header,
-    /// Its encoded justification.
-    pub justification: Vec<u8>,
-    /// The set in force from this block on.
-    pub set_id: u64,
-    /// Its authorities.
-    pub authorities: Vec<ed25519::Public>,
 }
 
 /// A message waiting for a block to be imported.
@@ -405,8 +395,11 @@ impl Inner {
         round: u64,
         commit: Commit,
     ) -> Result<(), FinalityError> {
-        if set_id != self.set.read().set_id || number <= self.client.finalized().0 {
+        if set_id != self.set.read().set_id {
             return Ok(());
+        }
+        if number <= self.client.finalized().0 {
+            return self.justify_finalized(hash, number, round, commit);
         }
         let justification = GrandpaJustification {
             round,
@@ -415,6 +408,43 @@ impl Inner {
         };
         let header = self.header(&hash)?;
         self.finalize_justified(hash, &header, justification.encode())
+    }
+
+    /// The voter committed to `hash`, which is final already: the single authority of a
+    /// dev chain finalizes its blocks as it authors them. The commit still proves them
+    /// final to others (warp sync, snapshots), so it is kept under the same rule as the
+    /// voter's own finality: the block crossing each multiple of the period.
+    fn justify_finalized(
+        &self,
+        hash: H256,
+        number: BlockNumber,
+        round: u64,
+        commit: Commit,
+    ) -> Result<(), FinalityError> {
+        if self.client.hash(number)? != Some(hash) {
+            return Ok(());
+        }
+        let period = self.justification_period.max(1);
+        let last = self
+            .latest_justification
+            .lock()
+            .as_ref()
+            .map_or(0, |(_, n, _)| *n);
+        let header = self.header(&hash)?;
+        if number <= last || (signal(&header).is_none() && number / period <= last / period) {
+            return Ok(());
+        }
+        let justification = GrandpaJustification {
+            round,
+            votes_ancestries: self.votes_ancestries(&commit)?,
+            commit,
+        }
+        .encode();
+        self.client.db().set_justification(&hash, &justification)?;
+        log::debug!(target: "finality", "justified finalized #{number} ({hash:?})");
+        *self.latest_justification.lock() = Some((hash, number, justification.clone()));
+        let _ = self.justifications.send(justification);
+        Ok(())
     }
 
     /// Stores the justification where due, finalizes the block and follows set changes.
@@ -1255,17 +1285,7 @@ impl Finality {
         }
         let mut fragments = Vec::new();
         for change in set.history.iter().filter(|c| c.set_id > from_set_id) {
-            let (hash, number) = change.block;
-            let header = inner.header(&hash)?;
-            let bytes = inner
-                .client
-                .db()
-                .justification(&hash)?
-                .ok_or(FinalityError::MissingJustification(number))?;
-            fragments.push(WarpFragment {
-                header,
-                justification: GrandpaJustification::decode_exact(&bytes)?,
-            });
+            fragments.push(warp::fragment(&inner.client, &change.block.0)?);
         }
         // The newest justification of the current set.
         let mut newest = inner
@@ -1303,7 +1323,7 @@ impl Finality {
     /// The finality records to store in the same write as a warp-sync base for `target`
     /// (the authority set in force from it), as aux `(key, value)` pairs.
     pub fn warp_target_records(&self, target: &WarpTarget) -> Vec<(Vec<u8>, Vec<u8>)> {
-        vec![state::set_record(&warp_target_set(target))]
+        warp::base_records(target)
     }
 
     /// After a warp sync stored `target.header` with its state: adopts the proven set
@@ -1334,70 +1354,4 @@ impl Finality {
         let set = self.inner().set.read();
         (set.set_id, set.authorities.clone())
     }
-}
-
-/// The authority set in force from a warp target on.
-fn warp_target_set(target: &WarpTarget) -> AuthoritySetState {
-    let number = target.header.number;
-    AuthoritySetState {
-        set_id: target.set_id,
-        authorities: target.authorities.clone(),
-        start: (target.header.hash(), number),
-        pending: None,
-        scanned: number,
-        history: Vec::new(),
-    }
-}
-
-/// Warp sync, client side: verifies `proof` from the genesis set; returns the proven
-/// finalized header, its justification and the set then in force.
-pub fn verify_warp_proof(
-    genesis_authorities: &[ed25519::Public],
-    proof: &[u8],
-) -> Result<WarpTarget, FinalityError> {
-    let mut input = proof;
-    let proof = WarpProof::decode(&mut input)
-        .map_err(|e| FinalityError::BadWarpProof(format!("decode: {e}")))?;
-    if !input.is_empty() {
-        return Err(FinalityError::BadWarpProof("trailing bytes".into()));
-    }
-    let count = proof.fragments.len();
-    if count == 0 {
-        return Err(FinalityError::BadWarpProof("no fragments".into()));
-    }
-    let mut set_id = 0u64;
-    let mut authorities = genesis_authorities.to_vec();
-    for (index, fragment) in proof.fragments.iter().enumerate() {
-        let target = (fragment.header.hash(), fragment.header.number);
-        fragment
-            .justification
-            .verify(set_id, &authorities, target)
-            .map_err(|e| FinalityError::BadWarpProof(format!("fragment {index}: {e}")))?;
-        match scheduled_change(&fragment.header.digest) {
-            Some(Ok(change)) => {
-                set_id += 1;
-                authorities = change
-                    .next_authorities
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect();
-            }
-            Some(Err(e)) => {
-                return Err(FinalityError::BadWarpProof(format!("bad FRNK log: {e}")));
-            }
-            None if index + 1 != count => {
-                return Err(FinalityError::BadWarpProof(format!(
-                    "fragment {index} changes no set"
-                )));
-            }
-            None => {}
-        }
-    }
-    let last = &proof.fragments[count - 1];
-    Ok(WarpTarget {
-        header: last.header.clone(),
-        justification: last.justification.encode(),
-        set_id,
-        authorities,
-    })
 }

@@ -1662,5 +1662,29 @@ pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata>
     ]
 }
 
+/// Shifts every block number this pallet stores down by `by` (saturating at 0), so the
+/// state of block `by` can be the genesis of a new chain with the same elapsed times
+/// (`export-state --chain-spec`).
+pub fn rebase(ext: &mut Ext, by: BlockNumber) {
+    // A deposit's stock is settled at `by` (what it regained until then), then measured
+    // at the new genesis.
+    Areas::translate_values(ext, |area: &mut Area| {
+        for node in &mut area.resources {
+            node.amount = node.amount_at(by);
+            node.last_update = 0;
+        }
+    });
+    Authorities::translate_values(ext, |authority: &mut AreaAuthority| {
+        authority.last_update = authority.last_update.saturating_sub(by);
+    });
+    if Scheduled::exists(ext) {
+        Scheduled::mutate(ext, |scheduled| {
+            for reshape in scheduled.iter_mut() {
+                reshape.since = reshape.since.saturating_sub(by);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1250,5 +1250,17 @@ pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata>
     ]
 }
 
+/// Shifts every block number this pallet stores down by `by` (saturating at 0), so the
+/// state of block `by` can be the genesis of a new chain with the same elapsed times
+/// (`export-state --chain-spec`).
+pub fn rebase(ext: &mut Ext, by: arceon_primitives::BlockNumber) {
+    Equivocations::translate_values(ext, |at: &mut arceon_primitives::BlockNumber| {
+        *at = at.saturating_sub(by);
+    });
+    BrokenReceipts::translate_values(ext, |at: &mut arceon_primitives::BlockNumber| {
+        *at = at.saturating_sub(by);
+    });
+}
+
 #[cfg(test)]
 mod tests;

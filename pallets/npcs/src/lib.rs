@@ -1396,5 +1396,14 @@ pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata>
     )]
 }
 
+/// Shifts every block number this pallet stores down by `by` (saturating at 0), so the
+/// state of block `by` can be the genesis of a new chain with the same elapsed times
+/// (`export-state --chain-spec`).
+pub fn rebase(ext: &mut Ext, by: BlockNumber) {
+    Npcs::translate_values(ext, |npc: &mut Npc| {
+        npc.last_decision = npc.last_decision.saturating_sub(by);
+    });
+}
+
 #[cfg(test)]
 mod tests;

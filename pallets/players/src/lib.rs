@@ -1598,5 +1598,27 @@ pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata>
     ]
 }
 
+/// Shifts every block number this pallet stores down by `by` (saturating at 0), so the
+/// state of block `by` can be the genesis of a new chain with the same elapsed times
+/// (`export-state --chain-spec`).
+///
+/// Energy regained by `by` is settled first (stored as measured at `by`), so a player's
+/// energy is the same at the new genesis; a block number before `by` becomes 0.
+pub fn rebase(ext: &mut Ext, by: BlockNumber) {
+    for (who, mut player) in Players::iter(ext) {
+        player.energy = current_energy(ext, &who, &player, by);
+        Players::insert(ext, &who, &player);
+        EnergyUpdated::insert(ext, &who, &by);
+    }
+    Players::translate_values(ext, |player: &mut Player| {
+        player.last_move = player.last_move.saturating_sub(by);
+        player.registered_at = player.registered_at.saturating_sub(by);
+        player.actions.block = player.actions.block.saturating_sub(by);
+    });
+    EnergyUpdated::translate_values(ext, |at: &mut BlockNumber| {
+        *at = at.saturating_sub(by);
+    });
+}
+
 #[cfg(test)]
 mod tests;

@@ -2461,5 +2461,20 @@ pub fn constants() -> Vec<arceon_support::metadata::v14::PalletConstantMetadata>
     ]
 }
 
+/// Shifts every block number this pallet stores down by `by` (saturating at 0), so the
+/// state of block `by` can be the genesis of a new chain with the same elapsed times
+/// (`export-state --chain-spec`).
+pub fn rebase(ext: &mut Ext, by: BlockNumber) {
+    if ActiveEra::exists(ext) {
+        ActiveEra::mutate(ext, |era| era.start = era.start.saturating_sub(by));
+    }
+    ErasStart::translate_values(ext, |start: &mut EraStart| {
+        start.block = start.block.saturating_sub(by);
+    });
+    ReceivedHeartbeats::translate_values(ext, |at: &mut BlockNumber| {
+        *at = at.saturating_sub(by);
+    });
+}
+
 #[cfg(test)]
 mod tests;

@@ -84,6 +84,23 @@ fn decode_value<V: Decode>(ext: &mut Ext, key: &[u8], bytes: Vec<u8>) -> Option<
     }
 }
 
+/// Rewrites every value stored under `prefix` through `f`; undecodable values are left
+/// as they are and recorded as a fault. Returns how many were rewritten.
+fn translate_under<V: FullCodec>(ext: &mut Ext, prefix: &[u8], mut f: impl FnMut(&mut V)) -> usize {
+    let mut count = 0;
+    for key in ext.keys_with_prefix(prefix) {
+        let Some(bytes) = ext.get(&key) else {
+            continue;
+        };
+        if let Some(mut value) = decode_value::<V>(ext, &key, bytes) {
+            f(&mut value);
+            ext.set(key, value.encode());
+            count += 1;
+        }
+    }
+    count
+}
+
 /// A single value.
 pub struct StorageValue<P, V>(PhantomData<(P, V)>);
 
@@ -203,6 +220,12 @@ impl<P: StoragePrefix, H: StorageHasher, K: FullCodec, V: FullCodec> StorageMap<
         Ok(result)
     }
 
+    /// Rewrites every stored value through `f` (keys unchanged; any hasher). For state
+    /// migrations such as rebasing block numbers; returns how many values it rewrote.
+    pub fn translate_values(ext: &mut Ext, f: impl FnMut(&mut V)) -> usize {
+        translate_under(ext, P::prefix(), f)
+    }
+
     /// Every (key, value), in storage-key order. Needs a reversible hasher.
     pub fn iter(ext: &mut Ext) -> Vec<(K, V)> {
         Self::iter_from(ext, None, usize::MAX)
@@ -260,6 +283,12 @@ where
     K2: FullCodec,
     V: FullCodec,
 {
+    /// Rewrites every stored value through `f` (keys unchanged), as
+    /// [`StorageMap::translate_values`].
+    pub fn translate_values(ext: &mut Ext, f: impl FnMut(&mut V)) -> usize {
+        translate_under(ext, P::prefix(), f)
+    }
+
     /// `prefix ++ H1(k1)`.
     pub fn prefix_key(k1: &K1) -> Vec<u8> {
         let mut full = Vec::with_capacity(32 + 48);

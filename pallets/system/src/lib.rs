@@ -380,6 +380,21 @@ pub fn note_applied_extrinsic(ext: &mut Ext, len: u32, weight: Weight, class: Di
     BlockWeight::mutate(ext, |consumed| consumed.add(class, weight));
 }
 
+/// Makes a block's state a genesis state (`export-state --chain-spec`): the block's own
+/// records (events, counters, digest, block-hash history) go, and the number and parent
+/// are genesis's; accounts stay.
+pub fn rebase_to_genesis(ext: &mut Ext) {
+    ext.remove(events_key());
+    EventCount::kill(ext);
+    ExtrinsicCount::kill(ext);
+    BlockWeight::kill(ext);
+    AllExtrinsicsLen::kill(ext);
+    Digest::kill(ext);
+    BlockHash::clear(ext);
+    Number::put(ext, &0);
+    ParentHash::put(ext, &H256::zero());
+}
+
 /// Writes the system pallet's genesis items.
 pub fn build_genesis(ext: &mut Ext, spec_name: &str, spec_version: u32) {
     Number::put(ext, &0);
