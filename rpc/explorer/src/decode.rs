@@ -101,14 +101,17 @@ pub fn slot_of(header: &Header) -> Option<u64> {
     header.digest.aura_slot()
 }
 
-/// The author of a block claiming `slot` among `authorities` (Aura: `slot % n`), SS58.
-pub fn author_of(authorities: &[sr25519::Public], slot: Option<u64>) -> Option<String> {
+/// The Aura key that sealed a block claiming `slot` among `authorities` (`slot % n`).
+pub fn author_key(authorities: &[sr25519::Public], slot: Option<u64>) -> Option<sr25519::Public> {
     let slot = slot?;
     let count = u64::try_from(authorities.len()).ok().filter(|n| *n > 0)?;
     let index = usize::try_from(slot % count).ok()?;
-    authorities
-        .get(index)
-        .map(|key| to_ss58(&AccountId32::new(key.0)))
+    authorities.get(index).copied()
+}
+
+/// [`author_key`] as an SS58 address (the key itself, not its stash).
+pub fn author_of(authorities: &[sr25519::Public], slot: Option<u64>) -> Option<String> {
+    author_key(authorities, slot).map(|key| to_ss58(&AccountId32::new(key.0)))
 }
 
 struct Envelope<'a> {

@@ -1,13 +1,16 @@
 //! [`NodeConn`]: the explorer's WebSocket connection to a node, through the wallet's
 //! client (Substrate method names only). It fetches one block with everything the index
 //! needs from it: header, extrinsics, `System.Events` (decoded through the node's
-//! metadata), the block's author (Aura: `authorities[slot % n]` at the parent's state) and
+//! metadata), the block's author (Aura: `authorities[slot % n]` at the parent's state,
+//! mapped to its stash through `Session.KeyOwner`) and
 //! the balances of every account the block touched, read at that block.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use arceon_pallet_system::AccountInfo;
-use arceon_primitives::{parse_account, sr25519, to_hex, BlockNumber, H256};
+use arceon_primitives::{parse_account, sr25519, to_hex, to_ss58, AccountId32, BlockNumber, H256};
 use arceon_wallet::meta::ChainMetadata;
 use arceon_wallet::status::{parse_bytes, parse_hash, parse_header};
 use arceon_wallet::{WalletClient, WalletError};
@@ -69,6 +72,8 @@ pub struct NodeConn {
     meta: ChainMetadata,
     genesis: String,
     slot_ms: u64,
+    /// Aura key -> stash (a key belongs to one stash: the chain refuses duplicates).
+    key_owners: Mutex<HashMap<[u8; 32], String>>,
 }
 
 fn storage_error(error: WalletError) -> Option<ExplorerError> {
@@ -97,6 +102,7 @@ impl NodeConn {
             meta,
             genesis,
             slot_ms,
+            key_owners: Mutex::new(HashMap::new()),
         })
     }
 
@@ -166,10 +172,9 @@ impl NodeConn {
         let events = self.events(hash).await?;
         let content = decode::decode_block(&self.meta, &extrinsics, events.as_deref());
         let slot = decode::slot_of(&header);
-        let author = if number == 0 {
-            None
-        } else {
-            decode::author_of(&self.authorities(header.parent_hash).await?, slot)
+        let author = match decode::author_key(&self.authorities(header.parent_hash).await?, slot) {
+            Some(key) if number > 0 => Some(self.stash_of(key, header.parent_hash).await?),
+            _ => None,
         };
         let accounts = self.accounts(&content.touched, hash).await?;
         Ok(FetchedBlock {
@@ -213,6 +218,33 @@ impl NodeConn {
                 None => Ok(Vec::new()),
             },
         }
+    }
+
+    /// The stash that registered Aura `key` (`Session.KeyOwner`), SS58; the key itself
+    /// when no stash registered it (genesis validators whose stash is their key).
+    async fn stash_of(&self, key: sr25519::Public, at: H256) -> Result<String> {
+        if let Some(known) = self.lock_owners().get(&key.0) {
+            return Ok(known.clone());
+        }
+        let storage_key = arceon_pallet_staking::session::KeyOwner::key(&(
+            arceon_primitives::AURA_KEY_TYPE,
+            key.0.to_vec(),
+        ));
+        let owner = match self.client.storage(&storage_key, Some(at)).await {
+            Ok(Some(bytes)) => AccountId32::decode(&mut &bytes[..]).ok(),
+            Ok(None) => None,
+            Err(error) => match storage_error(error) {
+                Some(fatal) => return Err(fatal),
+                None => None,
+            },
+        };
+        let stash = to_ss58(&owner.unwrap_or_else(|| AccountId32::new(key.0)));
+        self.lock_owners().insert(key.0, stash.clone());
+        Ok(stash)
+    }
+
+    fn lock_owners(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], String>> {
+        self.key_owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The balances of `addresses` at block `at` (accounts the node cannot read are left
