@@ -508,6 +508,72 @@ pub async fn chart(pool: &AnyPool, limit: i64) -> Result<Vec<Value>> {
     Ok(points)
 }
 
+/// The header fields of a lane batch found in a decoded `submit_batch` call's
+/// arguments: `(area, time_ms)`, wherever the metadata nests them.
+fn batch_time(args: &Value) -> Option<(i64, i64)> {
+    match args {
+        Value::Object(map) => {
+            // Integers wider than 32 bits are decoded as strings.
+            let int = |key: &str| {
+                map.get(key).and_then(|v| {
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+            };
+            if let (Some(area), Some(time), Some(_)) =
+                (int("area"), int("time_ms"), map.get("height"))
+            {
+                return Some((area, time));
+            }
+            map.values().find_map(batch_time)
+        }
+        Value::Array(items) => items.iter().find_map(batch_time),
+        _ => None,
+    }
+}
+
+/// Per area, how long the latest included batches took from being sequenced (the
+/// batch's time) to the block that included them (its timestamp): `(p50, max)` ms.
+/// What a player waits for a receipt is shorter and only the nodes see it (their
+/// `arceon_fastlane_receipt_seconds` metric); this is the lane-to-chain delay.
+async fn lane_inclusion_latency(
+    pool: &AnyPool,
+) -> Result<std::collections::BTreeMap<i64, (i64, i64)>> {
+    let included = objects(
+        pool,
+        "SELECT e.block_number, e.args, b.timestamp_ms FROM extrinsics e \
+         JOIN blocks b ON b.number = e.block_number \
+         WHERE e.pallet = 'FastLane' AND e.call = 'submit_batch' \
+         ORDER BY e.block_number DESC LIMIT $1",
+        &[json!(LANE_EVENTS)],
+        &[
+            ("blockNumber", "block_number", 'i'),
+            ("args", "args", 'j'),
+            ("timestamp", "timestamp_ms", 'i'),
+        ],
+    )
+    .await?;
+    let mut delays: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for row in &included {
+        let (Some((area, sequenced)), Some(block_time)) =
+            (batch_time(&row["args"]), row["timestamp"].as_i64())
+        else {
+            continue;
+        };
+        delays
+            .entry(area)
+            .or_default()
+            .push(block_time.saturating_sub(sequenced).max(0));
+    }
+    Ok(delays
+        .into_iter()
+        .map(|(area, mut ms)| {
+            ms.sort_unstable();
+            (area, (ms[ms.len() / 2], ms[ms.len() - 1]))
+        })
+        .collect())
+}
+
 /// Latest `FastLane.BatchIncluded` events read for the lanes view.
 const LANE_EVENTS: i64 = 2_000;
 
@@ -542,6 +608,12 @@ pub async fn lanes(pool: &AnyPool) -> Result<Value> {
         });
         lane["batches"] = json!(lane["batches"].as_i64().unwrap_or(0) + 1);
         lane["actions"] = json!(lane["actions"].as_i64().unwrap_or(0) + count);
+    }
+    for (area, (p50, max)) in lane_inclusion_latency(pool).await? {
+        if let Some(lane) = lanes.get_mut(&area) {
+            lane["inclusionP50Ms"] = json!(p50);
+            lane["inclusionMaxMs"] = json!(max);
+        }
     }
     let reports = objects(
         pool,

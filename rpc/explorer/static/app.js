@@ -219,7 +219,7 @@ async function mapPage(first) {
   mapState = drawMap(document.getElementById("map"), m);
   const names = Object.fromEntries(m.areas.map((a) => [a.id, a.name]));
   const lanes = await api("/api/lanes");
-  document.getElementById("map-lanes").innerHTML = table(["area", "lane height", "last batch", "in block", "batches", "actions"], lanes.lanes.map((l) => [esc(names[l.area] ?? l.area), esc(l.height), `<span class="mono">${esc(short(l.lastBatch))}</span>`, blockLink(l.lastBlock), esc(l.batches), esc(l.actions)]), "No lane batches in the indexed blocks yet.");
+  document.getElementById("map-lanes").innerHTML = table(["area", "lane height", "last batch", "in block", "batches", "actions", "sequenced to block p50 / max"], lanes.lanes.map((l) => [esc(names[l.area] ?? l.area), esc(l.height), `<span class="mono">${esc(short(l.lastBatch))}</span>`, blockLink(l.lastBlock), esc(l.batches), esc(l.actions), l.inclusionP50Ms === undefined ? "not decoded" : `${esc(l.inclusionP50Ms)} / ${esc(l.inclusionMaxMs)} ms`]), "No lane batches in the indexed blocks yet.");
   document.getElementById("map-players").innerHTML = table(["player", "account", "area", "position"], m.players.map((p) => [esc(p.name), acct(p.address), esc(names[p.area] ?? p.area), `<span class="pos">(${units(p.x)}, ${units(p.y)})</span>`]), "No players yet.");
 }
 

@@ -285,6 +285,16 @@ pub fn check_api(explorer: &Explorer, scenario: &Scenario) {
             .any(|lane| lane["area"] == 0 && lane["actions"].as_i64().is_some_and(|n| n >= 1))),
         "Meadow's lane batch is not indexed: {lanes}"
     );
+    // From being sequenced to its block: a lane batch enters one of the next blocks.
+    assert!(
+        lanes["lanes"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|lane| lane["area"] == 0
+                && lane["inclusionMaxMs"]
+                    .as_i64()
+                    .is_some_and(|ms| (0..60_000).contains(&ms)))),
+        "no inclusion delay for Meadow's lane: {lanes}"
+    );
 
     let status = explorer.ok("/api/status");
     assert_eq!(status["status"]["connected"], true, "{status}");
