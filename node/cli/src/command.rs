@@ -230,6 +230,8 @@ pub enum Command {
     ChainInfo,
     /// Re-execute a block on its parent's state and report whether it is valid.
     CheckBlock(chain_ops::CheckBlock),
+    /// Check the world's cross-pallet invariants at a block of a stopped node.
+    CheckState(chain_ops::CheckState),
     /// Undo the last N unfinalized blocks of a stopped node (never finalized ones).
     Revert {
         /// How many blocks.
@@ -325,6 +327,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::ImportSnapshot(args)) => crate::snapshot::import(&cli.run, &args),
         Some(Command::ChainInfo) => chain_ops::chain_info(&cli.run),
         Some(Command::CheckBlock(args)) => chain_ops::check_block(&cli.run, &args),
+        Some(Command::CheckState(args)) => chain_ops::check_state(&cli.run, &args),
         Some(Command::Revert { count }) => chain_ops::revert(&cli.run, count),
         Some(Command::Key(command)) => crate::key::run(&cli.run, command),
         Some(Command::Benchmark(BenchmarkCommand::Import(args))) => benchmark::import(&args),

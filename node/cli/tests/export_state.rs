@@ -119,6 +119,16 @@ fn exported_state_starts_a_chain_with_the_same_world() {
     assert_eq!(before.players.len(), 1);
     assert_eq!(before.structures.len(), 1, "the hut");
     drop(node);
+    let checked = Command::new(binary("arceon-node"))
+        .args(["check-state", &at, "--chain", "dev", "--base-path"])
+        .arg(&old_base)
+        .output()
+        .expect("run check-state");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains("world invariants hold"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
 
     let spec = dir.path().join("exported.json");
     let out = Command::new(binary("arceon-node"))

@@ -171,6 +171,9 @@ fn a_snapshot_round_trip_serves_the_world_and_syncs_on() {
         good.len(),
         info["databaseBytes"]
     );
+    // The imported state is a whole world: every cross-pallet invariant holds in it.
+    let checked = succeeded(&offline(&restored, &["check-state"]));
+    assert!(checked.contains("world invariants hold"), "{checked}");
     let again = offline(&restored, &["import-snapshot", &file.display().to_string()]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("fresh --base-path"));
 

@@ -19,6 +19,8 @@ use rand::{Rng, SeedableRng};
 
 const WRITER_ENV: &str = "ARCEON_DB_CRASH_WRITER";
 const BLOCKS_ENV: &str = "ARCEON_DB_CRASH_BLOCKS";
+/// The seed of a run: the kill schedule and each writer's choices derive from it.
+const SEED_ENV: &str = "ARCEON_TEST_SEED";
 const WINDOW: u32 = 16;
 const KEYS: u32 = 600;
 
@@ -33,7 +35,8 @@ fn crash_writer() {
     let db = Database::open(Path::new(&path), Pruning::Window(WINDOW)).unwrap();
     let (_, delta, genesis) = genesis_state(KEYS, 42);
     db.initialize_genesis(&genesis, &delta).unwrap();
-    let mut rng = StdRng::seed_from_u64(rand::random());
+    let seed: u64 = std::env::var(SEED_ENV).unwrap().parse().unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
     for _ in 0..blocks {
         let (_, best_hash) = db.best();
         let best = db.header(&best_hash).unwrap().unwrap();
@@ -64,11 +67,13 @@ fn crash_writer() {
     }
 }
 
-fn spawn_writer(path: &Path, blocks: u64) -> std::process::Child {
+/// Starts a writer whose random choices come from `seed`.
+fn spawn_writer(path: &Path, blocks: u64, seed: u64) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash_writer", "--test-threads=1", "--nocapture"])
         .env(WRITER_ENV, path)
         .env(BLOCKS_ENV, blocks.to_string())
+        .env(SEED_ENV, seed.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -133,11 +138,15 @@ fn sigkill_at_random_moments_leaves_a_consistent_database() {
     if std::env::var(WRITER_ENV).is_ok() {
         return;
     }
+    let seed: u64 = std::env::var(SEED_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     let started = Instant::now();
 
-    let output = spawn_writer(path, 1_000).wait_with_output().unwrap();
+    let output = spawn_writer(path, 1_000, seed).wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "writer failed: {}",
@@ -147,12 +156,11 @@ fn sigkill_at_random_moments_leaves_a_consistent_database() {
     assert!(best_number >= 800, "best #{best_number} after 1000 imports");
     println!("1000 blocks written in {:?}", started.elapsed());
 
-    let seed: u64 = rand::random();
-    println!("kill schedule seed {seed}");
+    println!("kill schedule seed {seed} (replay with {SEED_ENV}={seed})");
     let mut rng = StdRng::seed_from_u64(seed);
     let mut progressed = 0;
     for round in 0..40 {
-        let mut writer = spawn_writer(path, 1_000_000);
+        let mut writer = spawn_writer(path, 1_000_000, seed.wrapping_add(round + 1));
         std::thread::sleep(Duration::from_millis(rng.gen_range(5..200)));
         // Child::kill sends SIGKILL on Unix.
         writer.kill().unwrap();
