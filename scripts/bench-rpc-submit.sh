@@ -29,6 +29,7 @@
 # everything else go to stderr as INFO lines. The nodes run with `--rpc-rate-limit 0`
 # (the benchmark measures the node, not the per-connection limit).
 # Ports: P2P 32800+i, RPC 11010+i, Prometheus 9820+i (P2P_BASE, RPC_BASE, PROMETHEUS_BASE).
+# $EXTRA_NODE_ARGS is added to every node's command line (e.g. `-l info,txpool=debug`).
 # Binaries: $ARCEON_NODE and $ARCEON_LOADGEN, else target/release (cargo build --release
 # --workspace first). KEEP=1 keeps the directories with the nodes' logs.
 set -euo pipefail
@@ -121,7 +122,7 @@ for N in $NETWORKS; do
     SPEC=$TESTNET_DIR/transfers-spec.json
     "$LOADGEN" transfers-spec --out "$SPEC" --base "$BASE" --accounts "$ACCOUNTS" >&2
     echo "==> nodes=$N: starting $TOTAL node(s), submissions to node $TARGET" >&2
-    CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 50)) --rpc-rate-limit 0" \
+    CHAIN=$SPEC NODE_ARGS="--rpc-max-connections $((CONNECTIONS + 50)) --rpc-rate-limit 0 ${EXTRA_NODE_ARGS:-}" \
         ./scripts/testnet.sh start "$TOTAL" >&2
     DEADLINE=$(($(date +%s) + 120))
     until ready "$TOTAL"; do
