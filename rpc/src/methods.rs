@@ -177,7 +177,7 @@ pub(crate) fn register<A: ChainApi>(
         let Some(block) = client.block(&hash).map_err(internal)? else {
             return Ok(Value::Null);
         };
-        let justification = client.db().justification(&hash).map_err(internal)?;
+        let justification = client.justification(&hash).map_err(internal)?;
         Ok(json!({
             "block": {
                 "header": header_json(&block.header),

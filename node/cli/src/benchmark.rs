@@ -542,7 +542,7 @@ pub fn import(args: &ImportBenchmark) -> anyhow::Result<()> {
         };
         progress("imported", i as u64 + 1, total, started);
     }
-    client.db().flush()?;
+    client.flush()?;
     let elapsed = started.elapsed().as_secs_f64();
     let best = client.best();
     anyhow::ensure!(

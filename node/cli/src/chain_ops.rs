@@ -418,7 +418,7 @@ pub fn import_blocks(run: &RunArgs, args: &ImportBlocks) -> anyhow::Result<()> {
         progress.tick(done);
     }
     progress.finish(done);
-    client.db().flush()?;
+    client.flush()?;
     eprintln!(
         "{imported} new blocks imported; best #{} {:?}",
         client.best().0,
@@ -536,9 +536,7 @@ fn justify(client: &Client, parent: &H256, target: (H256, u32)) -> anyhow::Resul
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let justification = arceon_finality::warp::sign_justification(&voters, set_id, 1, target);
-    client
-        .db()
-        .set_justification(&target.0, &justification.encode())?;
+    client.set_justification(&target.0, &justification.encode())?;
     client.finalize(&target.0)?;
     Ok(())
 }
@@ -630,7 +628,7 @@ pub fn make_chain(run: &RunArgs, args: &MakeChain) -> anyhow::Result<()> {
             built,
             &key,
             ImportOptions {
-                finalize: authorities.len() == 1,
+                finalize: arceon_finality::final_on_import(&authorities),
             },
         )?;
         let number = best_number + i + 1;
@@ -652,7 +650,7 @@ pub fn make_chain(run: &RunArgs, args: &MakeChain) -> anyhow::Result<()> {
             );
         }
     }
-    client.db().flush()?;
+    client.flush()?;
     println!("best #{} {:?}", client.best().0, client.best().1);
     Ok(())
 }

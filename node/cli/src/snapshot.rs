@@ -124,7 +124,7 @@ fn justified_at_or_below(
         let Some(hash) = client.hash(number)? else {
             break;
         };
-        if client.db().justification(&hash)?.is_some() {
+        if client.justification(&hash)?.is_some() {
             return Ok((number, hash));
         }
     }
@@ -151,7 +151,7 @@ fn target(client: &Client, at: &str) -> anyhow::Result<(BlockNumber, H256)> {
     let hash = client
         .hash(number)?
         .with_context(|| format!("block #{number} is not stored"))?;
-    if client.db().justification(&hash)?.is_none() {
+    if client.justification(&hash)?.is_none() {
         let below = justified_at_or_below(client, number)
             .map(|(n, _)| format!("; the nearest justified block below is #{n}"))
             .unwrap_or_default();
@@ -468,7 +468,7 @@ fn store(run: &RunArgs, verified: &Verified) -> anyhow::Result<()> {
         &verified.state,
         &aux,
     )?;
-    client.db().flush()?;
+    client.flush()?;
     Ok(())
 }
 

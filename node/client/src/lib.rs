@@ -209,9 +209,54 @@ impl Client {
         }
     }
 
-    /// The database.
+    /// The database, for the stores built on it (the finality gadget's persisted state).
+    /// Everything else goes through the narrow methods below.
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// The stored justification of `hash`, if any.
+    pub fn justification(&self, hash: &H256) -> Result<Option<Vec<u8>>, DbError> {
+        self.db.justification(hash)
+    }
+
+    /// Stores a justification of `hash` (replacing any).
+    pub fn set_justification(&self, hash: &H256, justification: &[u8]) -> Result<(), DbError> {
+        self.db.set_justification(hash, justification)
+    }
+
+    /// The extrinsics of `hash`, if its body is stored (not pruned).
+    pub fn body(&self, hash: &H256) -> Result<Option<Vec<Vec<u8>>>, DbError> {
+        self.db.body(hash)
+    }
+
+    /// The chain's leaves as `(number, hash)`.
+    pub fn leaves(&self) -> Result<Vec<(BlockNumber, H256)>, DbError> {
+        self.db.leaves()
+    }
+
+    /// A value the node keeps beside the chain (aux column).
+    pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+        self.db.aux_get(key)
+    }
+
+    /// At most `limit` aux entries whose keys start with `prefix` (prefix stripped).
+    pub fn aux_scan(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<arceon_db::AuxEntry>, DbError> {
+        self.db.aux_scan(prefix, limit)
+    }
+
+    /// Writes and deletes (`None`) aux values in one synced write.
+    pub fn aux_put(&self, changes: &[(&[u8], Option<&[u8]>)]) -> Result<(), DbError> {
+        self.db.aux_put(changes)
+    }
+
+    /// Writes what the database buffers to disk (before a clean stop).
+    pub fn flush(&self) -> Result<(), DbError> {
+        self.db.flush()
     }
 
     /// The genesis hash.

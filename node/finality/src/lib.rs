@@ -230,6 +230,16 @@ pub struct RoundStateView {
     pub background: Vec<RoundView>,
 }
 
+/// The chain's finality policy, decided here only: a chain whose block producers are a
+/// single Aura authority finalizes each block as it is imported (by its author and by
+/// every node that imports it), with no round to wait for; the voter still commits to
+/// those blocks and its commits are kept as justifications under the usual period, so
+/// such a chain can be warp-synced and snapshotted. Every other chain finalizes through
+/// GRANDPA rounds (the voter, or justifications received) only.
+pub fn final_on_import(aura_authorities: &[arceon_primitives::sr25519::Public]) -> bool {
+    aura_authorities.len() == 1
+}
+
 /// A message waiting for a block to be imported.
 struct Waiting {
     block: H256,
@@ -440,7 +450,7 @@ impl Inner {
             commit,
         }
         .encode();
-        self.client.db().set_justification(&hash, &justification)?;
+        self.client.set_justification(&hash, &justification)?;
         log::debug!(target: "finality", "justified finalized #{number} ({hash:?})");
         *self.latest_justification.lock() = Some((hash, number, justification.clone()));
         let _ = self.justifications.send(justification);
@@ -459,7 +469,7 @@ impl Inner {
         // Finality moves in jumps: keep the justification of the block that crosses each
         // multiple of the period (Substrate's rule), and of every set change.
         if signal(header).is_some() || header.number / period > before / period {
-            self.client.db().set_justification(&hash, &justification)?;
+            self.client.set_justification(&hash, &justification)?;
         }
         self.client.finalize(&hash)?;
         log::debug!(target: "finality", "finalized #{} ({hash:?})", header.number);
@@ -1230,7 +1240,7 @@ impl Finality {
             let Some(hash) = inner.client.hash(n)? else {
                 continue;
             };
-            if let Some(justification) = inner.client.db().justification(&hash)? {
+            if let Some(justification) = inner.client.justification(&hash)? {
                 found = Some((hash, n, justification));
                 break;
             }
@@ -1301,7 +1311,7 @@ impl Finality {
                 let Some(hash) = inner.client.hash(n)? else {
                     continue;
                 };
-                if let Some(bytes) = inner.client.db().justification(&hash)? {
+                if let Some(bytes) = inner.client.justification(&hash)? {
                     newest = Some((hash, bytes));
                     break;
                 }
@@ -1338,7 +1348,6 @@ impl Finality {
         if inner.client.header(&hash)?.is_some() {
             inner
                 .client
-                .db()
                 .set_justification(&hash, &target.justification)?;
         }
         *inner.set.write() = set;

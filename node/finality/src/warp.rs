@@ -38,7 +38,6 @@ pub(crate) fn fragment(client: &Client, hash: &H256) -> Result<WarpFragment, Fin
         .header(hash)?
         .ok_or(FinalityError::UnknownBlock(*hash))?;
     let bytes = client
-        .db()
         .justification(hash)?
         .ok_or(FinalityError::MissingJustification(header.number))?;
     Ok(WarpFragment {

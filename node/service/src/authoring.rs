@@ -227,7 +227,7 @@ fn author_slot(
     if !invalid.is_empty() {
         pool.remove_invalid(&invalid);
     }
-    let single_authority = authorities.len() == 1;
+    let single_authority = arceon_finality::final_on_import(&authorities);
     let (block, imported) = client
         .import_own(
             built,

@@ -1687,7 +1687,6 @@ impl Worker {
         let kept = match self
             .service
             .client
-            .db()
             .aux_scan(CERT_PREFIX, MAX_RESTORED_CERTIFIED)
         {
             Ok(kept) => kept,
@@ -2102,7 +2101,7 @@ impl Worker {
         let mut changes: Vec<(&[u8], Option<&[u8]>)> =
             keys.iter().map(|k| (k.as_slice(), None)).collect();
         changes.push((tip.as_slice(), Some(head.as_slice())));
-        if let Err(e) = self.service.client.db().aux_put(&changes) {
+        if let Err(e) = self.service.client.aux_put(&changes) {
             log::warn!("fast lane {area}: cannot forget batches beyond the chain: {e}");
         }
         log::info!(
@@ -2254,7 +2253,7 @@ impl Worker {
             .iter()
             .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
             .collect();
-        if let Err(e) = self.service.client.db().aux_put(&changes) {
+        if let Err(e) = self.service.client.aux_put(&changes) {
             log::error!("fast lane: cannot persist batches: {e}");
         }
     }
@@ -2263,7 +2262,7 @@ impl Worker {
     /// the lane continues after them rather than signing a second batch at their
     /// heights). They join the known batches.
     fn restore(&mut self, area: AreaId, head: &LaneHead, base: u64) -> Option<LaneHead> {
-        let db = self.service.client.db();
+        let db = &self.service.client;
         let tip = db
             .aux_get(&tip_key(area))
             .ok()
@@ -2375,7 +2374,7 @@ impl Worker {
             .collect();
         let changes: Vec<(&[u8], Option<&[u8]>)> =
             keys.iter().map(|k| (k.as_slice(), None)).collect();
-        match self.service.client.db().aux_put(&changes) {
+        match self.service.client.aux_put(&changes) {
             Ok(()) => {
                 for entry in gone {
                     self.persisted.remove(&entry);
@@ -2977,7 +2976,6 @@ impl Worker {
     fn aux<T: Decode>(&self, key: &[u8]) -> Option<T> {
         self.service
             .client
-            .db()
             .aux_get(key)
             .ok()
             .flatten()

@@ -387,7 +387,7 @@ impl Service {
         if let Some(handle) = self.authoring.take() {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
-        if let Err(e) = self.client.db().flush() {
+        if let Err(e) = self.client.flush() {
             log::warn!("flushing the database: {e}");
         }
     }

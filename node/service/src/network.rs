@@ -584,7 +584,7 @@ impl NetworkBridge {
 
     fn blocks(&self, request: &BlocksRequest) -> Result<Vec<BlockData>, String> {
         let max = request.max.clamp(1, MAX_BLOCKS_PER_RESPONSE);
-        let db = self.client.db();
+        let db = &self.client;
         let start = match request.from {
             FromBlock::Hash(hash) => Some(hash),
             FromBlock::Number(number) => db.hash(number).map_err(|e| e.to_string())?,
@@ -838,14 +838,15 @@ impl NetworkBridge {
         Ok(imported)
     }
 
-    /// Imports a block from a peer and witnesses its seal. With a single authority a
-    /// block is final when authored (the authoring node finalizes it at once), so a
-    /// receiving node finalizes it in the same write.
+    /// Imports a block from a peer and witnesses its seal. A chain that is final on import
+    /// ([`arceon_finality::final_on_import`]) has its block finalized in the same write.
     fn import_and_witness(&self, block: &Block) -> Result<Imported, ImportError> {
         let header = &block.header;
         // Unreadable parent state: the import itself reports why.
         let authorities = self.client.authorities(&header.parent_hash).ok();
-        let sole = authorities.as_ref().is_some_and(|a| a.len() == 1);
+        let sole = authorities
+            .as_deref()
+            .is_some_and(arceon_finality::final_on_import);
         let finalize = sole && header.number > self.client.finalized().0;
         let imported = self
             .client

@@ -56,7 +56,7 @@ fn hashes_by_height<A: ChainApi>(
     }
     let mut found = Vec::new();
     let mut seen = HashSet::new();
-    for (number, leaf) in client.db().leaves().map_err(state_error)? {
+    for (number, leaf) in client.leaves().map_err(state_error)? {
         if number < height {
             continue;
         }

@@ -368,7 +368,7 @@ fn initial_blocks(client: &Client, with_runtime: bool) -> Result<Initial, String
         .header(&finalized.1)
         .map_err(|e| e.to_string())?
         .ok_or("the finalized block has no header")?;
-    let leaves = client.db().leaves().map_err(|e| e.to_string())?;
+    let leaves = client.leaves().map_err(|e| e.to_string())?;
     let mut found: HashMap<H256, Header> = HashMap::new();
     for (_, leaf) in leaves {
         let mut current = leaf;

@@ -70,7 +70,7 @@ fn refusal_event(refusal: &PoolError) -> Value {
 
 /// The position of the transaction `hash` in block `block`, if it is there.
 fn index_in_block<A: ChainApi>(ctx: &Context<A>, block: &H256, hash: &H256) -> Option<usize> {
-    let body = ctx.deps.client.db().body(block).ok()??;
+    let body = ctx.deps.client.body(block).ok()??;
     body.iter().position(|x| H256(blake2_256(x)) == *hash)
 }
 

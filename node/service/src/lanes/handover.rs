@@ -163,7 +163,6 @@ impl Worker {
             if let Err(e) = self
                 .service
                 .client
-                .db()
                 .aux_put(&[(key.as_slice(), Some(base.as_slice()))])
             {
                 log::warn!("fast lane {area}: cannot keep where the new lane starts: {e}");
