@@ -17,6 +17,7 @@ pub mod executive;
 pub mod genesis;
 pub mod grandpa;
 pub mod metadata;
+pub mod offchain;
 pub mod payment;
 pub mod sudo;
 pub mod world;

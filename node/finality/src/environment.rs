@@ -196,7 +196,7 @@ impl Env {
         first: ((H256, BlockNumber), AuthoritySignature),
         second: ((H256, BlockNumber), AuthoritySignature),
     ) {
-        use arceon_pallet_staking::{Call as StakingCall, FinalityVote, VoteEquivocationProof};
+        use arceon_consensus_primitives::{FinalityVote, VoteEquivocationProof};
         let vote = |(target_hash, target_number): (H256, BlockNumber)| FinalityVote {
             stage,
             target_hash,
@@ -214,9 +214,7 @@ impl Env {
             "equivocation by {offender:?} in round {round} of set {} (stage {stage}); reporting",
             self.set_id
         );
-        let call = arceon_runtime::Call::Staking(StakingCall::ReportVoteEquivocation {
-            proof: Box::new(proof),
-        });
+        let call = arceon_runtime::offchain::report_vote_equivocation(proof);
         let extrinsic = arceon_runtime::Extrinsic::new_unsigned(call).encode();
         if let Err(e) = (self.inner.submit_extrinsic)(extrinsic) {
             log::warn!(target: "finality", "equivocation report not submitted: {e}");
@@ -455,7 +453,7 @@ impl Environment<H256, BlockNumber> for Env {
         let (first, second) = (equivocation.first, equivocation.second);
         self.report_equivocation(
             round,
-            arceon_pallet_staking::STAGE_PREVOTE,
+            arceon_consensus_primitives::STAGE_PREVOTE,
             equivocation.identity,
             ((first.0.target_hash, first.0.target_number), first.1),
             ((second.0.target_hash, second.0.target_number), second.1),
@@ -470,7 +468,7 @@ impl Environment<H256, BlockNumber> for Env {
         let (first, second) = (equivocation.first, equivocation.second);
         self.report_equivocation(
             round,
-            arceon_pallet_staking::STAGE_PRECOMMIT,
+            arceon_consensus_primitives::STAGE_PRECOMMIT,
             equivocation.identity,
             ((first.0.target_hash, first.0.target_number), first.1),
             ((second.0.target_hash, second.0.target_number), second.1),

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arceon_client::keystore::Keystore;
 use arceon_client::{Client, ImportOptions};
-use arceon_pallet_staking as staking;
 use arceon_primitives::{
     sr25519, InvalidTransaction, TransactionSource, TransactionValidityError, H256,
 };
@@ -116,31 +115,18 @@ fn send_heartbeats(
     let (number, best) = client.best();
     let state = client.state_at(&best).map_err(|e| e.to_string())?;
     let mut ext = Ext::new(&state);
-    let session = staking::current_session(&mut ext);
+    let (session, due) = arceon_runtime::offchain::heartbeats_due(&mut ext);
     if *sent == Some(session) {
         return Ok(());
     }
     // Each authoring validator signs with the Aura session key it registered.
-    for (validator, keys) in staking::session::authoring_set(&mut ext) {
-        let Some(pair) = keystore
-            .pair("aura", &keys.aura)
-            .map_err(|e| e.to_string())?
-        else {
+    for (validator, aura) in due {
+        let Some(pair) = keystore.pair("aura", &aura).map_err(|e| e.to_string())? else {
             continue;
         };
-        if staking::ReceivedHeartbeats::contains_key(&mut ext, &session, &validator) {
-            continue;
-        }
-        let heartbeat = staking::Heartbeat {
-            block_number: number,
-            session_index: session,
-            validator,
-        };
-        let signature = pair.sign(&heartbeat.encode()).0;
-        let xt = Extrinsic::new_unsigned(Call::Staking(staking::Call::Heartbeat {
-            heartbeat,
-            signature,
-        }));
+        let xt = arceon_runtime::offchain::heartbeat(number, session, validator, |bytes| {
+            pair.sign(bytes).0
+        });
         match pool.submit_one(best, number, TransactionSource::Local, xt.encode()) {
             Ok(hash) => log::debug!("heartbeat for session {session} in the pool: {hash:?}"),
             Err(e) => log::warn!("heartbeat for session {session} refused: {e}"),

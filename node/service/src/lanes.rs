@@ -1032,7 +1032,7 @@ impl LaneService {
         if let Ok(state) = self.client.state_at(&best) {
             let mut ext = Ext::new(&state);
             keys.extend(
-                arceon_pallet_staking::session::authoring_set(&mut ext)
+                arceon_runtime::offchain::authoring_set(&mut ext)
                     .into_iter()
                     .map(|(_, keys)| keys.aura.0),
             );

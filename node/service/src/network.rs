@@ -21,9 +21,8 @@ use arceon_network::{
     NetworkPeerId as PeerId, Reputation, Request, Response, StateChunk, StateRequest, Status,
     Topic, Verdict, MAX_TRANSACTIONS_PER_GOSSIP,
 };
-use arceon_pallet_staking as staking;
 use arceon_primitives::{sr25519, Block, BlockNumber, Header, TransactionSource};
-use arceon_runtime::{aura, Call};
+use arceon_runtime::aura;
 use codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -892,7 +891,7 @@ impl NetworkBridge {
             first.hash(),
             header.hash()
         );
-        let proof = staking::EquivocationProof {
+        let proof = arceon_consensus_primitives::EquivocationProof {
             offender: author,
             slot,
             first_header: first,
@@ -901,9 +900,7 @@ impl NetworkBridge {
         crate::pool_evidence(
             &self.client,
             &self.pool,
-            Call::Staking(staking::Call::ReportEquivocation {
-                proof: Box::new(proof),
-            }),
+            arceon_runtime::offchain::report_equivocation(proof),
             "equivocation report",
         );
     }

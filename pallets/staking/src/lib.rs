@@ -30,7 +30,7 @@ use arceon_pallet_balances::{self as balances, Existence, LockId, Reasons};
 use arceon_primitives::{
     ed25519, sr25519, AccountId32, Balance, BlockNumber, Header, InvalidTransaction, KeyTypeId,
     MultiAddress, SessionKeys, TransactionValidityError, UnknownTransaction, AURA_ENGINE_ID,
-    AURA_KEY_TYPE, GRANDPA_KEY_TYPE, H256,
+    AURA_KEY_TYPE, GRANDPA_KEY_TYPE,
 };
 use arceon_support::{
     ensure_none, ensure_root, ensure_signed, storage, Blake2_128Concat, DispatchError,
@@ -245,61 +245,9 @@ pub struct Heartbeat {
     pub validator: AccountId32,
 }
 
-/// Two different blocks sealed by the same authority for the same Aura slot.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
-pub struct EquivocationProof {
-    /// The authority's Aura session key (sr25519); the stash behind it in the offence's
-    /// era answers for it.
-    pub offender: sr25519::Public,
-    /// The slot both headers claim.
-    pub slot: u64,
-    /// One sealed header.
-    pub first_header: Header,
-    /// Another sealed header.
-    pub second_header: Header,
-}
-
-/// A GRANDPA vote as the finality gadget signs it: `(stage, target_hash, target_number)`.
-/// Its SCALE encoding is byte-for-byte that of `finality_grandpa::Message::Prevote`
-/// (stage 0) or `Message::Precommit` (stage 1) over `(H256, u32)`, so the signed payload
-/// `(vote, round, set_id).encode()` is exactly what the node's voter signed.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
-pub struct FinalityVote {
-    /// 0 for a prevote, 1 for a precommit (2, a primary proposal, is no offence).
-    pub stage: u8,
-    /// The block voted for.
-    pub target_hash: H256,
-    /// Its number.
-    pub target_number: BlockNumber,
-}
-
-/// The stage byte of a prevote.
-pub const STAGE_PREVOTE: u8 = 0;
-/// The stage byte of a precommit.
-pub const STAGE_PRECOMMIT: u8 = 1;
-
-/// Two different GRANDPA votes by one authority in the same stage of the same round.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, scale_info::TypeInfo)]
-pub struct VoteEquivocationProof {
-    /// The authority set the votes were cast in.
-    pub set_id: u64,
-    /// The round.
-    pub round: u64,
-    /// The authority's GRANDPA session key (ed25519); the stash behind it in the
-    /// offence's era answers for it.
-    pub offender: ed25519::Public,
-    /// One vote and its ed25519 signature over `(vote, round, set_id).encode()`.
-    pub first: (FinalityVote, [u8; 64]),
-    /// Another vote of the same stage and its signature.
-    pub second: (FinalityVote, [u8; 64]),
-}
-
-impl VoteEquivocationProof {
-    /// The bytes the voter signed for `vote`.
-    pub fn signed_payload(vote: &FinalityVote, round: u64, set_id: u64) -> Vec<u8> {
-        (vote, round, set_id).encode()
-    }
-}
+pub use arceon_consensus_primitives::{
+    EquivocationProof, FinalityVote, VoteEquivocationProof, STAGE_PRECOMMIT, STAGE_PREVOTE,
+};
 
 /// How the pool should hold a valid unsigned staking call.
 #[derive(Debug, Clone, PartialEq, Eq)]

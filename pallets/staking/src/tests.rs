@@ -2090,28 +2090,6 @@ fn report_votes(ext: &mut Ext, proof: VoteEquivocationProof) -> DispatchResult {
 }
 
 #[test]
-fn vote_payload_is_the_grandpa_message_encoding() {
-    let hash = H256::repeat_byte(7);
-    let prevote = finality_grandpa::Message::<H256, u32>::Prevote(finality_grandpa::Prevote {
-        target_hash: hash,
-        target_number: 42,
-    });
-    let precommit =
-        finality_grandpa::Message::<H256, u32>::Precommit(finality_grandpa::Precommit {
-            target_hash: hash,
-            target_number: 42,
-        });
-    assert_eq!(
-        VoteEquivocationProof::signed_payload(&finality_vote(STAGE_PREVOTE, 7, 42), 9, 2),
-        (prevote, 9u64, 2u64).encode()
-    );
-    assert_eq!(
-        VoteEquivocationProof::signed_payload(&finality_vote(STAGE_PRECOMMIT, 7, 42), 9, 2),
-        (precommit, 9u64, 2u64).encode()
-    );
-}
-
-#[test]
 fn vote_equivocation_is_slashed_once_like_an_authoring_one() {
     let state = standard();
     let mut ext = Ext::new(&state);
