@@ -159,41 +159,29 @@ fn node_and_rpc_crates_add_no_pallet_dependencies() {
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
 
+/// Whether a crate in `dir` may not depend on `dep`.
+fn forbidden(crates: &BTreeMap<String, (String, BTreeSet<String>)>, dir: &str, dep: &str) -> bool {
+    let node_or_rpc = crates
+        .get(dep)
+        .is_some_and(|(dir, _)| dir.starts_with("node") || dir.starts_with("rpc"));
+    let runtime_level = dep == "arceon-runtime" || dep == "arceon-chain-spec";
+    if dir.starts_with("pallets/") && dir != "pallets/support" {
+        // Pallets use support, primitives and other pallets only.
+        return runtime_level || node_or_rpc;
+    }
+    let lowest = ["node/db", "node/network", "node/txpool", "pallets/support"].contains(&dir)
+        || dir.starts_with("primitives")
+        || dir.starts_with("runtime/");
+    lowest && (runtime_level || node_or_rpc || dep.starts_with("arceon-pallet-"))
+}
+
 #[test]
 fn lower_layers_do_not_import_upward() {
     let crates = workspace();
-    let upper = |dep: &str| {
-        dep == "arceon-runtime"
-            || dep == "arceon-chain-spec"
-            || dep.starts_with("arceon-pallet-")
-            || crates
-                .get(dep)
-                .is_some_and(|(dir, _)| dir.starts_with("node") || dir.starts_with("rpc"))
-    };
     let mut broken = Vec::new();
     for (name, (dir, deps)) in &crates {
-        let rule: Option<Box<dyn Fn(&str) -> bool>> =
-            if dir.starts_with("pallets/") && dir != "pallets/support" {
-                Some(Box::new(|d: &str| {
-                    d == "arceon-runtime"
-                        || d == "arceon-chain-spec"
-                        || crates.get(d).is_some_and(|(dir, _)| {
-                            dir.starts_with("node") || dir.starts_with("rpc")
-                        })
-                }))
-            } else if ["node/db", "node/network", "node/txpool"].contains(&dir.as_str())
-                || dir == "pallets/support"
-                || dir.starts_with("primitives")
-                || dir.starts_with("runtime/")
-            {
-                Some(Box::new(|d: &str| upper(d)))
-            } else {
-                None
-            };
-        if let Some(forbidden) = rule {
-            for dep in deps.iter().filter(|d| forbidden(d)) {
-                broken.push(format!("{name} ({dir}) must not depend on {dep}"));
-            }
+        for dep in deps.iter().filter(|d| forbidden(&crates, dir, d)) {
+            broken.push(format!("{name} ({dir}) must not depend on {dep}"));
         }
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
