@@ -19,6 +19,7 @@ pub mod grandpa;
 pub mod metadata;
 pub mod offchain;
 pub mod payment;
+pub mod queries;
 pub mod sudo;
 pub mod world;
 

@@ -16,10 +16,7 @@ use serde_json::Value;
 /// Node and RPC crates that still depend on pallet crates, and on which.
 const PALLET_DEBTS: &[(&str, &[&str])] = &[
     ("arceon-fastlane", &["areas", "fastlane"]),
-    (
-        "arceon-service",
-        &["areas", "fastlane", "players", "system"],
-    ),
+    ("arceon-service", &["areas", "fastlane"]),
     (
         "arceon-rpc",
         &[
@@ -46,7 +43,6 @@ const PALLET_DEBTS: &[(&str, &[&str])] = &[
             "system",
         ],
     ),
-    ("arceon-explorer", &["staking", "system"]),
     (
         "arceon-node",
         &[

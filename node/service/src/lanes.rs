@@ -54,7 +54,6 @@ use arceon_pallet_fastlane::{
     self as fastlane, Batch, Certificate, CertifiedBatch, LaneHead, Outcome, Receipt,
     SignedLaneAction,
 };
-use arceon_pallet_system as system;
 use arceon_primitives::{sr25519, AccountId32, BlockNumber, H256};
 use arceon_rpc::fastlane::{FastLaneApi, LaneConfirmation, LaneSubmitError};
 use arceon_support::{BackendError, DispatchError, Ext, StateRead, StorageChanges};
@@ -1302,7 +1301,7 @@ impl FastLaneApi for RpcLanes {
         let best = service.client.best().1;
         let state = service.client.state_at(&best).map_err(|e| e.to_string())?;
         let mut ext = Ext::new(&state);
-        let Some(player) = arceon_pallet_players::player(&mut ext, who) else {
+        let Some(player) = arceon_runtime::queries::player(&mut ext, who) else {
             return Ok(Value::Null);
         };
         let record = fastlane::player_lane(&mut ext, who);
@@ -1431,7 +1430,7 @@ impl Overlay {
     fn restart(&mut self) {
         let mut first = StorageChanges::new();
         first.insert(
-            system::Number::key(),
+            arceon_runtime::queries::block_number_key(),
             Some(self.number.saturating_add(1).encode()),
         );
         self.layers = vec![first];

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use arceon_pallet_system::AccountInfo;
 use arceon_primitives::{parse_account, sr25519, to_hex, to_ss58, AccountId32, BlockNumber, H256};
+use arceon_runtime::queries::AccountInfo;
 use arceon_wallet::meta::ChainMetadata;
 use arceon_wallet::status::{parse_bytes, parse_hash, parse_header};
 use arceon_wallet::{WalletClient, WalletError};
@@ -194,7 +194,7 @@ impl NodeConn {
     /// `System.Events` at `hash`; `None` when the node has no state for it or the bytes
     /// do not decode.
     async fn events(&self, hash: H256) -> Result<Option<Vec<arceon_wallet::meta::EventRecord>>> {
-        let key = arceon_pallet_system::events_key();
+        let key = arceon_runtime::queries::events_key();
         match self.client.storage(&key, Some(hash)).await {
             Ok(None) => Ok(Some(Vec::new())),
             Ok(Some(bytes)) => Ok(self.meta.decode_events(&bytes).ok()),
@@ -226,10 +226,8 @@ impl NodeConn {
         if let Some(known) = self.lock_owners().get(&key.0) {
             return Ok(known.clone());
         }
-        let storage_key = arceon_pallet_staking::session::KeyOwner::key(&(
-            arceon_primitives::AURA_KEY_TYPE,
-            key.0.to_vec(),
-        ));
+        let storage_key =
+            arceon_runtime::queries::key_owner_key(arceon_primitives::AURA_KEY_TYPE, &key.0);
         let owner = match self.client.storage(&storage_key, Some(at)).await {
             Ok(Some(bytes)) => AccountId32::decode(&mut &bytes[..]).ok(),
             Ok(None) => None,
@@ -255,7 +253,7 @@ impl NodeConn {
             let keys: Vec<Value> = chunk
                 .iter()
                 .filter_map(|a| parse_account(a).ok())
-                .map(|who| json!(to_hex(&arceon_pallet_system::Account::key(&who))))
+                .map(|who| json!(to_hex(&arceon_runtime::queries::account_key(&who))))
                 .collect();
             let answer: Value = match self
                 .client

@@ -260,7 +260,7 @@ pub fn tail(text: &str) -> String {
 /// Free balance of `who` over `state_getStorage` (0 for an account that does not exist).
 pub fn free_balance(node: &Node, who: &arceon_primitives::AccountId32, at: Option<&str>) -> u128 {
     use codec::Decode;
-    let key = arceon_pallet_system::Account::key(who);
+    let key = arceon_runtime::queries::account_key(who);
     let mut params = vec![json!(arceon_primitives::to_hex(&key))];
     if let Some(at) = at {
         params.push(json!(at));
@@ -269,7 +269,7 @@ pub fn free_balance(node: &Node, who: &arceon_primitives::AccountId32, at: Optio
         Value::Null => 0,
         value => {
             let bytes = arceon_primitives::from_hex(value.as_str().expect("hex")).expect("hex");
-            arceon_pallet_system::AccountInfo::decode(&mut &bytes[..])
+            arceon_runtime::queries::AccountInfo::decode(&mut &bytes[..])
                 .expect("account")
                 .data
                 .free
