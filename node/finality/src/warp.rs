@@ -192,6 +192,85 @@ pub fn verify_warp_proof(
     })
 }
 
+/// Warp sync and snapshots, serving side.
+impl crate::Finality {
+    /// Warp sync, serving side: an encoded [`WarpProof`] from set `from_set_id` to the
+    /// latest finalized block with a justification.
+    pub fn warp_proof(&self, from_set_id: u64) -> Result<Vec<u8>, FinalityError> {
+        let inner = self.inner();
+        let set = inner.set.read().clone();
+        if from_set_id > set.set_id {
+            return Err(FinalityError::UnknownSet(from_set_id));
+        }
+        let mut fragments = Vec::new();
+        for change in set.history.iter().filter(|c| c.set_id > from_set_id) {
+            fragments.push(fragment(&inner.client, &change.block.0)?);
+        }
+        // The newest justification of the current set.
+        let mut newest = inner
+            .latest_justification
+            .lock()
+            .clone()
+            .filter(|(_, n, _)| *n > set.start.1)
+            .map(|(hash, _, bytes)| (hash, bytes));
+        if newest.is_none() {
+            let (finalized, _) = inner.client.finalized();
+            let lowest = set.start.1.saturating_add(1);
+            for n in (lowest..=finalized)
+                .rev()
+                .take(crate::MAX_PROOF_SCAN as usize)
+            {
+                let Some(hash) = inner.client.hash(n)? else {
+                    continue;
+                };
+                if let Some(bytes) = inner.client.justification(&hash)? {
+                    newest = Some((hash, bytes));
+                    break;
+                }
+            }
+        }
+        if let Some((hash, bytes)) = newest {
+            fragments.push(WarpFragment {
+                header: inner.header(&hash)?,
+                justification: GrandpaJustification::decode_exact(&bytes)?,
+            });
+        }
+        Ok(WarpProof {
+            fragments,
+            is_finished: true,
+        }
+        .encode())
+    }
+
+    /// The finality records to store in the same write as a warp-sync base for `target`
+    /// (the authority set in force from it), as aux `(key, value)` pairs.
+    pub fn warp_target_records(&self, target: &WarpTarget) -> Vec<(Vec<u8>, Vec<u8>)> {
+        base_records(target)
+    }
+
+    /// After a warp sync stored `target.header` with its state: adopts the proven set
+    /// and follows the chain from there.
+    pub fn reset_to_warp_target(&self, target: &WarpTarget) -> Result<(), FinalityError> {
+        let inner = self.inner();
+        let hash = target.header.hash();
+        let number = target.header.number;
+        let _guard = inner.set_lock.lock();
+        let set = warp_target_set(target);
+        state::store_set(inner.client.db(), &set)?;
+        if inner.client.header(&hash)?.is_some() {
+            inner
+                .client
+                .set_justification(&hash, &target.justification)?;
+        }
+        *inner.set.write() = set;
+        *inner.router.lock() = crate::environment::Router::new(target.set_id);
+        *inner.last_completed.lock() = None;
+        *inner.latest_justification.lock() = Some((hash, number, target.justification.clone()));
+        inner.set_changed.notify_one();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
