@@ -1191,6 +1191,36 @@ impl NetworkBridge {
             .max_by_key(|(_, s)| s.finalized_number)
             .map(|(p, _)| *p)
             .ok_or("no peers")?;
+        let target = self.proven_target(peer).await?;
+        let number = target.header.number;
+        log::info!(
+            "warp sync: #{number} {:?} proven final (authority set {}); downloading its state",
+            target.header.hash(),
+            target.set_id
+        );
+        let body = self.proven_body(peer, &target).await?;
+        let started = Instant::now();
+        let entries = self.proven_state(peer, &target).await?;
+        let delta = arceon_state::storage_root(entries);
+        if delta.root != target.header.state_root {
+            self.net
+                .report(peer, Reputation::fatal("state does not match its root"));
+            return Err(format!(
+                "downloaded state has root {:?}, the proven header says {:?}",
+                delta.root, target.header.state_root
+            ));
+        }
+        self.store_warp_base(&target, &body, &delta)?;
+        log::info!(
+            "warp sync: state verified against #{number}'s root in {} ms",
+            started.elapsed().as_millis()
+        );
+        Ok(number)
+    }
+
+    /// Asks `peer` for a warp proof from genesis and verifies it: the finalized block it
+    /// proves and the set in force from it. A peer whose proof does not verify is banned.
+    async fn proven_target(&self, peer: PeerId) -> Result<arceon_finality::WarpTarget, String> {
         let proof = match self
             .net
             .request(peer, Request::WarpProof { from_set_id: 0 })
@@ -1205,20 +1235,20 @@ impl NetworkBridge {
             .client
             .grandpa_authorities(&self.client.genesis_hash())
             .map_err(|e| e.to_string())?;
-        let target = match arceon_finality::verify_warp_proof(&genesis_authorities, &proof) {
-            Ok(target) => target,
-            Err(e) => {
-                self.net
-                    .report(peer, Reputation::fatal("invalid warp proof"));
-                return Err(format!("invalid warp proof: {e}"));
-            }
-        };
+        arceon_finality::verify_warp_proof(&genesis_authorities, &proof).map_err(|e| {
+            self.net
+                .report(peer, Reputation::fatal("invalid warp proof"));
+            format!("invalid warp proof: {e}")
+        })
+    }
+
+    /// The proven block's body from `peer`, checked against its header.
+    async fn proven_body(
+        &self,
+        peer: PeerId,
+        target: &arceon_finality::WarpTarget,
+    ) -> Result<Vec<Vec<u8>>, String> {
         let hash = target.header.hash();
-        let number = target.header.number;
-        log::info!(
-            "warp sync: #{number} {hash:?} proven final (authority set {}); downloading its state",
-            target.set_id
-        );
         let body = self
             .request_blocks(peer, FromBlock::Hash(hash), Direction::Ascending, 1, true)
             .await?
@@ -1232,10 +1262,21 @@ impl NetworkBridge {
                 .report(peer, Reputation::fatal("body does not match its header"));
             return Err("body does not match the proven header".into());
         }
+        Ok(body)
+    }
+
+    /// The proven block's whole state from `peer`, in chunks each proven against the
+    /// header's state root before it is kept (junk is refused at its first chunk), at most
+    /// [`MAX_WARP_STATE_BYTES`] in memory.
+    async fn proven_state(
+        &self,
+        peer: PeerId,
+        target: &arceon_finality::WarpTarget,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        let hash = target.header.hash();
         let mut entries = Vec::new();
         let mut bytes = 0usize;
         let mut start_after: Option<Vec<u8>> = None;
-        let started = Instant::now();
         loop {
             let request = Request::State(StateRequest {
                 block: hash,
@@ -1252,27 +1293,7 @@ impl NetworkBridge {
                 Ok(_) => return Err("wrong response to a state request".into()),
                 Err(e) => return Err(e.to_string()),
             };
-            // Each chunk is proven against the state root before it is kept: junk is
-            // refused at its first chunk, so what accumulates is the real state only.
-            let proof = arceon_state::StorageProof::new(chunk.proof);
-            if chunk.entries.len() > MAX_STATE_ENTRIES as usize {
-                self.net
-                    .report(peer, Reputation::fatal("state chunk larger than asked"));
-                return Err("state chunk larger than asked".into());
-            }
-            if let Err(e) = arceon_state::verify_range_proof(
-                &target.header.state_root,
-                &proof,
-                start_after.as_deref(),
-                &chunk.entries,
-                chunk.complete,
-            ) {
-                self.net.report(
-                    peer,
-                    Reputation::fatal("state chunk does not match its root"),
-                );
-                return Err(format!("state chunk refused: {e}"));
-            }
+            self.check_state_chunk(peer, target, start_after.as_deref(), &chunk)?;
             bytes += chunk
                 .entries
                 .iter()
@@ -1282,13 +1303,6 @@ impl NetworkBridge {
                 return Err(format!(
                     "state larger than {MAX_WARP_STATE_BYTES} bytes; use full sync"
                 ));
-            }
-            if chunk.entries.is_empty() && !chunk.complete {
-                self.net.report(
-                    peer,
-                    Reputation::fatal("empty state chunk that is not the last"),
-                );
-                return Err("empty state chunk that is not the last".into());
             }
             if let Some((last, _)) = chunk.entries.last() {
                 start_after = Some(last.clone());
@@ -1300,40 +1314,72 @@ impl NetworkBridge {
                 entries.len()
             );
             if complete {
-                break;
+                return Ok(entries);
             }
         }
-        let delta = arceon_state::storage_root(entries);
-        if delta.root != target.header.state_root {
+    }
+
+    /// One state chunk: no larger than asked, proven against the state root from
+    /// `start_after` on, and not empty unless it is the last. A peer breaking any of these
+    /// is banned.
+    fn check_state_chunk(
+        &self,
+        peer: PeerId,
+        target: &arceon_finality::WarpTarget,
+        start_after: Option<&[u8]>,
+        chunk: &StateChunk,
+    ) -> Result<(), String> {
+        if chunk.entries.len() > MAX_STATE_ENTRIES as usize {
             self.net
-                .report(peer, Reputation::fatal("state does not match its root"));
-            return Err(format!(
-                "downloaded state has root {:?}, the proven header says {:?}",
-                delta.root, target.header.state_root
-            ));
+                .report(peer, Reputation::fatal("state chunk larger than asked"));
+            return Err("state chunk larger than asked".into());
         }
-        // The base and the authority set in force from it go in one write: a node killed
-        // at any moment restarts either before the warp sync or after it, never with the
-        // new base and the genesis set (which would fail every honest justification).
+        let proof = arceon_state::StorageProof::new(chunk.proof.clone());
+        if let Err(e) = arceon_state::verify_range_proof(
+            &target.header.state_root,
+            &proof,
+            start_after,
+            &chunk.entries,
+            chunk.complete,
+        ) {
+            self.net.report(
+                peer,
+                Reputation::fatal("state chunk does not match its root"),
+            );
+            return Err(format!("state chunk refused: {e}"));
+        }
+        if chunk.entries.is_empty() && !chunk.complete {
+            self.net.report(
+                peer,
+                Reputation::fatal("empty state chunk that is not the last"),
+            );
+            return Err("empty state chunk that is not the last".into());
+        }
+        Ok(())
+    }
+
+    /// Stores the proven block with its state as the chain's base, and the authority set
+    /// in force from it, in one write: a node killed at any moment restarts either before
+    /// the warp sync or after it, never with the new base and the genesis set (which would
+    /// fail every honest justification).
+    fn store_warp_base(
+        &self,
+        target: &arceon_finality::WarpTarget,
+        body: &[Vec<u8>],
+        delta: &arceon_state::StateDelta,
+    ) -> Result<(), String> {
         let finality = self.finality.lock().clone();
-        let aux = finality
-            .as_ref()
-            .map(|f| f.warp_target_records(&target))
-            .unwrap_or_default();
+        let aux = arceon_finality::warp::base_records(target);
         let aux: Vec<(&[u8], &[u8])> = aux.iter().map(|(k, v)| (&k[..], &v[..])).collect();
         self.client
-            .import_warp_base(&target.header, &body, &target.justification, &delta, &aux)
+            .import_warp_base(&target.header, body, &target.justification, delta, &aux)
             .map_err(|e| e.to_string())?;
         if let Some(finality) = finality {
             finality
-                .reset_to_warp_target(&target)
+                .reset_to_warp_target(target)
                 .map_err(|e| e.to_string())?;
         }
-        log::info!(
-            "warp sync: state verified against #{number}'s root in {} ms",
-            started.elapsed().as_millis()
-        );
-        Ok(number)
+        Ok(())
     }
 }
 
