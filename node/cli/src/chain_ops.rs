@@ -56,7 +56,7 @@ fn block_arg(client: &Client, block: Option<&str>) -> anyhow::Result<H256> {
         Some(text) => {
             let number: u32 = text
                 .parse()
-                .context("block must be a number or a 0x hash")?;
+                .with_context(|| format!("'{text}' is not a block number or a 0x hash"))?;
             client
                 .hash(number)?
                 .with_context(|| format!("block #{number} is not stored"))?
@@ -184,16 +184,7 @@ fn block_to_check(client: &Client, what: &str) -> anyhow::Result<Block> {
         return decoded
             .ok_or_else(|| anyhow::anyhow!("{} does not hold a SCALE block", path.display()));
     }
-    let hash = if what.starts_with("0x") {
-        arceon_rpc::parse_hash(what).map_err(|e| anyhow::anyhow!("{}", e.message()))?
-    } else {
-        let number: u32 = what
-            .parse()
-            .map_err(|_| anyhow::anyhow!("'{what}' is not a block number, a 0x hash or a file"))?;
-        client
-            .hash(number)?
-            .ok_or_else(|| anyhow::anyhow!("no block #{number} in the database"))?
-    };
+    let hash = block_arg(client, Some(what)).map_err(|e| anyhow::anyhow!("{e:#}, nor a file"))?;
     client
         .block(&hash)?
         .ok_or_else(|| anyhow::anyhow!("no block {hash:?} in the database (pruned or unknown)"))
