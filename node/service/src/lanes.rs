@@ -39,10 +39,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arceon_client::keystore::Keystore;
-use arceon_client::{Client, State};
+use arceon_client::Client;
 use arceon_fastlane::{
-    ClientId, Committee, Lane, LaneConfig, LaneError, LaneMessage, LaneState, MemberIndex, Output,
-    Seal,
+    ClientId, Committee, Lane, LaneConfig, LaneError, LaneMessage, MemberIndex, Output, Seal,
 };
 use arceon_network::protocol::{lane_protocol, read_frame, MAX_LANE_FRAME_BYTES};
 use arceon_network::{
@@ -54,9 +53,9 @@ use arceon_pallet_fastlane::{
     self as fastlane, Batch, Certificate, CertifiedBatch, LaneHead, Outcome, Receipt,
     SignedLaneAction,
 };
-use arceon_primitives::{sr25519, AccountId32, BlockNumber, H256};
+use arceon_primitives::{sr25519, AccountId32, H256};
 use arceon_rpc::fastlane::{FastLaneApi, LaneConfirmation, LaneSubmitError};
-use arceon_support::{BackendError, DispatchError, Ext, StateRead, StorageChanges};
+use arceon_support::{DispatchError, Ext};
 use codec::{Decode, DecodeAll, Encode};
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
@@ -66,7 +65,10 @@ use tokio::sync::{broadcast, oneshot};
 
 mod evidence;
 mod handover;
+mod overlay;
 mod reshape;
+
+use overlay::Overlay;
 
 /// Prefix of the message a node signs to prove it holds a session key.
 const IDENTITY_TAG: &[u8] = b"arceon/lane-peer/v1";
@@ -102,9 +104,6 @@ const GOSSIP_QUEUE: usize = 4_096;
 const MAX_DEFERRED: usize = 16_384;
 /// The most batches beyond the chain this node keeps per area.
 const MAX_KNOWN_PER_AREA: usize = 4_096;
-/// How many base values the lane view keeps cached across blocks (beyond it the cache
-/// starts over on the next block).
-const MAX_CACHED_READS: usize = 262_144;
 /// How often the lanes' state is published for RPC and metrics.
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// Certified batches buffered for slow area subscribers.
@@ -1330,210 +1329,6 @@ impl FastLaneApi for RpcLanes {
             "y": position.y,
             "genesis": format!("{:?}", service.genesis),
         }))
-    }
-}
-
-/// The lane view of the world: the best block's state under layers of lane writes.
-struct Overlay {
-    genesis: H256,
-    base: Option<State>,
-    /// Values read from the base (valid until the base changes).
-    reads: parking_lot::Mutex<HashMap<Vec<u8>, Option<Vec<u8>>>>,
-    /// Lane writes; the last layer is the open checkpoint.
-    layers: Vec<StorageChanges>,
-    /// The base's block number.
-    number: BlockNumber,
-}
-
-struct View<'a> {
-    overlay: &'a Overlay,
-}
-
-impl StateRead for View<'_> {
-    fn storage(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        for layer in self.overlay.layers.iter().rev() {
-            if let Some(value) = layer.get(key) {
-                return Ok(value.clone());
-            }
-        }
-        if let Some(value) = self.overlay.reads.lock().get(key) {
-            return Ok(value.clone());
-        }
-        let value = match &self.overlay.base {
-            Some(base) => StateRead::storage(base, key)?,
-            None => None,
-        };
-        self.overlay
-            .reads
-            .lock()
-            .insert(key.to_vec(), value.clone());
-        Ok(value)
-    }
-
-    fn next_key(&self, key: &[u8]) -> Result<Option<Vec<u8>>, BackendError> {
-        // The smallest key after `key` that is live in the layers or the base.
-        let mut after = key.to_vec();
-        loop {
-            let from_base = match &self.overlay.base {
-                Some(base) => StateRead::next_key(base, &after)?,
-                None => None,
-            };
-            let from_layers = self
-                .overlay
-                .layers
-                .iter()
-                .filter_map(|layer| {
-                    layer
-                        .range::<[u8], _>((
-                            std::ops::Bound::Excluded(after.as_slice()),
-                            std::ops::Bound::Unbounded,
-                        ))
-                        .next()
-                        .map(|(k, _)| k.clone())
-                })
-                .min();
-            let candidate = match (from_base, from_layers) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) => a,
-                (None, Some(b)) => b,
-                (None, None) => return Ok(None),
-            };
-            if self.storage(&candidate)?.is_some() {
-                return Ok(Some(candidate));
-            }
-            after = candidate;
-        }
-    }
-}
-
-impl Overlay {
-    fn new(genesis: H256) -> Self {
-        Overlay {
-            genesis,
-            base: None,
-            reads: parking_lot::Mutex::new(HashMap::new()),
-            layers: vec![StorageChanges::new()],
-            number: 0,
-        }
-    }
-
-    /// Starts over on `state` (block `number`), executing as block `number + 1`.
-    fn reset(&mut self, state: State, number: BlockNumber) {
-        self.base = Some(state);
-        self.reads.lock().clear();
-        self.number = number;
-        self.restart();
-    }
-
-    /// Drops every lane write and starts over on the same base, whose values read so far
-    /// stay cached.
-    fn restart(&mut self) {
-        let mut first = StorageChanges::new();
-        first.insert(
-            arceon_runtime::queries::block_number_key(),
-            Some(self.number.saturating_add(1).encode()),
-        );
-        self.layers = vec![first];
-    }
-
-    /// Like [`Overlay::reset`], on a child of the current base whose storage changes are
-    /// known: the values read from the old base stay cached, brought up to date by the
-    /// changes (every key the block wrote), so re-applying the batches beyond the new
-    /// block reads almost nothing from the trie.
-    fn rebase(&mut self, state: State, number: BlockNumber, changes: &StorageChanges) {
-        let mut reads = std::mem::take(&mut *self.reads.lock());
-        if reads.len() > MAX_CACHED_READS {
-            reads.clear();
-        } else {
-            for (key, value) in changes {
-                if let Some(cached) = reads.get_mut(key) {
-                    cached.clone_from(value);
-                }
-            }
-        }
-        self.reset(state, number);
-        *self.reads.lock() = reads;
-    }
-
-    fn merge(&mut self, changes: StorageChanges) {
-        if let Some(top) = self.layers.last_mut() {
-            top.extend(changes);
-        }
-    }
-
-    /// Applies a batch known to be certified (an observer following another lane).
-    fn apply_batch(&mut self, batch: &Batch) -> bool {
-        self.checkpoint();
-        let committee = Committee {
-            area: batch.header.area,
-            version: batch.header.version,
-            keys: Vec::new(),
-        };
-        for (action, outcome) in batch.actions.iter().zip(&batch.outcomes) {
-            match self.execute(&committee, batch.header.time_ms, action) {
-                Ok(result)
-                    if result == *outcome
-                        || self
-                            .with_ext(|ext| fastlane::honours(ext, outcome, &result))
-                            .0 => {}
-                _ => {
-                    self.rollback();
-                    return false;
-                }
-            }
-        }
-        self.commit();
-        true
-    }
-
-    fn with_ext<R>(&self, f: impl FnOnce(&mut Ext) -> R) -> (R, StorageChanges) {
-        let view = View { overlay: self };
-        let mut ext = Ext::new(&view);
-        let result = f(&mut ext);
-        (result, ext.into_changes())
-    }
-}
-
-impl LaneState for Overlay {
-    fn execute(
-        &mut self,
-        committee: &Committee,
-        time_ms: u64,
-        action: &SignedLaneAction,
-    ) -> Result<Outcome, DispatchError> {
-        let genesis = self.genesis;
-        let (result, changes) = self.with_ext(|ext| {
-            fastlane::apply_action(
-                ext,
-                &action.action,
-                &genesis,
-                committee.area,
-                committee.version,
-                time_ms,
-            )
-        });
-        if result.is_ok() {
-            self.merge(changes);
-        }
-        result
-    }
-
-    fn checkpoint(&mut self) {
-        self.layers.push(StorageChanges::new());
-    }
-
-    fn commit(&mut self) {
-        if self.layers.len() > 1 {
-            if let Some(top) = self.layers.pop() {
-                self.merge(top);
-            }
-        }
-    }
-
-    fn rollback(&mut self) {
-        if self.layers.len() > 1 {
-            self.layers.pop();
-        }
     }
 }
 
@@ -2853,7 +2648,7 @@ impl Worker {
                 false
             }
         };
-        self.reapply_known(&lanes);
+        let memo = self.reapply_known(&lanes);
         let overlay_ms = started.elapsed().as_secs_f64() * 1e3 - committees_ms;
         // Crossings in batches at or below the chain's lane heads are settled: included,
         // or superseded by another batch (then the player never crossed).
@@ -2872,17 +2667,21 @@ impl Worker {
         self.prune_persisted();
         log::debug!(
             "fast lanes: followed best block #{number} in {:.1} ms (committees {committees_ms:.1} ms, \
-             {} batches beyond it re-applied in {overlay_ms:.1} ms, {} values cached{})",
+             {} batches beyond it re-applied in {overlay_ms:.1} ms: {} actions replayed, {} executed; \
+             {} values cached{})",
             started.elapsed().as_secs_f64() * 1e3,
             self.known.values().filter(|known| known.applied).count(),
-            self.overlay.reads.lock().len(),
+            memo.replayed,
+            memo.executed,
+            self.overlay.cached(),
             if rebased { "" } else { ", view built anew" }
         );
     }
 
     /// Applies every known batch beyond the chain on the overlay (started over), in order,
     /// then has `lanes` replay their open batches on it and catch up.
-    fn reapply_known(&mut self, lanes: &[AreaId]) {
+    fn reapply_known(&mut self, lanes: &[AreaId]) -> overlay::MemoStats {
+        self.overlay.begin_rebuild();
         self.applied.clear();
         for known in self.known.values_mut() {
             known.applied = false;
@@ -2909,6 +2708,7 @@ impl Worker {
             // batches it knows beyond the chain.
             self.catch_up(*area);
         }
+        self.overlay.end_rebuild()
     }
 
     /// Starts this node's lane as member `index` of `area`'s committee `version`

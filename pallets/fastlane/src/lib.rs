@@ -525,8 +525,9 @@ pub fn committee_keys(ext: &mut Ext, area: AreaId) -> Result<(u64, Vec<[u8; 32]>
 /// and each member's session key once (validators sit on many committees).
 pub struct CommitteeKeys {
     era: staking::EraIndex,
-    /// Whether the chain has session keys (else members sign with their accounts).
-    sessions: bool,
+    /// Whether the chain has session keys (else members sign with their accounts):
+    /// read when a member has none (it decodes the whole validator list).
+    sessions: Option<bool>,
     keys: BTreeMap<AccountId32, Option<[u8; 32]>>,
 }
 
@@ -535,8 +536,7 @@ impl CommitteeKeys {
     pub fn new(ext: &mut Ext) -> Self {
         CommitteeKeys {
             era: staking::active_era_index(ext),
-            // Only a chain without session keys (no staking) signs with the accounts.
-            sessions: !staking::session::Validators::get_or_default(ext).is_empty(),
+            sessions: None,
             keys: BTreeMap::new(),
         }
     }
@@ -562,12 +562,22 @@ impl CommitteeKeys {
                 };
                 match key {
                     Some(key) => Ok(key),
-                    None if !self.sessions => Ok(*<AccountId32 as AsRef<[u8; 32]>>::as_ref(member)),
+                    None if !self.has_sessions(ext) => {
+                        Ok(*<AccountId32 as AsRef<[u8; 32]>>::as_ref(member))
+                    }
                     None => Err(Error::NoCommittee),
                 }
             })
             .collect::<Result<Vec<_>, Error>>()?;
         Ok((authority.version, keys))
+    }
+
+    /// Whether the chain has session keys: only a chain without them (no staking) signs
+    /// with the accounts.
+    fn has_sessions(&mut self, ext: &mut Ext) -> bool {
+        *self
+            .sessions
+            .get_or_insert_with(|| !staking::session::Validators::get_or_default(ext).is_empty())
     }
 }
 
@@ -623,10 +633,15 @@ pub fn lane_keys(ext: &mut Ext, area: AreaId, version: u64) -> Result<Vec<[u8; 3
 /// height after the lane's head, its hash as parent, and a lane time after the head's
 /// and within the slot window.
 pub fn check_header(ext: &mut Ext, header: &BatchHeader) -> Result<(), Error> {
+    header_keys(ext, header).map(|_| ())
+}
+
+/// [`check_header`], returning the keys that certify the header's batches.
+fn header_keys(ext: &mut Ext, header: &BatchHeader) -> Result<Vec<[u8; 32]>, Error> {
     if header.genesis != genesis_hash(ext) {
         return Err(Error::WrongGenesis);
     }
-    lane_keys(ext, header.area, header.version)?;
+    let keys = lane_keys(ext, header.area, header.version)?;
     if Ends::get(ext, &header.area).is_some_and(|end| header.height > end.height) {
         return Err(Error::LaneEnded);
     }
@@ -646,7 +661,7 @@ pub fn check_header(ext: &mut Ext, header: &BatchHeader) -> Result<(), Error> {
     if header.time_ms > latest || header.time_ms < earliest {
         return Err(Error::BadTime);
     }
-    Ok(())
+    Ok(keys)
 }
 
 /// The checks of a lane action that need no execution: chain, area, version, the
@@ -816,8 +831,7 @@ fn check_batch_keys(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<[u8
     if !batch.body_matches() {
         return Err(Error::BadBody);
     }
-    check_header(ext, &batch.header)?;
-    let keys = lane_keys(ext, batch.header.area, batch.header.version)?;
+    let keys = header_keys(ext, &batch.header)?;
     verify_certificate(&batch.header, &certified.certificate, &keys)?;
     Ok(keys)
 }
