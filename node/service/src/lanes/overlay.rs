@@ -341,7 +341,7 @@ impl<B: StateRead> Overlay<B> {
                 .unwrap_or(0);
             writes.insert(key.clone(), Some(current.saturating_add(*added).encode()));
         }
-        let outcome = memo.outcome.clone();
+        let outcome = memo.outcome;
         if let Some(memo) = self.memos.get_mut(&key) {
             memo.used = self.generation;
         }
@@ -401,7 +401,7 @@ impl<B: StateRead> Overlay<B> {
                 area,
                 version,
                 time_ms,
-                outcome: outcome.clone(),
+                outcome: *outcome,
                 reads,
                 next: record.next,
                 counters,
