@@ -32,3 +32,17 @@ pub fn key_owner_key(key_type: KeyTypeId, public: &[u8]) -> Vec<u8> {
 pub fn player(ext: &mut Ext, who: &AccountId32) -> Option<Player> {
     arceon_pallet_players::player(ext, who)
 }
+
+/// The storage prefixes (pallet and item, 32 bytes) of the staking items that lane
+/// committees' signing keys are read from (the active era, each era's session keys and
+/// the session's validator list): a block that writes under none of them leaves every
+/// committee's keys as they were, unless it changed the committee itself.
+pub fn committee_key_prefixes() -> Vec<Vec<u8>> {
+    use arceon_pallet_staking as staking;
+    let era_keys = staking::ErasSessionKeys::prefix_key(&0);
+    vec![
+        staking::ActiveEra::key(),
+        era_keys[..32.min(era_keys.len())].to_vec(),
+        staking::session::Validators::key(),
+    ]
+}

@@ -63,6 +63,7 @@ use serde_json::{json, Value};
 use sp_core::Pair as _;
 use tokio::sync::{broadcast, oneshot};
 
+mod committees;
 mod evidence;
 mod handover;
 mod overlay;
@@ -1415,6 +1416,12 @@ struct Worker {
     endings: HashMap<AreaId, reshape::Ending>,
     /// The chain's slot duration (ms), read while a reshape waits.
     slot_ms: u64,
+    /// The committees, replaced committees and lane heads at `best`.
+    chain: committees::LaneChain,
+    /// Whether `chain` was read (at `best`).
+    chain_read: bool,
+    /// The storage prefixes that say what a block touched of `chain`.
+    prefixes: committees::Prefixes,
 }
 
 impl Worker {
@@ -1459,6 +1466,9 @@ impl Worker {
             retired: HashMap::new(),
             endings: HashMap::new(),
             slot_ms: 0,
+            chain: committees::LaneChain::default(),
+            chain_read: false,
+            prefixes: committees::Prefixes::new(),
         }
     }
 
@@ -2499,28 +2509,27 @@ impl Worker {
         };
         let started = Instant::now();
         let previous = std::mem::replace(&mut self.best, best);
+        // The block's storage changes: what it touched of the committees, and how the
+        // overlay's cached reads follow it.
+        let changes = match self.service.client.changes_of(&best) {
+            Some((parent, changes)) if parent == previous => Some(changes),
+            _ => None,
+        };
+        let touched = match &changes {
+            Some(changes) if self.chain_read => self.prefixes.touched(changes),
+            _ => committees::Touched::All,
+        };
         let mut ext = Ext::new(&state);
-        let mut committees = HashMap::new();
-        let mut retired = HashMap::new();
-        let mut heads = HashMap::new();
-        let mut lookup = fastlane::CommitteeKeys::new(&mut ext);
-        for area in areas::all_areas(&mut ext) {
-            let current = lookup.of(&mut ext, area.id).ok();
-            if let Some((last, keys)) = fastlane::Signers::get(&mut ext, &area.id) {
-                if current.as_ref().is_none_or(|(version, _)| *version != last) {
-                    retired.insert(area.id, (last, keys));
-                }
-            }
-            if !area.active {
-                continue;
-            }
-            if let Some(committee) = current {
-                committees.insert(area.id, committee);
-            }
-            heads.insert(area.id, fastlane::lane_head(&mut ext, area.id));
-        }
-        self.read_endings(&mut ext);
+        let last = std::mem::take(&mut self.chain);
+        let chain = self.read_lane_chain(&mut ext, &last, touched);
         drop(ext);
+        self.chain_read = true;
+        self.chain = chain.clone();
+        let committees::LaneChain {
+            committees,
+            retired,
+            heads,
+        } = chain;
         self.heads = heads;
         // Peers whose identity we do not know yet (they answered before their lanes
         // started, or the exchange failed) are asked again.
@@ -2638,12 +2647,12 @@ impl Worker {
             }
         }
         // The overlay: the new best state plus every known batch beyond it, in order.
-        let rebased = match self.service.client.changes_of(&best) {
-            Some((parent, changes)) if parent == previous => {
-                self.overlay.rebase(state, number, &changes);
+        let rebased = match &changes {
+            Some(changes) => {
+                self.overlay.rebase(state, number, changes);
                 true
             }
-            _ => {
+            None => {
                 self.overlay.reset(state, number);
                 false
             }
