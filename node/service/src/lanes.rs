@@ -105,6 +105,10 @@ const GOSSIP_QUEUE: usize = 4_096;
 const MAX_DEFERRED: usize = 16_384;
 /// The most batches beyond the chain this node keeps per area.
 const MAX_KNOWN_PER_AREA: usize = 4_096;
+/// How often the batches the finalized chain holds are deleted from the database (each
+/// time reads the lane heads at the finalized block: a stall of the lane thread, so not
+/// on every block).
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
 /// How often the lanes' state is published for RPC and metrics.
 const PUBLISH_EVERY: Duration = Duration::from_millis(20);
 /// Certified batches buffered for slow area subscribers.
@@ -1367,6 +1371,8 @@ struct Worker {
     persisted: std::collections::BTreeSet<(AreaId, u64)>,
     /// The finalized block persisted batches were last pruned at.
     pruned_at: H256,
+    /// When they were last pruned.
+    pruned_when: Option<Instant>,
     to_persist: Vec<Batch>,
     /// Certified batches learned this round, made durable by [`Worker::flush`].
     to_certify: Vec<CertifiedBatch>,
@@ -1443,6 +1449,7 @@ impl Worker {
             final_at: H256::zero(),
             persisted: std::collections::BTreeSet::new(),
             pruned_at: H256::zero(),
+            pruned_when: None,
             to_persist: Vec::new(),
             to_certify: Vec::new(),
             persisted_certified: std::collections::BTreeSet::new(),
@@ -2143,10 +2150,14 @@ impl Worker {
         let finalized = self.service.client.finalized().1;
         if finalized == self.pruned_at
             || (self.persisted.is_empty() && self.persisted_certified.is_empty())
+            || self
+                .pruned_when
+                .is_some_and(|at| at.elapsed() < PRUNE_EVERY)
         {
             return;
         }
         self.pruned_at = finalized;
+        self.pruned_when = Some(Instant::now());
         let Ok(state) = self.service.client.state_at(&finalized) else {
             return;
         };
@@ -2159,8 +2170,14 @@ impl Worker {
             .collect();
         let mut gone = Vec::new();
         let mut gone_certified = Vec::new();
+        // The finalized lane heads [`Worker::follow_finality`] read (the lanes' areas);
+        // the state only for the others (areas reshaped away).
+        let known_heads = self.final_at == finalized;
         for area in areas {
-            let head = fastlane::lane_head(&mut ext, area).height;
+            let head = match self.final_heads.get(&area) {
+                Some(head) if known_heads => *head,
+                _ => fastlane::lane_head(&mut ext, area).height,
+            };
             gone.extend(self.persisted.range((area, 0)..=(area, head)).copied());
             gone_certified.extend(
                 self.persisted_certified
@@ -2176,19 +2193,24 @@ impl Worker {
             .map(|(a, h)| batch_key(*a, *h))
             .chain(gone_certified.iter().map(|(a, h)| cert_key(*a, *h)))
             .collect();
-        let changes: Vec<(&[u8], Option<&[u8]>)> =
-            keys.iter().map(|k| (k.as_slice(), None)).collect();
-        match self.service.client.aux_put(&changes) {
-            Ok(()) => {
-                for entry in gone {
-                    self.persisted.remove(&entry);
-                }
-                for entry in gone_certified {
-                    self.persisted_certified.remove(&entry);
-                }
-            }
-            Err(e) => log::warn!("fast lane: cannot prune persisted batches: {e}"),
+        for entry in gone {
+            self.persisted.remove(&entry);
         }
+        for entry in gone_certified {
+            self.persisted_certified.remove(&entry);
+        }
+        // The deletes go to disk off the lane thread (thousands of keys take
+        // milliseconds). One that fails leaves batches the chain finalized on disk: a
+        // restart does not restore a lane's batches below the chain's lane head, and reads
+        // the certified ones back only to prune them again.
+        let client = self.service.client.clone();
+        self.service.runtime.spawn_blocking(move || {
+            let changes: Vec<(&[u8], Option<&[u8]>)> =
+                keys.iter().map(|k| (k.as_slice(), None)).collect();
+            if let Err(e) = client.aux_put(&changes) {
+                log::warn!("fast lane: cannot prune persisted batches: {e}");
+            }
+        });
     }
 
     /// A certified batch this node produced (`own`) or learned: pool it for blocks,
@@ -2673,11 +2695,13 @@ impl Worker {
         for key in settled {
             self.release_deferred(key);
         }
+        let before_prune = started.elapsed().as_secs_f64() * 1e3;
         self.prune_persisted();
+        let prune_ms = started.elapsed().as_secs_f64() * 1e3 - before_prune;
         log::debug!(
             "fast lanes: followed best block #{number} in {:.1} ms (committees {committees_ms:.1} ms, \
              {} batches beyond it re-applied in {overlay_ms:.1} ms: {} actions replayed, {} executed; \
-             {} values cached{})",
+             pruning {prune_ms:.1} ms; {} values cached{})",
             started.elapsed().as_secs_f64() * 1e3,
             self.known.values().filter(|known| known.applied).count(),
             memo.replayed,
