@@ -284,13 +284,13 @@ impl<'a, S: NodeStore> BlockBuilder<'a, S> {
         info: DispatchInfo,
         weight: arceon_support::Weight,
     ) -> ApplyExtrinsicResult {
-        xt.function.validate_unsigned(&mut self.ext)?;
+        let checked = xt.function.check_unsigned(&mut self.ext)?;
         let index = self.extrinsics.len() as u32;
         self.ext.set_phase(Phase::ApplyExtrinsic(index));
         let must_succeed = xt.function.must_succeed();
         let outcome = self
             .ext
-            .transactional(|ext| xt.function.dispatch(ext, Origin::None));
+            .transactional(|ext| xt.function.dispatch_unsigned(ext, checked));
         if must_succeed {
             if let Err(error) = outcome {
                 // Rolled back: the extrinsic is not part of the block.

@@ -139,6 +139,27 @@ pub fn module_error_text(pallet: u8, error: u8) -> String {
     }
 }
 
+/// What [`Call::check_unsigned`] keeps for the dispatch.
+#[derive(Debug)]
+pub enum UnsignedChecked {
+    /// A lane batch, with the keys that certified it.
+    LaneBatch(Vec<[u8; 32]>),
+    /// Any other call (its dispatch checks what it needs).
+    Other,
+}
+
+/// How a lane batch's failed check refuses its extrinsic: a batch the chain already
+/// passed is stale, a certificate that does not prove it is a bad proof.
+fn batch_refusal(error: fastlane::Error) -> TransactionValidityError {
+    TransactionValidityError::Invalid(match error {
+        fastlane::Error::BrokenChain => InvalidTransaction::Stale,
+        fastlane::Error::BadCertificate | fastlane::Error::NotEnoughSignatures => {
+            InvalidTransaction::BadProof
+        }
+        other => InvalidTransaction::Custom(other as u8),
+    })
+}
+
 /// How the pool should hold an unsigned extrinsic its pallet vouched for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsignedValidity {
@@ -208,15 +229,7 @@ impl Call {
                 })
             }
             Call::FastLane(fastlane::Call::SubmitBatch { batch }) => {
-                let provides = fastlane::validate_batch(ext, batch).map_err(|error| {
-                    TransactionValidityError::Invalid(match error {
-                        fastlane::Error::BrokenChain => InvalidTransaction::Stale,
-                        fastlane::Error::BadCertificate | fastlane::Error::NotEnoughSignatures => {
-                            InvalidTransaction::BadProof
-                        }
-                        other => InvalidTransaction::Custom(other as u8),
-                    })
-                })?;
+                let provides = fastlane::validate_batch(ext, batch).map_err(batch_refusal)?;
                 Ok(UnsignedValidity {
                     priority: u64::MAX / 2,
                     provides: vec![provides],
@@ -233,6 +246,36 @@ impl Call {
                 lane_evidence(fastlane::validate_end(ext, seal))
             }
             _ => Err(UnknownTransaction::NoUnsignedValidator.into()),
+        }
+    }
+
+    /// Checks an unsigned extrinsic's call in a block, with the verdicts of
+    /// [`Call::validate_unsigned`], keeping what [`Call::dispatch_unsigned`] reuses: a lane
+    /// batch's checked committee keys (its certificate, body and header are checked
+    /// once, not again to dispatch).
+    pub fn check_unsigned(
+        &self,
+        ext: &mut Ext,
+    ) -> Result<UnsignedChecked, TransactionValidityError> {
+        match self {
+            Call::FastLane(fastlane::Call::SubmitBatch { batch }) => {
+                fastlane::check_batch_keys(ext, batch)
+                    .map(UnsignedChecked::LaneBatch)
+                    .map_err(batch_refusal)
+            }
+            _ => self.validate_unsigned(ext).map(|_| UnsignedChecked::Other),
+        }
+    }
+
+    /// Dispatches an unsigned call that [`Call::check_unsigned`] checked (`checked`) on
+    /// this state just before.
+    pub fn dispatch_unsigned(self, ext: &mut Ext, checked: UnsignedChecked) -> DispatchResult {
+        match (self, checked) {
+            (
+                Call::FastLane(fastlane::Call::SubmitBatch { batch }),
+                UnsignedChecked::LaneBatch(keys),
+            ) => fastlane::apply_checked_batch(ext, &batch, keys),
+            (call, _) => call.dispatch(ext, Origin::None),
         }
     }
 

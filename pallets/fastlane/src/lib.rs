@@ -822,8 +822,9 @@ pub fn check_batch(ext: &mut Ext, certified: &CertifiedBatch) -> Result<(), Erro
     check_batch_keys(ext, certified).map(|_| ())
 }
 
-/// [`check_batch`], returning the keys that certified the batch.
-fn check_batch_keys(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<[u8; 32]>, Error> {
+/// [`check_batch`], returning the keys that certified the batch (for
+/// [`apply_checked_batch`]).
+pub fn check_batch_keys(ext: &mut Ext, certified: &CertifiedBatch) -> Result<Vec<[u8; 32]>, Error> {
     let batch = &certified.batch;
     if batch.actions.is_empty() || batch.actions.len() > types::MAX_BATCH_ACTIONS {
         return Err(Error::BatchSize);
@@ -844,8 +845,27 @@ pub fn apply_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult 
     ext.transactional(|ext| execute_batch(ext, certified))
 }
 
+/// [`apply_batch`] for a batch whose [`check_batch_keys`] passed on this state just
+/// before (and returned `keys`): a block checks each batch once, when the executive
+/// validates the unsigned extrinsic, not again to dispatch it.
+pub fn apply_checked_batch(
+    ext: &mut Ext,
+    certified: &CertifiedBatch,
+    keys: Vec<[u8; 32]>,
+) -> DispatchResult {
+    ext.transactional(|ext| execute_checked(ext, certified, keys))
+}
+
 fn execute_batch(ext: &mut Ext, certified: &CertifiedBatch) -> DispatchResult {
     let keys = check_batch_keys(ext, certified)?;
+    execute_checked(ext, certified, keys)
+}
+
+fn execute_checked(
+    ext: &mut Ext,
+    certified: &CertifiedBatch,
+    keys: Vec<[u8; 32]>,
+) -> DispatchResult {
     let batch = &certified.batch;
     if !verify_actions(&batch.actions) {
         return Err(Error::BadSignature.into());
